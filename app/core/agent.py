@@ -1,0 +1,370 @@
+"""The agent loop of one session: stream Claude's turn, run views, turn changes into proposals, wait, apply, repeat.
+
+The loop's whole state lives in the database (the ordered transcript and the proposals), so the same code starts a
+session and resumes one after a restart, in this process or another. It never writes a file or runs a command that
+a person has not approved. No Qt here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from typing import Any
+
+import anthropic
+import httpx2
+
+from app.core import editor_tool, tool_results
+from app.core.apply import ApplyConflict, apply_file_change
+from app.core.command_tool import CommandDraft, draft_command, run_command
+from app.core.decision_wait import DecisionWaiter, ProposalWithdrawn
+from app.core.diffing import compute_diff
+from app.core.events import (
+    AssistantMessageDone,
+    EventListener,
+    ProposalWaiting,
+    SessionEvent,
+    StatusChanged,
+    TextDelta,
+    ToolCallStarted,
+    ToolInputDelta,
+    ToolResultSent,
+    UsageUpdated,
+)
+from app.core.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME, changes_the_world, system_blocks, tools_for_request
+from app.core.workspace import ToolInputError, Workspace, sha256_hex
+from app.store.async_repository import AsyncRepository
+from app.store.models import utcnow
+from app.store.records import DecisionRecord, MessageRecord, ProposalRecord, SessionRecord
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_INTERVAL_S = 5.0
+# A stream cut mid-message (an `error` event, a dropped connection) is not retried by the SDK: we retry it here,
+# which is safe because no tool call of a message runs before the whole message has arrived.
+STREAM_RETRIES = 3
+
+
+class SessionBusyError(Exception):
+    """Another live process drives this session."""
+
+
+def assistant_content_for_history(blocks: list[Any]) -> list[dict[str, Any]]:
+    """The response's content blocks in the request shape, so the transcript can be sent back verbatim."""
+    content: list[dict[str, Any]] = []
+    for block in blocks:
+        kind = block.type
+        if kind == "text":
+            content.append({"type": "text", "text": block.text})
+        elif kind == "tool_use":
+            content.append({"type": "tool_use", "id": block.id, "name": block.name, "input": block.input})
+        elif kind == "thinking":
+            content.append({"type": "thinking", "thinking": block.thinking, "signature": block.signature})
+        elif kind == "redacted_thinking":
+            content.append({"type": "redacted_thinking", "data": block.data})
+        else:
+            content.append(block.model_dump(mode="json", exclude_none=True))
+    return content
+
+
+def _with_cache_breakpoint(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mark the end of the conversation so the next turn reads the prefix from the prompt cache."""
+    if not messages:
+        return messages
+    last = dict(messages[-1])
+    content = [dict(block) for block in last["content"]]
+    content[-1]["cache_control"] = {"type": "ephemeral"}
+    last["content"] = content
+    return [*messages[:-1], last]
+
+
+class SessionRunner:
+    def __init__(
+        self,
+        session: SessionRecord,
+        *,
+        repository: AsyncRepository,
+        client: anthropic.AsyncAnthropic,
+        waiter: DecisionWaiter,
+        runner_id: str,
+        listener: EventListener,
+        command_timeout_s: float = 120.0,
+    ) -> None:
+        self.session = session
+        self.session_id = session.id
+        self._repository = repository
+        self._client = client
+        self._waiter = waiter
+        self._runner_id = runner_id
+        self._listener = listener
+        self._workspace = Workspace(session.workspace_root)
+        self._command_timeout_s = command_timeout_s
+        # Set when the app closes: the task is cancelled but the session stays resumable, its proposals waiting.
+        self.detaching = False
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    def _emit(self, event: SessionEvent) -> None:
+        try:
+            self._listener(event)
+        except Exception:  # a broken view must not kill the agent loop
+            log.exception("session event listener failed")
+
+    async def _set_status(self, status: str, detail: str = "", **fields: Any) -> None:
+        await self._repository.update_session(self.session_id, status=status, **fields)
+        self._emit(StatusChanged(self.session_id, status, detail))
+
+    async def run(self) -> str:
+        """Drive the session until it ends; returns the final status. Cancel the task to stop it."""
+        claimed = await self._repository.claim_session(self.session_id, self._runner_id)
+        if not claimed:
+            raise SessionBusyError(f"Session {self.session_id} is being run by another Signoff process.")
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            return await self._loop()
+        except asyncio.CancelledError:
+            if self.detaching:
+                raise
+            withdrawn = await asyncio.shield(self._repository.cancel_pending(self.session_id))
+            detail = "Stopped by the reviewer." + (f" {withdrawn} waiting proposal(s) withdrawn." if withdrawn else "")
+            await asyncio.shield(
+                self._set_status("stopped", detail, stop_reason="stopped", ended_at=utcnow())
+            )
+            raise
+        except (anthropic.APIError, httpx2.TransportError) as err:
+            message = _describe_api_error(err)
+            await self._set_status("interrupted", message, error=message)
+            return "interrupted"
+        except Exception as err:
+            log.exception("session %s failed", self.session_id)
+            message = f"{type(err).__name__}: {err}"
+            await self._set_status("failed", message, error=message, ended_at=utcnow())
+            return "failed"
+        finally:
+            heartbeat.cancel()
+            try:
+                await heartbeat
+            except asyncio.CancelledError:
+                pass
+            await asyncio.shield(self._repository.release_session(self.session_id, self._runner_id))
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_INTERVAL_S)
+            await self._repository.heartbeat(self.session_id, self._runner_id)
+
+    async def _loop(self) -> str:
+        await self._set_status("running", error=None)
+        while True:
+            messages = await self._repository.load_messages(self.session_id)
+            last = messages[-1]
+            if last.role == "assistant":
+                tool_uses = [b for b in last.content if b.get("type") == "tool_use"]
+                if not tool_uses or last.stop_reason not in ("tool_use", None):
+                    return await self._finish(last.stop_reason or "end_turn")
+                results = await self._answer_tool_uses(last, tool_uses)
+                await self._repository.append_message(self.session_id, "user", results)
+                continue
+            session = await self._repository.get_session(self.session_id)
+            if session.turns >= session.max_turns:
+                return await self._finish("max_turns", f"Reached the limit of {session.max_turns} turns.")
+            await self._assistant_turn(session, messages)
+
+    async def _finish(self, stop_reason: str, detail: str = "") -> str:
+        await self._set_status("finished", detail or f"Finished ({stop_reason}).", stop_reason=stop_reason, ended_at=utcnow())
+        return "finished"
+
+    # -- one model turn ------------------------------------------------------------------------------------------------
+
+    async def _assistant_turn(self, session: SessionRecord, messages: list[MessageRecord]) -> None:
+        request_messages = _with_cache_breakpoint([{"role": m.role, "content": m.content} for m in messages])
+        sampling = dict(session.sampling)
+        attempt = 0
+        while True:
+            try:
+                final = await self._stream_once(session, request_messages, sampling)
+                break
+            except (anthropic.APIStatusError, anthropic.APIConnectionError, httpx2.TransportError) as err:
+                # A stream dropped mid-body surfaces as the transport's own error, not the SDK's.
+                retryable = not isinstance(err, anthropic.APIStatusError) or err.status_code in (200, 408, 409, 429) or err.status_code >= 500
+                attempt += 1
+                if not retryable or attempt > STREAM_RETRIES:
+                    raise
+                delay = min(8.0, 0.5 * 2 ** (attempt - 1))
+                self._emit(StatusChanged(self.session_id, "retrying", f"{_describe_api_error(err)} Retrying in {delay:.1f} s."))
+                await asyncio.sleep(delay)
+        usage = final.usage.model_dump(mode="json", exclude_none=True) if final.usage else {}
+        content = assistant_content_for_history(final.content)
+        seq = await self._repository.append_message(
+            self.session_id, "assistant", content, api_message_id=final.id, stop_reason=final.stop_reason, usage=usage
+        )
+        await self._repository.add_usage(self.session_id, usage)
+        await self._repository.update_session(self.session_id, turns=session.turns + 1)
+        totals = await self._repository.get_session(self.session_id)
+        self._emit(
+            UsageUpdated(
+                self.session_id,
+                totals.input_tokens,
+                totals.output_tokens,
+                totals.cache_creation_input_tokens,
+                totals.cache_read_input_tokens,
+            )
+        )
+        self._emit(AssistantMessageDone(self.session_id, seq, content, final.stop_reason))
+
+    async def _stream_once(self, session: SessionRecord, messages: list[dict[str, Any]], sampling: dict[str, Any]):
+        current_tool: str | None = None
+        async with self._client.messages.stream(
+            model=session.model,
+            system=system_blocks(session.system_prompt),
+            tools=tools_for_request(session.tools),
+            messages=messages,
+            **sampling,
+        ) as stream:
+            async for event in stream:
+                if event.type == "text":
+                    self._emit(TextDelta(self.session_id, event.text))
+                elif event.type == "content_block_start" and event.content_block.type == "tool_use":
+                    current_tool = event.content_block.id
+                    self._emit(ToolCallStarted(self.session_id, current_tool, event.content_block.name))
+                elif event.type == "input_json" and current_tool is not None:
+                    self._emit(ToolInputDelta(self.session_id, current_tool, event.partial_json))
+            return await stream.get_final_message()
+
+    # -- tool calls ----------------------------------------------------------------------------------------------------
+
+    async def _answer_tool_uses(self, message: MessageRecord, tool_uses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        for block in tool_uses:
+            tool_use_id, name, tool_input = block["id"], block["name"], block.get("input")
+            proposal_id: int | None = None
+            status: str | None = None
+            try:
+                if name not in (EDITOR_TOOL_NAME, COMMAND_TOOL_NAME):
+                    raise ToolInputError(f"There is no tool named {name!r}; use {EDITOR_TOOL_NAME} or {COMMAND_TOOL_NAME}.")
+                if changes_the_world(name, tool_input):
+                    proposal = await self._proposal_for(message.seq, tool_use_id, name, tool_input)
+                    text, is_error = await self._resolve(proposal)
+                    proposal_id = proposal.id
+                    status = (await self._repository.get_proposal(proposal.id)).status
+                else:
+                    text, is_error = editor_tool.view(self._workspace, tool_input), False
+            except ToolInputError as err:
+                text, is_error = str(err), True
+            results.append(tool_results.result_block(tool_use_id, text, is_error=is_error))
+            self._emit(ToolResultSent(self.session_id, tool_use_id, name, text, is_error, proposal_id, status))
+        return results
+
+    async def _proposal_for(self, message_seq: int, tool_use_id: str, name: str, tool_input: Any) -> ProposalRecord:
+        existing = await self._repository.proposal_for_tool_use(self.session_id, tool_use_id)
+        if existing is not None:
+            return existing
+        fields: dict[str, Any] = {
+            "session_id": self.session_id,
+            "message_seq": message_seq,
+            "tool_use_id": tool_use_id,
+            "tool_name": name,
+            "tool_input": tool_input,
+        }
+        if name == COMMAND_TOOL_NAME:
+            draft = draft_command(self._workspace, tool_input)
+            shown = draft.command
+            fields.update(kind="command", command=draft.command, cwd=draft.cwd, lines_added=0, lines_removed=0)
+        else:
+            change = editor_tool.draft_change(self._workspace, tool_input)
+            diff = compute_diff(change.old_content, change.new_content, change.path)
+            shown = diff.binary_summary if diff.is_binary else diff.text
+            fields.update(
+                kind=change.kind,
+                path=change.path,
+                base_hash=change.base_hash,
+                old_content=change.old_content,
+                new_content=change.new_content,
+                lines_added=diff.lines_added,
+                lines_removed=diff.lines_removed,
+            )
+        fields.update(shown_text=shown, shown_hash=hashlib.sha256(shown.encode("utf-8")).hexdigest())
+        return await self._repository.create_proposal(**fields)
+
+    async def _resolve(self, proposal: ProposalRecord) -> tuple[str, bool]:
+        """Wait for the decision (unless it was made and resolved before a restart), apply it, say what happened."""
+        if proposal.result is not None:
+            return proposal.result["content"], bool(proposal.result.get("is_error"))
+        if proposal.status == "pending":
+            await self._set_status("waiting", f"Waiting for a decision on proposal {proposal.id}.")
+            self._emit(ProposalWaiting(self.session_id, proposal))
+            try:
+                decision = await self._waiter.wait(proposal.id)
+            except ProposalWithdrawn:
+                return tool_results.withdrawn(), True
+            await self._set_status("running")
+        else:
+            decision = await self._repository.latest_decision(proposal.id)
+            if decision is None:
+                return tool_results.withdrawn(), True
+        status, text, is_error, applied_hash = await self._carry_out(proposal, decision)
+        await self._repository.resolve_proposal(
+            proposal.id, status=status, result={"content": text, "is_error": is_error}, applied_hash=applied_hash
+        )
+        return text, is_error
+
+    async def _carry_out(self, proposal: ProposalRecord, decision: DecisionRecord) -> tuple[str, str, bool, str | None]:
+        if decision.verdict == "reject":
+            return "rejected", tool_results.rejected(proposal.kind, proposal.path, decision.reason or "(no reason given)"), True, None
+        if proposal.kind == "command":
+            ran = proposal.command or ""
+            prefix = ""
+            if decision.verdict == "edit" and decision.edited_content is not None:
+                ran = decision.edited_content.decode("utf-8")
+                if ran != proposal.command:
+                    prefix = tool_results.command_edited_prefix(proposal.command or "", ran)
+            try:
+                outcome = await run_command(
+                    self._workspace, CommandDraft(ran, proposal.cwd or "."), timeout_s=self._command_timeout_s
+                )
+            except (OSError, ToolInputError) as err:
+                return "failed", tool_results.apply_failed(None, str(err)), True, None
+            return "applied", prefix + outcome.as_tool_result_text(ran), False, None
+
+        assert proposal.path is not None and proposal.new_content is not None
+        content = proposal.new_content
+        if decision.verdict == "edit" and decision.edited_content is not None:
+            content = decision.edited_content
+        try:
+            applied_hash = await asyncio.to_thread(
+                apply_file_change, self._workspace, proposal.path, proposal.base_hash, content
+            )
+        except ApplyConflict as err:
+            return "conflict", tool_results.conflict(proposal.path, str(err)), True, None
+        except (OSError, ToolInputError) as err:
+            return "failed", tool_results.apply_failed(proposal.path, str(err)), True, None
+        if content != proposal.new_content:
+            text = tool_results.file_applied_with_edits(proposal.path, proposal.new_content, content)
+        else:
+            text = tool_results.file_applied(proposal.kind, proposal.path, proposal.lines_added, proposal.lines_removed)
+        return "applied", text, False, applied_hash
+
+
+def _describe_api_error(err: Exception) -> str:
+    if isinstance(err, httpx2.TransportError):
+        return f"The connection to the API broke off ({type(err).__name__})."
+    if isinstance(err, anthropic.AuthenticationError):
+        return "The API key was refused (401). Check it in Settings."
+    if isinstance(err, anthropic.PermissionDeniedError):
+        return "The API key may not use this model (403)."
+    if isinstance(err, anthropic.NotFoundError):
+        return "The model or endpoint was not found (404). Pick another model in Settings."
+    if isinstance(err, anthropic.RateLimitError):
+        return "Rate limited by the API (429)."
+    if isinstance(err, anthropic.APIStatusError):
+        body = err.body if isinstance(err.body, dict) else {}
+        detail = (body.get("error") or {}).get("message") if isinstance(body.get("error"), dict) else None
+        status = "stream error" if err.status_code == 200 else f"HTTP {err.status_code}"
+        return f"The API answered with an error ({status}): {detail or err.message}."
+    if isinstance(err, anthropic.APITimeoutError):
+        return "The API did not answer in time."
+    if isinstance(err, anthropic.APIConnectionError):
+        return "Could not reach the API (connection failed or dropped)."
+    return f"API error: {err}"

@@ -1,0 +1,90 @@
+"""Review operations: approve, reject with a reason, edit then approve. One named operation each, shared by the
+window and the command line; each validates, then records the decision durably (the runner applies it).
+
+No Qt here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+from app.store.records import DecisionRecord, ProposalRecord
+from app.store.repository import Repository
+
+
+class ReviewError(Exception):
+    """A decision that cannot be taken as asked; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    proposal_id: int
+    verdict: str  # approve | reject | edit
+    reviewer: str
+    reason: str | None = None
+    # For 'edit': the full new file content, or the command, to apply instead of the proposal.
+    edited_content: bytes | None = None
+    time_on_screen_ms: int | None = None
+    shown_at: dt.datetime | None = None
+    channel: str = "window"
+
+
+def approve(proposal_id: int, reviewer: str, **context) -> DecisionRequest:
+    return DecisionRequest(proposal_id, "approve", reviewer, **context)
+
+
+def reject(proposal_id: int, reviewer: str, reason: str, **context) -> DecisionRequest:
+    return DecisionRequest(proposal_id, "reject", reviewer, reason=reason, **context)
+
+
+def edit(proposal_id: int, reviewer: str, edited_content: bytes, **context) -> DecisionRequest:
+    return DecisionRequest(proposal_id, "edit", reviewer, edited_content=edited_content, **context)
+
+
+def validated(proposal: ProposalRecord, request: DecisionRequest) -> DecisionRequest:
+    """Check a request against its proposal; an edit identical to the proposal is an approval.
+
+    Whether it is still waiting is checked when the decision is recorded, atomically with it.
+    """
+    if not request.reviewer.strip():
+        raise ReviewError("A decision needs a reviewer name (set it in Settings).")
+    if request.verdict == "reject":
+        if not (request.reason or "").strip():
+            raise ReviewError("A rejection needs a reason: the agent revises from it.")
+        return replace(request, reason=request.reason.strip())
+    if request.verdict == "edit":
+        if request.edited_content is None:
+            raise ReviewError("An edit needs the content to apply instead.")
+        if proposal.kind == "command":
+            try:
+                command = request.edited_content.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                raise ReviewError("The edited command is not valid UTF-8.") from None
+            if not command:
+                raise ReviewError("The edited command is empty; reject the proposal instead.")
+            if command == (proposal.command or "").strip():
+                return replace(request, verdict="approve", edited_content=None)
+            return replace(request, edited_content=command.encode("utf-8"))
+        if request.edited_content == proposal.new_content:
+            return replace(request, verdict="approve", edited_content=None)
+        return request
+    if request.verdict != "approve":
+        raise ReviewError(f"Unknown verdict {request.verdict!r}; use approve, reject or edit.")
+    return request
+
+
+def decide(repository: Repository, request: DecisionRequest) -> DecisionRecord:
+    """Validate and durably record a decision. Raises ReviewError, UnknownItemError or AlreadyDecidedError."""
+    proposal = repository.get_proposal(request.proposal_id)
+    checked = validated(proposal, request)
+    return repository.record_decision(
+        checked.proposal_id,
+        verdict=checked.verdict,
+        reviewer=checked.reviewer,
+        reason=checked.reason,
+        edited_content=checked.edited_content,
+        time_on_screen_ms=checked.time_on_screen_ms,
+        shown_at=checked.shown_at,
+        channel=checked.channel,
+    )

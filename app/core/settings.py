@@ -1,0 +1,68 @@
+"""User settings kept in settings.json in the config folder: reviewer name, model, limits, database location.
+
+Never a secret: the API key lives in the keyring only (``api_key``). No Qt here.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+from app.paths import config_dir
+
+DEFAULT_MODEL = "claude-sonnet-5-5"
+DEFAULT_MAX_TURNS = 30
+DEFAULT_MAX_TOKENS = 8192
+
+
+def default_reviewer() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "reviewer"
+
+
+@dataclass(frozen=True)
+class Settings:
+    reviewer: str = ""
+    model: str = DEFAULT_MODEL
+    max_turns: int = DEFAULT_MAX_TURNS
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    # Empty: SQLite in the data folder. Otherwise a path or SQLAlchemy URL.
+    database: str = ""
+    last_workspace: str = ""
+
+    @property
+    def reviewer_name(self) -> str:
+        return self.reviewer.strip() or default_reviewer()
+
+
+def settings_path() -> Path:
+    return config_dir() / "settings.json"
+
+
+def load_settings() -> Settings:
+    path = settings_path()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, ValueError):
+        # A damaged settings file must not keep the app from starting; it is rewritten on the next save.
+        return Settings()
+    known = {f.name: f.type for f in fields(Settings)}
+    values = {}
+    for name, value in raw.items() if isinstance(raw, dict) else ():
+        if name in known and isinstance(value, type(getattr(Settings(), name))):
+            values[name] = value
+    return replace(Settings(), **values)
+
+
+def save_settings(settings: Settings) -> None:
+    path = settings_path()
+    temp = path.with_suffix(".json.tmp")
+    temp.write_text(json.dumps(asdict(settings), indent=2) + "\n", encoding="utf-8")
+    os.replace(temp, path)

@@ -1,0 +1,183 @@
+"""SQLAlchemy 2.0 tables: workspaces, sessions, the ordered transcript, proposals and the decisions on them.
+
+Everything a preference dataset needs later is kept here without loss: the exact messages the model saw, the tool
+schemas and system prompt it was given, every proposal with the bytes it was made against, and every judgment.
+Schema changes go through Alembic (``migrations/``); never ``create_all`` outside tests of the migrations themselves.
+No Qt here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# SQLite's INTEGER PRIMARY KEY must be spelled INTEGER to autoincrement; PostgreSQL gets BIGINT.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+Timestamp = DateTime(timezone=True)
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    root_path: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+
+    sessions: Mapped[list["Session"]] = relationship(back_populates="workspace")
+
+
+class Session(Base):
+    """One agent run on one task in one workspace."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    task: Mapped[str] = mapped_column(Text)
+    # 'anthropic' (the real API, or ANTHROPIC_BASE_URL) or 'demo' (the shipped offline stand-in).
+    endpoint: Mapped[str] = mapped_column(String(32), default="anthropic")
+    model: Mapped[str] = mapped_column(String(200))
+    system_prompt: Mapped[str] = mapped_column(Text)
+    tools: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # max_tokens, temperature, ... exactly as sent with every request of the session.
+    sampling: Mapped[dict[str, Any]] = mapped_column(JSON)
+    max_turns: Mapped[int] = mapped_column(Integer)
+    # running | waiting | finished | stopped | failed | interrupted
+    status: Mapped[str] = mapped_column(String(32), default="running", index=True)
+    stop_reason: Mapped[Optional[str]] = mapped_column(String(64))
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    turns: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cache_creation_input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cache_read_input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Which process drives the loop now, and when it last said so: a stale heartbeat lets another process resume it.
+    runner_id: Mapped[Optional[str]] = mapped_column(String(200))
+    heartbeat_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+    ended_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+
+    workspace: Mapped[Workspace] = relationship(back_populates="sessions")
+    messages: Mapped[list["Message"]] = relationship(back_populates="session", order_by="Message.seq")
+    proposals: Mapped[list["Proposal"]] = relationship(back_populates="session", order_by="Proposal.id")
+
+
+class Message(Base):
+    """One message of the conversation, in order, exactly as sent to (user) or received from (assistant) the API."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("session_id", "seq", name="uq_messages_session_seq"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))
+    # A list of content blocks in the Messages API's request shape.
+    content: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # For assistant messages: the API's message id, stop_reason and usage of the response.
+    api_message_id: Mapped[Optional[str]] = mapped_column(String(200))
+    stop_reason: Mapped[Optional[str]] = mapped_column(String(64))
+    usage: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+
+    session: Mapped[Session] = relationship(back_populates="messages")
+
+
+class Proposal(Base):
+    """A change to the world the agent asked for (file edit, new file, command) that waits for a person."""
+
+    __tablename__ = "proposals"
+    __table_args__ = (
+        UniqueConstraint("session_id", "tool_use_id", name="uq_proposals_session_tool_use"),
+        Index("ix_proposals_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    # The assistant message holding the tool call; its seq is the step index in the session.
+    message_seq: Mapped[int] = mapped_column(Integer)
+    tool_use_id: Mapped[str] = mapped_column(String(200))
+    tool_name: Mapped[str] = mapped_column(String(200))
+    tool_input: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # edit | create | command
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    # Workspace-relative, '/'-separated; None for commands.
+    path: Mapped[Optional[str]] = mapped_column(Text)
+    command: Mapped[Optional[str]] = mapped_column(Text)
+    cwd: Mapped[Optional[str]] = mapped_column(Text)
+    # sha256 hex of the bytes the proposal was made against; None when the file did not exist.
+    base_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    old_content: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    new_content: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    # The unified diff (or command text) exactly as shown to the reviewer.
+    shown_text: Mapped[str] = mapped_column(Text)
+    shown_hash: Mapped[str] = mapped_column(String(64))
+    lines_added: Mapped[int] = mapped_column(Integer, default=0)
+    lines_removed: Mapped[int] = mapped_column(Integer, default=0)
+    # pending -> decided -> applied | conflict | failed | not_applied ; pending -> cancelled
+    status: Mapped[str] = mapped_column(String(32), default="pending")
+    # What the agent was told: the tool_result block's content and is_error flag.
+    result: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    applied_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    decided_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    resolved_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+
+    session: Mapped[Session] = relationship(back_populates="proposals")
+    decisions: Mapped[list["Decision"]] = relationship(back_populates="proposal", order_by="Decision.id")
+
+
+class Decision(Base):
+    """A person's judgment on a proposal: approve, reject (with a reason) or edit (with what was applied instead)."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    # approve | reject | edit
+    verdict: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[Optional[str]] = mapped_column(Text)
+    # For 'edit': the full new file content or the command the reviewer approved instead.
+    edited_content: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    # Milliseconds the proposal was on screen before the decision (None from the command line).
+    time_on_screen_ms: Mapped[Optional[int]] = mapped_column(Integer)
+    shown_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    decided_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    # Where it was made: 'window' or 'cli'.
+    channel: Mapped[str] = mapped_column(String(16), default="window")
+
+    proposal: Mapped[Proposal] = relationship(back_populates="decisions")

@@ -1,0 +1,89 @@
+"""Starting the window: QApplication, the qasync event loop, the database, and an excepthook that shows and logs.
+
+Errors before the loop runs (a database that cannot be opened) are shown in a dialog and end the app cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import traceback
+
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.paths import data_dir, resources_dir
+
+log = logging.getLogger(__name__)
+
+
+def _configure_logging() -> None:
+    log_path = data_dir() / "signoff.log"
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[logging.FileHandler(log_path, encoding="utf-8")],
+    )
+
+
+def install_excepthook(app: QApplication) -> None:
+    """Unhandled errors (also from @asyncSlot coroutines) are logged and shown, never silently lost."""
+
+    def hook(kind, value, tb) -> None:
+        text = "".join(traceback.format_exception(kind, value, tb))
+        log.error("unhandled error\n%s", text)
+        sys.__stderr__.write(text)
+        window = app.activeWindow()
+        box = QMessageBox(QMessageBox.Icon.Critical, "Signoff: unexpected error", f"{kind.__name__}: {value}", parent=window)
+        box.setDetailedText(text)
+        box.setModal(False)
+        box.open()
+
+    sys.excepthook = hook
+
+
+def run_window(*, db_url: str | None = None, demo: bool = False) -> int:
+    import qasync
+
+    from app.core.settings import load_settings
+    from app.store.db import open_database
+    from app.store.errors import StoreError
+
+    _configure_logging()
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Signoff")
+    app.setOrganizationName("Signoff")
+    app.setDesktopFileName("signoff")
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "signoff.svg")))
+    install_excepthook(app)
+
+    settings = load_settings()
+    url = db_url or os.environ.get("SIGNOFF_DB") or settings.database or None
+    try:
+        database = open_database(url)
+    except StoreError as err:
+        QMessageBox.critical(None, "Signoff cannot open its database", str(err))
+        return 1
+
+    from app.ui.main_window import MainWindow, WindowContext
+
+    # The window's close ends the session loop; Qt must not quit underneath the running coroutines first.
+    app.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+
+    async def main() -> None:
+        closed = asyncio.Event()
+        context = WindowContext.create(database, settings=settings)
+        window = MainWindow(context, demo=demo)
+        window.closed.connect(closed.set)
+        window.show()
+        await window.start()
+        await closed.wait()
+        await window.shutdown()
+
+    with loop:
+        loop.run_until_complete(main())
+    return 0

@@ -1,0 +1,527 @@
+"""The main window: sessions on the left, the selected session's transcript (or the new-session form) above, the
+waiting proposal below. Binds widgets to the core's SessionManager; holds no agent or database logic of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QPlainTextEdit,
+    QSplitter,
+    QStackedWidget,
+    QTextEdit,
+    QToolBar,
+    QWidget,
+)
+from qasync import asyncSlot
+
+from app.core import events, review
+from app.core.api_key import ApiKeyStore
+from app.core.demo_workspace import DEMO_TASK, make_demo_workspace
+from app.core.endpoints import ANTHROPIC, DEMO, Endpoints, NoApiKeyError
+from app.core.review import ReviewError
+from app.core.sessions import NewSession, SessionManager
+from app.core.settings import Settings, save_settings
+from app.standin.demo import DEMO_MODEL_ID
+from app.store.async_repository import AsyncRepository
+from app.store.errors import StoreError
+from app.store.records import ProposalRecord, SessionRecord
+from app.store.repository import AlreadyDecidedError, Repository, UnknownItemError
+from app.ui.composer import Composer
+from app.ui.review_panel import ReviewPanel
+from app.ui.settings_dialog import SettingsDialog
+from app.ui.transcript_view import TranscriptView
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL_MS = 1000
+STATUS_MARKS = {
+    "running": "●",
+    "waiting": "◆",
+    "finished": "✓",
+    "stopped": "■",
+    "failed": "✗",
+    "interrupted": "⏸",
+}
+
+
+@dataclass
+class WindowContext:
+    database: Any
+    repository: AsyncRepository
+    key_store: ApiKeyStore
+    endpoints: Endpoints
+    manager: SessionManager
+    settings: Settings
+
+    @classmethod
+    def create(cls, database: Any, *, settings: Settings, key_store: ApiKeyStore | None = None) -> "WindowContext":
+        repository = AsyncRepository(Repository(database))
+        key_store = key_store or ApiKeyStore()
+        endpoints = Endpoints(key_store.current)
+        manager = SessionManager(repository, endpoints)
+        return cls(database, repository, key_store, endpoints, manager, settings)
+
+
+def _typing_somewhere() -> bool:
+    widget = QApplication.focusWidget()
+    if isinstance(widget, QLineEdit):
+        return True
+    if isinstance(widget, (QPlainTextEdit, QTextEdit)) and not widget.isReadOnly():
+        return True
+    return False
+
+
+class MainWindow(QMainWindow):
+    closed = Signal()
+    # Emitted after each handled session event; tests wait on it.
+    session_event = Signal(object)
+    pending_changed = Signal()
+
+    def __init__(self, context: WindowContext, *, demo: bool = False) -> None:
+        super().__init__()
+        self.context = context
+        self.settings = context.settings
+        self.manager = context.manager
+        self.repository = context.repository
+        self._force_demo = demo
+        self.demo_mode = demo
+        self.pending: dict[int, ProposalRecord] = {}
+        self.sessions: dict[int, SessionRecord] = {}
+        self.transcripts: dict[int, TranscriptView] = {}
+        self._refreshing = False
+        self._shutting_down = False
+        self.manager.add_listener(self._on_session_event)
+
+        self.setWindowTitle("Signoff")
+        self.resize(1280, 860)
+        self._build()
+        self._build_actions()
+        self.poll_timer = QTimer(self)
+        self.poll_timer.setInterval(POLL_INTERVAL_MS)
+        self.poll_timer.timeout.connect(self.refresh)
+
+    # -- layout --------------------------------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.session_list = QListWidget()
+        self.session_list.setObjectName("sessionList")
+        self.session_list.setUniformItemSizes(True)
+        self.session_list.setMinimumWidth(240)
+        self.session_list.currentItemChanged.connect(self._session_selected)
+        new_item = QListWidgetItem("＋  New session")
+        new_item.setData(Qt.ItemDataRole.UserRole, None)
+        self.session_list.addItem(new_item)
+
+        self.composer = Composer()
+        self.composer.start_requested.connect(self.start_session)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.composer)
+
+        self.review_panel = ReviewPanel()
+        self.review_panel.decision_requested.connect(self.decide)
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.stack)
+        right.addWidget(self.review_panel)
+        right.setStretchFactor(0, 2)
+        right.setStretchFactor(1, 3)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.session_list)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([280, 1000])
+        self.setCentralWidget(self.splitter)
+
+        self.usage_label = QLabel("")
+        self.mode_label = QLabel("")
+        self.statusBar().addWidget(self.usage_label, 1)
+        self.statusBar().addPermanentWidget(self.mode_label)
+
+    def _build_actions(self) -> None:
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        self.addToolBar(toolbar)
+
+        def action(text: str, shortcut: str, slot, tip: str) -> QAction:
+            act = QAction(text, self)
+            act.setShortcut(QKeySequence(shortcut))
+            act.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
+            act.triggered.connect(slot)
+            toolbar.addAction(act)
+            return act
+
+        self.new_action = action("New session", "Ctrl+N", self.show_composer, "Start a new agent session")
+        self.stop_action = action("Stop", "Ctrl+.", self.stop_selected, "Stop the selected session now")
+        self.resume_action = action("Resume", "Ctrl+R", self.resume_selected, "Continue an interrupted session")
+        self.demo_action = action("Demo", "Ctrl+D", self.start_demo, "Run the offline demo on a fresh sample project")
+        self.settings_action = action("Settings", "Ctrl+,", self.open_settings, "API key, model, reviewer, database")
+        self.next_action = QAction("Next waiting proposal", self)
+        self.next_action.setShortcut(QKeySequence("Ctrl+J"))
+        self.next_action.triggered.connect(self.focus_review)
+        self.addAction(self.next_action)
+
+    # -- start and stop ------------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load history and waiting work, pick API or demo mode, start polling for other processes' proposals."""
+        key = await asyncio.to_thread(self.context.key_store.current)
+        self.demo_mode = self._force_demo or key is None
+        await self._load_sessions()
+        await self.refresh()
+        self._apply_mode()
+        self.poll_timer.start()
+        if self._force_demo or (self.demo_mode and not self.sessions):
+            await self.start_demo()
+        elif self.pending:
+            self.focus_review()
+        else:
+            self.show_composer()
+        await self._load_models()
+
+    async def shutdown(self) -> None:
+        self._shutting_down = True
+        self.poll_timer.stop()
+        await self.manager.shutdown()
+        self.context.endpoints.close()
+        self.repository.close()
+        self.context.database.close()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        event.accept()
+        self.closed.emit()
+
+    def _apply_mode(self) -> None:
+        if self.demo_mode:
+            self.composer.endpoint = DEMO
+            self.composer.mode_label.setText(
+                "<b>Offline demo.</b> No API key is set, so a scripted agent — served by Signoff's local stand-in "
+                "of the Messages API — proposes changes to a sample project. Add a key in Settings (Ctrl+,) to "
+                "work with Claude."
+            )
+            self.mode_label.setText("Offline demo")
+        else:
+            self.composer.endpoint = ANTHROPIC
+            self.composer.mode_label.setText("")
+            self.mode_label.setText("Anthropic API")
+        self.composer.mode_label.setVisible(self.demo_mode)
+        self.composer.max_turns.setValue(self.settings.max_turns)
+        self.composer.max_tokens.setValue(self.settings.max_tokens)
+        if self.settings.last_workspace and not self.composer.workspace_edit.text():
+            self.composer.workspace_edit.setText(self.settings.last_workspace)
+
+    async def _load_models(self) -> None:
+        endpoint = DEMO if self.demo_mode else ANTHROPIC
+        preferred = DEMO_MODEL_ID if self.demo_mode else self.settings.model
+        try:
+            ids = await asyncio.wait_for(self.context.endpoints.model_ids(endpoint), 15)
+        except Exception as err:  # the picker still works with the saved model; say why the list is short
+            log.info("could not list models: %s", err)
+            ids = []
+            if not self.demo_mode:
+                self.statusBar().showMessage(f"Could not list models from the API ({type(err).__name__}).", 8000)
+        self.composer.set_models(ids or [preferred], preferred)
+        self.model_ids = ids
+
+    # -- sessions ------------------------------------------------------------------------------------------------------
+
+    async def _load_sessions(self) -> None:
+        for session in reversed(await self.repository.list_sessions()):
+            self._upsert_session(session)
+
+    def _session_item(self, session_id: int) -> QListWidgetItem | None:
+        for row in range(self.session_list.count()):
+            item = self.session_list.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == session_id:
+                return item
+        return None
+
+    def _upsert_session(self, session: SessionRecord) -> None:
+        self.sessions[session.id] = session
+        mark = STATUS_MARKS.get(session.status, "·")
+        waiting = sum(1 for p in self.pending.values() if p.session_id == session.id)
+        badge = f"  ({waiting} waiting)" if waiting else ""
+        text = f"{mark} #{session.id} {session.task[:48]}{badge}\n    {Path(session.workspace_root).name} · {session.status}"
+        item = self._session_item(session.id)
+        if item is None:
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, session.id)
+            self.session_list.insertItem(1, item)
+        else:
+            item.setText(text)
+        item.setToolTip(f"{session.task}\n{session.workspace_root}\n{session.model}")
+
+    def selected_session_id(self) -> int | None:
+        item = self.session_list.currentItem()
+        return None if item is None else item.data(Qt.ItemDataRole.UserRole)
+
+    def select_session(self, session_id: int | None) -> None:
+        if session_id is None:
+            self.session_list.setCurrentRow(0)
+            return
+        item = self._session_item(session_id)
+        if item is not None:
+            self.session_list.setCurrentItem(item)
+
+    def _session_selected(self, current: QListWidgetItem | None, _previous=None) -> None:
+        session_id = None if current is None else current.data(Qt.ItemDataRole.UserRole)
+        if session_id is None:
+            self.stack.setCurrentWidget(self.composer)
+            self._update_usage(None)
+            return
+        view = self.transcripts.get(session_id)
+        if view is None:
+            view = self._transcript_for(session_id)
+            self._load_transcript(session_id)
+        self.stack.setCurrentWidget(view)
+        self._update_usage(self.sessions.get(session_id))
+        self._show_next_proposal()
+
+    def _transcript_for(self, session_id: int) -> TranscriptView:
+        view = self.transcripts.get(session_id)
+        if view is None:
+            view = TranscriptView(session_id)
+            self.transcripts[session_id] = view
+            self.stack.addWidget(view)
+        return view
+
+    @asyncSlot(int)
+    async def _load_transcript(self, session_id: int) -> None:
+        messages = await self.repository.load_messages(session_id)
+        session = self.sessions.get(session_id)
+        self.transcripts[session_id].load(session.task if session else "", messages)
+        if session is not None and session.status not in ("running", "waiting"):
+            detail = session.error or (session.stop_reason or session.status)
+            self.transcripts[session_id].add_status(f"Session {session.status}: {detail}")
+
+    def show_composer(self) -> None:
+        self.select_session(None)
+        self.composer.task_edit.setFocus()
+
+    @asyncSlot(object)
+    async def start_session(self, spec: NewSession) -> None:
+        self.composer.start_button.setEnabled(False)
+        try:
+            session = await self.manager.start(spec)
+        except (NoApiKeyError, ValueError, FileNotFoundError, StoreError) as err:
+            self.composer.show_error(str(err))
+            return
+        finally:
+            self.composer.start_button.setEnabled(True)
+        if spec.endpoint != DEMO:
+            self.settings = replace(self.settings, last_workspace=spec.workspace_root, model=spec.model)
+            await asyncio.to_thread(save_settings, self.settings)
+        self.composer.task_edit.clear()
+        view = self._transcript_for(session.id)
+        view.add_task(session.task)
+        self._upsert_session(session)
+        self.select_session(session.id)
+        self.review_panel.setFocus()
+
+    @asyncSlot()
+    async def start_demo(self) -> None:
+        workspace = await asyncio.to_thread(make_demo_workspace)
+        spec = NewSession(
+            workspace_root=str(workspace),
+            task=DEMO_TASK,
+            model=DEMO_MODEL_ID,
+            max_turns=self.settings.max_turns,
+            max_tokens=self.settings.max_tokens,
+            endpoint=DEMO,
+        )
+        await self.start_session(spec)
+
+    def stop_selected(self) -> None:
+        session_id = self.selected_session_id()
+        if session_id is None:
+            return
+        if not self.manager.stop(session_id):
+            self.statusBar().showMessage(f"Session {session_id} is not running in this window.", 5000)
+
+    @asyncSlot()
+    async def resume_selected(self) -> None:
+        session_id = self.selected_session_id()
+        if session_id is None:
+            return
+        try:
+            await self.manager.resume(session_id)
+        except (ValueError, NoApiKeyError, UnknownItemError) as err:
+            self.statusBar().showMessage(str(err), 8000)
+
+    # -- events from running sessions ----------------------------------------------------------------------------------
+
+    def _on_session_event(self, event: events.SessionEvent) -> None:
+        if self._shutting_down:
+            return
+        view = self.transcripts.get(event.session_id) or self._transcript_for(event.session_id)
+        view.on_event(event)
+        if isinstance(event, events.ProposalWaiting):
+            self.pending[event.proposal.id] = event.proposal
+            self._show_next_proposal()
+            self.pending_changed.emit()
+        elif isinstance(event, events.ToolResultSent) and event.proposal_id is not None:
+            self.pending.pop(event.proposal_id, None)
+            if event.proposal_status == "conflict":
+                self.review_panel.show_notice(f"Proposal #{event.proposal_id}: {event.text}")
+            self._show_next_proposal()
+            self.pending_changed.emit()
+        elif isinstance(event, events.StatusChanged):
+            self._refresh_session_soon(event.session_id)
+            if event.status == "stopped":
+                self._drop_pending_of(event.session_id)
+        elif isinstance(event, events.UsageUpdated):
+            session = self.sessions.get(event.session_id)
+            if session is not None:
+                session = replace(
+                    session,
+                    input_tokens=event.input_tokens,
+                    output_tokens=event.output_tokens,
+                    cache_creation_input_tokens=event.cache_creation_input_tokens,
+                    cache_read_input_tokens=event.cache_read_input_tokens,
+                )
+                self.sessions[event.session_id] = session
+                if self.selected_session_id() == event.session_id:
+                    self._update_usage(session)
+        self.session_event.emit(event)
+
+    def _drop_pending_of(self, session_id: int) -> None:
+        for proposal_id in [p.id for p in self.pending.values() if p.session_id == session_id]:
+            self.pending.pop(proposal_id, None)
+        self._show_next_proposal(force=True)
+        self.pending_changed.emit()
+
+    @asyncSlot(int)
+    async def _refresh_session_soon(self, session_id: int) -> None:
+        try:
+            session = await self.repository.get_session(session_id)
+        except (UnknownItemError, RuntimeError):
+            return
+        self._upsert_session(session)
+        if self.selected_session_id() == session_id:
+            self._update_usage(session)
+
+    def _update_usage(self, session: SessionRecord | None) -> None:
+        if session is None:
+            self.usage_label.setText("")
+            return
+        self.usage_label.setText(
+            f"Session #{session.id} · {session.model} · {session.status} · tokens in {session.input_tokens:,}"
+            f" · out {session.output_tokens:,} · cache read {session.cache_read_input_tokens:,}"
+            f" · cache write {session.cache_creation_input_tokens:,}"
+        )
+
+    # -- the waiting queue ---------------------------------------------------------------------------------------------
+
+    @asyncSlot()
+    async def refresh(self) -> None:
+        """Pick up proposals made by other processes (``signoff run`` elsewhere) and decisions made elsewhere."""
+        if self._refreshing or self._shutting_down:
+            return
+        self._refreshing = True
+        try:
+            pending = await self.repository.pending_proposals()
+            known_sessions = set(self.sessions)
+            self.pending = {p.id: p for p in pending}
+            for session_id in {p.session_id for p in pending} - known_sessions:
+                self._upsert_session(await self.repository.get_session(session_id))
+            for session_id in {p.session_id for p in pending}:
+                self._upsert_session(self.sessions[session_id])
+            self._show_next_proposal()
+            self.setWindowTitle(f"Signoff — {len(pending)} waiting" if pending else "Signoff")
+            self.pending_changed.emit()
+        except StoreError as err:
+            self.statusBar().showMessage(str(err), 5000)
+        finally:
+            self._refreshing = False
+
+    def next_proposal(self) -> ProposalRecord | None:
+        if not self.pending:
+            return None
+        selected = self.selected_session_id()
+        ordered = sorted(self.pending.values(), key=lambda p: p.id)
+        for proposal in ordered:
+            if proposal.session_id == selected:
+                return proposal
+        return ordered[0]
+
+    def _show_next_proposal(self, *, force: bool = False) -> None:
+        shown = self.review_panel.proposal
+        if not force and shown is not None and (shown.id in self.pending or self.review_panel.is_busy):
+            return  # keep what the reviewer is looking at
+        proposal = self.next_proposal()
+        changed = proposal is not None and (shown is None or shown.id != proposal.id)
+        self.review_panel.show_proposal(proposal)
+        if changed and not _typing_somewhere():
+            self.review_panel.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def focus_review(self) -> None:
+        self._show_next_proposal()
+        self.review_panel.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    @asyncSlot(object)
+    async def decide(self, request: review.DecisionRequest) -> None:
+        request = replace(request, reviewer=self.settings.reviewer_name)
+        self.review_panel.set_busy(True)
+        try:
+            await self.manager.decide(request)
+        except (ReviewError, AlreadyDecidedError, UnknownItemError) as err:
+            self.review_panel.set_busy(False)
+            self.review_panel.show_banner(str(err))
+            if isinstance(err, AlreadyDecidedError):
+                self.pending.pop(request.proposal_id, None)
+            return
+        except StoreError as err:
+            self.review_panel.set_busy(False)
+            self.review_panel.show_banner(f"The decision was not saved: {err}")
+            return
+        self.pending.pop(request.proposal_id, None)
+        self.review_panel.set_busy(False)
+        self._show_next_proposal(force=True)
+        self.pending_changed.emit()
+
+    # -- settings ------------------------------------------------------------------------------------------------------
+
+    def open_settings(self) -> None:
+        key = self.context.key_store.current()
+        if key is None:
+            status = "No key: the offline demo runs instead of Claude."
+        else:
+            status = {
+                "keyring": "A key is saved in the system keyring.",
+                "environment": "Using ANTHROPIC_API_KEY from the environment.",
+                "this run": "A key is set for this run only (no keyring available).",
+            }[key.source]
+        self.settings_dialog = SettingsDialog(
+            self.settings, key_status=status, model_ids=getattr(self, "model_ids", []), parent=self
+        )
+        self.settings_dialog.accepted.connect(self._settings_accepted)
+        self.settings_dialog.open()
+
+    @asyncSlot()
+    async def _settings_accepted(self) -> None:
+        result = self.settings_dialog.result_value()
+        self.settings = result.settings
+        await asyncio.to_thread(save_settings, self.settings)
+        if result.new_api_key == "":
+            await asyncio.to_thread(self.context.key_store.forget)
+        elif result.new_api_key:
+            where = await asyncio.to_thread(self.context.key_store.save, result.new_api_key)
+            self.statusBar().showMessage(f"API key: {where}", 10000)
+        key = await asyncio.to_thread(self.context.key_store.current)
+        self.demo_mode = key is None
+        self._apply_mode()
+        await self._load_models()

@@ -1,0 +1,121 @@
+"""The Settings dialog: API key (kept in the OS keyring only), model, reviewer name, limits, database location.
+
+Opened with ``open()`` (never a blocking ``exec()`` under the async loop); the window applies the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.settings import Settings, default_reviewer
+
+
+@dataclass(frozen=True)
+class SettingsResult:
+    settings: Settings
+    # None: leave the key as it is; "": forget it; otherwise the new key to save in the keyring.
+    new_api_key: str | None
+
+
+class SettingsDialog(QDialog):
+    def __init__(
+        self, settings: Settings, *, key_status: str, model_ids: list[str], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Signoff Settings")
+        self.setObjectName("settingsDialog")
+        self._settings = settings
+        self._forget = False
+
+        self.api_key_edit = QLineEdit()
+        self.api_key_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.api_key_edit.setPlaceholderText("sk-ant-… (leave empty to keep the current key)")
+        self.key_status = QLabel(key_status)
+        self.key_status.setObjectName("keyStatus")
+        self.key_status.setWordWrap(True)
+        forget = QPushButton("Forget saved key")
+        forget.clicked.connect(self._forget_key)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.api_key_edit, 1)
+        key_row.addWidget(forget)
+
+        self.model_combo = QComboBox()
+        self.model_combo.setEditable(True)
+        self.model_combo.addItems(model_ids)
+        self.model_combo.setCurrentText(settings.model)
+
+        self.reviewer_edit = QLineEdit(settings.reviewer)
+        self.reviewer_edit.setPlaceholderText(default_reviewer())
+
+        self.max_turns = QSpinBox()
+        self.max_turns.setRange(1, 500)
+        self.max_turns.setValue(settings.max_turns)
+        self.max_tokens = QSpinBox()
+        self.max_tokens.setRange(256, 128_000)
+        self.max_tokens.setSingleStep(1024)
+        self.max_tokens.setValue(settings.max_tokens)
+
+        self.database_edit = QLineEdit(settings.database)
+        self.database_edit.setPlaceholderText("SQLite in the data folder (default), a file path, or postgresql+psycopg://…")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_database)
+        db_row = QHBoxLayout()
+        db_row.addWidget(self.database_edit, 1)
+        db_row.addWidget(browse)
+
+        form = QFormLayout()
+        form.addRow("API key", key_row)
+        form.addRow("", self.key_status)
+        form.addRow("Model", self.model_combo)
+        form.addRow("Reviewer name", self.reviewer_edit)
+        form.addRow("Max turns per session", self.max_turns)
+        form.addRow("Max tokens per turn", self.max_tokens)
+        form.addRow("Database", db_row)
+        form.addRow("", QLabel("A new database location takes effect when Signoff starts again."))
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        self.resize(620, self.sizeHint().height())
+
+    def _forget_key(self) -> None:
+        self._forget = True
+        self.api_key_edit.clear()
+        self.key_status.setText("The saved key will be forgotten when you save.")
+
+    def _browse_database(self) -> None:
+        dialog = QFileDialog(self, "Database file", self.database_edit.text(), "SQLite database (*.db *.sqlite)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.fileSelected.connect(self.database_edit.setText)
+        dialog.open()
+
+    def result_value(self) -> SettingsResult:
+        settings = replace(
+            self._settings,
+            model=self.model_combo.currentText().strip() or self._settings.model,
+            reviewer=self.reviewer_edit.text().strip(),
+            max_turns=self.max_turns.value(),
+            max_tokens=self.max_tokens.value(),
+            database=self.database_edit.text().strip(),
+        )
+        typed = self.api_key_edit.text().strip()
+        new_key = typed if typed else ("" if self._forget else None)
+        return SettingsResult(settings, new_key)

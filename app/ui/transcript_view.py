@@ -1,0 +1,132 @@
+"""One session's conversation as it streams: the agent's text, its tool calls, and what each call returned.
+
+Rebuilt from the stored transcript when a session is opened after a restart; then extended by live events.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from PySide6.QtGui import QFont, QFontDatabase, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QTextBrowser
+
+from app.core import events
+from app.store.records import MessageRecord
+
+
+def describe_tool_call(name: str, tool_input: Any) -> str:
+    """A one-line human description of a tool call: 'view greet.py', 'str_replace greet.py', '$ make test'."""
+    if not isinstance(tool_input, dict):
+        return f"{name} (malformed input)"
+    if name == "run_command":
+        return f"$ {tool_input.get('command', '')}"
+    command = tool_input.get("command", "?")
+    return f"{command} {tool_input.get('path', '')}".strip()
+
+
+class TranscriptView(QTextBrowser):
+    def __init__(self, session_id: int, parent=None) -> None:
+        super().__init__(parent)
+        self.session_id = session_id
+        self.setOpenLinks(False)
+        self.setReadOnly(True)
+        self.setObjectName(f"transcript-{session_id}")
+        self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self._in_text = False
+        self._tool_inputs: dict[str, str] = {}
+
+    # -- building blocks ----------------------------------------------------------------------------------------------
+
+    def _append_html(self, markup: str) -> None:
+        self._in_text = False
+        cursor = self.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertBlock()
+        cursor.insertHtml(markup)
+        self._scroll_to_end()
+
+    def _append_text(self, text: str) -> None:
+        cursor = self.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        if not self._in_text:
+            cursor.insertBlock()
+            self._in_text = True
+        cursor.insertText(text, QTextCharFormat())
+        self._scroll_to_end()
+
+    def _scroll_to_end(self) -> None:
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def add_task(self, task: str) -> None:
+        self._append_html(f"<p><b>Task</b><br>{html.escape(task).replace(chr(10), '<br>')}</p>")
+
+    def add_tool_call(self, name: str, tool_input: Any) -> None:
+        line = html.escape(describe_tool_call(name, tool_input))
+        self._append_html(f"<p style='margin:0'><span style='color:#2a6fdb'>▸ {line}</span></p>")
+
+    def add_tool_result(self, text: str, is_error: bool, status: str | None = None) -> None:
+        first_lines = text.splitlines()[:3]
+        summary = "<br>".join(html.escape(line[:200]) for line in first_lines)
+        if len(text.splitlines()) > 3:
+            summary += " …"
+        colour = "#c0392b" if is_error else "#5d6d7e"
+        label = f"{status} · " if status else ""
+        self._append_html(
+            f"<p style='margin:0 0 6px 16px; color:{colour}; font-family:monospace'>{html.escape(label)}{summary}</p>"
+        )
+
+    def add_status(self, text: str) -> None:
+        self._append_html(f"<p style='color:#7f8c8d'><i>{html.escape(text)}</i></p>")
+
+    # -- from the database ---------------------------------------------------------------------------------------------
+
+    def load(self, task: str, messages: list[MessageRecord]) -> None:
+        self.clear()
+        self._in_text = False
+        for message in messages:
+            if message.role == "user":
+                for block in message.content:
+                    if block.get("type") == "text" and message.seq == 0:
+                        self.add_task(block.get("text", ""))
+                    elif block.get("type") == "tool_result":
+                        content = block.get("content", "")
+                        if isinstance(content, list):
+                            content = "\n".join(b.get("text", "") for b in content if isinstance(b, dict))
+                        self.add_tool_result(str(content), bool(block.get("is_error")))
+            else:
+                for block in message.content:
+                    if block.get("type") == "text":
+                        self._append_text(block.get("text", ""))
+                    elif block.get("type") == "tool_use":
+                        self.add_tool_call(block.get("name", ""), block.get("input"))
+        if not messages:
+            self.add_task(task)
+
+    # -- live ----------------------------------------------------------------------------------------------------------
+
+    def on_event(self, event: events.SessionEvent) -> None:
+        if isinstance(event, events.TextDelta):
+            self._append_text(event.text)
+        elif isinstance(event, events.ToolCallStarted):
+            self._tool_inputs[event.tool_use_id] = ""
+        elif isinstance(event, events.ToolInputDelta):
+            self._tool_inputs[event.tool_use_id] = self._tool_inputs.get(event.tool_use_id, "") + event.partial_json
+        elif isinstance(event, events.AssistantMessageDone):
+            for block in event.content:
+                if block.get("type") == "tool_use":
+                    self.add_tool_call(block["name"], block.get("input"))
+            self._tool_inputs.clear()
+        elif isinstance(event, events.ToolResultSent):
+            self.add_tool_result(event.text, event.is_error, event.proposal_status)
+        elif isinstance(event, events.StatusChanged) and event.detail and event.status not in ("running",):
+            self.add_status(event.detail)
+
+    def plain_text(self) -> str:
+        return self.toPlainText()
+
+
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)

@@ -1,0 +1,1 @@
+"""Benchmarks run by tests/benchmarks/run.py (bench_*.py modules); not collected by pytest."""
