@@ -13,7 +13,7 @@ import pytest
 # Forced, not defaulted: a test run on a desktop must not flash windows or depend on the running session.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-pytest_plugins = ["tests.support.postgres", "tests.support.leaks", "tests.support.keyring_memory", "tests.support.agent_harness"]
+pytest_plugins = ["tests.support.postgres", "tests.support.leaks", "tests.support.keyring_memory", "tests.support.agent_harness", "tests.support.window_harness"]
 
 # Variables through which a developer's own setup would leak into a test (a real key, a real server, a real database).
 _DEVELOPER_ENVIRONMENT = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "SIGNOFF_DB")

@@ -23,7 +23,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -42,6 +42,7 @@ from app.store.errors import (
     StoreError,
     UnsupportedDatabaseError,
 )
+from app.store.models import Base
 
 DEFAULT_FILE_NAME = "signoff.db"
 DEFAULT_LOCK_TIMEOUT = 10.0
@@ -226,9 +227,10 @@ def _open_sqlite(url: URL, script: ScriptDirectory, *, migrate: bool, lock_timeo
 
 
 class _SqlitePragmas:
-    """Connect hook: busy timeout, FULL sync and foreign keys always; WAL once the file is known to be Signoff's.
+    """Connect hook: busy timeout, FULL sync and foreign keys always; WAL once this open has accepted the file.
 
-    Switching to WAL rewrites the file header, so a file that is refused (too new, someone else's) must not get it.
+    Switching to WAL rewrites the file header, so a file that is refused (too new, someone else's) must not get it
+    before the checks have run.
     """
 
     def __init__(self, busy_timeout_ms: int) -> None:
@@ -265,7 +267,11 @@ def _check_sqlite_file(path: Path) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise _os_error(exc, str(path), path, doing="read") from exc
+        raise StoreError(
+            f"Signoff cannot read the database file at {path} ({exc.strerror or exc}); fix its permissions or choose "
+            "another file.",
+            location=str(path),
+        ) from exc
     if header and header != SQLITE_HEADER:
         raise _not_a_database(str(path))
 
@@ -297,10 +303,12 @@ def _bootstrap_sqlite(
             if connection.in_transaction():
                 connection.rollback()
             _restore_foreign_keys(connection)
-        pragmas.file_accepted = True
-        # A new file was created in rollback-journal mode (so a refused file never had its header rewritten).
-        connection.exec_driver_sql("PRAGMA journal_mode = WAL")
-        connection.rollback()
+        if migrate:
+            # A new file was created in rollback-journal mode, so a refused file never had its header rewritten; a
+            # read-only open (migrate=False) leaves the journal mode as the file has it.
+            pragmas.file_accepted = True
+            connection.exec_driver_sql("PRAGMA journal_mode = WAL")
+            connection.rollback()
     return outcome
 
 
@@ -308,8 +316,8 @@ def _check_and_migrate_sqlite(
     connection: Connection, script: ScriptDirectory, path: Path | None, location: str, *, migrate: bool
 ) -> _Outcome:
     head = script.get_current_head()
-    # IMMEDIATE takes the write lock up front: a read-only file fails here, and a second Signoff starting at the same
-    # moment waits here instead of migrating the same file twice.
+    # IMMEDIATE takes the write lock up front, so a second Signoff starting at the same moment waits here instead of
+    # reading a revision that is about to change and migrating the same file twice.
     connection.exec_driver_sql("BEGIN IMMEDIATE" if migrate else "BEGIN")
     current = _current_revision(connection, script, location)
     if current is None:
@@ -344,7 +352,7 @@ def _restore_foreign_keys(connection: Connection) -> None:
         connection.exec_driver_sql("PRAGMA foreign_keys = ON")
         enabled = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
         connection.rollback()
-    except (DBAPIError, sqlite3.Error):
+    except (SQLAlchemyError, sqlite3.Error):
         enabled = 0
     if enabled != 1:
         connection.invalidate()
@@ -368,8 +376,7 @@ def _backup_sqlite(path: Path, revision: str) -> Path:
                 destination.close()
         finally:
             source.close()
-        with partial.open("rb") as written:
-            os.fsync(written.fileno())
+        # The backup connection synced the copy on commit; the rename only gives it its final name.
         os.replace(partial, target)
     except (sqlite3.Error, OSError) as exc:
         with contextlib.suppress(OSError):
@@ -453,8 +460,6 @@ def _current_revision(connection: Connection, script: ScriptDirectory, location:
 
 def _refuse_foreign_tables(connection: Connection, location: str, *, any_table: bool) -> None:
     """A database without Signoff's version stamp must not already hold tables Signoff would create or clobber."""
-    from app.store.models import Base
-
     existing = set(inspect(connection).get_table_names())
     clashing = existing if any_table else existing & set(Base.metadata.tables)
     if clashing:

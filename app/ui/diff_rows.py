@@ -1,4 +1,5 @@
-"""The diff view's row model: hunks flattened into display rows on demand, line pairing, segments; no Qt, no painting."""
+"""The diff view's row model: hunks as display rows built on demand, line pairing, paint segments.
+Pure computation: no Qt, no painting, nothing proportional to the diff's size until asked."""
 
 from __future__ import annotations
 

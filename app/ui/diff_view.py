@@ -1,17 +1,16 @@
 """The review pane's diff and command view: paints only the visible rows, so any size opens instantly.
-
-It never lexes (syntax.py does, off the UI thread) and never lays out the whole text (no QTextDocument).
-"""
+It must never lex (syntax.py does, off the UI thread) nor lay out the whole text (no QTextDocument)."""
 
 from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 
 from PySide6.QtCore import QEasingCurve, QEvent, QPointF, QRect, QRectF, Qt, QTimer, QVariantAnimation, Signal
 from PySide6.QtGui import (
+    QColor,
     QFont,
     QFontDatabase,
     QFontMetricsF,
@@ -22,7 +21,6 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPen,
     QResizeEvent,
-    QShowEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QWidget
@@ -56,8 +54,25 @@ _PAD = 8
 _SCROLL_MS = 110
 
 
+def _row_style(row: Row, colours: DiffPalette) -> tuple[QColor, QColor, str, QColor]:
+    """(background, gutter background, sign, sign colour) of a row."""
+    kind = row.kind
+    if kind is RowKind.ADDED:
+        return colours.added_background, colours.added_gutter, "+", colours.added_sign
+    if kind is RowKind.REMOVED:
+        return colours.removed_background, colours.removed_gutter, "-", colours.removed_sign
+    if kind is RowKind.HUNK:
+        return colours.hunk_background, colours.hunk_background, "", colours.hunk_foreground
+    if kind is RowKind.CWD:
+        return colours.gutter_background, colours.gutter_background, "", colours.muted
+    if kind is RowKind.COMMAND:
+        # A prompt on the first line; continuation lines get a quieter mark so a multi-line command reads as one.
+        return colours.background, colours.background, "$" if row.syntax_line == 0 else "›", colours.muted
+    return colours.background, colours.gutter_background, "", colours.foreground
+
+
 class DiffView(QAbstractScrollArea):
-    # Emitted with the token once syntax colours for what is shown have been applied.
+    # Emitted with the token once syntax colours for the shown diff or command are painted (not for cards/messages).
     colours_ready = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -67,24 +82,24 @@ class DiffView(QAbstractScrollArea):
         self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.tab_width = TAB_WIDTH
         self._mode = _Mode.EMPTY
-        self._rows: DiffRows | CommandRows | Sequence[Row] = ()
+        self._rows: DiffRows | CommandRows | tuple[()] = ()
         self._message = ""
         self._binary: FileDiff | None = None
         self._token: object = None
-        self._colours: SideColours = {}
+        self._syntax_colours: SideColours = {}
         self._content_columns = 0
         self._widest_painted = 0.0
-        self._colours_palette = palette_from(self.palette())
+        self._scheme = palette_from(self.palette())
         self._colourer = SyntaxColourer()
-        # The request still owed colours, kept so a view closed mid-lex and shown again can ask anew.
+        # The colouring still owed for what is shown; sent to the lexer only once the plain text is painted.
         self._colour_request: Callable[[], int] | None = None
-        self._colour_generation = 0
+        self._colour_request_sent = False
         colour_results().connect(self._on_colouring, Qt.ConnectionType.QueuedConnection)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._pick_palette)
         self._scroller = QVariantAnimation(self)
         self._scroller.setDuration(_SCROLL_MS)
         self._scroller.setEasingCurve(QEasingCurve.Type.OutCubic)
-        self._scroller.valueChanged.connect(lambda value: self.verticalScrollBar().setValue(round(value)))
+        self._scroller.valueChanged.connect(self._follow_scroller)
         self._measure_font()
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
 
@@ -95,12 +110,12 @@ class DiffView(QAbstractScrollArea):
         return self._token
 
     @property
-    def rows(self) -> Sequence[Row]:
+    def rows(self) -> DiffRows | CommandRows | tuple[()]:
         return self._rows
 
     @property
     def diff_palette(self) -> DiffPalette:
-        return self._colours_palette
+        return self._scheme
 
     @property
     def colourer(self) -> SyntaxColourer:
@@ -137,14 +152,14 @@ class DiffView(QAbstractScrollArea):
         self._show(_Mode.EMPTY, token=None)
         self.viewport().update()
 
-    def _show(self, mode: _Mode, *, token: object, rows: DiffRows | CommandRows | Sequence[Row] = ()) -> None:
+    def _show(self, mode: _Mode, *, token: object, rows: DiffRows | CommandRows | tuple[()] = ()) -> None:
         self._colourer.cancel()
         self._colour_request = None
         self._scroller.stop()
         self._mode = mode
         self._token = token
         self._rows = rows
-        self._colours = {}
+        self._syntax_colours = {}
         self._binary = None
         self._message = ""
         self._content_columns = rows.widest_columns(self.tab_width) if rows else 0
@@ -155,13 +170,18 @@ class DiffView(QAbstractScrollArea):
 
     def _request_colours(self, request: Callable[[], int]) -> None:
         self._colour_request = request
-        self._colour_generation = request()
+        self._colour_request_sent = False
+
+    def _send_colour_request(self) -> None:
+        if self._colour_request is not None and not self._colour_request_sent:
+            self._colour_request_sent = True
+            self._colour_request()
 
     def _on_colouring(self, colouring: Colouring) -> None:
         # Results for an earlier diff (or an earlier showing of this one) are dropped, like git-cola's token guard.
-        if colouring.client is not self._colourer or not colouring.is_current or colouring.token is not self._token:
+        if colouring.client is not self._colourer or not colouring.is_current or colouring.token != self._token:
             return
-        self._colours = colouring.colours
+        self._syntax_colours = colouring.colours
         self._colour_request = None
         self.viewport().update()
         self.colours_ready.emit(colouring.token)
@@ -169,7 +189,7 @@ class DiffView(QAbstractScrollArea):
     # --- geometry -----------------------------------------------------------------------------------------------
 
     def _measure_font(self) -> None:
-        metrics = QFontMetricsF(self.font())
+        metrics = self._metrics = QFontMetricsF(self.font())
         self._char_width = metrics.horizontalAdvance("0")
         self._ascent = metrics.ascent()
         self._row_height = math.ceil(metrics.height()) + 4
@@ -222,14 +242,10 @@ class DiffView(QAbstractScrollArea):
         self._update_scrollbars()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        # A closed view should not keep the lexer busy (or alive) for colours nobody will see.
+        # A closed view should not keep the lexer busy (or alive) for colours nobody sees; its next paint asks again.
         self._colourer.cancel()
+        self._colour_request_sent = False
         super().closeEvent(event)
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._colour_request is not None and self._colourer.generation != self._colour_generation:
-            self._colour_generation = self._colour_request()
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
@@ -240,7 +256,7 @@ class DiffView(QAbstractScrollArea):
             self._pick_palette()
 
     def _pick_palette(self) -> None:
-        self._colours_palette = palette_from(self.palette())
+        self._scheme = palette_from(self.palette())
         self.viewport().update()
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
@@ -273,7 +289,7 @@ class DiffView(QAbstractScrollArea):
             self.scroll_by(self._row_height)
         elif key == Qt.Key.Key_Up:
             self.scroll_by(-self._row_height)
-        elif key == Qt.Key.Key_PageDown or key == Qt.Key.Key_Space:
+        elif key == Qt.Key.Key_PageDown:
             self.scroll_by(page)
         elif key == Qt.Key.Key_PageUp:
             self.scroll_by(-page)
@@ -289,6 +305,9 @@ class DiffView(QAbstractScrollArea):
             bar.setValue(bar.value() + (step if key == Qt.Key.Key_Right else -step))
         else:
             super().keyPressEvent(event)
+
+    def _follow_scroller(self, value: float) -> None:
+        self.verticalScrollBar().setValue(round(value))
 
     def scroll_by(self, dy: int) -> None:
         """Scroll smoothly; repeated presses add up from where the running animation is heading."""
@@ -307,7 +326,7 @@ class DiffView(QAbstractScrollArea):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self.viewport())
-        colours = self._colours_palette
+        colours = self._scheme
         painter.fillRect(event.rect(), colours.background)
         if self._mode is _Mode.ROWS:
             self._paint_rows(painter, event.rect().top(), event.rect().bottom())
@@ -316,6 +335,8 @@ class DiffView(QAbstractScrollArea):
         elif self._mode is _Mode.BINARY and self._binary is not None:
             self._paint_binary_card(painter, self._binary)
         painter.end()
+        # Only now: the lexer competes with this thread for the GIL, and the plain text should be on screen first.
+        self._send_colour_request()
 
     def _paint_rows(self, painter: QPainter, top: int, bottom: int) -> None:
         scroll_y = self.verticalScrollBar().value()
@@ -326,26 +347,21 @@ class DiffView(QAbstractScrollArea):
         for index in range(first, last):
             self._paint_row(painter, index, self._rows[index], index * self._row_height - scroll_y)
         if self._gutter_width:
-            painter.setPen(QPen(self._colours_palette.gutter_rule, 1))
-            painter.drawLine(QPointF(self._gutter_width - 0.5, top), QPointF(self._gutter_width - 0.5, bottom + 1))
+            rule_bottom = min(bottom + 1, last * self._row_height - scroll_y)
+            painter.setPen(QPen(self._scheme.gutter_rule, 1))
+            painter.drawLine(QPointF(self._gutter_width - 0.5, top), QPointF(self._gutter_width - 0.5, rule_bottom))
         if self._widest_painted > widest_before:
             # A line wider than the estimate (wide characters, badges): grow the range after this paint.
             QTimer.singleShot(0, self._update_scrollbars)
 
     def _paint_row(self, painter: QPainter, index: int, row: Row, y: int) -> None:
-        colours = self._colours_palette
+        colours = self._scheme
         width = self.viewport().width()
         height = self._row_height
         kind = row.kind
-        background, gutter, sign, sign_colour = {
-            RowKind.ADDED: (colours.added_background, colours.added_gutter, "+", colours.added_sign),
-            RowKind.REMOVED: (colours.removed_background, colours.removed_gutter, "-", colours.removed_sign),
-            RowKind.HUNK: (colours.hunk_background, colours.hunk_background, "", colours.hunk_foreground),
-            RowKind.CWD: (colours.gutter_background, colours.gutter_background, "", colours.muted),
-            RowKind.COMMAND: (colours.background, colours.background, "$" if row.syntax_line == 0 else "›", colours.muted),
-        }.get(kind, (colours.background, colours.gutter_background, "", colours.foreground))
+        background, gutter, sign, sign_colour = _row_style(row, colours)
         painter.fillRect(QRectF(0, y, width, height), background)
-        baseline = y + (height - self._row_height) / 2 + 2 + self._ascent
+        baseline = y + 2 + self._ascent
 
         if kind is RowKind.CWD:
             self._paint_cwd(painter, row.text, y, baseline)
@@ -371,12 +387,12 @@ class DiffView(QAbstractScrollArea):
         painter.restore()
 
     def _paint_text(self, painter: QPainter, index: int, row: Row, y: int, baseline: float) -> None:
-        colours = self._colours_palette
-        metrics = painter.fontMetrics()
+        colours = self._scheme
+        metrics = self._metrics
         text = row.text[:MAX_DISPLAY_CHARS]
-        syntax_spans = self._colours.get(row.syntax_side or "", {}).get(row.syntax_line or 0, ())
+        syntax_spans = self._syntax_colours.get(row.syntax_side or "", {}).get(row.syntax_line or 0, ())
         highlight = colours.removed_highlight if row.kind is RowKind.REMOVED else colours.added_highlight
-        highlights = self._rows.highlights(index) if hasattr(self._rows, "highlights") else ()
+        highlights = self._rows.highlights(index)
         right_edge = self.viewport().width()
         x = self._text_left - self.horizontalScrollBar().value()
         column = 0
@@ -404,7 +420,7 @@ class DiffView(QAbstractScrollArea):
         self._widest_painted = max(self._widest_painted, x + self.horizontalScrollBar().value() - self._text_left)
 
     def _paint_badge(self, painter: QPainter, label: str, x: float, y: int, *, quiet: bool = False) -> float:
-        colours = self._colours_palette
+        colours = self._scheme
         width = self._badge_metrics.horizontalAdvance(label) + 2 * 4
         box = QRectF(x, y + 2, width, self._row_height - 4)
         painter.save()
@@ -420,13 +436,13 @@ class DiffView(QAbstractScrollArea):
         return x + width
 
     def _paint_cwd(self, painter: QPainter, cwd: str, y: int, baseline: float) -> None:
-        colours = self._colours_palette
+        colours = self._scheme
         label = "in "
         painter.setPen(colours.muted)
         x = float(_PAD)
         painter.drawText(QPointF(x, baseline), label)
-        x += painter.fontMetrics().horizontalAdvance(label)
-        shown = painter.fontMetrics().elidedText(cwd, Qt.TextElideMode.ElideMiddle, self.viewport().width() - x - _PAD)
+        x += self._metrics.horizontalAdvance(label)
+        shown = self._metrics.elidedText(cwd, Qt.TextElideMode.ElideMiddle, self.viewport().width() - x - _PAD)
         painter.setPen(colours.foreground)
         painter.drawText(QPointF(x, baseline), shown)
         painter.setPen(QPen(colours.gutter_rule, 1))
@@ -435,12 +451,12 @@ class DiffView(QAbstractScrollArea):
 
     def _paint_message(self, painter: QPainter) -> None:
         painter.setFont(QApplication.font())
-        painter.setPen(self._colours_palette.muted)
+        painter.setPen(self._scheme.muted)
         area = QRectF(self.viewport().rect()).adjusted(3 * _PAD, 3 * _PAD, -3 * _PAD, -3 * _PAD)
         painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._message)
 
     def _paint_binary_card(self, painter: QPainter, diff: FileDiff) -> None:
-        colours = self._colours_palette
+        colours = self._scheme
         title, detail = binary_card_lines(diff)
         title_font = QFont(QApplication.font())
         title_font.setBold(True)

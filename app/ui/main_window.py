@@ -122,7 +122,9 @@ class MainWindow(QMainWindow):
         self.session_list.setUniformItemSizes(True)
         self.session_list.setMinimumWidth(240)
         self.session_list.currentItemChanged.connect(self._session_selected)
-        new_item = QListWidgetItem("＋  New session")
+        self.session_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.session_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        new_item = QListWidgetItem("+  New session")
         new_item.setData(Qt.ItemDataRole.UserRole, None)
         self.session_list.addItem(new_item)
 
@@ -302,6 +304,8 @@ class MainWindow(QMainWindow):
     @asyncSlot(int)
     async def _load_transcript(self, session_id: int) -> None:
         messages = await self.repository.load_messages(session_id)
+        if self._shutting_down:
+            return
         session = self.sessions.get(session_id)
         self.transcripts[session_id].load(session.task if session else "", messages)
         if session is not None and session.status not in ("running", "waiting"):
@@ -410,6 +414,8 @@ class MainWindow(QMainWindow):
             session = await self.repository.get_session(session_id)
         except (UnknownItemError, RuntimeError):
             return
+        if self._shutting_down:
+            return
         self._upsert_session(session)
         if self.selected_session_id() == session_id:
             self._update_usage(session)
@@ -434,6 +440,8 @@ class MainWindow(QMainWindow):
         self._refreshing = True
         try:
             pending = await self.repository.pending_proposals()
+            if self._shutting_down:
+                return
             known_sessions = set(self.sessions)
             self.pending = {p.id: p for p in pending}
             for session_id in {p.session_id for p in pending} - known_sessions:

@@ -121,13 +121,25 @@ class ReviewPanel(QFrame):
         self.approve_button.clicked.connect(self.approve)
         self.reject_button.clicked.connect(self.start_reject)
         self.edit_button.clicked.connect(self.start_edit)
-        for button in (self.approve_button, self.reject_button, self.edit_button):
+
+        # Shown instead of the three verdicts while a reason or an edit is being typed.
+        self.confirm_button = QPushButton("")
+        self.confirm_button.setObjectName("confirmButton")
+        self.confirm_button.clicked.connect(self._confirm)
+        self.cancel_button = QPushButton("Cancel  [Esc]")
+        self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.clicked.connect(self._close_inputs)
+        for button in (self.approve_button, self.reject_button, self.edit_button, self.confirm_button, self.cancel_button):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.confirm_button.hide()
+        self.cancel_button.hide()
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.approve_button)
         buttons.addWidget(self.reject_button)
         buttons.addWidget(self.edit_button)
+        buttons.addWidget(self.confirm_button)
+        buttons.addWidget(self.cancel_button)
         buttons.addStretch(1)
 
         layout = QVBoxLayout(self)
@@ -227,6 +239,7 @@ class ReviewPanel(QFrame):
         self._close_inputs(refocus=False)
         self.reason_box.clear()
         self.reason_box.show()
+        self._input_mode("Reject with this reason  [Enter]")
         self.reason_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def _submit_reject(self) -> None:
@@ -249,6 +262,7 @@ class ReviewPanel(QFrame):
         self.diff_view.hide()
         self.edit_box.show()
         self.edit_hint.show()
+        self._input_mode("Approve my version  [Ctrl+Enter]")
         self.edit_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def _submit_edit(self) -> None:
@@ -262,7 +276,24 @@ class ReviewPanel(QFrame):
         self._request(review.edit(self.proposal.id, "", edited, **self._context()))
         self._close_inputs()
 
+    def _input_mode(self, confirm_text: str) -> None:
+        for button in (self.approve_button, self.reject_button, self.edit_button):
+            button.hide()
+        self.confirm_button.setText(confirm_text)
+        self.confirm_button.show()
+        self.cancel_button.show()
+
+    def _confirm(self) -> None:
+        if self.reason_box.isVisible():
+            self._submit_reject()
+        elif self.edit_box.isVisible():
+            self._submit_edit()
+
     def _close_inputs(self, refocus: bool = True) -> None:
+        for button in (self.approve_button, self.reject_button, self.edit_button):
+            button.show()
+        self.confirm_button.hide()
+        self.cancel_button.hide()
         self.reason_box.hide()
         self.edit_box.hide()
         self.edit_hint.hide()

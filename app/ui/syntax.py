@@ -1,7 +1,5 @@
-"""Syntax colouring off the UI thread: pygments lexes in one worker thread, spans come back by a queued Qt signal.
-
-Nothing here paints or touches widgets; the lexing functions are plain and run in any thread.
-"""
+"""Syntax colouring off the UI thread: pygments lexes in one worker thread, spans return by a queued Qt signal.
+Plain lexing functions and the worker; nothing here paints or touches widgets."""
 
 from __future__ import annotations
 
@@ -16,7 +14,7 @@ from pygments.lexers import BashLexer, get_lexer_for_filename, guess_lexer
 from pygments.lexers.special import TextLexer
 from pygments.token import _TokenType
 from pygments.util import ClassNotFound
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from app.core.diff_types import FileDiff
 from app.ui.palette import has_colour
@@ -32,6 +30,9 @@ IsStale = Callable[[], bool]
 
 # Guessing reads only the start: every lexer's analyse_text runs over the sample.
 _SAMPLE_CHARS = 4096
+# Below this analyse_text score a content guess is noise (prose guessed as "scdoc", Python as "Tera Term macro"):
+# plain text beats wrong colours. Shebangs, XML/HTML prologues and diffs score well above it.
+_GUESS_CONFIDENCE = 0.3
 # How many tokens pass between checks that the request is still wanted.
 _STALE_CHECK_EVERY = 2048
 
@@ -50,14 +51,19 @@ def choose_lexer(path: str, sample: str) -> Lexer:
         pass
     if sample.strip():
         try:
-            return guess_lexer(sample)
+            guessed = guess_lexer(sample)
         except ClassNotFound:
             pass
+        else:
+            if guessed.analyse_text(sample) >= _GUESS_CONFIDENCE:
+                return guessed
     return TextLexer()
 
 
 def spans_by_line(lexer: Lexer, lines: Sequence[str], is_stale: IsStale = _never_stale) -> list[LineSpans] | None:
     """Coloured token spans of each line, as (start, end, token type) in the line's characters; None if stale."""
+    if not lines:
+        return []
     text = "\n".join(lines) + "\n"
     starts = [0, *accumulate(len(line) + 1 for line in lines)]
     spans: list[list[tuple[int, int, _TokenType]]] = [[] for _ in lines]
@@ -108,7 +114,9 @@ def diff_documents(diff: FileDiff, old_text: str | None = None, new_text: str | 
     return {side: document for side, document in documents.items() if any(document[0])}
 
 
-def colour_documents(lexer: Lexer, documents: dict[str, Document], is_stale: IsStale = _never_stale) -> SideColours | None:
+def colour_documents(
+    lexer: Lexer, documents: dict[str, Document], is_stale: IsStale = _never_stale
+) -> SideColours | None:
     """Lex each document; None if the request went stale on the way."""
     colours: SideColours = {}
     for side, (lines, keys) in documents.items():
@@ -157,7 +165,7 @@ class _Relay(QObject):
 _relay: _Relay | None = None
 
 
-def colour_results() -> Signal:
+def colour_results() -> SignalInstance:
     """The signal every finished Colouring arrives on; connect with a queued connection and filter by client."""
     global _relay
     if _relay is None:

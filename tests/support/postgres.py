@@ -138,22 +138,11 @@ class PostgresServer:
 
     def start(self) -> None:
         started = time.monotonic()
-        if os.geteuid() == 0:
-            try:
-                account = pwd.getpwnam(SERVER_ACCOUNT)
-            except KeyError:
-                pytest.fail(
-                    f"The tests run as root and PostgreSQL refuses root, but there is no '{SERVER_ACCOUNT}' account "
-                    "to run it as (installing Debian's postgresql package creates it).",
-                    pytrace=False,
-                )
-            os.chown(self.base_dir, account.pw_uid, account.pw_gid)
         self.socket_dir.mkdir()
         password_file = self.base_dir / "superuser-password"
         password_file.write_text(self.password + "\n")
         if os.geteuid() == 0:
-            for path in (self.socket_dir, password_file):
-                os.chown(path, account.pw_uid, account.pw_gid)
+            self._hand_over_to_server_account(self.base_dir, self.socket_dir, password_file)
 
         result = self._run(
             str(self.bindir / "initdb"),
@@ -197,6 +186,18 @@ class PostgresServer:
 
         self.admin_execute(f"CREATE ROLE \"{APP_ROLE}\" LOGIN PASSWORD '{self.password}'")
         self.startup_seconds = time.monotonic() - started
+
+    def _hand_over_to_server_account(self, *paths: Path) -> None:
+        try:
+            account = pwd.getpwnam(SERVER_ACCOUNT)
+        except KeyError:
+            pytest.fail(
+                f"The tests run as root and PostgreSQL refuses root, but there is no '{SERVER_ACCOUNT}' account to "
+                "run it as (installing Debian's postgresql package creates it).",
+                pytrace=False,
+            )
+        for path in paths:
+            os.chown(path, account.pw_uid, account.pw_gid)
 
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():

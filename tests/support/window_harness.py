@@ -1,0 +1,90 @@
+"""Driving the real main window under the qasync loop in tests, without sleeps or blocking waits.
+
+The window, the agent loop and the database thread all run on one qasync loop; a test is one coroutine run to
+completion on it. ``until`` wakes on the window's own signals (and a short timer for database polling), never on a
+fixed delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import qasync
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.core.settings import Settings
+from app.store.db import open_database
+from app.ui.main_window import MainWindow, WindowContext
+
+
+class WindowDriver:
+    def __init__(self, qtbot, db_path: Path, *, settings: Settings | None = None, demo: bool = False) -> None:
+        self.qtbot = qtbot
+        self.database = open_database(str(db_path))
+        self.context = WindowContext.create(self.database, settings=settings or Settings(reviewer="ada"))
+        self.window = MainWindow(self.context, demo=demo)
+        self.window.resize(1200, 800)
+        self.closed = False
+
+    async def open(self) -> MainWindow:
+        self.window.show()
+        self.window.activateWindow()
+        await self.window.start()
+        return self.window
+
+    async def until(self, predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
+        wake = asyncio.Event()
+        window = self.window
+        signals = (window.session_event, window.pending_changed)
+        for signal in signals:
+            signal.connect(wake.set)
+        timer = QTimer()
+        timer.setInterval(50)  # catches state that changes without a signal, e.g. a database poll in flight
+        timer.timeout.connect(wake.set)
+        timer.start()
+        try:
+            async def wait() -> Any:
+                while True:
+                    wake.clear()
+                    value = predicate()
+                    if value:
+                        return value
+                    await wake.wait()
+
+            try:
+                return await asyncio.wait_for(wait(), timeout)
+            except asyncio.TimeoutError:
+                raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}") from None
+        finally:
+            timer.stop()
+            for signal in signals:
+                signal.disconnect(wake.set)
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.window.close()
+        await self.window.shutdown()
+        self.window.deleteLater()
+
+
+@pytest.fixture
+def qasync_loop(qapp: QApplication):
+    """A qasync loop for one test; everything scheduled on it is finished or cancelled before the next test."""
+    qapp.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(qapp, already_running=False)
+    asyncio.set_event_loop(loop)
+    yield loop
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
+    asyncio.set_event_loop(None)
