@@ -1,4 +1,4 @@
-"""Alembic environment: runs Signoff's migrations on the connection ``app.store.db`` hands over in ``config.attributes``.
+"""Alembic environment: runs Signoff's migrations on the connection that ``app.store.db`` puts in config.attributes.
 
 Loaded by path from the checkout or from the installed ``app.migrations`` package, so only absolute imports; it never
 configures logging (the app owns that) and never imports Qt.

@@ -231,8 +231,8 @@ def test_migration_that_would_orphan_rows_is_rolled_back_and_reported(tmp_path: 
         open_database(str(path), script_location=scripts)
 
     assert str(refused.value) == (
-        f"Upgrading the database at {path} from revision 0001 would leave 1 rows pointing at missing rows "
-        f"(in sessions), so nothing was changed and the backup {path}.bak-0001 is still there."
+        f"Upgrading the database at {path} from revision 0001 would leave 1 row in sessions pointing at rows that no "
+        f"longer exist, so nothing was changed and the backup {path}.bak-0001 is still there."
     )
     assert stored_revision(path) == "0001"
     with open_database(str(path)) as db, db.session() as session:
@@ -274,7 +274,8 @@ def test_disk_full_during_a_migration_is_reported_and_changes_nothing(tmp_path: 
         """
         bind = op.get_bind()
         bind.exec_driver_sql("PRAGMA max_page_count = %d" % bind.exec_driver_sql("PRAGMA page_count").scalar())
-        op.create_table("attachments", sa.Column("id", sa.Integer(), primary_key=True), sa.Column("data", sa.LargeBinary()))
+        op.create_table("attachments", sa.Column("id", sa.Integer(), primary_key=True),
+            sa.Column("data", sa.LargeBinary()))
         op.execute("INSERT INTO attachments (data) VALUES (zeroblob(1000000))")
         """,
     )

@@ -11,7 +11,7 @@ from PySide6.QtCore import QCoreApplication, QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QColor, QImage, QPalette, QWheelEvent
 
 from app.core.diffing import compute_diff
-from app.ui.diff_rows import DiffRows, RowKind, expand_tabs, line_segments
+from app.ui.diff_rows import DiffRows, RowKind, expand_tabs, line_segments, reveal_hidden
 from app.ui.diff_view import DiffView
 from app.ui.palette import DARK, LIGHT
 from app.ui.syntax import Colouring, choose_lexer, colour_results, diff_documents, spans_by_line
@@ -67,10 +67,8 @@ def pixels_near(image: QImage, colour: QColor, area: QRect, tolerance: int = 40)
     for y in range(area.top(), area.bottom() + 1):
         for x in range(area.left(), area.right() + 1):
             pixel = image.pixelColor(x, y)
-            distance = (
-                abs(pixel.red() - colour.red()) + abs(pixel.green() - colour.green()) + abs(pixel.blue() - colour.blue())
-            )
-            count += distance <= tolerance
+            red, green, blue = pixel.red() - colour.red(), pixel.green() - colour.green(), pixel.blue() - colour.blue()
+            count += abs(red) + abs(green) + abs(blue) <= tolerance
     return count
 
 
@@ -195,6 +193,19 @@ def test_crlf_endings_and_a_missing_final_newline_are_marked(view):
     assert pixels_near(image, LIGHT.marker_background, row_area(view, 2), tolerance=0) == 0
 
 
+def test_bidi_controls_and_escape_codes_show_as_labelled_marks_instead_of_acting(view):
+    # U+202E would reverse what follows on screen (Trojan Source): the reviewer sees the mark, not the trick.
+    diff = compute_diff(None, "access = 'user\u202e \u2066# admin'\nprint('\x1b[2J')\n".encode(), "sneaky.py")
+
+    view.show_diff(diff, token="sneaky")
+
+    image = grab_image(view, "hidden_chars")
+    assert pixels_near(image, LIGHT.marker_background, row_area(view, 1), tolerance=0) > 100
+    assert pixels_near(image, LIGHT.marker_background, row_area(view, 2), tolerance=0) > 50
+    assert reveal_hidden("a\u202eb\x1b") == [("a", False), ("U+202E", True), ("b", False), ("^[", True)]
+    assert reveal_hidden("plain\ttext") == [("plain\ttext", False)]
+
+
 def test_paired_changed_lines_highlight_the_changed_words(view):
     diff = compute_diff(b"total = price * count\n", b"total = price * quantity\n", "calc.py")
 
@@ -206,6 +217,19 @@ def test_paired_changed_lines_highlight_the_changed_words(view):
     image = grab_image(view, "intraline")
     assert pixels_near(image, LIGHT.removed_highlight, row_area(view, removed), tolerance=0) > 50
     assert pixels_near(image, LIGHT.added_highlight, row_area(view, added), tolerance=0) > 50
+
+
+def test_a_refreshed_diff_for_the_same_token_keeps_the_scroll_position(view, big_diffs):
+    diff = big_diffs["new_file"]
+    view.show_diff(diff, token="proposal-7")
+    view.verticalScrollBar().setValue(5_000)
+
+    view.show_diff(diff, token="proposal-7")
+    assert view.verticalScrollBar().value() == 5_000
+    view.show_diff(compute_diff(None, b"x\n" * 20_000, "new_module.py"), token="proposal-7")
+    assert view.verticalScrollBar().value() == 5_000
+    view.show_diff(diff, token="proposal-8")
+    assert view.verticalScrollBar().value() == 0
 
 
 def test_a_dark_window_palette_switches_the_view_to_dark_colours(view, qtbot):

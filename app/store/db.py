@@ -104,7 +104,9 @@ def _normalised_url(setting: str) -> URL:
     )
 
 
-def alembic_config(script_location: str | os.PathLike[str] | None = None, *, connection: Connection | None = None) -> Config:
+def alembic_config(
+    script_location: str | os.PathLike[str] | None = None, *, connection: Connection | None = None
+) -> Config:
     """An Alembic Config for Signoff's migrations without any alembic.ini; env.py uses ``connection`` when given."""
     config = Config()
     location = str(script_location if script_location is not None else migrations_dir())
@@ -335,10 +337,11 @@ def _check_and_migrate_sqlite(
     violations = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
     if violations:
         connection.rollback()
-        tables = sorted({str(row[0]) for row in violations})
+        tables = ", ".join(sorted({str(row[0]) for row in violations}))
+        rows = f"{len(violations)} row" + ("s" if len(violations) != 1 else "")
         raise MigrationError(
-            f"Upgrading the database at {location} from revision {current} would leave {len(violations)} rows "
-            f"pointing at missing rows (in {', '.join(tables)}), so nothing was changed"
+            f"Upgrading the database at {location} from revision {current} would leave {rows} in {tables} pointing "
+            "at rows that no longer exist, so nothing was changed"
             + (f" and the backup {backup_path} is still there." if backup_path else "."),
             location=location,
         )
@@ -367,6 +370,7 @@ def _backup_sqlite(path: Path, revision: str) -> Path:
         copy_number += 1
     partial = target.with_name(target.name + ".partial")
     try:
+        partial.unlink(missing_ok=True)  # left by a crash during an earlier attempt
         source = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
         try:
             destination = sqlite3.connect(partial)
@@ -384,7 +388,7 @@ def _backup_sqlite(path: Path, revision: str) -> Path:
         problem = _translate(exc, str(target), target, lock_timeout=DEFAULT_LOCK_TIMEOUT)
         raise type(problem)(
             f"Signoff did not upgrade the database at {path} because it could not first back it up to {target} "
-            f"({problem}).",
+            f"({str(problem).rstrip('.')}).",
             location=str(path),
         ) from exc
     return target

@@ -4,6 +4,7 @@ Pure computation: no Qt, no painting, nothing proportional to the diff's size un
 from __future__ import annotations
 
 import enum
+import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -243,8 +244,37 @@ def expand_tabs(text: str, column: int, tab_width: int = TAB_WIDTH) -> tuple[str
     return "".join(pieces), column + len(last)
 
 
-# Control characters other than tab would paint as nothing or as tofu: show them as Unicode control pictures.
-CONTROL_PICTURES = {code: 0x2400 + code for code in range(0x20) if code != 0x09} | {0x7F: 0x2421}
+# Characters that paint as nothing, as tofu, or (bidi controls, the Trojan Source trick) reorder the text around
+# them: a reviewer must see them, so they are drawn as labelled marks instead of being handed to the text engine.
+_HIDDEN_CHARS = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+
+
+def hidden_char_label(char: str) -> str:
+    """Caret notation for ASCII controls ("^[" for ESC), the code point for the rest ("U+202E")."""
+    code = ord(char)
+    if code < 0x20:
+        return "^" + chr(code + 0x40)
+    if code == 0x7F:
+        return "^?"
+    return f"U+{code:04X}"
+
+
+def reveal_hidden(text: str) -> list[tuple[str, bool]]:
+    """``text`` cut into (plain text, False) and (label of a hidden character, True) pieces."""
+    if not _HIDDEN_CHARS.search(text):
+        return [(text, False)]
+    pieces: list[tuple[str, bool]] = []
+    plain_start = 0
+    for match in _HIDDEN_CHARS.finditer(text):
+        if match.start() > plain_start:
+            pieces.append((text[plain_start : match.start()], False))
+        pieces.append((hidden_char_label(match.group()), True))
+        plain_start = match.end()
+    if plain_start < len(text):
+        pieces.append((text[plain_start:], False))
+    return pieces
 
 
 def line_segments(

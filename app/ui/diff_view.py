@@ -27,7 +27,6 @@ from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QWidget
 
 from app.core.diff_types import FileDiff
 from app.ui.diff_rows import (
-    CONTROL_PICTURES,
     MAX_DISPLAY_CHARS,
     TAB_WIDTH,
     CommandRows,
@@ -38,6 +37,7 @@ from app.ui.diff_rows import (
     empty_diff_message,
     expand_tabs,
     line_segments,
+    reveal_hidden,
 )
 from app.ui.palette import DiffPalette, palette_from
 from app.ui.syntax import Colouring, SideColours, SyntaxColourer, colour_results
@@ -51,6 +51,7 @@ class _Mode(enum.Enum):
 
 
 _PAD = 8
+_BADGE_PAD = 4
 _SCROLL_MS = 110
 
 
@@ -85,6 +86,7 @@ class DiffView(QAbstractScrollArea):
         self._rows: DiffRows | CommandRows | tuple[()] = ()
         self._message = ""
         self._binary: FileDiff | None = None
+        self._shown_diff: FileDiff | None = None
         self._token: object = None
         self._syntax_colours: SideColours = {}
         self._content_columns = 0
@@ -124,7 +126,13 @@ class DiffView(QAbstractScrollArea):
     def show_diff(
         self, diff: FileDiff, *, token: object, old_text: str | None = None, new_text: str | None = None
     ) -> None:
-        """Show a file's diff now in plain text; colours follow when the lexer is done (``colours_ready``)."""
+        """Show a file's diff now in plain text; colours follow when the lexer is done (``colours_ready``).
+
+        Showing the same diff for the same token again changes nothing; a new diff for the same token (a refresh)
+        keeps the scroll position.
+        """
+        if token == self._token and self._shown_diff is diff:
+            return
         if diff.is_binary:
             self._show(_Mode.BINARY, token=token)
             self._binary = diff
@@ -134,6 +142,7 @@ class DiffView(QAbstractScrollArea):
         else:
             self._show(_Mode.ROWS, token=token, rows=DiffRows(diff))
             self._request_colours(partial(self._colourer.request_diff, token, diff, old_text, new_text))
+        self._shown_diff = diff
         self.viewport().update()
 
     def show_command(self, command: str, cwd: str, *, token: object) -> None:
@@ -153,6 +162,9 @@ class DiffView(QAbstractScrollArea):
         self.viewport().update()
 
     def _show(self, mode: _Mode, *, token: object, rows: DiffRows | CommandRows | tuple[()] = ()) -> None:
+        refresh = token is not None and token == self._token
+        scroll_to = (self.horizontalScrollBar().value(), self.verticalScrollBar().value()) if refresh else (0, 0)
+        self._shown_diff = None
         self._colourer.cancel()
         self._colour_request = None
         self._scroller.stop()
@@ -165,8 +177,8 @@ class DiffView(QAbstractScrollArea):
         self._content_columns = rows.widest_columns(self.tab_width) if rows else 0
         self._widest_painted = 0.0
         self._layout_columns()
-        self.verticalScrollBar().setValue(0)
-        self.horizontalScrollBar().setValue(0)
+        self.horizontalScrollBar().setValue(scroll_to[0])
+        self.verticalScrollBar().setValue(scroll_to[1])
 
     def _request_colours(self, request: Callable[[], int]) -> None:
         self._colour_request = request
@@ -397,15 +409,18 @@ class DiffView(QAbstractScrollArea):
         x = self._text_left - self.horizontalScrollBar().value()
         column = 0
         for start, end, token_type, highlighted in line_segments(len(text), syntax_spans, highlights):
-            piece, column = expand_tabs(text[start:end], column, self.tab_width)
-            piece = piece.translate(CONTROL_PICTURES)
-            advance = metrics.horizontalAdvance(piece)
-            if x + advance >= self._text_left and x <= right_edge:
-                if highlighted:
-                    painter.fillRect(QRectF(x, y + 1, advance, self._row_height - 2), highlight)
-                painter.setPen((token_type and colours.token_colour(token_type)) or colours.foreground)
-                painter.drawText(QPointF(x, baseline), piece)
-            x += advance
+            expanded, column = expand_tabs(text[start:end], column, self.tab_width)
+            for piece, hidden in reveal_hidden(expanded):
+                advance = self._badge_width(piece) if hidden else metrics.horizontalAdvance(piece)
+                if x + advance >= self._text_left and x <= right_edge:
+                    if highlighted:
+                        painter.fillRect(QRectF(x, y + 1, advance, self._row_height - 2), highlight)
+                    if hidden:
+                        self._paint_badge(painter, piece, x, y)
+                    else:
+                        painter.setPen((token_type and colours.token_colour(token_type)) or colours.foreground)
+                        painter.drawText(QPointF(x, baseline), piece)
+                x += advance
         # Every line of a CRLF file carries the mark, so it stays quiet; the rarer notes stand out.
         badges = []
         if len(row.text) > MAX_DISPLAY_CHARS:
@@ -419,9 +434,12 @@ class DiffView(QAbstractScrollArea):
             x = self._paint_badge(painter, label, x, y, quiet=quiet)
         self._widest_painted = max(self._widest_painted, x + self.horizontalScrollBar().value() - self._text_left)
 
+    def _badge_width(self, label: str) -> float:
+        return self._badge_metrics.horizontalAdvance(label) + 2 * _BADGE_PAD
+
     def _paint_badge(self, painter: QPainter, label: str, x: float, y: int, *, quiet: bool = False) -> float:
         colours = self._scheme
-        width = self._badge_metrics.horizontalAdvance(label) + 2 * 4
+        width = self._badge_width(label)
         box = QRectF(x, y + 2, width, self._row_height - 4)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
