@@ -23,7 +23,7 @@ from sqlalchemy import func, inspect, select
 from app.paths import migrations_dir
 from app.store import errors
 from app.store.db import alembic_config, head_revision, open_database
-from app.store.models import Base, Decision, Message, Proposal, Session, Workspace
+from app.store.models import Base, Decision, Message, Proposal, AgentSession, Workspace
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,7 +64,7 @@ def migrations_with_revision_0002(tmp_path: Path, upgrade_body: str) -> Path:
 def fill_one_reviewed_session(url: str) -> None:
     with open_database(url) as db, db.session() as session:
         workspace = Workspace(root_path="/work/project")
-        agent_session = Session(
+        agent_session = AgentSession(
             workspace=workspace, task="t", model="m", system_prompt="s", tools=[], sampling={}, max_turns=3
         )
         agent_session.messages.append(Message(seq=0, role="user", content=[{"type": "text", "text": "go"}]))
@@ -87,7 +87,7 @@ def fill_one_reviewed_session(url: str) -> None:
 def row_counts(db_session) -> dict[str, int]:
     return {
         model.__tablename__: db_session.scalar(select(func.count()).select_from(model))
-        for model in (Workspace, Session, Message, Proposal, Decision)
+        for model in (Workspace, AgentSession, Message, Proposal, Decision)
     }
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import delete, inspect, select
 
 from app.store import errors
 from app.store.db import Database, db_url_from_setting, head_revision, open_database
-from app.store.models import Base, Decision, Message, Proposal, Session, Workspace
+from app.store.models import Base, Decision, Message, Proposal, AgentSession, Workspace
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVERY_BYTE = bytes(range(256)) * 3 + b"\x00\r\n\xff tail"
@@ -72,7 +72,7 @@ def open_obeying_permissions(path: Path) -> dict[str, str | None]:
 def make_reviewed_session(db: Database) -> int:
     with db.session() as session:
         workspace = Workspace(root_path="/home/reviewer/project")
-        agent_session = Session(
+        agent_session = AgentSession(
             workspace=workspace,
             task="Fix the failing test",
             model="claude-sonnet-4-5",
@@ -410,7 +410,7 @@ def test_deleting_a_workspace_cascades_to_everything_under_it(any_database_url: 
             # Core DELETE: the cascade under test is the database's ON DELETE CASCADE, not the ORM's.
             session.execute(delete(Workspace))
             session.commit()
-            assert [session.scalar(select(model.id).limit(1)) for model in (Session, Message, Proposal, Decision)] == [
+            assert [session.scalar(select(model.id).limit(1)) for model in (AgentSession, Message, Proposal, Decision)] == [
                 None
             ] * 4
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -45,7 +46,31 @@ class Base(DeclarativeBase):
 
 # SQLite's INTEGER PRIMARY KEY must be spelled INTEGER to autoincrement; PostgreSQL gets BIGINT.
 IdType = BigInteger().with_variant(Integer(), "sqlite")
-Timestamp = DateTime(timezone=True)
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Stored as UTC; always read back timezone-aware (SQLite keeps no offset and would hand back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+Timestamp = UtcDateTime()
+# Optional JSON columns store SQL NULL for None, so `IS NULL` finds them.
+NullableJSON = JSON(none_as_null=True)
 
 
 class Workspace(Base):
@@ -55,10 +80,12 @@ class Workspace(Base):
     root_path: Mapped[str] = mapped_column(Text, unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
 
-    sessions: Mapped[list["Session"]] = relationship(back_populates="workspace")
+    sessions: Mapped[list["AgentSession"]] = relationship(
+        back_populates="workspace", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
-class Session(Base):
+class AgentSession(Base):
     """One agent run on one task in one workspace."""
 
     __tablename__ = "sessions"
@@ -91,8 +118,12 @@ class Session(Base):
     ended_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
 
     workspace: Mapped[Workspace] = relationship(back_populates="sessions")
-    messages: Mapped[list["Message"]] = relationship(back_populates="session", order_by="Message.seq")
-    proposals: Mapped[list["Proposal"]] = relationship(back_populates="session", order_by="Proposal.id")
+    messages: Mapped[list["Message"]] = relationship(
+        back_populates="session", order_by="Message.seq", cascade="all, delete-orphan", passive_deletes=True
+    )
+    proposals: Mapped[list["Proposal"]] = relationship(
+        back_populates="session", order_by="Proposal.id", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class Message(Base):
@@ -110,10 +141,10 @@ class Message(Base):
     # For assistant messages: the API's message id, stop_reason and usage of the response.
     api_message_id: Mapped[Optional[str]] = mapped_column(String(200))
     stop_reason: Mapped[Optional[str]] = mapped_column(String(64))
-    usage: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    usage: Mapped[Optional[dict[str, Any]]] = mapped_column(NullableJSON)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
 
-    session: Mapped[Session] = relationship(back_populates="messages")
+    session: Mapped[AgentSession] = relationship(back_populates="messages")
 
 
 class Proposal(Base):
@@ -150,14 +181,16 @@ class Proposal(Base):
     # pending -> decided -> applied | conflict | failed | not_applied ; pending -> cancelled
     status: Mapped[str] = mapped_column(String(32), default="pending")
     # What the agent was told: the tool_result block's content and is_error flag.
-    result: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    result: Mapped[Optional[dict[str, Any]]] = mapped_column(NullableJSON)
     applied_hash: Mapped[Optional[str]] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     decided_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
     resolved_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
 
-    session: Mapped[Session] = relationship(back_populates="proposals")
-    decisions: Mapped[list["Decision"]] = relationship(back_populates="proposal", order_by="Decision.id")
+    session: Mapped[AgentSession] = relationship(back_populates="proposals")
+    decisions: Mapped[list["Decision"]] = relationship(
+        back_populates="proposal", order_by="Decision.id", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class Decision(Base):

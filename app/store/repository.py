@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
 from app.store.errors import StoreError
-from app.store.models import Decision, Message, Proposal, Session, Workspace, utcnow
+from app.store.models import Decision, Message, Proposal, AgentSession, Workspace, utcnow
 from app.store.records import (
     DecisionRecord,
     MessageRecord,
@@ -36,7 +36,7 @@ class AlreadyDecidedError(StoreError):
     pass
 
 
-def _session_record(row: Session, root: str) -> SessionRecord:
+def _session_record(row: AgentSession, root: str) -> SessionRecord:
     return SessionRecord(
         id=row.id,
         workspace_root=root,
@@ -133,7 +133,7 @@ class Repository:
                 workspace = Workspace(root_path=workspace_root)
                 orm.add(workspace)
                 orm.flush()
-            row = Session(
+            row = AgentSession(
                 workspace_id=workspace.id,
                 task=task,
                 endpoint=endpoint,
@@ -155,7 +155,7 @@ class Repository:
 
     def get_session(self, session_id: int) -> SessionRecord:
         with self._orm() as orm:
-            row = orm.get(Session, session_id)
+            row = orm.get(AgentSession, session_id)
             if row is None:
                 raise UnknownItemError(f"There is no session {session_id}.")
             return _session_record(row, row.workspace.root_path)
@@ -163,9 +163,9 @@ class Repository:
     def list_sessions(self, limit: int = 200) -> list[SessionRecord]:
         with self._orm() as orm:
             rows = orm.execute(
-                select(Session, Workspace.root_path)
+                select(AgentSession, Workspace.root_path)
                 .join(Workspace)
-                .order_by(Session.id.desc())
+                .order_by(AgentSession.id.desc())
                 .limit(limit)
             ).all()
             return [_session_record(row, root) for row, root in rows]
@@ -176,19 +176,19 @@ class Repository:
         if unknown:
             raise ValueError(f"cannot update session fields {sorted(unknown)}")
         with self._orm() as orm, orm.begin():
-            orm.execute(update(Session).where(Session.id == session_id).values(updated_at=utcnow(), **values))
+            orm.execute(update(AgentSession).where(AgentSession.id == session_id).values(updated_at=utcnow(), **values))
 
     def add_usage(self, session_id: int, usage: dict[str, Any]) -> None:
         with self._orm() as orm, orm.begin():
             orm.execute(
-                update(Session)
-                .where(Session.id == session_id)
+                update(AgentSession)
+                .where(AgentSession.id == session_id)
                 .values(
-                    input_tokens=Session.input_tokens + int(usage.get("input_tokens") or 0),
-                    output_tokens=Session.output_tokens + int(usage.get("output_tokens") or 0),
-                    cache_creation_input_tokens=Session.cache_creation_input_tokens
+                    input_tokens=AgentSession.input_tokens + int(usage.get("input_tokens") or 0),
+                    output_tokens=AgentSession.output_tokens + int(usage.get("output_tokens") or 0),
+                    cache_creation_input_tokens=AgentSession.cache_creation_input_tokens
                     + int(usage.get("cache_creation_input_tokens") or 0),
-                    cache_read_input_tokens=Session.cache_read_input_tokens
+                    cache_read_input_tokens=AgentSession.cache_read_input_tokens
                     + int(usage.get("cache_read_input_tokens") or 0),
                     updated_at=utcnow(),
                 )
@@ -199,10 +199,10 @@ class Repository:
         now = utcnow()
         stale = now - STALE_RUNNER_AFTER
         condition = (
-            (Session.runner_id.is_(None)) | (Session.runner_id == runner_id) | (Session.heartbeat_at < stale)
+            (AgentSession.runner_id.is_(None)) | (AgentSession.runner_id == runner_id) | (AgentSession.heartbeat_at < stale)
         )
         with self._orm() as orm, orm.begin():
-            statement = update(Session).where(Session.id == session_id)
+            statement = update(AgentSession).where(AgentSession.id == session_id)
             if not force:
                 statement = statement.where(condition)
             result = orm.execute(statement.values(runner_id=runner_id, heartbeat_at=now))
@@ -211,16 +211,16 @@ class Repository:
     def heartbeat(self, session_id: int, runner_id: str) -> None:
         with self._orm() as orm, orm.begin():
             orm.execute(
-                update(Session)
-                .where(Session.id == session_id, Session.runner_id == runner_id)
+                update(AgentSession)
+                .where(AgentSession.id == session_id, AgentSession.runner_id == runner_id)
                 .values(heartbeat_at=utcnow())
             )
 
     def release_session(self, session_id: int, runner_id: str) -> None:
         with self._orm() as orm, orm.begin():
             orm.execute(
-                update(Session)
-                .where(Session.id == session_id, Session.runner_id == runner_id)
+                update(AgentSession)
+                .where(AgentSession.id == session_id, AgentSession.runner_id == runner_id)
                 .values(runner_id=None, heartbeat_at=None)
             )
 
@@ -284,8 +284,8 @@ class Repository:
         return self.get_proposal(proposal_id)
 
     def _proposal_query(self):
-        return select(Proposal, Workspace.root_path, Session.task).join(Session, Proposal.session_id == Session.id).join(
-            Workspace, Session.workspace_id == Workspace.id
+        return select(Proposal, Workspace.root_path, AgentSession.task).join(AgentSession, Proposal.session_id == AgentSession.id).join(
+            Workspace, AgentSession.workspace_id == Workspace.id
         )
 
     def get_proposal(self, proposal_id: int) -> ProposalRecord:

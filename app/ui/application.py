@@ -28,6 +28,10 @@ def _configure_logging() -> None:
     )
 
 
+def load_stylesheet() -> str:
+    return (resources_dir() / "themes" / "signoff.qss").read_text(encoding="utf-8")
+
+
 def install_excepthook(app: QApplication) -> None:
     """Unhandled errors (also from @asyncSlot coroutines) are logged and shown, never silently lost."""
 
@@ -57,6 +61,7 @@ def run_window(*, db_url: str | None = None, demo: bool = False) -> int:
     app.setOrganizationName("Signoff")
     app.setDesktopFileName("signoff")
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "signoff.svg")))
+    app.setStyleSheet(load_stylesheet())
     install_excepthook(app)
 
     settings = load_settings()

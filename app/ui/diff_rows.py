@@ -15,7 +15,7 @@ from app.core.diffing import intraline_spans
 TAB_WIDTH = 4
 # Beyond this a line is cut for display: a minified megabyte line must not stall every repaint.
 MAX_DISPLAY_CHARS = 5000
-# Character diffs of long lines cost too much per painted row and highlight mostly noise.
+# Word diffs of long lines cost too much per painted row and highlight mostly noise.
 MAX_INTRALINE_CHARS = 1000
 # Pairs whose changed spans cover more than this share of both lines are rewrites, not edits: no highlight.
 MAX_INTRALINE_COVERAGE = 0.6

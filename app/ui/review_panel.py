@@ -30,7 +30,8 @@ from app.ui.diff_view import DiffView
 
 def proposal_title(proposal: ProposalRecord) -> str:
     if proposal.kind == "command":
-        what = f"Run command in {proposal.cwd or '.'}"
+        where = proposal.cwd if proposal.cwd not in (None, "", ".") else "the workspace root"
+        what = f"Run command in {where}"
     elif proposal.kind == "create":
         what = f"New file {proposal.path}  (+{proposal.lines_added})"
     else:
@@ -239,7 +240,7 @@ class ReviewPanel(QFrame):
         self._close_inputs(refocus=False)
         self.reason_box.clear()
         self.reason_box.show()
-        self._input_mode("Reject with this reason  [Enter]")
+        self._input_mode("Reject with this reason  [Enter]", "reject")
         self.reason_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def _submit_reject(self) -> None:
@@ -262,7 +263,7 @@ class ReviewPanel(QFrame):
         self.diff_view.hide()
         self.edit_box.show()
         self.edit_hint.show()
-        self._input_mode("Approve my version  [Ctrl+Enter]")
+        self._input_mode("Approve my version  [Ctrl+Enter]", "approve")
         self.edit_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def _submit_edit(self) -> None:
@@ -276,9 +277,12 @@ class ReviewPanel(QFrame):
         self._request(review.edit(self.proposal.id, "", edited, **self._context()))
         self._close_inputs()
 
-    def _input_mode(self, confirm_text: str) -> None:
+    def _input_mode(self, confirm_text: str, kind: str) -> None:
         for button in (self.approve_button, self.reject_button, self.edit_button):
             button.hide()
+        self.confirm_button.setProperty("kind", kind)
+        self.confirm_button.style().unpolish(self.confirm_button)
+        self.confirm_button.style().polish(self.confirm_button)
         self.confirm_button.setText(confirm_text)
         self.confirm_button.show()
         self.cancel_button.show()

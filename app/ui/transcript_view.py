@@ -6,10 +6,9 @@ Rebuilt from the stored transcript when a session is opened after a restart; the
 from __future__ import annotations
 
 import html
-import json
 from typing import Any
 
-from PySide6.QtGui import QFont, QFontDatabase, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QTextBrowser
 
 from app.core import events
@@ -33,7 +32,6 @@ class TranscriptView(QTextBrowser):
         self.setOpenLinks(False)
         self.setReadOnly(True)
         self.setObjectName(f"transcript-{session_id}")
-        self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self._in_text = False
         self._tool_inputs: dict[str, str] = {}
 
@@ -43,7 +41,8 @@ class TranscriptView(QTextBrowser):
         self._in_text = False
         cursor = self.textCursor()
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.insertBlock()
+        if not self.document().isEmpty():
+            cursor.insertBlock()
         cursor.insertHtml(markup)
         self._scroll_to_end()
 
@@ -51,7 +50,8 @@ class TranscriptView(QTextBrowser):
         cursor = self.textCursor()
         cursor.movePosition(QTextCursor.MoveOperation.End)
         if not self._in_text:
-            cursor.insertBlock()
+            if not self.document().isEmpty():
+                cursor.insertBlock()
             self._in_text = True
         cursor.insertText(text, QTextCharFormat())
         self._scroll_to_end()
@@ -126,7 +126,3 @@ class TranscriptView(QTextBrowser):
 
     def plain_text(self) -> str:
         return self.toPlainText()
-
-
-def pretty_json(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)
