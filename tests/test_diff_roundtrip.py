@@ -8,9 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.core.diffing import compute_diff
-from tests.support.git_apply import GitApplier, git_available
-
-pytestmark = pytest.mark.skipif(not git_available(), reason="needs the git executable")
+from tests.support.git_apply import GitApplier
 
 ROUNDTRIP_SETTINGS = settings(
     max_examples=150,
