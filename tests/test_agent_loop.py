@@ -430,3 +430,36 @@ def test_an_already_decided_proposal_is_refused_with_a_clear_message(stack_facto
         await stack.close()
 
     run(scenario())
+
+
+@pytest.mark.postgres
+def test_the_whole_flow_works_on_postgresql_from_the_start(stack_factory, postgres_url):
+    stack = stack_factory(
+        [tool_turn(edit("greet.py", "'hi '", "'Hello '")), tool_turn(command("true")), text_turn("Done.")],
+        files={"greet.py": GREET},
+        db_url=postgres_url,
+    )
+
+    async def scenario():
+        session = await stack.start()
+        first = await stack.waiting_proposal()
+        await stack.manager.decide(review.edit(first.id, "ada", b"def greet(name):\n    return 'Hi ' + name\n"))
+        second = await stack.until(lambda: [
+            e.proposal for e in stack.seen if isinstance(e, events.ProposalWaiting) and e.proposal.id != first.id
+        ])
+        await stack.manager.decide(review.reject(second[0].id, "bob", "Not needed."))
+        with pytest.raises(Exception, match="already decided by bob"):
+            await stack.manager.decide(review.approve(second[0].id, "ada"))
+        assert await stack.manager.wait(session.id) == "finished"
+        decisions = await stack.repository.decisions_for_session(session.id)
+        messages = await stack.repository.load_messages(session.id)
+        stored = await stack.repository.get_session(session.id)
+        await stack.close()
+        return decisions, messages, stored
+
+    decisions, messages, stored = run(scenario())
+    assert [(d.verdict, d.reviewer) for _, d in decisions] == [("edit", "ada"), ("reject", "bob")]
+    assert decisions[0][1].edited_content == b"def greet(name):\n    return 'Hi ' + name\n"
+    assert [m.role for m in messages] == ["user", "assistant", "user", "assistant", "user", "assistant"]
+    assert stored.status == "finished" and stored.created_at.tzinfo is not None
+    assert (stack.workspace / "greet.py").read_text() == "def greet(name):\n    return 'Hi ' + name\n"

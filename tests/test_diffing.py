@@ -20,9 +20,8 @@ from app.core.diffing import (
     intraline_spans,
     pair_changed_lines,
 )
-from tests.support.git_apply import GitApplier, git_available
+from tests.support.git_apply import GitApplier
 
-needs_git = pytest.mark.skipif(not git_available(), reason="needs the git executable")
 
 PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 INDEX_LINE = rb"index [0-9a-f]{7}\.\.[0-9a-f]{7}"
@@ -122,7 +121,6 @@ def test_moved_function_reads_as_one_block_added_and_one_removed():
     assert "// Frobs foo heartily" not in added + removed
 
 
-@needs_git
 def test_every_explicit_case_round_trips_through_git_apply(applier):
     cases = [
         (b"a\nb\nc\n", b"a\nB\nc\n"),
@@ -147,7 +145,6 @@ def test_every_explicit_case_round_trips_through_git_apply(applier):
 # ----------------------------------------------------------------------------------- added and deleted files
 
 
-@needs_git
 def test_new_file_patch_has_new_file_mode_and_dev_null(applier):
     diff = compute_diff(None, b"hello\nworld\n", "docs/new.md")
 
@@ -168,7 +165,6 @@ def test_new_file_patch_has_new_file_mode_and_dev_null(applier):
     assert applier.apply(None, diff.patch, "docs/new.md") == b"hello\nworld\n"
 
 
-@needs_git
 def test_deleted_file_patch_has_deleted_file_mode_and_dev_null(applier):
     diff = compute_diff(b"bye\n", None, "old.txt")
 
@@ -179,7 +175,6 @@ def test_deleted_file_patch_has_deleted_file_mode_and_dev_null(applier):
     assert applier.apply(b"bye\n", diff.patch, "old.txt") is None
 
 
-@needs_git
 def test_empty_files_can_be_created_deleted_filled_and_emptied(applier):
     created = compute_diff(None, b"", "empty")
     assert created.status == "added"

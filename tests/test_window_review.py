@@ -252,3 +252,25 @@ def test_offline_demo_starts_without_a_key_and_runs_through_the_sdk_to_the_end(q
     workspace = Path(session.workspace_root)
     assert "capitalize() for word" in (workspace / "greet.py").read_text() or "upper()" in (workspace / "greet.py").read_text()
     assert (workspace / "test_greet.py").exists()
+
+
+def test_the_model_picker_lists_the_apis_models_and_the_status_bar_shows_token_usage(qtbot, qasync_loop, stack_factory):
+    stack = stack_factory([text_turn("Nothing to change.")])
+    stack.repository.close()
+    driver = WindowDriver(qtbot, stack.db_path)
+    record_events(driver.window)
+
+    async def scenario():
+        await start_task(driver, stack.workspace)
+        window = driver.window
+        models = [window.composer.model_combo.itemText(i) for i in range(window.composer.model_combo.count())]
+        await driver.until(lambda: session_finished(window))
+        await driver.until(lambda: "tokens in" in window.usage_label.text() and "out 0" not in window.usage_label.text())
+        usage = window.usage_label.text()
+        await driver.close()
+        return models, usage
+
+    models, usage = qasync_loop.run_until_complete(scenario())
+    assert {"claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"} <= set(models)
+    assert "cache write" in usage and "claude-sonnet-5-5" in usage
+    assert stack.server.message_bodies[0]["model"] == "claude-sonnet-5-5"

@@ -29,6 +29,8 @@ class Stack:
     workspace: Path
     db_path: Path
     server: StandinServer
+    # A database URL instead of the SQLite file (the PostgreSQL tests).
+    db_url: str | None = None
     database: Any = None
     repository: AsyncRepository | None = None
     endpoints: Endpoints | None = None
@@ -38,7 +40,7 @@ class Stack:
 
     def open(self) -> "Stack":
         """(Re)open the database and a fresh manager, as a restarted app would."""
-        self.database = open_database(str(self.db_path))
+        self.database = open_database(self.db_url or str(self.db_path))
         self.repository = AsyncRepository(Repository(self.database))
         self.endpoints = Endpoints(ApiKeyStore().current)
         self.manager = SessionManager(self.repository, self.endpoints)
@@ -107,7 +109,7 @@ def stack_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Build a Stack for a scripted scenario; the server and database are closed after the test."""
     servers: list[StandinServer] = []
 
-    def make(replies_or_scenario, *, files: dict[str, bytes | str] | None = None) -> Stack:
+    def make(replies_or_scenario, *, files: dict[str, bytes | str] | None = None, db_url: str | None = None) -> Stack:
         scenario = replies_or_scenario if callable(replies_or_scenario) else ScriptedScenario(replies_or_scenario)
         server = StandinServer(scenario).start()
         servers.append(server)
@@ -119,7 +121,7 @@ def stack_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             path = workspace / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content.encode() if isinstance(content, str) else content)
-        return Stack(workspace=workspace, db_path=tmp_path / "signoff.db", server=server).open()
+        return Stack(workspace=workspace, db_path=tmp_path / "signoff.db", server=server, db_url=db_url).open()
 
     yield make
     for server in servers:
