@@ -1,6 +1,6 @@
 """Alembic migrations against real SQLite files and a real PostgreSQL server: they match the models, back up, roll back.
 
-Later migrations are simulated by copying the shipped migrations folder and adding a revision 0002 to the copy.
+Later migrations are simulated by copying the shipped migrations folder and adding a revision on top of the shipped head to the copy.
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ from app.store import errors
 from app.store.db import alembic_config, head_revision, open_database
 from app.store.models import Base, Decision, Message, Proposal, AgentSession, Workspace
 
+# The shipped head, and the id of the "later Signoff" revision these tests simulate on top of it.
+HEAD = head_revision()
+NEXT = "9999"
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -35,19 +39,19 @@ def any_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("postgres_url")
 
 
-def migrations_with_revision_0002(tmp_path: Path, upgrade_body: str) -> Path:
-    """A copy of the shipped migrations plus a revision 0002 whose upgrade() runs ``upgrade_body``."""
+def migrations_with_next_revision(tmp_path: Path, upgrade_body: str) -> Path:
+    """A copy of the shipped migrations plus a revision NEXT on top of HEAD whose upgrade() runs ``upgrade_body``."""
     scripts = tmp_path / "migrations-next"
     shutil.copytree(migrations_dir(), scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_next.py").write_text(
+    (scripts / "versions" / f"{NEXT}_next.py").write_text(
         textwrap.dedent(
-            '''\
+            f'''\
             """A later Signoff's schema change, for tests."""
             import sqlalchemy as sa
             from alembic import op
 
-            revision = "0002"
-            down_revision = "0001"
+            revision = "{NEXT}"
+            down_revision = "{HEAD}"
             branch_labels = None
             depends_on = None
 
@@ -116,11 +120,11 @@ def test_autogenerate_against_a_migrated_database_writes_an_empty_revision(tmp_p
     config = alembic_config(scripts)
     config.set_main_option("sqlalchemy.url", f"sqlite:///{path}")
 
-    script = command.revision(config, message="nothing to do", autogenerate=True, rev_id="0002")
+    script = command.revision(config, message="nothing to do", autogenerate=True, rev_id=NEXT)
 
     written = Path(script.path).read_text()
     compile(written, script.path, "exec")
-    assert "down_revision: Union[str, Sequence[str], None] = '0001'" in written
+    assert f"down_revision: Union[str, Sequence[str], None] = '{HEAD}'" in written
     assert "op." not in written  # no operation in either direction
 
 
@@ -145,7 +149,9 @@ def test_offline_mode_writes_the_schema_as_sql_for_a_dba(url: str) -> None:
     script = config.output_buffer.getvalue()
     assert "CREATE TABLE decisions" in script
     assert ("BIGSERIAL" in script) == url.startswith("postgresql")
-    assert "INSERT INTO alembic_version (version_num) VALUES ('0001')" in script
+    assert f"UPDATE alembic_version SET version_num='{HEAD}'" in script or (
+        f"INSERT INTO alembic_version (version_num) VALUES ('{HEAD}')" in script
+    )
 
 
 # -- pending migrations on SQLite --------------------------------------------------------------------------------------
@@ -159,35 +165,35 @@ def test_pending_migration_backs_up_the_file_first_including_unsaved_wal_pages(t
     writer.execute("PRAGMA wal_autocheckpoint = 0")
     writer.execute("INSERT INTO workspaces (root_path, created_at) VALUES ('/only/in/the/wal', '2026-01-01')")
     writer.commit()
-    scripts = migrations_with_revision_0002(
+    scripts = migrations_with_next_revision(
         tmp_path, 'op.add_column("workspaces", sa.Column("label", sa.String(100), nullable=True))'
     )
     try:
         with open_database(str(path), script_location=scripts) as db:
-            assert (db.previous_revision, db.revision) == ("0001", "0002")
-            assert db.backup_path == tmp_path / "signoff.db.bak-0001"
+            assert (db.previous_revision, db.revision) == (HEAD, NEXT)
+            assert db.backup_path == tmp_path / f"signoff.db.bak-{HEAD}"
     finally:
         writer.close()
 
     backup = sqlite3.connect(db.backup_path)
     try:
         assert backup.execute("SELECT root_path FROM workspaces").fetchall() == [("/only/in/the/wal",)]
-        assert backup.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert backup.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
         assert backup.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     finally:
         backup.close()
-    assert stored_revision(path) == "0002"
+    assert stored_revision(path) == NEXT
 
 
 def test_second_backup_of_the_same_revision_does_not_overwrite_the_first(tmp_path: Path) -> None:
     path = tmp_path / "signoff.db"
     open_database(str(path)).close()
-    earlier_backup = tmp_path / "signoff.db.bak-0001"
+    earlier_backup = tmp_path / f"signoff.db.bak-{HEAD}"
     earlier_backup.write_bytes(b"an earlier backup the user kept")
-    scripts = migrations_with_revision_0002(tmp_path, "pass")
+    scripts = migrations_with_next_revision(tmp_path, "pass")
 
     with open_database(str(path), script_location=scripts) as db:
-        assert db.backup_path == tmp_path / "signoff.db.bak-0001.2"
+        assert db.backup_path == tmp_path / f"signoff.db.bak-{HEAD}.2"
     assert earlier_backup.read_bytes() == b"an earlier backup the user kept"
 
 
@@ -195,7 +201,7 @@ def test_batch_rebuild_of_parent_tables_keeps_every_child_row(tmp_path: Path) ->
     path = tmp_path / "signoff.db"
     fill_one_reviewed_session(str(path))
     # recreate="always" makes SQLite copy and DROP the parent tables: with foreign keys on, that would cascade.
-    scripts = migrations_with_revision_0002(
+    scripts = migrations_with_next_revision(
         tmp_path,
         """
         with op.batch_alter_table("workspaces", recreate="always") as batch:
@@ -208,7 +214,7 @@ def test_batch_rebuild_of_parent_tables_keeps_every_child_row(tmp_path: Path) ->
     )
 
     with open_database(str(path), script_location=scripts) as db:
-        assert db.revision == "0002"
+        assert db.revision == NEXT
         with db.session() as session:
             assert row_counts(session) == {
                 "workspaces": 1,
@@ -225,25 +231,25 @@ def test_batch_rebuild_of_parent_tables_keeps_every_child_row(tmp_path: Path) ->
 def test_migration_that_would_orphan_rows_is_rolled_back_and_reported(tmp_path: Path) -> None:
     path = tmp_path / "signoff.db"
     fill_one_reviewed_session(str(path))
-    scripts = migrations_with_revision_0002(tmp_path, 'op.execute("DELETE FROM workspaces")')
+    scripts = migrations_with_next_revision(tmp_path, 'op.execute("DELETE FROM workspaces")')
 
     with pytest.raises(errors.MigrationError) as refused:
         open_database(str(path), script_location=scripts)
 
     assert str(refused.value) == (
-        f"Upgrading the database at {path} from revision 0001 would leave 1 row in sessions pointing at rows that no "
-        f"longer exist, so nothing was changed and the backup {path}.bak-0001 is still there."
+        f"Upgrading the database at {path} from revision {HEAD} would leave 1 row in sessions pointing at rows that no "
+        f"longer exist, so nothing was changed and the backup {path}.bak-{HEAD} is still there."
     )
-    assert stored_revision(path) == "0001"
+    assert stored_revision(path) == HEAD
     with open_database(str(path)) as db, db.session() as session:
         assert row_counts(session)["workspaces"] == 1
-    assert (tmp_path / "signoff.db.bak-0001").is_file()
+    assert (tmp_path / f"signoff.db.bak-{HEAD}").is_file()
 
 
 def test_failing_migration_changes_nothing_and_names_the_backup(tmp_path: Path) -> None:
     path = tmp_path / "signoff.db"
     fill_one_reviewed_session(str(path))
-    scripts = migrations_with_revision_0002(
+    scripts = migrations_with_next_revision(
         tmp_path,
         """
         op.create_table("half_done", sa.Column("id", sa.Integer(), primary_key=True))
@@ -256,11 +262,11 @@ def test_failing_migration_changes_nothing_and_names_the_backup(tmp_path: Path) 
         open_database(str(path), script_location=scripts)
 
     assert str(refused.value) == (
-        f"Upgrading the database at {path} from revision 0001 to 0002 failed (the second step broke), so nothing "
-        f"was changed; the backup {path}.bak-0001 is untouched."
+        f"Upgrading the database at {path} from revision {HEAD} to {NEXT} failed (the second step broke), so nothing "
+        f"was changed; the backup {path}.bak-{HEAD} is untouched."
     )
     with open_database(str(path)) as db, db.session() as session:
-        assert db.revision == "0001"
+        assert db.revision == HEAD
         assert row_counts(session)["decisions"] == 1
         assert "half_done" not in inspect(session.connection()).get_table_names()
 
@@ -269,7 +275,7 @@ def test_disk_full_during_a_migration_is_reported_and_changes_nothing(tmp_path: 
     path = tmp_path / "signoff.db"
     fill_one_reviewed_session(str(path))
     # SQLite's page limit raises the very SQLITE_FULL a full disk does, without needing a tiny filesystem.
-    scripts = migrations_with_revision_0002(
+    scripts = migrations_with_next_revision(
         tmp_path,
         """
         bind = op.get_bind()
@@ -284,19 +290,19 @@ def test_disk_full_during_a_migration_is_reported_and_changes_nothing(tmp_path: 
         open_database(str(path), script_location=scripts)
 
     assert str(refused.value) == f"The disk holding the database at {path} is full; free some space and try again."
-    assert stored_revision(path) == "0001"
+    assert stored_revision(path) == HEAD
 
 
 def test_older_signoff_refuses_a_database_a_newer_one_migrated(tmp_path: Path) -> None:
     path = tmp_path / "signoff.db"
-    open_database(str(path), script_location=migrations_with_revision_0002(tmp_path, "pass")).close()
+    open_database(str(path), script_location=migrations_with_next_revision(tmp_path, "pass")).close()
     before = path.read_bytes()
 
     with pytest.raises(errors.DatabaseTooNewError) as refused:
         open_database(str(path))
 
     assert str(refused.value) == (
-        f"The database at {path} was written by a newer Signoff (revision 0002); upgrade Signoff or choose another "
+        f"The database at {path} was written by a newer Signoff (revision {NEXT}); upgrade Signoff or choose another "
         "database."
     )
     assert path.read_bytes() == before
@@ -305,12 +311,12 @@ def test_older_signoff_refuses_a_database_a_newer_one_migrated(tmp_path: Path) -
 def test_open_without_migrating_leaves_a_pending_migration_pending(tmp_path: Path) -> None:
     path = tmp_path / "signoff.db"
     open_database(str(path)).close()
-    scripts = migrations_with_revision_0002(tmp_path, "pass")
+    scripts = migrations_with_next_revision(tmp_path, "pass")
 
     with open_database(str(path), migrate=False, script_location=scripts) as db:
-        assert (db.previous_revision, db.revision, db.migrated) == ("0001", "0001", False)
-    assert stored_revision(path) == "0001"
-    assert not (tmp_path / "signoff.db.bak-0001").exists()
+        assert (db.previous_revision, db.revision, db.migrated) == (HEAD, HEAD, False)
+    assert stored_revision(path) == HEAD
+    assert not (tmp_path / f"signoff.db.bak-{HEAD}").exists()
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------------------------------
@@ -319,12 +325,12 @@ def test_open_without_migrating_leaves_a_pending_migration_pending(tmp_path: Pat
 @pytest.mark.postgres
 def test_pending_postgres_migration_runs_under_the_lock_and_keeps_rows(tmp_path: Path, postgres_url: str) -> None:
     fill_one_reviewed_session(postgres_url)
-    scripts = migrations_with_revision_0002(
+    scripts = migrations_with_next_revision(
         tmp_path, 'op.add_column("sessions", sa.Column("note", sa.Text(), nullable=True))'
     )
 
     with open_database(postgres_url, script_location=scripts) as db:
-        assert (db.previous_revision, db.revision, db.backup_path) == ("0001", "0002", None)
+        assert (db.previous_revision, db.revision, db.backup_path) == (HEAD, NEXT, None)
         with db.session() as session:
             assert row_counts(session)["decisions"] == 1
 
@@ -332,7 +338,7 @@ def test_pending_postgres_migration_runs_under_the_lock_and_keeps_rows(tmp_path:
 @pytest.mark.postgres
 def test_failing_postgres_migration_rolls_back_every_step(tmp_path: Path, postgres_url: str) -> None:
     fill_one_reviewed_session(postgres_url)
-    scripts = migrations_with_revision_0002(
+    scripts = migrations_with_next_revision(
         tmp_path,
         """
         op.create_table("half_done", sa.Column("id", sa.Integer(), primary_key=True))
@@ -341,11 +347,11 @@ def test_failing_postgres_migration_rolls_back_every_step(tmp_path: Path, postgr
         """,
     )
 
-    with pytest.raises(errors.MigrationError, match=r"from revision 0001 to 0002 failed \(the second step broke\)"):
+    with pytest.raises(errors.MigrationError, match=rf"from revision {HEAD} to {NEXT} failed \(the second step broke\)"):
         open_database(postgres_url, script_location=scripts)
 
     with open_database(postgres_url) as db, db.session() as session:
-        assert db.revision == "0001"
+        assert db.revision == HEAD
         assert row_counts(session)["decisions"] == 1
         assert "half_done" not in inspect(session.connection()).get_table_names()
 

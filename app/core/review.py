@@ -28,6 +28,10 @@ class DecisionRequest:
     time_on_screen_ms: int | None = None
     shown_at: dt.datetime | None = None
     channel: str = "window"
+    # Per-hunk verdicts when the reviewer split the proposal (see store.models.Decision.hunk_verdicts).
+    hunk_verdicts: list[dict] | None = None
+    # Optional 1-5 confidence rating.
+    strength: int | None = None
 
 
 def approve(proposal_id: int, reviewer: str, **context) -> DecisionRequest:
@@ -74,9 +78,15 @@ def validated(proposal: ProposalRecord, request: DecisionRequest) -> DecisionReq
     return request
 
 
+def _check_strength(request: DecisionRequest) -> None:
+    if request.strength is not None and not (isinstance(request.strength, int) and 1 <= request.strength <= 5):
+        raise ReviewError("A strength rating is a whole number from 1 to 5.")
+
+
 def decide(repository: Repository, request: DecisionRequest) -> DecisionRecord:
     """Validate and durably record a decision. Raises ReviewError, UnknownItemError or AlreadyDecidedError."""
     proposal = repository.get_proposal(request.proposal_id)
+    _check_strength(request)
     checked = validated(proposal, request)
     return repository.record_decision(
         checked.proposal_id,
@@ -87,4 +97,6 @@ def decide(repository: Repository, request: DecisionRequest) -> DecisionRecord:
         time_on_screen_ms=checked.time_on_screen_ms,
         shown_at=checked.shown_at,
         channel=checked.channel,
+        hunk_verdicts=checked.hunk_verdicts,
+        strength=checked.strength,
     )

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     MetaData,
     String,
     Text,
@@ -212,5 +213,10 @@ class Decision(Base):
     decided_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     # Where it was made: 'window' or 'cli'.
     channel: Mapped[str] = mapped_column(String(16), default="window")
+    # Per-hunk judgments when the reviewer split the proposal: [{"hunk": i, "verdict": "approve"|"reject"|"edit",
+    # "reason": ..., "edited": ...}]; None when the whole proposal was judged as one.
+    hunk_verdicts: Mapped[Optional[list[dict[str, Any]]]] = mapped_column(NullableJSON)
+    # The reviewer's optional confidence in the judgment, 1 (weak) to 5 (strong).
+    strength: Mapped[Optional[int]] = mapped_column(SmallInteger)
 
     proposal: Mapped[Proposal] = relationship(back_populates="decisions")

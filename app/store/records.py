@@ -98,3 +98,5 @@ class DecisionRecord:
     time_on_screen_ms: int | None
     decided_at: dt.datetime
     channel: str
+    hunk_verdicts: list[dict[str, Any]] | None = None
+    strength: int | None = None

@@ -101,6 +101,8 @@ def _decision_record(row: Decision) -> DecisionRecord:
         time_on_screen_ms=row.time_on_screen_ms,
         decided_at=as_utc(row.decided_at),
         channel=row.channel,
+        hunk_verdicts=row.hunk_verdicts,
+        strength=row.strength,
     )
 
 
@@ -328,6 +330,8 @@ class Repository:
         time_on_screen_ms: int | None = None,
         shown_at: dt.datetime | None = None,
         channel: str = "window",
+        hunk_verdicts: list[dict[str, Any]] | None = None,
+        strength: int | None = None,
     ) -> DecisionRecord:
         """Durably record a judgment; exactly one decision wins per proposal, across processes and machines."""
         if verdict not in {"approve", "reject", "edit"}:
@@ -363,6 +367,8 @@ class Repository:
                 shown_at=shown_at,
                 decided_at=now,
                 channel=channel,
+                hunk_verdicts=hunk_verdicts,
+                strength=strength,
             )
             orm.add(decision)
             orm.flush()
