@@ -57,19 +57,92 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("proposal_id", type=int, metavar="ID")
     show.add_argument("--db", metavar="URL", dest="sub_db")
 
+    decide = commands.add_parser(
+        "decide", help="judge a file change hunk by hunk (`signoff show ID` numbers the hunks)"
+    )
+    decide.add_argument("proposal_id", type=int, metavar="ID")
+    decide.add_argument(
+        "--hunk",
+        action="append",
+        required=True,
+        metavar="N=VERDICT",
+        help="one per hunk: N=approve, N=reject:REASON, or N=edit:PATH (PATH holds the exact lines that replace hunk N)",
+    )
+    decide.add_argument("--reviewer", metavar="NAME")
+    decide.add_argument("--db", metavar="URL", dest="sub_db")
+
     for name, help_text in (("approve", "approve a proposal"), ("reject", "reject a proposal with a reason"), ("edit", "approve your own version instead")):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("proposal_id", type=int, metavar="ID")
         sub.add_argument("--reviewer", metavar="NAME")
         sub.add_argument("--db", metavar="URL", dest="sub_db")
+        sub.add_argument("--adjudication", action="store_true", help="settle a disputed proposal (team mode)")
         if name == "reject":
             sub.add_argument("--reason", required=True, metavar="TEXT")
         if name == "edit":
             sub.add_argument("--file", required=True, metavar="PATH", help="the new file content, or the command, to apply instead")
 
+    undo = commands.add_parser("undo", help="take back your decision while its undo window (Settings) is open")
+    undo.add_argument("proposal_id", type=int, metavar="ID")
+    undo.add_argument("--reviewer", metavar="NAME")
+    undo.add_argument("--db", metavar="URL", dest="sub_db")
+
+    for name, help_text in (("claim", "hold a proposal for yourself for a while (team mode)"), ("release", "give up your claim on a proposal")):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("proposal_id", type=int, metavar="ID")
+        sub.add_argument("--reviewer", metavar="NAME")
+        sub.add_argument("--db", metavar="URL", dest="sub_db")
+        if name == "claim":
+            sub.add_argument("--lease", type=float, default=120.0, metavar="SECONDS", help="how long the claim lasts (default 120)")
+
+    stats = commands.add_parser("stats", help="what waits, decisions per reviewer, and agreement between reviewers")
+    stats.add_argument("--json", action="store_true")
+    stats.add_argument("--db", metavar="URL", dest="sub_db")
+
     diff = commands.add_parser("diff", help="print the unified diff Signoff would show for two files")
     diff.add_argument("old", metavar="OLD", help="old file (/dev/null for none)")
     diff.add_argument("new", metavar="NEW", help="new file (/dev/null for none)")
+
+    export = commands.add_parser("export", help="write decisions as a training dataset (JSONL + dataset card)")
+    export.add_argument("--format", required=True, metavar="F", help="trl-dpo, trl-kto, trl-reward, openai-dpo, hh-rlhf, sft or raw")
+    export.add_argument("--out", required=True, metavar="PATH", help="a folder, or a .jsonl file; README.md goes beside it")
+    export.add_argument("--since", metavar="DATE", help="decisions on or after this ISO date or time (UTC unless given)")
+    export.add_argument("--until", metavar="DATE", help="decisions on or before this ISO date or time")
+    export.add_argument("--workspace", metavar="DIR")
+    export.add_argument("--reviewer", metavar="NAME")
+    export.add_argument("--model", metavar="M")
+    export.add_argument("--verdict", action="append", default=[], metavar="V", help="approve, reject or edit (repeatable)")
+    export.add_argument("--source", action="append", default=[], metavar="S", help="approve, reject, edit, revision or hunks (repeatable)")
+    export.add_argument("--min-seconds", type=float, metavar="S", help="only decisions on screen at least this long")
+    export.add_argument("--split", type=float, metavar="FRACTION", help="put this fraction of sessions in a test file")
+    export.add_argument("--seed", type=int, default=0, metavar="N")
+    export.add_argument("--no-redact", action="store_true", help="keep secrets found in prompts and completions")
+    export.add_argument("--no-dedupe", action="store_true", help="keep rows identical to an earlier one")
+    export.add_argument("--db", metavar="URL", dest="sub_db")
+
+    audit = commands.add_parser("audit", help="check the decisions' hash chain")
+    audit.add_argument("audit_command", choices=["verify"], metavar="verify")
+    audit.add_argument("--db", metavar="URL", dest="sub_db")
+
+    policy = commands.add_parser("policy", help="a workspace's allow / ask / deny rules (.signoff/policy.toml)")
+    policy_commands = policy.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
+    policy_show = policy_commands.add_parser("show", help="list the rules")
+    policy_add = policy_commands.add_parser("add", help="add a rule at the end")
+    policy_add.add_argument("action", choices=["allow", "ask", "deny"])
+    policy_add.add_argument("kind", choices=["command", "edit", "create", "file"])
+    policy_add.add_argument("pattern", metavar="PATTERN", help='command words ("pytest -q") or a path glob ("src/**")')
+    policy_add.add_argument("--match", choices=["prefix", "exact", "glob"], help="for commands (default: glob if PATTERN has * ? [)")
+    policy_add.add_argument("--note", default="", metavar="TEXT")
+    policy_remove = policy_commands.add_parser("remove", help="remove rule N (as listed by show)")
+    policy_remove.add_argument("number", type=int, metavar="N")
+    policy_check = policy_commands.add_parser("check", help="what the rules decide for a command or a file change")
+    target = policy_check.add_mutually_exclusive_group(required=True)
+    target.add_argument("--command", metavar="TEXT", dest="check_command")
+    target.add_argument("--edit", metavar="PATH")
+    target.add_argument("--create", metavar="PATH")
+    policy_check.add_argument("--cwd", default=".", metavar="DIR", help="for --command: folder it runs in, in the workspace")
+    for sub in (policy_show, policy_add, policy_remove, policy_check):
+        sub.add_argument("--workspace", default=".", metavar="DIR", help="the workspace folder (default: here)")
     return parser
 
 
@@ -191,16 +264,99 @@ def _cmd_show(args: argparse.Namespace, db_url: str | None) -> int:
         print(f"Working directory: {proposal.cwd or '.'}")
         print(f"$ {proposal.command}")
     else:
-        sys.stdout.write(proposal.shown_text if proposal.shown_text.endswith("\n") else proposal.shown_text + "\n")
-    decision = repository.latest_decision(proposal.id)
+        sys.stdout.write(_numbered_hunks(proposal.shown_text))
+    # A first of two reviews stays hidden until the proposal is decided (reviews are independent).
+    decision = repository.visible_decision(proposal.id)
+    if proposal.status in ("awaiting_second_review", "disputed"):
+        from app.store.team_review import STATUS_WORDS
+
+        print(f"Review: {STATUS_WORDS[proposal.status]}.")
     if decision is not None:
         reason = f": {decision.reason}" if decision.reason else ""
         print(f"Decision: {decision.verdict} by {decision.reviewer}{reason}")
+        for entry in decision.hunk_verdicts or []:
+            detail = f": {entry['reason']}" if entry.get("reason") else ""
+            print(f"  Hunk {entry['hunk'] + 1}: {entry['verdict']}{detail}")
+    return 0
+
+
+def _numbered_hunks(shown_text: str) -> str:
+    """The shown diff with "Hunk 1 of 3" above each hunk, the numbers `signoff decide --hunk N=...` takes."""
+    lines = shown_text.splitlines(keepends=True)
+    # Inside a hunk every line starts with ' ', '+', '-' or '\\': only headers start with "@@".
+    total = sum(1 for line in lines if line.startswith("@@ "))
+    numbered, number = [], 0
+    for line in lines:
+        if line.startswith("@@ ") and total:
+            number += 1
+            numbered.append(f"── Hunk {number} of {total} ──\n")
+        numbered.append(line)
+    text = "".join(numbered)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _parse_hunk_verdicts(specs: list[str]):
+    """``N=approve``, ``N=reject:REASON``, ``N=edit:PATH`` (N counts from 1) -> HunkVerdicts (0-based)."""
+    from app.core.hunks import HunkVerdict
+
+    verdicts = []
+    for spec in specs:
+        number, equals, rest = spec.partition("=")
+        if not equals or not number.strip().isdigit() or int(number) < 1:
+            raise CliError(f"--hunk {spec!r}: write N=approve, N=reject:REASON or N=edit:PATH, with N from `signoff show`.")
+        index = int(number) - 1
+        verdict, _colon, detail = rest.partition(":")
+        verdict = verdict.strip().lower()
+        if verdict == "approve":
+            verdicts.append(HunkVerdict(index, "approve"))
+        elif verdict == "reject":
+            if not detail.strip():
+                raise CliError(f"--hunk {spec!r}: a rejected hunk needs a reason: {number}=reject:REASON.")
+            verdicts.append(HunkVerdict(index, "reject", reason=detail.strip()))
+        elif verdict == "edit":
+            if not detail:
+                raise CliError(f"--hunk {spec!r}: an edited hunk needs the file with its new lines: {number}=edit:PATH.")
+            try:
+                edited = Path(detail).read_bytes()
+            except OSError as err:
+                raise CliError(f"Cannot read {detail}: {err.strerror or err}.") from None
+            verdicts.append(HunkVerdict(index, "edit", edited=edited))
+        else:
+            raise CliError(f"--hunk {spec!r}: unknown verdict {verdict!r}; use approve, reject:REASON or edit:PATH.")
+    return verdicts
+
+
+def _cmd_decide(args: argparse.Namespace, db_url: str | None) -> int:
+    from app.core import review
+    from app.store.errors import StoreError
+
+    repository = _repository(db_url)
+    proposal = _proposal(repository, args.proposal_id)
+    verdicts = _parse_hunk_verdicts(args.hunk)
+    try:
+        request = review.by_hunk(proposal.id, _reviewer(args), verdicts, channel="cli")
+        decision = review.decide(repository, request)
+    except (review.ReviewError, StoreError) as err:
+        raise CliError(str(err)) from None
+    words = {"approve": "applied", "reject": "NOT applied", "edit": "applied with your edit"}
+    judged = ", ".join(
+        f"hunk {entry['hunk'] + 1} {words[entry['verdict']]}" + (f" ({entry['reason']})" if entry["reason"] else "")
+        for entry in decision.hunk_verdicts or []
+    )
+    print(f"Decided hunk by hunk: proposal {proposal.id} ({_summary(proposal)}): {judged}.")
+    if repository.has_live_runner(proposal.session_id):
+        print(f"The runner of session {proposal.session_id} applies it and the agent continues.")
+    else:
+        print(
+            f"No process is running session {proposal.session_id} now; "
+            f"`signoff resume {proposal.session_id}` (or opening Signoff) applies it and continues."
+        )
     return 0
 
 
 def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
     from app.core import review
+    from app.core.settings import load_settings
     from app.store.repository import AlreadyDecidedError, UnknownItemError
 
     repository = _repository(db_url)
@@ -213,14 +369,24 @@ def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
         except OSError as err:
             raise CliError(f"Cannot read {path}: {err.strerror or err}.") from None
     request = review.DecisionRequest(
-        proposal.id, verdict, _reviewer(args), reason=getattr(args, "reason", None), edited_content=edited, channel="cli"
+        proposal.id, verdict, _reviewer(args), reason=getattr(args, "reason", None), edited_content=edited, channel="cli",
+        adjudication=bool(getattr(args, "adjudication", False)),
     )
+    from app.store.team_review import STATUS_WORDS, DecisionRefusedError
+
     try:
         decision = review.decide(repository, request)
-    except (review.ReviewError, AlreadyDecidedError, UnknownItemError) as err:
+    except (review.ReviewError, AlreadyDecidedError, UnknownItemError, DecisionRefusedError) as err:
         raise CliError(str(err)) from None
+    status_now = repository.get_proposal(proposal.id).status
+    if status_now in STATUS_WORDS and status_now != "pending":
+        print(f"Recorded your review of proposal {proposal.id} ({_summary(proposal)}); it is now {STATUS_WORDS[status_now]}.")
+        return 0
     words = {"approve": "Approved", "reject": "Rejected", "edit": "Approved with your edit"}[decision.verdict]
     print(f"{words}: proposal {proposal.id} ({_summary(proposal)}).")
+    window_s = load_settings().undo_seconds
+    if window_s > 0:
+        print(f"It takes effect in {window_s:g} s; until then `signoff undo {proposal.id}` takes it back.")
     if repository.has_live_runner(proposal.session_id):
         print(f"The runner of session {proposal.session_id} applies it and the agent continues.")
     else:
@@ -228,6 +394,74 @@ def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
             f"No process is running session {proposal.session_id} now; "
             f"`signoff resume {proposal.session_id}` (or opening Signoff) applies it and continues."
         )
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace, db_url: str | None) -> int:
+    from app.store.export import ExportError, run_export
+
+    try:
+        return run_export(args, _database(db_url), db_url)
+    except ExportError as err:
+        raise CliError(str(err)) from None
+
+
+def _cmd_claim(args: argparse.Namespace, db_url: str | None, *, release: bool) -> int:
+    import datetime as dt
+
+    from app.store.claims import clock
+    from app.store.repository import UnknownItemError
+    from app.store.team_review import DecisionRefusedError
+
+    reviewer = _reviewer(args)
+    repository = _repository(db_url)
+    try:
+        if release:
+            if not repository.release_claim(args.proposal_id, reviewer):
+                raise CliError(f"{reviewer} holds no claim on proposal {args.proposal_id}.")
+            print(f"Released proposal {args.proposal_id}.")
+            return 0
+        if args.lease <= 0:
+            raise CliError("A lease is a positive number of seconds.")
+        claim = repository.claim_proposal(args.proposal_id, reviewer, lease=dt.timedelta(seconds=args.lease))
+    except (DecisionRefusedError, UnknownItemError) as err:
+        raise CliError(str(err)) from None
+    print(f"Claimed proposal {claim.proposal_id} until {clock(claim.expires_at)} for {reviewer}.")
+    return 0
+
+
+def _cmd_stats(args: argparse.Namespace, db_url: str | None) -> int:
+    stats = _repository(db_url).team_stats()
+    if args.json:
+        print(json.dumps(stats.as_json(), indent=2))
+        return 0
+    waiting = stats.waiting
+    print(f"Waiting: {waiting['pending']} · awaiting second review: {waiting['awaiting_second_review']}"
+          f" · disputed: {waiting['disputed']}")
+    if stats.reviewers:
+        print("Decisions by reviewer: " + ", ".join(f"{name} {count}" for name, count in sorted(stats.reviewers.items())))
+    if not stats.pairs:
+        print("No item has two independent reviews yet, so there is no agreement to show.")
+        return 0
+    print(f"{'REVIEWER A':<20} {'REVIEWER B':<20} {'ITEMS':>6} {'AGREE':>7} {'KAPPA':>7}")
+    for pair in stats.pairs:
+        kappa = "n/a" if pair.kappa is None else f"{pair.kappa:.2f}"
+        print(f"{pair.reviewer_a:<20} {pair.reviewer_b:<20} {pair.items:>6} {pair.percent_agreement * 100:>6.1f}% {kappa:>7}")
+    return 0
+
+
+def _cmd_undo(args: argparse.Namespace, db_url: str | None) -> int:
+    from app.core import undo
+    from app.core.settings import load_settings
+    from app.store.repository import UndoRefusedError, UnknownItemError
+
+    repository = _repository(db_url)
+    window_s = load_settings().undo_seconds
+    try:
+        proposal = undo.undo(repository, args.proposal_id, _reviewer(args), window_s=window_s)
+    except (UndoRefusedError, UnknownItemError) as err:
+        raise CliError(str(err)) from None
+    print(f"Undone: proposal {proposal.id} ({_summary(proposal)}) waits for a decision again.")
     return 0
 
 
@@ -276,14 +510,18 @@ def _print_event(event: Any) -> None:
 
 async def _run_headless(db_url: str | None, start) -> int:
     from app.core.api_key import ApiKeyStore
+    from app.core.decision_wait import DecisionWaiter
     from app.core.endpoints import Endpoints
     from app.core.sessions import SessionManager
+    from app.core.settings import load_settings
     from app.store.async_repository import AsyncRepository
     from app.store.repository import Repository
 
     repository = AsyncRepository(Repository(_database(db_url)))
     endpoints = Endpoints(ApiKeyStore().current)
-    manager = SessionManager(repository, endpoints)
+    # A decision takes effect only after its undo window, whichever process or machine made it.
+    waiter = DecisionWaiter(repository, undo_window_s=load_settings().undo_seconds)
+    manager = SessionManager(repository, endpoints, waiter=waiter)
     manager.add_listener(_print_event)
     loop = asyncio.get_running_loop()
     try:
@@ -351,14 +589,61 @@ def _cmd_resume(args: argparse.Namespace, db_url: str | None) -> int:
     return asyncio.run(_run_headless(db_url, start))
 
 
+def _cmd_audit(args: argparse.Namespace, db_url: str | None) -> int:
+    from app.store.audit import verify_chain
+
+    report = verify_chain(_database(db_url))
+    print(report.summary())
+    return 0 if report.intact else EXIT_ERROR
+
+
+def _cmd_policy(args: argparse.Namespace, db_url: str | None) -> int:
+    from app.core import policy
+
+    root = Path(args.workspace).expanduser()
+    if not root.is_dir():
+        raise CliError(f"The workspace folder {root} does not exist or is not a folder.")
+    try:
+        if args.policy_command == "show":
+            print(policy.policy_listing(root))
+        elif args.policy_command == "add":
+            if args.kind == "command":
+                rule = policy.Rule.for_command(args.action, args.pattern, args.match, args.note)
+            else:
+                rule = policy.Rule(args.action, args.kind, args.pattern, "prefix", args.note)
+            policy.add_rules(root, [rule])
+            print(f"Added: {rule.label} ({policy.policy_path(root)}).")
+        elif args.policy_command == "remove":
+            removed = policy.remove_rule(root, args.number)
+            print(f"Removed rule {args.number}: {removed.label}.")
+        else:
+            rules = policy.load_policy(root)
+            if args.check_command is not None:
+                verdict = rules.check_command(args.check_command, args.cwd, root=root)
+            else:
+                verdict = rules.check_file("edit" if args.edit is not None else "create", (args.edit or args.create).strip("/"))
+            print(f"{verdict.action}: {verdict.reason}")
+    except policy.PolicyError as err:
+        raise CliError(str(err)) from None
+    return 0
+
+
 _HANDLERS = {
+    "audit": _cmd_audit,
+    "policy": _cmd_policy,
     "run": _cmd_run,
     "resume": _cmd_resume,
     "queue": _cmd_queue,
     "sessions": _cmd_sessions,
     "show": _cmd_show,
+    "decide": _cmd_decide,
     "approve": lambda args, db: _decide(args, db, "approve"),
     "reject": lambda args, db: _decide(args, db, "reject"),
     "edit": lambda args, db: _decide(args, db, "edit"),
+    "undo": lambda args, db: _cmd_undo(args, db),
+    "claim": lambda args, db: _cmd_claim(args, db, release=False),
+    "release": lambda args, db: _cmd_claim(args, db, release=True),
+    "stats": _cmd_stats,
     "diff": _cmd_diff,
+    "export": lambda args, db: _cmd_export(args, db),
 }

@@ -5,6 +5,7 @@ Must not import Qt: QT_QPA_PLATFORM has to be set before pytest-qt or any test c
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -17,6 +18,21 @@ pytest_plugins = ["tests.support.postgres", "tests.support.leaks", "tests.suppor
 
 # Variables through which a developer's own setup would leak into a test (a real key, a real server, a real database).
 _DEVELOPER_ENVIRONMENT = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "SIGNOFF_DB")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def garbage_collected_on_the_main_thread():
+    """As in the app (app/ui/garbage.py): no automatic collection, which could run on a worker thread and destroy
+    Qt objects there; each test's garbage is collected on the main thread when it ends."""
+    gc.disable()
+    yield
+    gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def collect_after_each_test():
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,7 @@ def test_a_key_saved_in_settings_goes_to_the_keyring_and_nowhere_else(
         window = await driver.open()
         assert window.demo_mode  # no key yet
         window.open_settings()
-        dialog = window.settings_dialog
+        dialog = await driver.until(lambda: getattr(window, "settings_dialog", None), what="the Settings dialog")
         dialog.api_key_edit.setText(KEY)
         dialog.reviewer_edit.setText("Ada")
         dialog.max_turns.setValue(12)

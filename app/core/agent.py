@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from dataclasses import replace
 from typing import Any
 
 import anthropic
@@ -32,9 +33,14 @@ from app.core.events import (
     ToolResultSent,
     UsageUpdated,
 )
+from app.core.hunks import HunkError, PartialResult
+from app.core.hunks import decision_result as hunk_decision_result
+from app.core.policy import POLICY_CHANNEL, POLICY_REVIEWER, PolicyError, load_policy
 from app.core.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME, changes_the_world, system_blocks, tools_for_request
 from app.core.workspace import ToolInputError, Workspace, sha256_hex
 from app.store.async_repository import AsyncRepository
+from app.store.errors import StoreError
+from app.store.team_review import STILL_UNDECIDED
 from app.store.models import utcnow
 from app.store.records import DecisionRecord, MessageRecord, ProposalRecord, SessionRecord
 
@@ -292,9 +298,17 @@ class SessionRunner:
         """Wait for the decision (unless it was made and resolved before a restart), apply it, say what happened."""
         if proposal.result is not None:
             return proposal.result["content"], bool(proposal.result.get("is_error"))
+        decided_by_policy = None
         if proposal.status == "pending":
-            await self._set_status("waiting", f"Waiting for a decision on proposal {proposal.id}.")
-            self._emit(ProposalWaiting(self.session_id, proposal))
+            proposal, decided_by_policy = await self._apply_policy(proposal)
+        if decided_by_policy is not None:
+            decision = decided_by_policy
+        elif proposal.status in ("decided", *STILL_UNDECIDED):
+            # A decision still inside its undo window is not final: the waiter holds it until it is. Nor is a first
+            # of two reviews, or a disagreement waiting for adjudication (team mode).
+            if proposal.status in STILL_UNDECIDED:
+                await self._set_status("waiting", f"Waiting for a decision on proposal {proposal.id}.")
+                self._emit(ProposalWaiting(self.session_id, proposal))
             try:
                 decision = await self._waiter.wait(proposal.id)
             except ProposalWithdrawn:
@@ -310,9 +324,44 @@ class SessionRunner:
         )
         return text, is_error
 
+    async def _apply_policy(self, proposal: ProposalRecord) -> tuple[ProposalRecord, DecisionRecord | None]:
+        """Let the workspace's rules decide a fresh proposal: deny and allow are recorded as decisions by "policy"
+        (channel "policy") and carried out at once; ask (and any doubt) leaves it waiting for a person."""
+        try:
+            rules = await asyncio.to_thread(load_policy, self._workspace.root)
+        except PolicyError as err:
+            self._emit(StatusChanged(self.session_id, "waiting", f"The policy file is not used: {err}"))
+            return proposal, None
+        verdict = await asyncio.to_thread(rules.check, proposal, self._workspace.root)
+        if verdict.action == "ask":
+            return proposal, None
+        approve = verdict.action == "allow"
+        try:
+            await self._repository.record_decision(
+                proposal.id,
+                verdict="approve" if approve else "reject",
+                reviewer=verdict.reviewer if approve else POLICY_REVIEWER,
+                reason=None if approve else f"Denied by this workspace's policy (.signoff/policy.toml). {verdict.reason}",
+                channel=POLICY_CHANNEL,
+            )
+        except StoreError:
+            # Someone decided it first (or the proposal is gone): their decision stands.
+            return await self._repository.get_proposal(proposal.id), None
+        self._emit(StatusChanged(self.session_id, "running", f"Policy {'allowed' if approve else 'denied'} proposal {proposal.id}: {verdict.reason}"))
+        current = await self._repository.get_proposal(proposal.id)
+        if current.status == "decided" and await self._repository.claim_for_apply(proposal.id, window_s=0):
+            return current, await self._repository.latest_decision(proposal.id)
+        return current, None
+
     async def _carry_out(self, proposal: ProposalRecord, decision: DecisionRecord) -> tuple[str, str, bool, str | None]:
+        by_hunk = await self._hunk_outcome(proposal, decision)
         if decision.verdict == "reject":
+            if by_hunk is not None:
+                return "rejected", tool_results.hunks_rejected(proposal.path, by_hunk), True, None
             return "rejected", tool_results.rejected(proposal.kind, proposal.path, decision.reason or "(no reason given)"), True, None
+        mismatch = await asyncio.to_thread(_shown_mismatch, proposal, decision)
+        if mismatch is not None:
+            return "failed", tool_results.apply_failed(proposal.path, mismatch), True, None
         if proposal.kind == "command":
             ran = proposal.command or ""
             prefix = ""
@@ -340,11 +389,45 @@ class SessionRunner:
             return "conflict", tool_results.conflict(proposal.path, str(err)), True, None
         except (OSError, ToolInputError) as err:
             return "failed", tool_results.apply_failed(proposal.path, str(err)), True, None
-        if content != proposal.new_content:
+        if by_hunk is not None and not by_hunk.all_approved:
+            text = tool_results.hunks_applied(proposal.path, proposal.new_content, replace(by_hunk, content=content))
+        elif content != proposal.new_content:
             text = tool_results.file_applied_with_edits(proposal.path, proposal.new_content, content)
         else:
             text = tool_results.file_applied(proposal.kind, proposal.path, proposal.lines_added, proposal.lines_removed)
         return "applied", text, False, applied_hash
+
+    async def _hunk_outcome(self, proposal: ProposalRecord, decision: DecisionRecord) -> PartialResult | None:
+        """What each hunk's verdict did, for a decision taken hunk by hunk; None for a whole-proposal decision."""
+        if not decision.hunk_verdicts or proposal.kind == "command":
+            return None
+        try:
+            return await asyncio.to_thread(
+                hunk_decision_result, proposal.old_content, proposal.new_content, proposal.path or "file", decision.hunk_verdicts
+            )
+        except HunkError:
+            log.warning("proposal %s: stored hunk verdicts no longer fit its diff; describing it as a whole", proposal.id)
+            return None
+
+
+def shown_text_for(kind: str, path: str | None, old: bytes | None, new: bytes | None, command: str | None) -> str:
+    """Exactly what the reviewer is shown for a proposal: the command, or the unified diff (or binary summary)."""
+    if kind == "command":
+        return command or ""
+    diff = compute_diff(old, new, path or "")
+    return diff.binary_summary if diff.is_binary else diff.text
+
+
+def _shown_mismatch(proposal: ProposalRecord, decision: DecisionRecord) -> str | None:
+    """Why the stored proposal is no longer what the reviewer was shown (None when it still is): applied bytes must be
+    byte for byte what was approved."""
+    approved = decision.shown_hash or proposal.shown_hash
+    if proposal.kind != "command" and sha256_hex(proposal.old_content) != proposal.base_hash:
+        return "The stored proposal's base content no longer matches its hash; nothing was applied."
+    shown = shown_text_for(proposal.kind, proposal.path, proposal.old_content, proposal.new_content, proposal.command)
+    if hashlib.sha256(shown.encode("utf-8")).hexdigest() != approved or proposal.shown_hash != approved:
+        return "The stored proposal no longer matches what the reviewer approved (its hash changed); nothing was applied."
+    return None
 
 
 def _describe_api_error(err: Exception) -> str:

@@ -40,7 +40,7 @@ def _command_of(tool_input: Any) -> str:
     if not isinstance(tool_input, dict):
         raise ToolInputError("The tool input must be a JSON object.")
     command = tool_input.get("command")
-    if command not in {"view", "create", "str_replace", "insert"}:
+    if not isinstance(command, str) or command not in {"view", "create", "str_replace", "insert"}:
         raise ToolInputError(
             f"Unknown command {command!r}; use one of view, create, str_replace, insert "
             "(undo_edit is not available: propose the reverse change instead)."

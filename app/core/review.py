@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
+from app.core import hunks
+from app.core.diffing import compute_diff
 from app.store.records import DecisionRecord, ProposalRecord
 from app.store.repository import Repository
 
@@ -32,6 +34,8 @@ class DecisionRequest:
     hunk_verdicts: list[dict] | None = None
     # Optional 1-5 confidence rating.
     strength: int | None = None
+    # Team mode: this decision settles a disagreement between two reviewers (see app.store.team_review).
+    adjudication: bool = False
 
 
 def approve(proposal_id: int, reviewer: str, **context) -> DecisionRequest:
@@ -46,6 +50,19 @@ def edit(proposal_id: int, reviewer: str, edited_content: bytes, **context) -> D
     return DecisionRequest(proposal_id, "edit", reviewer, edited_content=edited_content, **context)
 
 
+# The verdict a per-hunk request carries until validation replaces it with the summary.
+HUNKS = "hunks"
+
+
+def by_hunk(proposal_id: int, reviewer: str, verdicts: list[hunks.HunkVerdict], **context) -> DecisionRequest:
+    """A decision hunk by hunk; ``validated`` turns it into its whole-proposal summary and the bytes to apply."""
+    try:
+        stored = hunks.to_json(verdicts)
+    except hunks.HunkError as err:
+        raise ReviewError(str(err)) from None
+    return DecisionRequest(proposal_id, HUNKS, reviewer, hunk_verdicts=stored, **context)
+
+
 def validated(proposal: ProposalRecord, request: DecisionRequest) -> DecisionRequest:
     """Check a request against its proposal; an edit identical to the proposal is an approval.
 
@@ -53,6 +70,8 @@ def validated(proposal: ProposalRecord, request: DecisionRequest) -> DecisionReq
     """
     if not request.reviewer.strip():
         raise ReviewError("A decision needs a reviewer name (set it in Settings).")
+    if request.hunk_verdicts is not None:
+        return _validated_by_hunk(proposal, request)
     if request.verdict == "reject":
         if not (request.reason or "").strip():
             raise ReviewError("A rejection needs a reason: the agent revises from it.")
@@ -78,6 +97,27 @@ def validated(proposal: ProposalRecord, request: DecisionRequest) -> DecisionReq
     return request
 
 
+def _validated_by_hunk(proposal: ProposalRecord, request: DecisionRequest) -> DecisionRequest:
+    """Every hunk judged, reasons for rejections; the summary verdict, and for a mixed result the exact bytes."""
+    if proposal.kind == "command":
+        raise ReviewError("A command has no hunks; approve, reject or edit it as a whole.")
+    if proposal.new_content is None:
+        raise ReviewError("This proposal deletes a file; it can only be judged as a whole.")
+    diff = compute_diff(proposal.old_content, proposal.new_content, proposal.path or "file")
+    try:
+        verdicts = hunks.from_json(request.hunk_verdicts)
+        result = hunks.apply_verdicts(proposal.old_content, diff, verdicts)
+        stored = hunks.to_json(verdicts)
+    except hunks.HunkError as err:
+        raise ReviewError(str(err)) from None
+    verdict, reason = hunks.summary(result)
+    edited = result.content if verdict == hunks.EDIT else None
+    if edited is not None and edited == proposal.new_content:
+        # Edits that end up exactly as proposed are an approval of the whole.
+        verdict, edited = hunks.APPROVE, None
+    return replace(request, verdict=verdict, reason=reason, edited_content=edited, hunk_verdicts=stored)
+
+
 def _check_strength(request: DecisionRequest) -> None:
     if request.strength is not None and not (isinstance(request.strength, int) and 1 <= request.strength <= 5):
         raise ReviewError("A strength rating is a whole number from 1 to 5.")
@@ -99,4 +139,5 @@ def decide(repository: Repository, request: DecisionRequest) -> DecisionRecord:
         channel=checked.channel,
         hunk_verdicts=checked.hunk_verdicts,
         strength=checked.strength,
+        adjudication=checked.adjudication,
     )

@@ -34,6 +34,8 @@ class Settings:
     # Empty: SQLite in the data folder. Otherwise a path or SQLAlchemy URL.
     database: str = ""
     last_workspace: str = ""
+    # Seconds a decision can be taken back (u in the queue, `signoff undo`) before the runner carries it out.
+    undo_seconds: float = 5.0
 
     @property
     def reviewer_name(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.diffing import compute_diff
+from app.core.hunks import PartialResult
 
 
 def result_block(tool_use_id: str, text: str, *, is_error: bool) -> dict[str, Any]:
@@ -38,6 +39,44 @@ def file_applied_with_edits(path: str, proposed: bytes, applied: bytes) -> str:
         "not exactly yours. Differences from what you proposed (a = your proposal, b = what was applied):\n"
         f"{difference.text}"
     )
+
+
+def _hunk_lines(result: PartialResult) -> str:
+    lines = []
+    for outcome in result.outcomes:
+        where = f"hunk {outcome.number} ({outcome.header})"
+        if outcome.verdict == "approve":
+            lines.append(f"- {where}: applied as you proposed.")
+        elif outcome.verdict == "edit":
+            lines.append(f"- {where}: applied with the reviewer's edits.")
+        else:
+            lines.append(f"- {where}: NOT applied. Reason: {outcome.reason or '(no reason given)'}")
+    return "\n".join(lines)
+
+
+def hunks_rejected(path: str | None, result: PartialResult) -> str:
+    """Every hunk of a file change rejected, each with its own reason."""
+    return (
+        f"The reviewer judged this change hunk by hunk and rejected every hunk:\n{_hunk_lines(result)}\n"
+        f"Nothing was changed: {path} is exactly as it was. Revise your approach to address the reasons, "
+        "then propose again."
+    )
+
+
+def hunks_applied(path: str, proposed: bytes, result: PartialResult) -> str:
+    """Some hunks applied (as proposed or edited), others not: what the file holds now, exactly."""
+    total = len(result.outcomes)
+    held_back = len(result.not_applied)
+    text = (
+        f"The reviewer judged your change to {path} hunk by hunk: {total - held_back} of {total} hunks applied, "
+        f"{held_back} not applied.\n{_hunk_lines(result)}\n"
+        f"{path} now holds exactly its old content plus the applied hunks — not your whole proposal. "
+        "Continue from the file as it is now; re-propose anything still needed against its current content."
+    )
+    if result.content == proposed:
+        return text
+    difference = compute_diff(proposed, result.content, path)
+    return f"{text}\nDifferences from what you proposed (a = your proposal, b = what is now in the file):\n{difference.text}"
 
 
 def conflict(path: str, detail: str) -> str:

@@ -50,7 +50,11 @@ class Workspace:
         else:
             target = self.root / candidate
         # resolve() follows symlinks, so a link pointing outside is caught here too.
-        resolved = target.resolve(strict=False)
+        try:
+            resolved = target.resolve(strict=False)
+        except (RuntimeError, OSError) as err:
+            # A symlink loop (RuntimeError before Python 3.13) or a name the OS refuses (too long, ...).
+            raise ToolInputError(f"The path {name!r} cannot be resolved ({err}).") from None
         if resolved != self.root and self.root not in resolved.parents:
             raise ToolInputError(
                 f"The path {name!r} is outside the workspace ({self.root}). "
@@ -60,8 +64,11 @@ class Workspace:
         parts = PurePosixPath(relative.as_posix()).parts
         if for_write and parts and parts[0] == ".git":
             raise ToolInputError(f"Writing inside .git/ is not allowed ({name!r}); change tracked files instead.")
-        if resolved.exists():
-            mode = resolved.stat().st_mode
+        try:
+            mode = resolved.stat().st_mode if resolved.exists() else None
+        except OSError as err:
+            raise ToolInputError(f"The path {name!r} cannot be used ({err.strerror or err}).") from None
+        if mode is not None:
             if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
                 raise ToolInputError(f"{name!r} is not a regular file or folder (a device, socket or pipe).")
         return ResolvedPath(resolved, relative.as_posix() if parts else ".")

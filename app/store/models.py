@@ -155,6 +155,8 @@ class Proposal(Base):
     __table_args__ = (
         UniqueConstraint("session_id", "tool_use_id", name="uq_proposals_session_tool_use"),
         Index("ix_proposals_status_created", "status", "created_at"),
+        # The queue's list of sessions with waiting work: an index-only DISTINCT (migration 0005).
+        Index("ix_proposals_status_session", "status", "session_id"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -187,6 +189,9 @@ class Proposal(Base):
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     decided_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
     resolved_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    # Team mode: the reviewer who has it open and until when (a lease; an expired one is as good as none).
+    claimed_by: Mapped[Optional[str]] = mapped_column(String(200))
+    claim_expires_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
 
     session: Mapped[AgentSession] = relationship(back_populates="proposals")
     decisions: Mapped[list["Decision"]] = relationship(
@@ -210,7 +215,8 @@ class Decision(Base):
     # Milliseconds the proposal was on screen before the decision (None from the command line).
     time_on_screen_ms: Mapped[Optional[int]] = mapped_column(Integer)
     shown_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
-    decided_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    # Indexed for the queue's progress figures (decided today, in the last hour) over a long history (migration 0005).
+    decided_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, index=True)
     # Where it was made: 'window' or 'cli'.
     channel: Mapped[str] = mapped_column(String(16), default="window")
     # Per-hunk judgments when the reviewer split the proposal: [{"hunk": i, "verdict": "approve"|"reject"|"edit",
@@ -218,5 +224,34 @@ class Decision(Base):
     hunk_verdicts: Mapped[Optional[list[dict[str, Any]]]] = mapped_column(NullableJSON)
     # The reviewer's optional confidence in the judgment, 1 (weak) to 5 (strong).
     strength: Mapped[Optional[int]] = mapped_column(SmallInteger)
+    # Team mode: 'first' or 'second' of two required independent reviews, or 'adjudication' of a disagreement;
+    # None when one review decides (the default).
+    review_stage: Mapped[Optional[str]] = mapped_column(String(16))
+    # The audit chain (app.store.audit, migration 0003): the shown_hash of the proposal as it was when decided, the
+    # chain hash of the decision before this one, the sha256 of this one's canonical content, and of the two together.
+    shown_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    prev_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    content_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    chain_hash: Mapped[Optional[str]] = mapped_column(String(64))
 
     proposal: Mapped[Proposal] = relationship(back_populates="decisions")
+
+
+class ReviewRule(Base):
+    """Per workspace: which proposals need two independent reviews, and who may adjudicate a disagreement.
+
+    Kept in the database, not in the workspace, so the agent whose changes are reviewed cannot edit it away.
+    """
+
+    __tablename__ = "review_rules"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), unique=True)
+    # Proposal kinds ('edit', 'create', 'command') that always need two reviews.
+    kinds: Mapped[list[str]] = mapped_column(JSON)
+    # Workspace-relative path globs ('migrations/**', '*.sql') whose edits need two reviews.
+    path_globs: Mapped[list[str]] = mapped_column(JSON)
+    # Who may settle a disagreement; empty means anyone other than the two reviewers.
+    adjudicators: Mapped[list[str]] = mapped_column(JSON)
+    updated_by: Mapped[Optional[str]] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)

@@ -100,3 +100,58 @@ class DecisionRecord:
     channel: str
     hunk_verdicts: list[dict[str, Any]] | None = None
     strength: int | None = None
+    # The proposal's shown_hash when it was decided: what the reviewer saw, checked again before applying.
+    shown_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueItemRecord:
+    """One row of the review queue: what the list shows, without the proposal's contents."""
+
+    id: int
+    session_id: int
+    workspace_root: str
+    task: str
+    kind: str
+    path: str | None
+    command: str | None
+    lines_added: int
+    lines_removed: int
+    status: str
+    created_at: dt.datetime
+    # The value the queue is sorted by (with ``id``, the keyset position of the row).
+    sort_key: Any
+    # Team mode: who holds the item now, when the schema has claims.
+    claimed_by: str | None = None
+
+    @property
+    def target(self) -> str:
+        return self.path if self.path is not None else (self.command or "")
+
+
+@dataclass(frozen=True)
+class QueueTextRecord:
+    id: int
+    kind: str
+    shown_text: str
+    path: str | None
+    base_hash: str | None
+    workspace_root: str
+
+
+@dataclass(frozen=True)
+class ProposalStateRecord:
+    id: int
+    status: str
+    decided_at: dt.datetime | None
+    verdict: str | None
+    reviewer: str | None
+
+
+@dataclass(frozen=True)
+class QueueStatsRecord:
+    waiting: int
+    decided_today: int
+    decided_last_hour: int
+    # Median time on screen of today's decisions made in a window; None when there are none.
+    median_ms: float | None

@@ -10,16 +10,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
+from app.store.claims import ClaimsMixin, free_for, refuse_if_claimed
 from app.store.errors import StoreError
+from app.store.audit import CHAIN_LOCK_KEY, seal_decision
 from app.store.models import Decision, Message, Proposal, AgentSession, Workspace, utcnow
+from app.store.team_review import TeamReviewMixin, plan_decision, refuse_if_in_review
 from app.store.records import (
     DecisionRecord,
     MessageRecord,
     ProposalRecord,
+    ProposalStateRecord,
+    QueueItemRecord,
+    QueueStatsRecord,
+    QueueTextRecord,
     SessionRecord,
     as_utc,
 )
@@ -34,6 +41,10 @@ class UnknownItemError(StoreError):
 
 class AlreadyDecidedError(StoreError):
     pass
+
+
+class UndoRefusedError(StoreError):
+    """The decision can no longer be taken back (its undo window passed, it is being applied, or it is not yours)."""
 
 
 def _session_record(row: AgentSession, root: str) -> SessionRecord:
@@ -103,10 +114,11 @@ def _decision_record(row: Decision) -> DecisionRecord:
         channel=row.channel,
         hunk_verdicts=row.hunk_verdicts,
         strength=row.strength,
+        shown_hash=row.shown_hash,
     )
 
 
-class Repository:
+class Repository(ClaimsMixin, TeamReviewMixin):
     """Synchronous access; call it from one thread (``AsyncRepository`` does that for the event loop)."""
 
     def __init__(self, database: Any) -> None:
@@ -332,18 +344,34 @@ class Repository:
         channel: str = "window",
         hunk_verdicts: list[dict[str, Any]] | None = None,
         strength: int | None = None,
+        adjudication: bool = False,
     ) -> DecisionRecord:
-        """Durably record a judgment; exactly one decision wins per proposal, across processes and machines."""
+        """Durably record a judgment; exactly one decision wins per proposal, across processes and machines.
+
+        Team mode (app.store.team_review, app.store.claims): a live claim by someone else refuses the decision, and a
+        proposal needing two reviews moves through awaiting_second_review (and disputed, then ``adjudication``).
+        """
         if verdict not in {"approve", "reject", "edit"}:
             raise ValueError(f"unknown verdict {verdict!r}")
         now = utcnow()
         with self._orm() as orm, orm.begin():
+            step = plan_decision(
+                orm, proposal_id, verdict=verdict, reviewer=reviewer, edited_content=edited_content,
+                adjudication=adjudication,
+            )
             claimed = orm.execute(
                 update(Proposal)
-                .where(Proposal.id == proposal_id, Proposal.status == "pending")
-                .values(status="decided", decided_at=now)
+                .where(Proposal.id == proposal_id, Proposal.status == step.from_status, free_for(reviewer, now))
+                .values(
+                    status=step.to_status,
+                    decided_at=now if step.is_final else None,
+                    claimed_by=None,
+                    claim_expires_at=None,
+                )
             )
             if claimed.rowcount != 1:
+                refuse_if_claimed(orm, proposal_id, reviewer, now)
+                refuse_if_in_review(orm, proposal_id)
                 row = orm.get(Proposal, proposal_id)
                 if row is None:
                     raise UnknownItemError(f"There is no proposal {proposal_id}.")
@@ -369,9 +397,10 @@ class Repository:
                 channel=channel,
                 hunk_verdicts=hunk_verdicts,
                 strength=strength,
+                review_stage=step.stage,
             )
-            orm.add(decision)
-            orm.flush()
+            # Adds and flushes it, linked to the audit chain in this same transaction.
+            seal_decision(orm, decision)
             return _decision_record(decision)
 
     def latest_decision(self, proposal_id: int) -> DecisionRecord | None:
@@ -409,3 +438,280 @@ class Repository:
                 .order_by(Decision.id)
             ).all()
             return [(_proposal_record(p, root, task), _decision_record(d)) for p, root, task, d in rows]
+
+    # -- the review queue (window) -------------------------------------------------------------------------------------
+
+    def queue_page(
+        self,
+        *,
+        sort: str = "age",
+        descending: bool = False,
+        after: tuple[Any, int] | None = None,
+        limit: int = 200,
+        workspace_roots: Iterable[str] | None = None,
+        kinds: Iterable[str] | None = None,
+        session_ids: Iterable[int] | None = None,
+        path_like: str | None = None,
+        text: str | None = None,
+    ) -> list[QueueItemRecord]:
+        """One page of waiting proposals in (sort key, id) order, strictly after the keyset position ``after``.
+
+        Keyset pagination, so a page deep in a 100k queue costs what the first page costs (for the default sort by
+        age, the (status, created_at) index yields rows already in order).
+        """
+        key = _queue_sort_key(sort)
+        claimed_by = getattr(Proposal, "claimed_by", None)
+        claim_expires_at = getattr(Proposal, "claim_expires_at", None)
+        columns = [
+            Proposal.id,
+            Proposal.session_id,
+            Workspace.root_path,
+            AgentSession.task,
+            Proposal.kind,
+            Proposal.path,
+            Proposal.command,
+            Proposal.lines_added,
+            Proposal.lines_removed,
+            Proposal.status,
+            Proposal.created_at,
+            key.label("sort_key"),
+        ]
+        if claimed_by is not None:
+            columns.append(claimed_by)
+            if claim_expires_at is not None:
+                columns.append(claim_expires_at)
+        query = (
+            select(*columns)
+            .join(AgentSession, Proposal.session_id == AgentSession.id)
+            .join(Workspace, AgentSession.workspace_id == Workspace.id)
+            .where(Proposal.status == "pending")
+        )
+        query = _queue_filtered(query, workspace_roots, kinds, session_ids, path_like, text)
+        if after is not None:
+            after_key, after_id = after
+            position = tuple_(key, Proposal.id)
+            bound = tuple_(literal(after_key, key.type), literal(after_id, Proposal.id.type))
+            query = query.where(position < bound if descending else position > bound)
+        order = (key.desc(), Proposal.id.desc()) if descending else (key.asc(), Proposal.id.asc())
+        with self._orm() as orm:
+            rows = orm.execute(query.order_by(*order).limit(limit)).all()
+        items = []
+        now = utcnow()
+        for row in rows:
+            holder = None
+            if claimed_by is not None:
+                holder = row.claimed_by
+                # An expired lease is as good as no claim.
+                if claim_expires_at is not None and (as_utc(row.claim_expires_at) or now) < now:
+                    holder = None
+            sort_key = row.sort_key
+            if sort == "age":
+                sort_key = as_utc(row.created_at)
+            items.append(
+                QueueItemRecord(
+                    id=row.id,
+                    session_id=row.session_id,
+                    workspace_root=row.root_path,
+                    task=row.task,
+                    kind=row.kind,
+                    path=row.path,
+                    command=row.command,
+                    lines_added=row.lines_added,
+                    lines_removed=row.lines_removed,
+                    status=row.status,
+                    created_at=as_utc(row.created_at),
+                    sort_key=sort_key,
+                    claimed_by=holder,
+                )
+            )
+        return items
+
+    def queue_signature(self) -> tuple[int, int]:
+        """(highest proposal id, highest decision id): both read from the primary keys at once, so polling it every
+        second costs nothing even with a million rows; any new proposal, decision or undo of the newest changes it."""
+        with self._orm() as orm:
+            proposals = orm.scalar(select(func.max(Proposal.id))) or 0
+            decisions = orm.scalar(select(func.max(Decision.id))) or 0
+            return int(proposals), int(decisions)
+
+    def queue_choices(self, limit: int = 200) -> list[tuple[int, str, str]]:
+        """(session id, task, workspace root) of the sessions that have waiting proposals, newest first."""
+        with self._orm() as orm:
+            return [(row.id, row.task, row.root_path) for row in orm.execute(_queue_choices_query(limit)).all()]
+
+    def queue_texts(self, proposal_ids: Iterable[int]) -> dict[int, QueueTextRecord]:
+        """What the flags of each proposal are computed from: the shown diff or command, and the base it assumed."""
+        ids = list(proposal_ids)
+        if not ids:
+            return {}
+        with self._orm() as orm:
+            rows = orm.execute(
+                select(
+                    Proposal.id, Proposal.kind, Proposal.shown_text, Proposal.path, Proposal.base_hash, Workspace.root_path
+                )
+                .join(AgentSession, Proposal.session_id == AgentSession.id)
+                .join(Workspace, AgentSession.workspace_id == Workspace.id)
+                .where(Proposal.id.in_(ids))
+            ).all()
+        return {
+            row.id: QueueTextRecord(row.id, row.kind, row.shown_text, row.path, row.base_hash, row.root_path) for row in rows
+        }
+
+    def proposal_states(self, proposal_ids: Iterable[int]) -> dict[int, ProposalStateRecord]:
+        """Status, decision time and latest verdict of each proposal, for showing what became of them."""
+        ids = list(proposal_ids)
+        if not ids:
+            return {}
+        latest = (
+            select(func.max(Decision.id)).where(Decision.proposal_id == Proposal.id).correlate(Proposal).scalar_subquery()
+        )
+        with self._orm() as orm:
+            rows = orm.execute(
+                select(Proposal.id, Proposal.status, Proposal.decided_at, Decision.verdict, Decision.reviewer)
+                .outerjoin(Decision, Decision.id == latest)
+                .where(Proposal.id.in_(ids))
+            ).all()
+        return {
+            row.id: ProposalStateRecord(row.id, row.status, as_utc(row.decided_at), row.verdict, row.reviewer) for row in rows
+        }
+
+    def queue_stats(
+        self, *, day_start: dt.datetime, hour_ago: dt.datetime, session_id: int | None = None
+    ) -> QueueStatsRecord:
+        """Progress counted in SQL: waiting now, decided since ``day_start`` and since ``hour_ago``, and the median
+        time on screen of today's decisions (the median row is found with ORDER BY/OFFSET, never by loading rows)."""
+        with self._orm() as orm:
+            waiting_query = select(func.count()).select_from(Proposal).where(Proposal.status == "pending")
+            decided_query = select(func.count()).select_from(Decision)
+            timed_query = select(Decision.time_on_screen_ms).select_from(Decision)
+            if session_id is not None:
+                waiting_query = waiting_query.where(Proposal.session_id == session_id)
+                # "+ 0" keeps the planner off the session index: today's decisions (by time) are far fewer than a
+                # long-lived session's proposals.
+                in_session = (Proposal.session_id + 0) == session_id
+                decided_query = decided_query.join(Proposal, Decision.proposal_id == Proposal.id).where(in_session)
+                timed_query = timed_query.join(Proposal, Decision.proposal_id == Proposal.id).where(in_session)
+            waiting = int(orm.scalar(waiting_query) or 0)
+            decided_today = int(orm.scalar(decided_query.where(Decision.decided_at >= day_start)) or 0)
+            decided_last_hour = int(orm.scalar(decided_query.where(Decision.decided_at >= hour_ago)) or 0)
+            timed_query = timed_query.where(Decision.decided_at >= day_start, Decision.time_on_screen_ms.is_not(None))
+            timed = int(orm.scalar(select(func.count()).select_from(timed_query.subquery())) or 0)
+            median_ms: float | None = None
+            if timed:
+                ordered = timed_query.order_by(Decision.time_on_screen_ms)
+                middle = list(orm.scalars(ordered.limit(2 - timed % 2).offset((timed - 1) // 2)))
+                median_ms = sum(middle) / len(middle)
+        return QueueStatsRecord(waiting, decided_today, decided_last_hour, median_ms)
+
+    # -- undo ------------------------------------------------------------------------------------------------------------
+
+    def undo_decision(self, proposal_id: int, reviewer: str, *, window_s: float) -> ProposalRecord:
+        """Take back ``reviewer``'s decision while it is younger than ``window_s`` and no runner has begun applying it.
+
+        One conditional UPDATE decides the race with the runner's ``claim_for_apply``: whichever commits first wins.
+        """
+        now = utcnow()
+        with self._orm() as orm, orm.begin():
+            returned = orm.execute(
+                update(Proposal)
+                .where(
+                    Proposal.id == proposal_id,
+                    Proposal.status == "decided",
+                    Proposal.decided_at > now - dt.timedelta(seconds=window_s),
+                )
+                .values(status="pending", decided_at=None)
+            )
+            decision = orm.scalar(
+                select(Decision).where(Decision.proposal_id == proposal_id).order_by(Decision.id.desc())
+            )
+            if returned.rowcount != 1:
+                row = orm.get(Proposal, proposal_id)
+                if row is None:
+                    raise UnknownItemError(f"There is no proposal {proposal_id}.")
+                if row.status == "pending":
+                    raise UndoRefusedError(f"Proposal {proposal_id} is not decided; there is nothing to undo.")
+                if row.status == "decided":
+                    raise UndoRefusedError(
+                        f"The decision on proposal {proposal_id} is final: its {window_s:g} s undo window has passed."
+                    )
+                doing = "is being carried out now" if row.status == "applying" else f"was already carried out ({row.status})"
+                raise UndoRefusedError(f"The decision on proposal {proposal_id} is final: it {doing}.")
+            if decision is None or decision.reviewer != reviewer:
+                who = decision.reviewer if decision is not None else "nobody"
+                # Raising rolls the UPDATE back: the proposal stays decided.
+                raise UndoRefusedError(f"Proposal {proposal_id} was decided by {who}; only they can undo it.")
+            if orm.get_bind().dialect.name == "postgresql":
+                # The lock decision appends take (app.store.audit), so none slips in behind the one removed here.
+                orm.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+            newest = orm.scalar(select(func.max(Decision.id)))
+            if newest != decision.id:
+                # The audit chain is append-only: only its newest link may be taken back without breaking it.
+                raise UndoRefusedError(
+                    f"The decision on proposal {proposal_id} is final: another decision was recorded after it."
+                )
+            orm.delete(decision)
+        return self.get_proposal(proposal_id)
+
+    def claim_for_apply(self, proposal_id: int, *, window_s: float) -> bool:
+        """Make a decision final once its undo window has passed: 'decided' becomes 'applying' for the runner only."""
+        cutoff = utcnow() - dt.timedelta(seconds=window_s)
+        with self._orm() as orm, orm.begin():
+            claimed = orm.execute(
+                update(Proposal)
+                .where(Proposal.id == proposal_id, Proposal.status == "decided", Proposal.decided_at <= cutoff)
+                .values(status="applying")
+            )
+            return claimed.rowcount == 1
+
+
+_QUEUE_SORTS = {
+    "age": Proposal.created_at,
+    "workspace": Workspace.root_path,
+    "session": Proposal.session_id,
+    "kind": Proposal.kind,
+    "target": func.coalesce(Proposal.path, Proposal.command),
+    "lines": Proposal.lines_added + Proposal.lines_removed,
+}
+
+
+def _queue_sort_key(sort: str):
+    try:
+        return _QUEUE_SORTS[sort]
+    except KeyError:
+        raise ValueError(f"The queue cannot be sorted by {sort!r}; use one of {', '.join(_QUEUE_SORTS)}.") from None
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _queue_filtered(query, workspace_roots, kinds, session_ids, path_like, text):
+    if workspace_roots is not None:
+        query = query.where(Workspace.root_path.in_(list(workspace_roots)))
+    if kinds is not None:
+        query = query.where(Proposal.kind.in_(list(kinds)))
+    if session_ids is not None:
+        query = query.where(Proposal.session_id.in_(list(session_ids)))
+    if path_like is not None:
+        query = query.where(Proposal.path.like(path_like, escape="\\"))
+    if text:
+        pattern = f"%{_like_escaped(text)}%"
+        query = query.where(
+            Proposal.path.like(pattern, escape="\\")
+            | Proposal.command.like(pattern, escape="\\")
+            | AgentSession.task.like(pattern, escape="\\")
+            | Workspace.root_path.like(pattern, escape="\\")
+        )
+    return query
+
+
+def _queue_choices_query(limit: int):
+    # DISTINCT over the (status, session_id) index: an index-only scan, not a probe per session.
+    waiting_sessions = select(Proposal.session_id).where(Proposal.status == "pending").distinct().subquery()
+    return (
+        select(AgentSession.id, AgentSession.task, Workspace.root_path)
+        .join(waiting_sessions, waiting_sessions.c.session_id == AgentSession.id)
+        .join(Workspace, AgentSession.workspace_id == Workspace.id)
+        .order_by(AgentSession.id.desc())
+        .limit(limit)
+    )

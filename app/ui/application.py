@@ -15,6 +15,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.paths import data_dir, resources_dir
+from app.ui.garbage import MainThreadGarbageCollector
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def run_window(*, db_url: str | None = None, demo: bool = False) -> int:
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "signoff.svg")))
     app.setStyleSheet(load_stylesheet())
     install_excepthook(app)
+    collector = MainThreadGarbageCollector(app)
 
     settings = load_settings()
     url = db_url or os.environ.get("SIGNOFF_DB") or settings.database or None
@@ -91,4 +93,5 @@ def run_window(*, db_url: str | None = None, demo: bool = False) -> int:
 
     with loop:
         loop.run_until_complete(main())
+    collector.stop()
     return 0

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QSplitter,
     QStackedWidget,
+    QTabWidget,
     QTextEdit,
     QToolBar,
     QWidget,
@@ -33,6 +34,7 @@ from app.core.api_key import ApiKeyStore
 from app.core.demo_workspace import DEMO_TASK, make_demo_workspace
 from app.core.endpoints import ANTHROPIC, DEMO, Endpoints, NoApiKeyError
 from app.core.review import ReviewError
+from app.core.decision_wait import DecisionWaiter
 from app.core.sessions import NewSession, SessionManager
 from app.core.settings import Settings, save_settings
 from app.standin.demo import DEMO_MODEL_ID
@@ -41,8 +43,11 @@ from app.store.errors import StoreError
 from app.store.records import ProposalRecord, SessionRecord
 from app.store.repository import AlreadyDecidedError, Repository, UnknownItemError
 from app.ui.composer import Composer
+from app.ui.queue_view import QueueView
+from app.ui.policy_dialog import PolicyController
 from app.ui.review_panel import ReviewPanel
 from app.ui.settings_dialog import SettingsDialog
+from app.ui.team_mode import TeamModeController
 from app.ui.transcript_view import TranscriptView
 
 log = logging.getLogger(__name__)
@@ -72,7 +77,9 @@ class WindowContext:
         repository = AsyncRepository(Repository(database))
         key_store = key_store or ApiKeyStore()
         endpoints = Endpoints(key_store.current)
-        manager = SessionManager(repository, endpoints)
+        # Decisions take effect only after the undo window (Settings), in whichever process runs the session.
+        waiter = DecisionWaiter(repository, undo_window_s=settings.undo_seconds)
+        manager = SessionManager(repository, endpoints, waiter=waiter)
         return cls(database, repository, key_store, endpoints, manager, settings)
 
 
@@ -135,6 +142,7 @@ class MainWindow(QMainWindow):
 
         self.review_panel = ReviewPanel()
         self.review_panel.decision_requested.connect(self.decide)
+        self.review_panel.scanner.found.connect(self._on_deceptive_scan)
 
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.stack)
@@ -146,7 +154,14 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([280, 1000])
-        self.setCentralWidget(self.splitter)
+        self.queue_view = QueueView(self.repository, self.manager, lambda: self.settings.reviewer_name)
+        self.pages = QTabWidget()
+        self.pages.setObjectName("pages")
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(self.queue_view, "Queue  (Ctrl+1)")
+        self.pages.addTab(self.splitter, "Sessions  (Ctrl+2)")
+        self.pages.setCurrentWidget(self.splitter)
+        self.setCentralWidget(self.pages)
 
         self.usage_label = QLabel("")
         self.mode_label = QLabel("")
@@ -172,10 +187,27 @@ class MainWindow(QMainWindow):
         self.resume_action = action("Resume", "Ctrl+R", self.resume_selected, "Continue an interrupted session")
         self.demo_action = action("Demo", "Ctrl+D", self.start_demo, "Run the offline demo on a fresh sample project")
         self.settings_action = action("Settings", "Ctrl+,", self.open_settings, "API key, model, reviewer, database")
+        self.export_action = action("Export…", "Ctrl+Shift+E", self.open_export, "Write decisions as a training dataset")
+        self.team_mode = TeamModeController(self)
+        self.stats_action = action(
+            "Stats", "Ctrl+Shift+S", self.team_mode.open_stats, "What waits, and agreement between reviewers (Cohen's κ)"
+        )
+        self.policies = PolicyController(self)
+        self.policies_action = action(
+            "Policies…", "Ctrl+Shift+P", self.policies.open_dialog, "What may run unasked in this workspace (allow / ask / deny)"
+        )
         self.next_action = QAction("Next waiting proposal", self)
         self.next_action.setShortcut(QKeySequence("Ctrl+J"))
         self.next_action.triggered.connect(self.focus_review)
         self.addAction(self.next_action)
+        self.queue_action = QAction("Queue", self)
+        self.queue_action.setShortcut(QKeySequence("Ctrl+1"))
+        self.queue_action.triggered.connect(self.show_queue)
+        self.addAction(self.queue_action)
+        self.sessions_action = QAction("Sessions", self)
+        self.sessions_action.setShortcut(QKeySequence("Ctrl+2"))
+        self.sessions_action.triggered.connect(self.show_sessions)
+        self.addAction(self.sessions_action)
 
     # -- start and stop ------------------------------------------------------------------------------------------------
 
@@ -187,6 +219,9 @@ class MainWindow(QMainWindow):
         await self.refresh()
         self._apply_mode()
         self.poll_timer.start()
+        await self.queue_view.start()
+        # PostgreSQL: live updates (LISTEN/NOTIFY) and a claim on what is on screen.
+        await self.team_mode.start()
         if self._force_demo or (self.demo_mode and not self.sessions):
             await self.start_demo()
         elif self.pending:
@@ -198,6 +233,13 @@ class MainWindow(QMainWindow):
     async def shutdown(self) -> None:
         self._shutting_down = True
         self.poll_timer.stop()
+        self.queue_view.stop()
+        await self.team_mode.stop()
+        export_dialog = getattr(self, "export_dialog", None)
+        if export_dialog is not None:
+            # An export reads the database being closed below: stop it first (it leaves no partial file).
+            export_dialog.cancel_export()
+            await asyncio.to_thread(export_dialog.wait, 10.0)
         await self.manager.shutdown()
         self.context.endpoints.close()
         self.repository.close()
@@ -257,6 +299,9 @@ class MainWindow(QMainWindow):
         mark = STATUS_MARKS.get(session.status, "·")
         waiting = sum(1 for p in self.pending.values() if p.session_id == session.id)
         badge = f"  ({waiting} waiting)" if waiting else ""
+        # A waiting proposal with hidden or deceptive characters flags its session until it is decided.
+        if session.id in self._flagged_sessions():
+            mark = f"⚠ {mark}"
         text = f"{mark} #{session.id} {session.task[:48]}{badge}\n    {Path(session.workspace_root).name} · {session.status}"
         item = self._session_item(session.id)
         if item is None:
@@ -271,7 +316,15 @@ class MainWindow(QMainWindow):
         item = self.session_list.currentItem()
         return None if item is None else item.data(Qt.ItemDataRole.UserRole)
 
+    def show_queue(self) -> None:
+        self.pages.setCurrentWidget(self.queue_view)
+        self.queue_view.focus_list()
+
+    def show_sessions(self) -> None:
+        self.pages.setCurrentWidget(self.splitter)
+
     def select_session(self, session_id: int | None) -> None:
+        self.show_sessions()
         if session_id is None:
             self.session_list.setCurrentRow(0)
             return
@@ -375,13 +428,16 @@ class MainWindow(QMainWindow):
         view.on_event(event)
         if isinstance(event, events.ProposalWaiting):
             self.pending[event.proposal.id] = event.proposal
+            self.review_panel.scanner.scan(event.proposal)
             self._show_next_proposal()
+            self._update_title()
             self.pending_changed.emit()
         elif isinstance(event, events.ToolResultSent) and event.proposal_id is not None:
             self.pending.pop(event.proposal_id, None)
             if event.proposal_status == "conflict":
                 self.review_panel.show_notice(f"Proposal #{event.proposal_id}: {event.text}")
             self._show_next_proposal()
+            self._update_title()
             self.pending_changed.emit()
         elif isinstance(event, events.StatusChanged):
             self._refresh_session_soon(event.session_id)
@@ -439,7 +495,8 @@ class MainWindow(QMainWindow):
             return
         self._refreshing = True
         try:
-            pending = await self.repository.pending_proposals()
+            # Waiting proposals and second reviews of others' first reviews (team mode), never one's own first review.
+            pending = await self.repository.reviewable_proposals(self.settings.reviewer_name)
             if self._shutting_down:
                 return
             known_sessions = set(self.sessions)
@@ -448,13 +505,37 @@ class MainWindow(QMainWindow):
                 self._upsert_session(await self.repository.get_session(session_id))
             for session_id in {p.session_id for p in pending}:
                 self._upsert_session(self.sessions[session_id])
+            for proposal in pending:
+                self.review_panel.scanner.scan(proposal)
             self._show_next_proposal()
-            self.setWindowTitle(f"Signoff — {len(pending)} waiting" if pending else "Signoff")
+            self._update_title()
             self.pending_changed.emit()
         except StoreError as err:
             self.statusBar().showMessage(str(err), 5000)
         finally:
             self._refreshing = False
+
+    def _flagged_sessions(self) -> set[int]:
+        """Sessions with a waiting proposal that adds hidden or deceptive characters."""
+        results = self.review_panel.scanner.results
+        return {p.session_id for p in self.pending.values() if results.get(p.id)}
+
+    def _update_title(self) -> None:
+        waiting = len(self.pending)
+        flagged = self._flagged_sessions()
+        title = f"Signoff — {waiting} waiting" if waiting else "Signoff"
+        if flagged:
+            title += f" — ⚠ deceptive characters in session {', '.join(f'#{i}' for i in sorted(flagged))}"
+        self.setWindowTitle(title)
+
+    def _on_deceptive_scan(self, proposal_id: int, findings: list) -> None:
+        proposal = self.pending.get(proposal_id)
+        if proposal is None or self._shutting_down:
+            return
+        session = self.sessions.get(proposal.session_id)
+        if session is not None:
+            self._upsert_session(session)
+        self._update_title()
 
     def next_proposal(self) -> ProposalRecord | None:
         if not self.pending:
@@ -475,8 +556,10 @@ class MainWindow(QMainWindow):
         self.review_panel.show_proposal(proposal)
         if changed and not _typing_somewhere():
             self.review_panel.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.team_mode.shown_changed()
 
     def focus_review(self) -> None:
+        self.show_sessions()
         self._show_next_proposal()
         self.review_panel.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
@@ -496,15 +579,31 @@ class MainWindow(QMainWindow):
             self.review_panel.set_busy(False)
             self.review_panel.show_banner(f"The decision was not saved: {err}")
             return
-        self.pending.pop(request.proposal_id, None)
+        decided = self.pending.pop(request.proposal_id, None)
         self.review_panel.set_busy(False)
         self._show_next_proposal(force=True)
+        if decided is not None and decided.session_id in self.sessions:
+            self._upsert_session(self.sessions[decided.session_id])
+        self._update_title()
         self.pending_changed.emit()
+        if request.verdict == "approve":
+            self.policies.after_decision(decided)
+
+    # -- export --------------------------------------------------------------------------------------------------------
+
+    def open_export(self) -> None:
+        from app.ui.export_dialog import ExportDialog
+
+        if getattr(self, "export_dialog", None) is None:
+            self.export_dialog = ExportDialog(self.context.database, parent=self)
+        self.export_dialog.open()
 
     # -- settings ------------------------------------------------------------------------------------------------------
 
-    def open_settings(self) -> None:
-        key = self.context.key_store.current()
+    @asyncSlot()
+    async def open_settings(self) -> None:
+        # The keyring may take seconds (a locked desktop keyring): never ask it on the UI thread.
+        key = await asyncio.to_thread(self.context.key_store.current)
         if key is None:
             status = "No key: the offline demo runs instead of Claude."
         else:
@@ -523,6 +622,8 @@ class MainWindow(QMainWindow):
     async def _settings_accepted(self) -> None:
         result = self.settings_dialog.result_value()
         self.settings = result.settings
+        self.manager.waiter.undo_window_s = self.settings.undo_seconds
+        self.queue_view.set_undo_window(self.settings.undo_seconds)
         await asyncio.to_thread(save_settings, self.settings)
         if result.new_api_key == "":
             await asyncio.to_thread(self.context.key_store.forget)

@@ -55,6 +55,16 @@ class DiffPalette:
     marker_foreground: QColor
     card_background: QColor
     card_border: QColor
+    fold_background: QColor
+    fold_foreground: QColor
+    current_hunk: QColor
+    search_match: QColor
+    search_current: QColor
+    whitespace_mark: QColor
+    approve_badge: QColor
+    reject_badge: QColor
+    edit_badge: QColor
+    badge_text: QColor
     syntax: dict[_TokenType, QColor]
     _resolved: dict[_TokenType, QColor | None] = field(default_factory=dict, compare=False, repr=False)
 
@@ -99,6 +109,16 @@ LIGHT = DiffPalette(
     marker_foreground=QColor("#6f5200"),
     card_background=QColor("#f6f8fa"),
     card_border=QColor("#d1d9e0"),
+    fold_background=QColor("#f1f6fd"),
+    fold_foreground=QColor("#3b5a78"),
+    current_hunk=QColor("#0969da"),
+    search_match=QColor("#fff8c5"),
+    search_current=QColor("#ffb948"),
+    whitespace_mark=QColor("#8c959f"),
+    approve_badge=QColor("#1a7f37"),
+    reject_badge=QColor("#cf222e"),
+    edit_badge=QColor("#9a6700"),
+    badge_text=QColor("#ffffff"),
     syntax=_syntax(
         {
             "keyword": "#cf222e",
@@ -141,6 +161,16 @@ DARK = DiffPalette(
     marker_foreground=QColor("#e3b341"),
     card_background=QColor("#151b23"),
     card_border=QColor("#30363d"),
+    fold_background=QColor("#161f2c"),
+    fold_foreground=QColor("#9fb3cc"),
+    current_hunk=QColor("#2f81f7"),
+    search_match=QColor("#5a4a12"),
+    search_current=QColor("#bb8009"),
+    whitespace_mark=QColor("#6e7681"),
+    approve_badge=QColor("#238636"),
+    reject_badge=QColor("#da3633"),
+    edit_badge=QColor("#9e6a03"),
+    badge_text=QColor("#ffffff"),
     syntax=_syntax(
         {
             "keyword": "#ff7b72",

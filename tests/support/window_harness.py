@@ -8,12 +8,13 @@ fixed delay.
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 import qasync
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.core.settings import Settings
@@ -25,7 +26,7 @@ class WindowDriver:
     def __init__(self, qtbot, db_path: Path, *, settings: Settings | None = None, demo: bool = False) -> None:
         self.qtbot = qtbot
         self.database = open_database(str(db_path))
-        self.context = WindowContext.create(self.database, settings=settings or Settings(reviewer="ada"))
+        self.context = WindowContext.create(self.database, settings=settings or Settings(reviewer="ada", undo_seconds=0.0))
         self.window = MainWindow(self.context, demo=demo)
         self.window.resize(1200, 800)
         self.closed = False
@@ -88,3 +89,9 @@ def qasync_loop(qapp: QApplication):
     loop.run_until_complete(loop.shutdown_default_executor())
     loop.close()
     asyncio.set_event_loop(None)
+    # Delete what deleteLater() scheduled, then collect this test's Qt objects (qasync's timers among them) here, on
+    # the GUI thread: a collection that happens to run later on a worker thread would destroy them there, which Qt
+    # reports as "Timers cannot be stopped from another thread" and which can crash.
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

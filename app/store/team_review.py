@@ -1,0 +1,356 @@
+"""Two independent reviews and adjudication: which step a decision is, what the proposal's status becomes, and what a
+reviewer may see. The first verdict stays hidden from everyone but adjudicators. No Qt here.
+
+A workspace's rules (table ``review_rules``) say which proposals need two reviews. The first decision on such a
+proposal does not apply it (status ``awaiting_second_review``); a different person's second decision either agrees
+(``decided``: the runner applies it as usual) or not (``disputed``); a disputed proposal waits for a decision flagged
+``adjudication``, which decides it. Decisions record their stage: 'first', 'second', 'adjudication' or None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session as OrmSession
+
+from app.core.agreement import PairAgreement, pairwise_agreement
+from app.core.review_rules import NO_RULES, ReviewRules, checked
+from app.store.errors import StoreError
+from app.store.models import AgentSession, Decision, Proposal, ReviewRule, Workspace, utcnow
+from app.store.records import as_utc
+
+AWAITING_SECOND_REVIEW = "awaiting_second_review"
+DISPUTED = "disputed"
+# A runner keeps waiting while its proposal is in one of these: nothing final has been decided yet.
+STILL_UNDECIDED = ("pending", AWAITING_SECOND_REVIEW, DISPUTED)
+STATUS_WORDS = {
+    "pending": "waiting",
+    AWAITING_SECOND_REVIEW: "awaiting second review",
+    DISPUTED: "disputed: waits for adjudication",
+}
+
+FIRST, SECOND, ADJUDICATION = "first", "second", "adjudication"
+
+
+@dataclass(frozen=True)
+class TeamStats:
+    """What ``signoff stats`` and the window's stats view show."""
+
+    # pending, awaiting_second_review and disputed: everything still waiting for someone.
+    waiting: dict[str, int]
+    # Every proposal status and how many proposals have it.
+    statuses: dict[str, int]
+    # Decisions per reviewer (all stages).
+    reviewers: dict[str, int]
+    # Agreement per reviewer pair on the items both reviewed independently.
+    pairs: list[PairAgreement]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "waiting": self.waiting,
+            "statuses": self.statuses,
+            "reviewers": self.reviewers,
+            "pairs": [pair.as_json() for pair in self.pairs],
+        }
+
+
+class DecisionRefusedError(StoreError):
+    """A decision this reviewer may not make now (claimed by someone else, second review by the same person, ...)."""
+
+
+@dataclass(frozen=True)
+class DecisionStep:
+    """What recording a decision does: move the proposal from ``from_status`` to ``to_status`` as review ``stage``."""
+
+    from_status: str
+    to_status: str
+    stage: str | None
+
+    @property
+    def is_final(self) -> bool:
+        return self.to_status == "decided"
+
+
+ORDINARY = DecisionStep("pending", "decided", None)
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """What a reviewer's panel may show: the proposal, its review state and claim, and never an earlier verdict."""
+
+    proposal_id: int
+    status: str
+    needs_two_reviews: bool
+    # 'second' when this reviewer would give the second review, 'adjudication' for a disputed one, else None.
+    stage: str | None
+    claimed_by: str | None
+    claim_expires_at: dt.datetime | None
+
+    @property
+    def status_text(self) -> str:
+        return STATUS_WORDS.get(self.status, self.status)
+
+
+@dataclass(frozen=True)
+class EarlierVerdict:
+    reviewer: str
+    verdict: str
+    reason: str | None
+    edited_content: bytes | None
+    stage: str | None
+    decided_at: dt.datetime
+
+
+def _same_judgment(first: Decision, verdict: str, edited_content: bytes | None) -> bool:
+    if first.verdict != verdict:
+        return False
+    # Two edits agree only when they would apply the same thing.
+    return verdict != "edit" or first.edited_content == edited_content
+
+
+def rules_for_workspace_id(orm: OrmSession, workspace_id: int) -> ReviewRules:
+    row = orm.scalar(select(ReviewRule).where(ReviewRule.workspace_id == workspace_id))
+    if row is None:
+        return NO_RULES
+    return ReviewRules(tuple(row.kinds or ()), tuple(row.path_globs or ()), tuple(row.adjudicators or ()))
+
+
+def _stage_decisions(orm: OrmSession, proposal_id: int) -> list[Decision]:
+    return list(
+        orm.scalars(
+            select(Decision)
+            .where(Decision.proposal_id == proposal_id, Decision.review_stage.in_((FIRST, SECOND)))
+            .order_by(Decision.id)
+        )
+    )
+
+
+def plan_decision(
+    orm: OrmSession, proposal_id: int, *, verdict: str, reviewer: str, edited_content: bytes | None, adjudication: bool
+) -> DecisionStep:
+    """The step a decision takes, read inside the caller's transaction; raises DecisionRefusedError when not allowed.
+
+    The caller's conditional UPDATE on ``from_status`` is what makes the step atomic: a racing decision that moved
+    the proposal first makes that UPDATE match nothing, and the caller explains what happened.
+    """
+    row = orm.execute(
+        select(Proposal.status, Proposal.kind, Proposal.path, AgentSession.workspace_id)
+        .join(AgentSession, Proposal.session_id == AgentSession.id)
+        .where(Proposal.id == proposal_id)
+    ).first()
+    if row is None:
+        return ORDINARY
+    status, kind, path, workspace_id = row
+    if status == "pending":
+        if adjudication:
+            raise DecisionRefusedError(
+                f"Proposal {proposal_id} is not disputed, so there is nothing to adjudicate; decide it as a review."
+            )
+        if not rules_for_workspace_id(orm, workspace_id).needs_two_reviews(kind, path):
+            return ORDINARY
+        # A second review that was undone puts the proposal back to pending while its first review stands.
+        if not _stage_decisions(orm, proposal_id):
+            return DecisionStep("pending", AWAITING_SECOND_REVIEW, FIRST)
+    elif status == AWAITING_SECOND_REVIEW and adjudication:
+        raise DecisionRefusedError(
+            f"Proposal {proposal_id} still waits for its second review; there is nothing to adjudicate yet."
+        )
+    if status in ("pending", AWAITING_SECOND_REVIEW):
+        first = next(iter(_stage_decisions(orm, proposal_id)), None)
+        if first is not None and first.reviewer == reviewer:
+            raise DecisionRefusedError(
+                f"You gave the first review of proposal {proposal_id}; the second must come from someone else."
+            )
+        agree = first is None or _same_judgment(first, verdict, edited_content)
+        return DecisionStep(status, "decided" if agree else DISPUTED, SECOND)
+    if status == DISPUTED:
+        if not adjudication:
+            raise DecisionRefusedError(
+                f"Proposal {proposal_id} is disputed (its two reviewers disagreed) and waits for adjudication."
+            )
+        reviewers = tuple(decision.reviewer for decision in _stage_decisions(orm, proposal_id))
+        rules = rules_for_workspace_id(orm, workspace_id)
+        if not rules.may_adjudicate(reviewer, reviewers):
+            who = ", ".join(rules.adjudicators) if rules.adjudicators else "someone other than its two reviewers"
+            raise DecisionRefusedError(f"Proposal {proposal_id} must be adjudicated by {who}.")
+        return DecisionStep(DISPUTED, "decided", ADJUDICATION)
+    # No longer waiting: the caller's conditional UPDATE matches nothing and it says who decided first.
+    return ORDINARY
+
+
+def refuse_if_in_review(orm: OrmSession, proposal_id: int) -> None:
+    """After a lost race: say the proposal moved on without naming anyone's verdict (reviews stay blind)."""
+    status = orm.scalar(select(Proposal.status).where(Proposal.id == proposal_id))
+    if status in (AWAITING_SECOND_REVIEW, DISPUTED):
+        raise DecisionRefusedError(
+            f"Someone else reviewed proposal {proposal_id} meanwhile; it is now {STATUS_WORDS[status]}."
+        )
+
+
+class TeamReviewMixin:
+    """Repository methods for review rules, blind second reviews, adjudication and agreement data."""
+
+    def _orm(self) -> OrmSession:  # provided by Repository
+        raise NotImplementedError
+
+    # -- rules -------------------------------------------------------------------------------------------------------
+
+    def set_review_rules(
+        self,
+        workspace_root: str,
+        *,
+        kinds: list[str] | tuple[str, ...] = (),
+        path_globs: list[str] | tuple[str, ...] = (),
+        adjudicators: list[str] | tuple[str, ...] = (),
+        updated_by: str | None = None,
+    ) -> ReviewRules:
+        """Replace a workspace's rules (empty kinds and globs: one review is enough). Raises ReviewRulesError."""
+        rules = checked(kinds, path_globs, adjudicators)
+        with self._orm() as orm, orm.begin():
+            workspace = orm.scalar(select(Workspace).where(Workspace.root_path == workspace_root))
+            if workspace is None:
+                workspace = Workspace(root_path=workspace_root)
+                orm.add(workspace)
+                orm.flush()
+            row = orm.scalar(select(ReviewRule).where(ReviewRule.workspace_id == workspace.id))
+            if row is None:
+                row = ReviewRule(workspace_id=workspace.id)
+                orm.add(row)
+            row.kinds = list(rules.kinds)
+            row.path_globs = list(rules.path_globs)
+            row.adjudicators = list(rules.adjudicators)
+            row.updated_by = updated_by
+            row.updated_at = utcnow()
+        return rules
+
+    def review_rules(self, workspace_root: str) -> ReviewRules:
+        with self._orm() as orm:
+            workspace_id = orm.scalar(select(Workspace.id).where(Workspace.root_path == workspace_root))
+            return NO_RULES if workspace_id is None else rules_for_workspace_id(orm, workspace_id)
+
+    # -- what a reviewer may see -----------------------------------------------------------------------------------
+
+    def review_item(self, proposal_id: int, reviewer: str) -> ReviewItem:
+        """The review state of a proposal as ``reviewer``'s panel may show it: never with an earlier verdict."""
+        with self._orm() as orm:
+            row = orm.execute(
+                select(
+                    Proposal.status, Proposal.kind, Proposal.path, Proposal.claimed_by, Proposal.claim_expires_at,
+                    AgentSession.workspace_id,
+                )
+                .join(AgentSession, Proposal.session_id == AgentSession.id)
+                .where(Proposal.id == proposal_id)
+            ).first()
+            if row is None:
+                from app.store.repository import UnknownItemError
+
+                raise UnknownItemError(f"There is no proposal {proposal_id}.")
+            status, kind, path, claimed_by, expires, workspace_id = row
+            staged = orm.scalar(
+                select(func.count()).where(Decision.proposal_id == proposal_id, Decision.review_stage.is_not(None))
+            )
+            needs_two = bool(staged) or rules_for_workspace_id(orm, workspace_id).needs_two_reviews(kind, path)
+            stage = {AWAITING_SECOND_REVIEW: SECOND, DISPUTED: ADJUDICATION}.get(status)
+            return ReviewItem(proposal_id, status, needs_two, stage, claimed_by, as_utc(expires))
+
+    def earlier_verdicts(self, proposal_id: int, adjudicator: str) -> list[EarlierVerdict]:
+        """The first (and second) verdicts of a two-review proposal, for someone allowed to adjudicate it only."""
+        with self._orm() as orm:
+            workspace_id = orm.scalar(
+                select(AgentSession.workspace_id)
+                .join(Proposal, Proposal.session_id == AgentSession.id)
+                .where(Proposal.id == proposal_id)
+            )
+            if workspace_id is None:
+                from app.store.repository import UnknownItemError
+
+                raise UnknownItemError(f"There is no proposal {proposal_id}.")
+            decisions = _stage_decisions(orm, proposal_id)
+            rules = rules_for_workspace_id(orm, workspace_id)
+            if not rules.may_adjudicate(adjudicator, tuple(d.reviewer for d in decisions)):
+                raise DecisionRefusedError(
+                    f"Only an adjudicator may see the earlier verdicts on proposal {proposal_id}; reviewers judge "
+                    "independently."
+                )
+            return [
+                EarlierVerdict(d.reviewer, d.verdict, d.reason, d.edited_content, d.review_stage, as_utc(d.decided_at))
+                for d in decisions
+            ]
+
+    def visible_decision(self, proposal_id: int) -> Any:
+        """The deciding decision, or None while the proposal is still undecided (a first verdict stays hidden)."""
+        with self._orm() as orm:
+            status = orm.scalar(select(Proposal.status).where(Proposal.id == proposal_id))
+        if status is None or status in STILL_UNDECIDED:
+            return None
+        return self.latest_decision(proposal_id)  # type: ignore[attr-defined]
+
+    def reviewable_proposal_ids(self, reviewer: str, *, limit: int = 100_000) -> list[int]:
+        """Ids of proposals ``reviewer`` could decide now: waiting ones, and second reviews of others' first reviews."""
+        mine = select(Decision.id).where(Decision.proposal_id == Proposal.id, Decision.reviewer == reviewer).exists()
+        with self._orm() as orm:
+            return list(
+                orm.scalars(
+                    select(Proposal.id)
+                    .where(Proposal.status.in_(("pending", AWAITING_SECOND_REVIEW)), ~mine)
+                    .order_by(Proposal.id)
+                    .limit(limit)
+                )
+            )
+
+    def reviewable_proposals(self, reviewer: str, *, limit: int = 1000) -> list[Any]:
+        """ProposalRecords ``reviewer`` could decide now (see reviewable_proposal_ids); records carry no verdicts."""
+        from app.store.repository import _proposal_record
+
+        mine = select(Decision.id).where(Decision.proposal_id == Proposal.id, Decision.reviewer == reviewer).exists()
+        query = self._proposal_query()  # type: ignore[attr-defined]
+        with self._orm() as orm:
+            rows = orm.execute(
+                query.where(Proposal.status.in_(("pending", AWAITING_SECOND_REVIEW)), ~mine)
+                .order_by(Proposal.id)
+                .limit(limit)
+            ).all()
+            return [_proposal_record(*row) for row in rows]
+
+    def disputed_proposal_ids(self, *, limit: int = 100_000) -> list[int]:
+        with self._orm() as orm:
+            return list(
+                orm.scalars(select(Proposal.id).where(Proposal.status == DISPUTED).order_by(Proposal.id).limit(limit))
+            )
+
+    # -- agreement data ----------------------------------------------------------------------------------------------
+
+    def review_tuples(self) -> list[tuple[int, str, str]]:
+        """(proposal id, reviewer, verdict) of every independent review: the first and second of two-review items.
+
+        Adjudications are left out: an adjudicator has seen both verdicts, so it is not an independent judgment.
+        """
+        with self._orm() as orm:
+            rows = orm.execute(
+                select(Decision.proposal_id, Decision.reviewer, Decision.verdict)
+                .where(Decision.review_stage.in_((FIRST, SECOND)))
+                .order_by(Decision.id)
+            ).all()
+            return [(int(p), str(r), str(v)) for p, r, v in rows]
+
+    def reviewer_counts(self) -> dict[str, int]:
+        with self._orm() as orm:
+            rows = orm.execute(select(Decision.reviewer, func.count()).group_by(Decision.reviewer)).all()
+            return {str(reviewer): int(count) for reviewer, count in rows}
+
+    def status_counts(self) -> dict[str, int]:
+        with self._orm() as orm:
+            rows = orm.execute(select(Proposal.status, func.count()).group_by(Proposal.status)).all()
+            return {str(status): int(count) for status, count in rows}
+
+    def team_stats(self) -> TeamStats:
+        statuses = self.status_counts()
+        return TeamStats(
+            waiting={status: statuses.get(status, 0) for status in STILL_UNDECIDED},
+            statuses=statuses,
+            reviewers=self.reviewer_counts(),
+            pairs=pairwise_agreement(self.review_tuples()),
+        )

@@ -1,0 +1,381 @@
+"""The Export dialog: pick a format, filters and a place, then write the dataset off the UI thread with progress;
+Cancel stops it and leaves no partial file. The export itself lives in app.store.export; this is only the form.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.preference import SOURCES
+from app.store.export import (
+    FORMAT_DESCRIPTIONS,
+    FORMATS,
+    ExportCancelled,
+    ExportError,
+    ExportFilters,
+    ExportOptions,
+    ExportProgress,
+    ExportReport,
+    command_line,
+    export_dataset,
+    parse_when,
+    validate,
+)
+from app.store.errors import StoreError
+
+VERDICTS = ("approve", "reject", "edit")
+
+
+class _Relay(QObject):
+    """Carries the worker thread's news to the dialog's thread (queued signals)."""
+
+    progressed = Signal(object)
+    done = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+
+
+class ExportDialog(QDialog):
+    """Emits ``exported`` with the ExportReport when an export finishes."""
+
+    exported = Signal(object)
+
+    def __init__(self, database: Any, *, parent: QWidget | None = None, default_folder: Path | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export decisions as a dataset")
+        self.setObjectName("exportDialog")
+        self._database = database
+        self._thread: threading.Thread | None = None
+        self._cancel = threading.Event()
+        self.report: ExportReport | None = None
+        self._relay = _Relay(self)
+        self._relay.progressed.connect(self._on_progress)
+        self._relay.done.connect(self._on_done)
+        self._relay.failed.connect(self._on_failed)
+        self._relay.cancelled.connect(self._on_cancelled)
+
+        self.format_combo = QComboBox()
+        for name in FORMATS:
+            self.format_combo.addItem(name, name)
+            self.format_combo.setItemData(self.format_combo.count() - 1, FORMAT_DESCRIPTIONS[name], Qt.ItemDataRole.ToolTipRole)
+        self.format_help = QLabel("")
+        self.format_help.setObjectName("formatHelp")
+        self.format_help.setWordWrap(True)
+
+        folder = default_folder or Path.home() / "signoff-datasets"
+        self.out_edit = QLineEdit(str(folder / "trl-dpo"))
+        self.out_edit.setToolTip("A folder (the data file and README.md go in it) or a .jsonl file path.")
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._browse)
+        out_row = QHBoxLayout()
+        out_row.addWidget(self.out_edit, 1)
+        out_row.addWidget(browse)
+
+        self.since_edit = QLineEdit()
+        self.since_edit.setPlaceholderText("YYYY-MM-DD (any)")
+        self.until_edit = QLineEdit()
+        self.until_edit.setPlaceholderText("YYYY-MM-DD (any)")
+        dates = QHBoxLayout()
+        dates.addWidget(self.since_edit)
+        dates.addWidget(QLabel("to"))
+        dates.addWidget(self.until_edit)
+        self.workspace_edit = QLineEdit()
+        self.workspace_edit.setPlaceholderText("any workspace (full path)")
+        self.reviewer_edit = QLineEdit()
+        self.reviewer_edit.setPlaceholderText("any reviewer")
+        self.model_edit = QLineEdit()
+        self.model_edit.setPlaceholderText("any model")
+        self.verdict_boxes = {name: QCheckBox(name) for name in VERDICTS}
+        self.source_boxes = {name: QCheckBox(name) for name in SOURCES}
+        for box in (*self.verdict_boxes.values(), *self.source_boxes.values()):
+            box.setChecked(True)
+        self.min_seconds = QDoubleSpinBox()
+        self.min_seconds.setRange(0.0, 3600.0)
+        self.min_seconds.setDecimals(1)
+        self.min_seconds.setSuffix(" s on screen")
+
+        self.split_spin = QDoubleSpinBox()
+        self.split_spin.setRange(0.0, 0.9)
+        self.split_spin.setSingleStep(0.05)
+        self.split_spin.setDecimals(2)
+        self.split_spin.setSpecialValueText("no test split")
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2**31 - 1)
+        self.redact_box = QCheckBox("Redact secrets (API keys, tokens, private keys, passwords in URLs)")
+        self.redact_box.setChecked(True)
+        self.dedupe_box = QCheckBox("Drop rows identical to an earlier one")
+        self.dedupe_box.setChecked(True)
+
+        form = QFormLayout()
+        form.addRow("Format", self.format_combo)
+        form.addRow("", self.format_help)
+        form.addRow("Save to", out_row)
+        filters = QGroupBox("Which decisions")
+        filter_form = QFormLayout(filters)
+        filter_form.addRow("Decided", dates)
+        filter_form.addRow("Workspace", self.workspace_edit)
+        filter_form.addRow("Reviewer", self.reviewer_edit)
+        filter_form.addRow("Model", self.model_edit)
+        filter_form.addRow("Verdicts", _row(self.verdict_boxes.values()))
+        filter_form.addRow("Sources", _row(self.source_boxes.values()))
+        filter_form.addRow("At least", self.min_seconds)
+        output = QGroupBox("Output")
+        output_form = QFormLayout(output)
+        split_row = QHBoxLayout()
+        split_row.addWidget(self.split_spin)
+        split_row.addWidget(QLabel("of sessions in test, seed"))
+        split_row.addWidget(self.seed_spin)
+        output_form.addRow("Split", split_row)
+        output_form.addRow("", self.redact_box)
+        output_form.addRow("", self.dedupe_box)
+
+        self.command_label = QLabel("")
+        self.command_label.setObjectName("exportCommand")
+        self.command_label.setWordWrap(True)
+        self.command_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.status_label = QLabel("")
+        self.status_label.setObjectName("exportStatus")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status_label.setMinimumHeight(self.fontMetrics().lineSpacing() * 3)
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+
+        self.export_button = QPushButton("Export")
+        self.export_button.setDefault(True)
+        self.export_button.clicked.connect(self.start_export)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_export)
+        self.cancel_button.setEnabled(False)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.close_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(filters)
+        layout.addWidget(output)
+        layout.addWidget(QLabel("Same as:"))
+        layout.addWidget(self.command_label)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status_label)
+        layout.addLayout(buttons)
+        self.resize(720, self.sizeHint().height())
+
+        self._last_format = self.format_combo.currentData()
+        self.format_combo.currentIndexChanged.connect(self._format_changed)
+        for edit in (self.out_edit, self.since_edit, self.until_edit, self.workspace_edit, self.reviewer_edit, self.model_edit):
+            edit.textChanged.connect(self._update_command)
+        for box in (*self.verdict_boxes.values(), *self.source_boxes.values(), self.redact_box, self.dedupe_box):
+            box.toggled.connect(self._update_command)
+        for spin in (self.min_seconds, self.split_spin, self.seed_spin):
+            spin.valueChanged.connect(self._update_command)
+        self._format_changed()
+
+    # -- the form ------------------------------------------------------------------------------------------------------
+
+    def set_format(self, name: str) -> None:
+        self.format_combo.setCurrentIndex(FORMATS.index(name))
+
+    def _format_changed(self, _index: int = 0) -> None:
+        name = self.format_combo.currentData()
+        self.format_help.setText(FORMAT_DESCRIPTIONS[name])
+        # Keep a default path in step with the format; a path the reviewer typed stays as typed.
+        out = Path(self.out_edit.text())
+        if out.name == self._last_format:
+            self.out_edit.setText(str(out.with_name(name)))
+        self._last_format = name
+        self._update_command()
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder for the dataset", self.out_edit.text())
+        if folder:
+            self.out_edit.setText(folder)
+
+    def options(self) -> ExportOptions:
+        """The options the form describes; raises ExportError for anything that cannot run."""
+        out = self.out_edit.text().strip()
+        if not out:
+            raise ExportError("Choose where to save the dataset.")
+        verdicts = tuple(name for name, box in self.verdict_boxes.items() if box.isChecked())
+        sources = tuple(name for name, box in self.source_boxes.items() if box.isChecked())
+        if not verdicts or not sources:
+            raise ExportError("Tick at least one verdict and one source, or nothing can be exported.")
+        workspace = self.workspace_edit.text().strip()
+        options = ExportOptions(
+            format=self.format_combo.currentData(),
+            out=Path(out).expanduser(),
+            filters=ExportFilters(
+                since=parse_when(self.since_edit.text().strip() or None),
+                until=parse_when(self.until_edit.text().strip() or None, end_of_day=True),
+                workspace=str(Path(workspace).expanduser().resolve()) if workspace else None,
+                reviewer=self.reviewer_edit.text().strip() or None,
+                model=self.model_edit.text().strip() or None,
+                # All ticked is the same as no filter, and keeps the command short.
+                verdicts=() if len(verdicts) == len(VERDICTS) else verdicts,
+                sources=() if len(sources) == len(SOURCES) else sources,
+                min_seconds=self.min_seconds.value() or None,
+            ),
+            split=self.split_spin.value() or None,
+            seed=self.seed_spin.value(),
+            redact=self.redact_box.isChecked(),
+            dedupe=self.dedupe_box.isChecked(),
+        )
+        validate(options)
+        return options
+
+    def _update_command(self, *_args: Any) -> None:
+        try:
+            self.command_label.setText(command_line(self.options()))
+        except ExportError as err:
+            self.command_label.setText(f"({err})")
+
+    # -- running -------------------------------------------------------------------------------------------------------
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start_export(self) -> bool:
+        """Start writing in a worker thread; False (and the reason shown) when the form cannot run."""
+        if self.is_running:
+            return False
+        try:
+            options = self.options()
+        except ExportError as err:
+            self._show_status(str(err), error=True)
+            return False
+        self.report = None
+        self._cancel = threading.Event()
+        self.progress.setRange(0, 0)  # busy until the first count arrives
+        self._show_status("Counting decisions…")
+        self._set_running(True)
+        self._thread = threading.Thread(
+            target=self._work, args=(options, self._cancel, self._relay), name="signoff-export", daemon=True
+        )
+        self._thread.start()
+        return True
+
+    def _work(self, options: ExportOptions, cancel: threading.Event, relay: _Relay) -> None:
+        try:
+            report = export_dataset(self._database, options, progress=relay.progressed.emit, cancel=cancel)
+        except ExportCancelled:
+            relay.cancelled.emit()
+        except (ExportError, StoreError) as err:
+            relay.failed.emit(str(err))
+        except Exception as err:  # the worker must always report back, or the dialog would wait forever
+            relay.failed.emit(f"The export failed: {type(err).__name__}: {err}")
+        else:
+            relay.done.emit(report)
+
+    def cancel_export(self) -> None:
+        if self.is_running:
+            self._cancel.set()
+            self._show_status("Cancelling…")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Join the worker (True when it has ended); for closing and tests."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def _on_progress(self, progress: ExportProgress) -> None:
+        if self._cancel.is_set():
+            return
+        total = max(progress.decisions_total, 1)
+        self.progress.setRange(0, total)
+        self.progress.setValue(min(progress.decisions_done, total))
+        self._show_status(
+            f"{progress.decisions_done:,} of {progress.decisions_total:,} decisions read · {progress.rows_written:,} rows written"
+        )
+
+    def _on_done(self, report: ExportReport) -> None:
+        self.wait()
+        self.report = report
+        self._set_running(False)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        files = ", ".join(str(path) for path in report.files.values())
+        redaction = f"{report.redacted} secrets redacted" if report.redactions or self.redact_box.isChecked() else "no redaction"
+        self._show_status(
+            f"Wrote {report.total_rows:,} rows from {report.decisions:,} decisions in {report.seconds:.1f} s to {files} "
+            f"(card: {report.card.name}); {report.duplicates_dropped:,} duplicates dropped; {redaction}."
+        )
+        self.exported.emit(report)
+
+    def _on_failed(self, message: str) -> None:
+        self.wait()
+        self._set_running(False)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self._show_status(message, error=True)
+
+    def _on_cancelled(self) -> None:
+        self.wait()
+        self._set_running(False)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self._show_status("Cancelled: nothing was written.")
+
+    def _set_running(self, running: bool) -> None:
+        self.export_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        for widget in self.findChildren(QGroupBox):
+            widget.setEnabled(not running)
+        self.format_combo.setEnabled(not running)
+        self.out_edit.setEnabled(not running)
+
+    def _show_status(self, text: str, *, error: bool = False) -> None:
+        self.status_label.setProperty("kind", "error" if error else "info")
+        self.status_label.style().unpolish(self.status_label)
+        self.status_label.style().polish(self.status_label)
+        self.status_label.setText(text)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        # Closing mid-export cancels it; the worker stops at its next batch and removes its temp files.
+        self._cancel.set()
+        self.wait(10.0)
+        super().closeEvent(event)
+
+    def reject(self) -> None:
+        self._cancel.set()
+        self.wait(10.0)
+        super().reject()
+
+
+def _row(boxes) -> QWidget:
+    holder = QWidget()
+    layout = QHBoxLayout(holder)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for box in boxes:
+        layout.addWidget(box)
+    layout.addStretch(1)
+    return holder
