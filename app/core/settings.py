@@ -58,7 +58,10 @@ def load_settings() -> Settings:
     known = {f.name: f.type for f in fields(Settings)}
     values = {}
     for name, value in raw.items() if isinstance(raw, dict) else ():
-        if name in known and isinstance(value, type(getattr(Settings(), name))):
+        expected = type(getattr(Settings(), name)) if name in known else None
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)  # "3" typed by hand for a number of seconds
+        if expected is not None and isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
             values[name] = value
     return replace(Settings(), **values)
 

@@ -966,7 +966,9 @@ class QueueView(QWidget):
         """Show the decision at once, move to the next waiting item at once, and store the decision meanwhile."""
         request = replace(request, reviewer=self.reviewer())
         self.model.set_local(request.proposal_id, LocalState("deciding", request.verdict))
-        # Queued on the database thread before the read-ahead of the next items.
+        # Queued on the database thread before the read-ahead of the next items; counted at once, so moving on
+        # below knows a commit is under way.
+        self._storing += 1
         task = self._spawn(self._store(request))
         if advance:
             self._advance_from(request.proposal_id)
@@ -989,7 +991,6 @@ class QueueView(QWidget):
 
     async def _store(self, request: review.DecisionRequest) -> None:
         pid = request.proposal_id
-        self._storing += 1
         try:
             decision = await self.manager.decide(request)
         except (ReviewError, AlreadyDecidedError, UnknownItemError) as err:

@@ -359,7 +359,12 @@ class ReviewPanel(QFrame):
             self.diff_view.show_command(proposal.command or "", proposal.cwd or ".", token=proposal.id)
         else:
             diff = compute_diff(proposal.old_content, proposal.new_content, proposal.path or "")
-            self.diff_view.show_diff(diff, token=proposal.id)
+            self.diff_view.show_diff(
+                diff,
+                token=proposal.id,
+                old_text=_display_text(proposal.old_content),
+                new_text=_display_text(proposal.new_content),
+            )
             try:
                 hunks.check_diff(diff)
                 self.diff = diff
@@ -691,6 +696,13 @@ class ReviewPanel(QFrame):
         self.deceptive_banner.setText(f"⚠ {text} Check what these lines really do before approving." if text else "")
         self.deceptive_banner.setToolTip("\n".join(f"line {f.line}: {f.finding.message}" for f in findings[:50]))
         self.deceptive_banner.setVisible(bool(text))
+
+
+def _display_text(content: bytes | None) -> str | None:
+    """The whole file for the view's folds and lexing; None for binary content (the view shows a summary)."""
+    if content is None or b"\x00" in content[:8000]:
+        return None
+    return content.decode("utf-8", errors="replace")
 
 
 def _is_text(content: bytes | None) -> bool:
