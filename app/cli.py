@@ -199,6 +199,16 @@ def _proposal(repository, proposal_id: int):
         raise CliError(str(err)) from None
 
 
+def _say_who_applies(repository, session_id: int) -> None:
+    if repository.has_live_runner(session_id):
+        print(f"The runner of session {session_id} applies it and the agent continues.")
+    else:
+        print(
+            f"No process is running session {session_id} now; "
+            f"`signoff resume {session_id}` (or opening Signoff) applies it and continues."
+        )
+
+
 def _summary(proposal) -> str:
     if proposal.kind == "command":
         return f"command: {proposal.command}"
@@ -344,13 +354,7 @@ def _cmd_decide(args: argparse.Namespace, db_url: str | None) -> int:
         for entry in decision.hunk_verdicts or []
     )
     print(f"Decided hunk by hunk: proposal {proposal.id} ({_summary(proposal)}): {judged}.")
-    if repository.has_live_runner(proposal.session_id):
-        print(f"The runner of session {proposal.session_id} applies it and the agent continues.")
-    else:
-        print(
-            f"No process is running session {proposal.session_id} now; "
-            f"`signoff resume {proposal.session_id}` (or opening Signoff) applies it and continues."
-        )
+    _say_who_applies(repository, proposal.session_id)
     return 0
 
 
@@ -387,13 +391,7 @@ def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
     window_s = load_settings().undo_seconds
     if window_s > 0:
         print(f"It takes effect in {window_s:g} s; until then `signoff undo {proposal.id}` takes it back.")
-    if repository.has_live_runner(proposal.session_id):
-        print(f"The runner of session {proposal.session_id} applies it and the agent continues.")
-    else:
-        print(
-            f"No process is running session {proposal.session_id} now; "
-            f"`signoff resume {proposal.session_id}` (or opening Signoff) applies it and continues."
-        )
+    _say_who_applies(repository, proposal.session_id)
     return 0
 
 

@@ -19,6 +19,7 @@ from app.store.errors import StoreError
 from app.store.audit import CHAIN_LOCK_KEY, seal_decision
 from app.store.models import Decision, Message, Proposal, AgentSession, Workspace, utcnow
 from app.store.team_review import TeamReviewMixin, plan_decision, refuse_if_in_review
+from app.store.workspaces import workspace_row
 from app.store.records import (
     DecisionRecord,
     MessageRecord,
@@ -142,11 +143,7 @@ class Repository(ClaimsMixin, TeamReviewMixin):
         max_turns: int,
     ) -> SessionRecord:
         with self._orm() as orm, orm.begin():
-            workspace = orm.scalar(select(Workspace).where(Workspace.root_path == workspace_root))
-            if workspace is None:
-                workspace = Workspace(root_path=workspace_root)
-                orm.add(workspace)
-                orm.flush()
+            workspace = workspace_row(orm, workspace_root)
             row = AgentSession(
                 workspace_id=workspace.id,
                 task=task,

@@ -21,6 +21,7 @@ from app.core.review_rules import NO_RULES, ReviewRules, checked
 from app.store.errors import StoreError
 from app.store.models import AgentSession, Decision, Proposal, ReviewRule, Workspace, utcnow
 from app.store.records import as_utc
+from app.store.workspaces import workspace_row
 
 AWAITING_SECOND_REVIEW = "awaiting_second_review"
 DISPUTED = "disputed"
@@ -210,11 +211,7 @@ class TeamReviewMixin:
         """Replace a workspace's rules (empty kinds and globs: one review is enough). Raises ReviewRulesError."""
         rules = checked(kinds, path_globs, adjudicators)
         with self._orm() as orm, orm.begin():
-            workspace = orm.scalar(select(Workspace).where(Workspace.root_path == workspace_root))
-            if workspace is None:
-                workspace = Workspace(root_path=workspace_root)
-                orm.add(workspace)
-                orm.flush()
+            workspace = workspace_row(orm, workspace_root)
             row = orm.scalar(select(ReviewRule).where(ReviewRule.workspace_id == workspace.id))
             if row is None:
                 row = ReviewRule(workspace_id=workspace.id)
