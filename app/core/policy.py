@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
 from app.core.shell_parse import ParsedCommand, SimpleCommand, parse_command
+from app.core.path_glob import path_glob_regex
 
 POLICY_FILE = ".signoff/policy.toml"
 ACTIONS = ("allow", "ask", "deny")
@@ -93,7 +94,7 @@ class Rule:
     def matches_path(self, kind: str, path: str) -> bool:
         if self.kind == "command" or (self.kind != "file" and self.kind != kind):
             return False
-        return _path_regex(self.pattern).match(path) is not None
+        return path_glob_regex(self.pattern).match(path) is not None
 
 
 @dataclass(frozen=True)
@@ -302,56 +303,6 @@ def _path_candidates(word: str) -> list[str]:
 
 
 # -- path globs ----------------------------------------------------------------------------------------------------------
-
-
-_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
-
-
-def _path_regex(pattern: str) -> re.Pattern[str]:
-    """Gitignore-like: `*` and `?` stay within one folder, `**` crosses folders, a pattern without '/' matches a name
-    at any depth, a leading '/' anchors at the root, and a pattern also covers everything under a folder it names."""
-    cached = _REGEX_CACHE.get(pattern)
-    if cached is not None:
-        return cached
-    body = pattern.strip()
-    anchored = "/" in body.rstrip("/")
-    body = body.lstrip("/")
-    if body.endswith("/"):
-        body += "**"
-    out: list[str] = []
-    index = 0
-    while index < len(body):
-        char = body[index]
-        if body.startswith("**/", index):
-            out.append("(?:.*/)?")
-            index += 3
-            continue
-        if body.startswith("**", index):
-            out.append(".*")
-            index += 2
-            continue
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = body.find("]", index + 2)
-            if end == -1:
-                out.append(re.escape(char))
-            else:
-                inner = body[index + 1 : end]
-                negate = inner.startswith("!")
-                members = "".join(c if c == "-" else re.escape(c) for c in (inner[1:] if negate else inner))
-                out.append("[" + ("^" if negate else "") + members + "]")
-                index = end + 1
-                continue
-        else:
-            out.append(re.escape(char))
-        index += 1
-    prefix = "" if anchored else "(?:.*/)?"
-    compiled = re.compile(prefix + "".join(out) + r"(?:/.*)?\Z", re.DOTALL)
-    _REGEX_CACHE[pattern] = compiled
-    return compiled
 
 
 def escape_path_glob(path: str) -> str:

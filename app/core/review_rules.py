@@ -6,9 +6,9 @@ workspace itself, because the agent under review can edit any file there. No I/O
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+
+from app.core.path_glob import path_glob_regex
 
 KINDS = ("edit", "create", "command")
 
@@ -66,45 +66,4 @@ def checked(kinds: list[str] | tuple[str, ...], path_globs: list[str] | tuple[st
 
 def glob_matches(pattern: str, path: str) -> bool:
     """Whether the workspace-relative '/'-separated ``path`` matches ``pattern`` (see ReviewRules.path_globs)."""
-    return _compiled(pattern).fullmatch(path[2:] if path.startswith("./") else path) is not None
-
-
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    anchored = "/" in pattern.rstrip("/")
-    body = pattern.strip("/")
-    if pattern.endswith("/"):
-        # 'build/' means everything under build, as in .gitignore.
-        body += "/**"
-    parts: list[str] = []
-    index = 0
-    while index < len(body):
-        char = body[index]
-        if body.startswith("**/", index):
-            parts.append("(?:.*/)?")
-            index += 3
-        elif body.startswith("**", index):
-            parts.append(".*")
-            index += 2
-        elif char == "*":
-            parts.append("[^/]*")
-            index += 1
-        elif char == "?":
-            parts.append("[^/]")
-            index += 1
-        elif char == "[":
-            end = body.find("]", index + 1)
-            if end == -1:
-                parts.append(re.escape(char))
-                index += 1
-            else:
-                inside = body[index + 1 : end]
-                if inside.startswith("!"):
-                    inside = "^" + inside[1:]
-                parts.append(f"[{inside.replace(chr(92), chr(92) * 2)}]")
-                index = end + 1
-        else:
-            parts.append(re.escape(char))
-            index += 1
-    prefix = "" if anchored else "(?:.*/)?"
-    return re.compile(prefix + "".join(parts))
+    return path_glob_regex(pattern).match(path[2:] if path.startswith("./") else path) is not None
