@@ -45,9 +45,29 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("session_id", type=int, metavar="SESSION")
     resume.add_argument("--db", metavar="URL", dest="sub_db")
 
-    queue = commands.add_parser("queue", help="list waiting proposals")
+    queue = commands.add_parser(
+        "queue", help="list waiting proposals, with the second reviews and adjudications you may do (team mode)"
+    )
     queue.add_argument("--json", action="store_true")
+    queue.add_argument("--reviewer", metavar="NAME", help="whose queue (default: the reviewer name in Settings)")
+    queue.add_argument("--flag", choices=["hidden", "conflict", "outside-policy"], help="only proposals with this flag")
     queue.add_argument("--db", metavar="URL", dest="sub_db")
+
+    rules = commands.add_parser(
+        "review-rules", help="a workspace's two-review rules (kept in the database, out of the agent's reach)"
+    )
+    rules_commands = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    rules_show = rules_commands.add_parser("show", help="which proposals need two reviews, and who adjudicates")
+    rules_set = rules_commands.add_parser("set", help="replace the rules (give none of the options to need one review)")
+    rules_set.add_argument("--kinds", default="", metavar="LIST", help="kinds that always need two reviews: edit,create,command")
+    rules_set.add_argument("--paths", action="append", default=[], metavar="GLOB",
+                           help="path glob whose changes need two reviews, e.g. 'migrations/**' (repeatable, or comma-separated)")
+    rules_set.add_argument("--adjudicators", default="", metavar="NAMES",
+                           help="who may settle a disagreement, comma-separated (default: anyone but the two reviewers)")
+    for sub in (rules_show, rules_set):
+        sub.add_argument("--workspace", default=".", metavar="DIR", help="the workspace folder (default: here)")
+        sub.add_argument("--db", metavar="URL", dest="sub_db")
+    rules_set.add_argument("--reviewer", metavar="NAME", help="who changes them (default: the reviewer in Settings)")
 
     sessions = commands.add_parser("sessions", help="list sessions")
     sessions.add_argument("--json", action="store_true")
@@ -55,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser("show", help="print a proposal's diff or command")
     show.add_argument("proposal_id", type=int, metavar="ID")
+    show.add_argument("--reviewer", metavar="NAME", help="who reads it: an adjudicator of a disputed one sees both reviews")
     show.add_argument("--db", metavar="URL", dest="sub_db")
 
     decide = commands.add_parser(
@@ -95,6 +116,10 @@ def _parser() -> argparse.ArgumentParser:
         if name == "claim":
             sub.add_argument("--lease", type=float, default=120.0, metavar="SECONDS", help="how long the claim lasts (default 120)")
 
+    from app.cli_compare import add_commands as add_compare_commands
+
+    add_compare_commands(commands)
+
     stats = commands.add_parser("stats", help="what waits, decisions per reviewer, and agreement between reviewers")
     stats.add_argument("--json", action="store_true")
     stats.add_argument("--db", metavar="URL", dest="sub_db")
@@ -112,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--reviewer", metavar="NAME")
     export.add_argument("--model", metavar="M")
     export.add_argument("--verdict", action="append", default=[], metavar="V", help="approve, reject or edit (repeatable)")
-    export.add_argument("--source", action="append", default=[], metavar="S", help="approve, reject, edit, revision or hunks (repeatable)")
+    export.add_argument("--source", action="append", default=[], metavar="S", help="approve, reject, edit, revision, hunks or compare (repeatable)")
     export.add_argument("--min-seconds", type=float, metavar="S", help="only decisions on screen at least this long")
     export.add_argument("--split", type=float, metavar="FRACTION", help="put this fraction of sessions in a test file")
     export.add_argument("--seed", type=int, default=0, metavar="N")
@@ -219,8 +244,22 @@ def _summary(proposal) -> str:
 
 
 def _cmd_queue(args: argparse.Namespace, db_url: str | None) -> int:
+    from app.core import queue as core_queue
+
     repository = _repository(db_url)
-    pending = repository.pending_proposals()
+    # The reviewer's own queue: plain waiting proposals plus the second reviews (never of their own first review,
+    # and without its verdict) and adjudications they may do.
+    reviewer = _reviewer(args)
+    cache = core_queue.FlagCache()
+    spec = core_queue.QueueSpec(core_queue.QueueFilter(flag=args.flag))
+    pending, flags, after = [], {}, None
+    while True:
+        page = core_queue.fetch_page(repository, spec, after=after, limit=1000, flag_cache=cache, reviewer=reviewer)
+        pending += page.items
+        flags.update(page.flags)
+        if page.next_after is None:
+            break
+        after = page.next_after
     if args.json:
         rows = [
             {
@@ -234,6 +273,9 @@ def _cmd_queue(args: argparse.Namespace, db_url: str | None) -> int:
                 "added": p.lines_added,
                 "removed": p.lines_removed,
                 "created_at": p.created_at.isoformat(),
+                "status": p.status,
+                "flags": sorted(flags.get(p.id, ())),
+                "claimed_by": p.claimed_by,
             }
             for p in pending
         ]
@@ -242,11 +284,60 @@ def _cmd_queue(args: argparse.Namespace, db_url: str | None) -> int:
     if not pending:
         print("Nothing is waiting for a decision.")
         return 0
-    print(f"{'ID':>6}  {'SESSION':>7}  {'KIND':<8} {'+/-':>9}  PATH OR COMMAND")
+    print(f"{'ID':>6}  {'SESSION':>7}  {'STATE':<22} {'KIND':<8} {'+/-':>9}  {'FLAGS':<16} PATH OR COMMAND")
     for p in pending:
         counts = "" if p.kind == "command" else f"+{p.lines_added} -{p.lines_removed}"
-        print(f"{p.id:>6}  {p.session_id:>7}  {p.kind:<8} {counts:>9}  {p.target}")
+        state = core_queue.state_text(p.status, claimed_by=p.claimed_by)
+        marks = ",".join(sorted(flags.get(p.id, ()))) or "-"
+        print(f"{p.id:>6}  {p.session_id:>7}  {state:<22} {p.kind:<8} {counts:>9}  {marks:<16} {p.target}")
+    disputed = [p.id for p in pending if p.status == "disputed"]
+    if disputed:
+        print(f"Disputed: `signoff show ID --reviewer {reviewer}` shows both reviews to you as adjudicator; "
+              "decide with --adjudication.")
     return 0
+
+
+def _cmd_review_rules(args: argparse.Namespace, db_url: str | None) -> int:
+    from app.core.review_rules import ReviewRulesError
+
+    root = Path(args.workspace).expanduser()
+    if not root.is_dir():
+        raise CliError(f"The workspace folder {root} does not exist or is not a folder.")
+    workspace = str(root.resolve())
+    repository = _repository(db_url)
+    if args.rules_command == "set":
+        try:
+            rules = repository.set_review_rules(
+                workspace,
+                kinds=_comma_list([args.kinds]),
+                path_globs=_comma_list(args.paths),
+                adjudicators=_comma_list([args.adjudicators]),
+                updated_by=_reviewer(args) or None,
+            )
+        except ReviewRulesError as err:
+            raise CliError(str(err)) from None
+        print(f"Saved the review rules of {workspace}.")
+    else:
+        rules = repository.review_rules(workspace)
+    print(_rules_text(rules))
+    return 0
+
+
+def _comma_list(values: list[str]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _rules_text(rules) -> str:
+    if rules.is_empty:
+        return "One review decides every proposal here (no two-review rules)."
+    lines = ["Two independent reviews for:"]
+    if rules.kinds:
+        lines.append("  kinds: " + ", ".join(rules.kinds))
+    if rules.path_globs:
+        lines.append("  paths: " + ", ".join(rules.path_globs))
+    lines.append("Disagreements are settled by: " + (", ".join(rules.adjudicators) if rules.adjudicators
+                                                    else "anyone except the two reviewers"))
+    return "\n".join(lines)
 
 
 def _cmd_sessions(args: argparse.Namespace, db_url: str | None) -> int:
@@ -281,6 +372,8 @@ def _cmd_show(args: argparse.Namespace, db_url: str | None) -> int:
         from app.store.team_review import STATUS_WORDS
 
         print(f"Review: {STATUS_WORDS[proposal.status]}.")
+        if proposal.status == "disputed":
+            _print_reviews_for_adjudicator(repository, proposal.id, _reviewer(args))
     if decision is not None:
         reason = f": {decision.reason}" if decision.reason else ""
         print(f"Decision: {decision.verdict} by {decision.reviewer}{reason}")
@@ -288,6 +381,20 @@ def _cmd_show(args: argparse.Namespace, db_url: str | None) -> int:
             detail = f": {entry['reason']}" if entry.get("reason") else ""
             print(f"  Hunk {entry['hunk'] + 1}: {entry['verdict']}{detail}")
     return 0
+
+
+def _print_reviews_for_adjudicator(repository, proposal_id: int, reviewer: str) -> None:
+    from app.store.team_review import DecisionRefusedError
+
+    try:
+        verdicts = repository.earlier_verdicts(proposal_id, reviewer)
+    except DecisionRefusedError:
+        print("You may not adjudicate it, so its two reviews stay hidden from you.")
+        return
+    for verdict in verdicts:
+        reason = f": {verdict.reason}" if verdict.reason else ""
+        print(f"  {verdict.stage} review by {verdict.reviewer}: {verdict.verdict}{reason}")
+    print(f"Settle it with `signoff approve|reject|edit {proposal_id} --adjudication`.")
 
 
 def _numbered_hunks(shown_text: str) -> str:
@@ -456,7 +563,7 @@ def _cmd_undo(args: argparse.Namespace, db_url: str | None) -> int:
     repository = _repository(db_url)
     window_s = load_settings().undo_seconds
     try:
-        proposal = undo.undo(repository, args.proposal_id, _reviewer(args), window_s=window_s)
+        proposal = undo.undo(repository, args.proposal_id, _reviewer(args), window_s=window_s, channel="cli")
     except (UndoRefusedError, UnknownItemError) as err:
         raise CliError(str(err)) from None
     print(f"Undone: proposal {proposal.id} ({_summary(proposal)}) waits for a decision again.")
@@ -626,12 +733,30 @@ def _cmd_policy(args: argparse.Namespace, db_url: str | None) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace, db_url: str | None) -> int:
+    from app.cli_compare import run_compare
+
+    return run_compare(args, db_url, database=_database(db_url), reviewer=_reviewer(args), error=CliError)
+
+
+def _cmd_pick(args: argparse.Namespace, db_url: str | None) -> int:
+    from app.cli_compare import run_pick
+
+    repository = _repository(db_url)
+    code = run_pick(args, repository=repository, reviewer=_reviewer(args), error=CliError)
+    _say_who_applies(repository, repository.get_proposal(args.proposal_id).session_id)
+    return code
+
+
 _HANDLERS = {
+    "compare": _cmd_compare,
+    "pick": _cmd_pick,
     "audit": _cmd_audit,
     "policy": _cmd_policy,
     "run": _cmd_run,
     "resume": _cmd_resume,
     "queue": _cmd_queue,
+    "review-rules": _cmd_review_rules,
     "sessions": _cmd_sessions,
     "show": _cmd_show,
     "decide": _cmd_decide,

@@ -415,3 +415,24 @@ def test_lexer_comes_from_the_file_name_then_the_shebang_then_plain_text():
     assert choose_lexer("bin/deploy", "#!/bin/bash\necho hi\n").name == "Bash"
     assert choose_lexer("NOTES", "").name == "Text only"
     assert choose_lexer("CHANGES", "* Fixed bug #12\n* Added a thing").name == "Text only"
+
+
+def test_the_lexing_process_colours_exactly_as_lexing_here_and_stops_a_request_that_went_stale(caplog):
+    from app.ui import syntax
+
+    diff = compute_diff(OLD_PY, NEW_PY, "greet.py")
+    here = syntax.colour_diff(diff)
+    slices: list[dict] = []
+
+    in_child = syntax.colour_diff(diff, deliver=lambda colours, final: slices.append(colours), lex=syntax.lex_in_child)
+
+    assert in_child == here and in_child["new"]
+    assert syntax._lex_process._process is not None and syntax._lex_process._process.poll() is None
+    assert {key for piece in slices for key in piece.get("new", {})} == set(here["new"])
+    # A long document, dropped after a few checks: the child stops it, and serves the next request at once.
+    long_text = ("def f(x):\n    return x + 1\n" * 20_000).encode()
+    long_diff = compute_diff(None, long_text, "long.py")
+    checks = iter(range(1_000_000))
+    assert syntax.colour_diff(long_diff, is_stale=lambda: next(checks) > 3, lex=syntax.lex_in_child) is None
+    assert syntax.colour_diff(diff, lex=syntax.lex_in_child) == here
+    assert "lexing process unavailable" not in caplog.text

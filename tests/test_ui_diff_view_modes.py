@@ -122,8 +122,10 @@ def test_t_toggles_side_by_side_and_back_keeping_the_current_hunk_in_view(four_h
     left, right = QRect(area.left(), area.top(), area.width() // 2, area.height()), area.adjusted(
         area.width() // 2, 0, 0, 0
     )
-    assert pixels_near(split, LIGHT.removed_background, left, tolerance=0) > 500
-    assert pixels_near(split, LIGHT.added_background, right, tolerance=0) > 500
+    # Line 250 only changed its whitespace (a tab, doubled spaces), so both halves are drawn dimmed.
+    assert view.whitespace_only_row(row)
+    assert pixels_near(split, view._faded(LIGHT.removed_background), left, tolerance=0) > 500
+    assert pixels_near(split, view._faded(LIGHT.added_background), right, tolerance=0) > 500
     assert split != unified
 
     view.set_mode("unified")
@@ -279,7 +281,10 @@ def test_w_wraps_long_lines_inside_the_view_and_back(view, qtbot):
 
     assert view.wrap
     columns = int((view.viewport().width() - view._text_left) // view._char_width)
-    assert view.row_rect(added).height() == one_line * -(-len(long_line) // columns)
+    # Lines end between words, so a few columns at the end of some lines stay empty.
+    expected_lines = wrapped_line_count([(len(long_line), True, long_line)], columns)
+    assert expected_lines >= -(-len(long_line) // columns) > 1
+    assert view.row_rect(added).height() == one_line * expected_lines
     assert view.row_rect(added + 1).top() == view.row_rect(added).bottom() + 1
     assert view.horizontalScrollBar().maximum() == 0
     image = grab_image(view, "wrapped")
@@ -317,6 +322,55 @@ def test_wrap_runs_split_text_anywhere_and_move_badges_whole():
     assert wrapped_line_count([(8, True), (1, False)], 8) == 2
 
 
+def test_wrap_ends_lines_between_words_and_cuts_only_words_longer_than_a_line():
+    text = "result = self.compute(record, deadline=self.clock.now()) " + "x" * 30
+    placed = wrap_runs([(len(text), True, text)], 24)
+    lines: dict[int, str] = {}
+    for _, first, end, line, _ in placed:
+        lines[line] = lines.get(line, "") + text[first:end]
+
+    assert "".join(lines.values()) == text
+    assert list(lines.values()) == [
+        "result = self.compute",
+        "(record, deadline=self.",
+        "clock.now()) ",
+        "x" * 24,
+        "x" * 6,
+    ]
+    assert all(len(piece) <= 24 for piece in lines.values())
+
+
+def test_wrap_keeps_a_word_whole_across_syntax_runs_and_moves_badges_to_a_word_boundary():
+    # "self" "." "compute" arrive as three coloured runs: the break still falls at the word boundary, not inside.
+    runs = [(6, True, "value "), (4, True, "self"), (1, True, "."), (7, True, "compute"), (4, False), (3, True, "end")]
+    placed = wrap_runs(runs, 14)
+
+    by_line: dict[int, list[tuple[int, int, int]]] = {}
+    for run, first, end, line, column in placed:
+        by_line.setdefault(line, []).append((run, first, end))
+    assert by_line[0] == [(0, 0, 6), (1, 0, 4), (2, 0, 1)]
+    assert by_line[1] == [(3, 0, 7), (4, 0, 4), (5, 0, 3)]
+    assert wrapped_line_count(runs, 14) == 2
+
+
+def test_w_wraps_a_line_of_words_at_spaces_in_the_painted_view(view, qtbot):
+    words = " ".join(f"word{n:02d}" for n in range(80))
+    old = "first = 1\n"
+    new = f"first = 1\ntext = '{words}'\n"
+    view.show_diff(compute_diff(old.encode(), new.encode(), "words.py"), token="words")
+    added = next(index for index in range(len(view.rows)) if view.rows[index].kind is RowKind.ADDED)
+    view.set_wrap(True)
+
+    columns = int(view._text_area_width() // view._char_width)
+    line = view.rows[added].text
+    placed = wrap_runs([(len(line), True, line)], columns)
+    starts = [first for _, first, _, _, column in placed if column == 0][1:]
+    assert starts and all(line[start - 1] == " " or line[start] in "([{+" for start in starts)
+    assert all(not line[start:].startswith("ord") for start in starts)
+    assert view.row_rect(added).height() == view.row_rect(0).height() * (placed[-1][3] + 1)
+    grab_image(view, "wrapped_words").save("/tmp/dv_wrap_words.png")
+
+
 def test_shift_w_marks_spaces_and_tabs_on_changed_lines_only(four_hunks, qtbot):
     view = four_hunks
     view.set_current_hunk(2)
@@ -341,6 +395,52 @@ def test_shift_w_marks_spaces_and_tabs_on_changed_lines_only(four_hunks, qtbot):
 
     assert changed_pixels(row) > 10  # a tab arrow and four dots
     assert changed_pixels(context) == 0
+
+
+def test_a_whitespace_only_change_is_dimmed_and_shift_w_still_shows_its_whitespace(view, qtbot):
+    old = "def f():\n    return 1\nvalue = 2\nname = 'a'\nlast = 3\n"
+    new = "def f():\n\treturn 1\nvalue = 2   \nname = 'b'\nlast = 3\n"
+    view.show_diff(compute_diff(old.encode(), new.encode(), "spaces.py"), token="spaces")
+
+    def row_of(kind: RowKind, text: str) -> int:
+        rows = view.rows
+        return next(index for index in range(len(rows)) if rows[index].kind is kind and rows[index].text == text)
+
+    reindented = (row_of(RowKind.REMOVED, "    return 1"), row_of(RowKind.ADDED, "\treturn 1"))
+    trailing = (row_of(RowKind.REMOVED, "value = 2"), row_of(RowKind.ADDED, "value = 2   "))
+    edited_line = (row_of(RowKind.REMOVED, "name = 'a'"), row_of(RowKind.ADDED, "name = 'b'"))
+    assert all(view.whitespace_only_row(index) for index in reindented + trailing)
+    assert not any(view.whitespace_only_row(index) for index in edited_line)
+    assert not view.whitespace_only_row(row_of(RowKind.CONTEXT, "def f():"))
+
+    plain = grab_image(view, "whitespace_only_dimmed")
+    plain.save("/tmp/dv_whitespace_dimmed.png")
+    text_area = lambda index: row_area(view, index).adjusted(int(view._text_left), 0, 0, 0)  # noqa: E731
+    # The real edit keeps the full green; the re-indented line is drawn in a faded green and grey text.
+    assert pixels_near(plain, LIGHT.added_background, text_area(edited_line[1]), tolerance=0) > 1000
+    assert pixels_near(plain, LIGHT.added_background, text_area(reindented[1]), tolerance=0) == 0
+    assert pixels_near(plain, view._faded(LIGHT.added_background), text_area(reindented[1]), tolerance=0) > 1000
+    assert pixels_near(plain, LIGHT.muted, text_area(reindented[1]), tolerance=30) > 5
+
+    # Split mode pairs the same lines side by side: the row is dimmed there too.
+    view.set_mode("split")
+    split_row = next(
+        index
+        for index in range(len(view.rows))
+        if view.rows.entry(index).cells[0] is not None and view.rows.entry(index).cells[0].text == "    return 1"
+    )
+    assert view.whitespace_only_row(split_row)
+    view.set_mode("unified")
+
+    focus_and_wait(qtbot, view)
+    qtbot.keyClick(view, Qt.Key.Key_W, Qt.KeyboardModifier.ShiftModifier)
+    assert view.show_whitespace
+    shown = grab_image(view, "whitespace_only_shown")
+    shown.save("/tmp/dv_whitespace_dimmed_shown.png")
+    assert pixels_near(shown, LIGHT.whitespace_mark, text_area(trailing[1]), tolerance=60) > pixels_near(
+        plain, LIGHT.whitespace_mark, text_area(trailing[1]), tolerance=60
+    )
+    assert view.whitespace_only_row(trailing[1])
 
 
 # --- keys on an owner ------------------------------------------------------------------------------------------------

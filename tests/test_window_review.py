@@ -274,3 +274,61 @@ def test_the_model_picker_lists_the_apis_models_and_the_status_bar_shows_token_u
     assert {"claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"} <= set(models)
     assert "cache write" in usage and "claude-sonnet-5-5" in usage
     assert stack.server.message_bodies[0]["model"] == "claude-sonnet-5-5"
+
+
+def test_the_window_shows_the_sdk_retrying_an_overloaded_api_and_clears_it_when_it_answers(
+    qtbot, qasync_loop, stack_factory
+):
+    from app.standin.scenario import Fault
+
+    stack = stack_factory([Fault.overloaded(retry_after=0.3), text_turn("Done after the overload.")])
+    stack.repository.close()
+    driver = WindowDriver(qtbot, stack.db_path)
+    record_events(driver.window)
+
+    async def scenario():
+        await start_task(driver, stack.workspace)
+        window = driver.window
+        shown = await driver.until(
+            lambda: "retrying" in window.statusBar().currentMessage() and window.statusBar().currentMessage(),
+            what="the retry state in the status bar",
+        )
+        window.grab().save(str(stack.workspace.parent / "retrying.png"))
+        await driver.until(lambda: session_finished(window), what="the session to finish")
+        after = window.statusBar().currentMessage()
+        transcript = window.transcripts[window.selected_session_id()].plain_text()
+        await driver.close()
+        return shown, after, transcript
+
+    shown, after, transcript = qasync_loop.run_until_complete(scenario())
+    assert shown == "Session 1: API overloaded (529), retrying 1/4…"
+    assert after == ""
+    assert "API overloaded (529), retrying 1/4…" in transcript and "Done after the overload." in transcript
+
+
+def test_an_approved_change_that_cannot_be_written_shows_the_failed_state_and_writes_nothing(
+    qtbot, qasync_loop, stack_factory
+):
+    create = tool_use_block(EDITOR_TOOL_NAME, {"command": "create", "path": "out/new.txt", "file_text": "hello\n"})
+    stack = stack_factory([tool_turn(create), text_turn("I see it failed.")])
+    stack.repository.close()
+    driver = WindowDriver(qtbot, stack.db_path)
+    record_events(driver.window)
+
+    async def scenario():
+        await start_task(driver, stack.workspace)
+        panel = driver.window.review_panel
+        await driver.until(lambda: panel.proposal is not None, what="the proposal")
+        # Before it is applied, a file takes the place of the folder it goes in: the write really fails (ENOTDIR).
+        (stack.workspace / "out").write_text("a file, not a folder\n")
+        QTest.keyClick(panel, Qt.Key.Key_A)
+        await driver.until(lambda: session_finished(driver.window), what="the session to finish")
+        notice = panel.notice.text() if panel.notice.isVisibleTo(driver.window) else ""
+        await driver.close()
+        return notice
+
+    notice = qasync_loop.run_until_complete(scenario())
+    assert notice.startswith("Proposal #1: Approved by the reviewer but applying it failed")
+    assert "a part of the path is a file, not a folder" in notice and "Nothing was changed in out/new.txt" in notice
+    assert (stack.workspace / "out").read_text() == "a file, not a folder\n"
+    assert sorted(p.name for p in stack.workspace.iterdir()) == ["out"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
+import socket
 from dataclasses import replace
 from typing import Any
 
@@ -17,7 +19,7 @@ import anthropic
 import httpx2
 
 from app.core import editor_tool, tool_results
-from app.core.apply import ApplyConflict, apply_file_change
+from app.core.apply import ApplyConflict, apply_file_change, describe_write_error
 from app.core.command_tool import CommandDraft, draft_command, run_command
 from app.core.decision_wait import DecisionWaiter, ProposalWithdrawn
 from app.core.diffing import compute_diff
@@ -39,6 +41,7 @@ from app.core.policy import POLICY_CHANNEL, POLICY_REVIEWER, PolicyError, load_p
 from app.core.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME, changes_the_world, system_blocks, tools_for_request
 from app.core.workspace import ToolInputError, Workspace, sha256_hex
 from app.store.async_repository import AsyncRepository
+from app.store.compare import REPLACED
 from app.store.errors import StoreError
 from app.store.team_review import STILL_UNDECIDED
 from app.store.models import utcnow
@@ -54,6 +57,27 @@ STREAM_RETRIES = 3
 
 class SessionBusyError(Exception):
     """Another live process drives this session."""
+
+
+class StepReplaced(Exception):
+    """The reviewer picked a compared alternative: the step's assistant message was replaced (app.core.compare), so
+    its tool calls are answered afresh from the transcript."""
+
+
+def runner_process_is_gone(runner_id: str) -> bool:
+    """True when ``runner_id`` (``host:pid:token``, see sessions.new_runner_id) names a process on this host that no
+    longer exists. Anything unknown (another host, a pid we may not signal, a foreign id) counts as alive."""
+    host, _, rest = runner_id.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def assistant_content_for_history(blocks: list[Any]) -> list[dict[str, Any]]:
@@ -96,11 +120,16 @@ class SessionRunner:
         runner_id: str,
         listener: EventListener,
         command_timeout_s: float = 120.0,
+        api_timeout_s: float | None = None,
     ) -> None:
         self.session = session
         self.session_id = session.id
         self._repository = repository
-        self._client = client
+        # Every HTTP attempt the SDK makes (its own retries with backoff included) passes through _watch_attempt.
+        self._client = client.with_middleware(self._watch_attempt)
+        if api_timeout_s is not None:
+            self._client = self._client.with_options(timeout=api_timeout_s)
+        self._last_failure: str | None = None
         self._waiter = waiter
         self._runner_id = runner_id
         self._listener = listener
@@ -122,9 +151,42 @@ class SessionRunner:
         await self._repository.update_session(self.session_id, status=status, **fields)
         self._emit(StatusChanged(self.session_id, status, detail))
 
+    async def _watch_attempt(self, request: Any, call_next: Any) -> Any:
+        """SDK middleware, run once per HTTP attempt: says in the session's status line that the SDK is retrying a
+        failed request (429, 529, 5xx, a reset connection, a timeout), which attempt it is on, and when it recovered."""
+        limit = request.max_retries if isinstance(request.max_retries, int) else self._client.max_retries
+        attempt = request.retries_taken
+        if attempt:
+            reason = self._last_failure or "The API request failed"
+            self._emit(StatusChanged(self.session_id, "retrying", f"{reason}, retrying {attempt}/{limit}…"))
+        try:
+            response = await call_next(request)
+        except anthropic.APITimeoutError:
+            self._last_failure = "The API did not answer in time"
+            raise
+        except anthropic.APIConnectionError:
+            self._last_failure = "The connection to the API failed"
+            raise
+        status = response.status_code
+        if status == 429:
+            self._last_failure = "Rate limited by the API (429)"
+        elif status == 529:
+            self._last_failure = "API overloaded (529)"
+        elif status >= 500 or status in (408, 409):
+            self._last_failure = f"The API had an error (HTTP {status})"
+        elif attempt and status < 400:
+            self._last_failure = None
+            self._emit(StatusChanged(self.session_id, "running", f"The API answered again after {attempt} retr{'y' if attempt == 1 else 'ies'}."))
+        return response
+
     async def run(self) -> str:
         """Drive the session until it ends; returns the final status. Cancel the task to stop it."""
         claimed = await self._repository.claim_session(self.session_id, self._runner_id)
+        if not claimed:
+            holder = (await self._repository.get_session(self.session_id)).runner_id
+            if holder is not None and runner_process_is_gone(holder):
+                # Its process died on this host (a crash, kill -9): no need to wait for its heartbeat to go stale.
+                claimed = await self._repository.take_over_session(self.session_id, self._runner_id, holder)
         if not claimed:
             raise SessionBusyError(f"Session {self.session_id} is being run by another Signoff process.")
         heartbeat = asyncio.create_task(self._heartbeat())
@@ -141,12 +203,20 @@ class SessionRunner:
             raise
         except (anthropic.APIError, httpx2.TransportError) as err:
             message = _describe_api_error(err)
+            if _sdk_retried(err):
+                message += f" Gave up after {self._client.max_retries} retries; resume the session (Ctrl+R, `signoff resume`) to try again."
             await self._set_status("interrupted", message, error=message)
             return "interrupted"
         except Exception as err:
             log.exception("session %s failed", self.session_id)
             message = f"{type(err).__name__}: {err}"
-            await self._set_status("failed", message, error=message, ended_at=utcnow())
+            try:
+                await self._set_status("failed", message, error=message, ended_at=utcnow())
+            except Exception:
+                # The database itself failed (disk full, read-only, gone): say so here; the stored status stays
+                # what it was, so the session can be resumed once the database works again.
+                log.exception("session %s: could not store its failure", self.session_id)
+                self._emit(StatusChanged(self.session_id, "failed", f"{message} (not saved: the database failed too)"))
             return "failed"
         finally:
             heartbeat.cancel()
@@ -154,7 +224,13 @@ class SessionRunner:
                 await heartbeat
             except asyncio.CancelledError:
                 pass
-            await asyncio.shield(self._repository.release_session(self.session_id, self._runner_id))
+            except Exception:
+                log.exception("session %s: heartbeat failed", self.session_id)
+            try:
+                await asyncio.shield(self._repository.release_session(self.session_id, self._runner_id))
+            except Exception:
+                # Unreleased, the session is taken over once this process is gone (or its heartbeat is stale).
+                log.exception("session %s: could not release it", self.session_id)
 
     async def _heartbeat(self) -> None:
         while True:
@@ -170,7 +246,11 @@ class SessionRunner:
                 tool_uses = [b for b in last.content if b.get("type") == "tool_use"]
                 if not tool_uses or last.stop_reason not in ("tool_use", None):
                     return await self._finish(last.stop_reason or "end_turn")
-                results = await self._answer_tool_uses(last, tool_uses)
+                try:
+                    results = await self._answer_tool_uses(last, tool_uses)
+                except StepReplaced as replaced:
+                    self._emit(StatusChanged(self.session_id, "picked", str(replaced)))
+                    continue
                 await self._repository.append_message(self.session_id, "user", results)
                 continue
             session = await self._repository.get_session(self.session_id)
@@ -192,9 +272,11 @@ class SessionRunner:
             try:
                 final = await self._stream_once(session, request_messages, sampling)
                 break
-            except (anthropic.APIStatusError, anthropic.APIConnectionError, httpx2.TransportError) as err:
-                # A stream dropped mid-body surfaces as the transport's own error, not the SDK's.
-                retryable = not isinstance(err, anthropic.APIStatusError) or err.status_code in (200, 408, 409, 429) or err.status_code >= 500
+            except (anthropic.APIStatusError, httpx2.TransportError) as err:
+                # Only a stream cut mid-message is retried here: an `error` event inside a 200 response, or the
+                # connection dropped mid-body (the transport's own error, not the SDK's). Failures before the
+                # response (429, 529, 5xx, resets, timeouts) were already retried, with backoff, by the SDK.
+                retryable = not isinstance(err, anthropic.APIStatusError) or err.status_code == 200
                 attempt += 1
                 if not retryable or attempt > STREAM_RETRIES:
                     raise
@@ -296,6 +378,8 @@ class SessionRunner:
 
     async def _resolve(self, proposal: ProposalRecord) -> tuple[str, bool]:
         """Wait for the decision (unless it was made and resolved before a restart), apply it, say what happened."""
+        if proposal.status == REPLACED:
+            raise StepReplaced(f"Proposal {proposal.id} was replaced by the alternative the reviewer picked.")
         if proposal.result is not None:
             return proposal.result["content"], bool(proposal.result.get("is_error"))
         decided_by_policy = None
@@ -312,17 +396,24 @@ class SessionRunner:
             try:
                 decision = await self._waiter.wait(proposal.id)
             except ProposalWithdrawn:
+                await self._raise_if_replaced(proposal.id)
                 return tool_results.withdrawn(), True
             await self._set_status("running")
         else:
             decision = await self._repository.latest_decision(proposal.id)
             if decision is None:
                 return tool_results.withdrawn(), True
-        status, text, is_error, applied_hash = await self._carry_out(proposal, decision)
+        # Found 'applying' on entry: an earlier run of this session died while carrying the decision out.
+        interrupted = proposal.status == "applying"
+        status, text, is_error, applied_hash = await self._carry_out(proposal, decision, interrupted=interrupted)
         await self._repository.resolve_proposal(
             proposal.id, status=status, result={"content": text, "is_error": is_error}, applied_hash=applied_hash
         )
         return text, is_error
+
+    async def _raise_if_replaced(self, proposal_id: int) -> None:
+        if (await self._repository.get_proposal(proposal_id)).status == REPLACED:
+            raise StepReplaced(f"Proposal {proposal_id} was replaced by the alternative the reviewer picked.")
 
     async def _apply_policy(self, proposal: ProposalRecord) -> tuple[ProposalRecord, DecisionRecord | None]:
         """Let the workspace's rules decide a fresh proposal: deny and allow are recorded as decisions by "policy"
@@ -353,8 +444,18 @@ class SessionRunner:
             return current, await self._repository.latest_decision(proposal.id)
         return current, None
 
-    async def _carry_out(self, proposal: ProposalRecord, decision: DecisionRecord) -> tuple[str, str, bool, str | None]:
+    async def _carry_out(
+        self, proposal: ProposalRecord, decision: DecisionRecord, *, interrupted: bool = False
+    ) -> tuple[str, str, bool, str | None]:
+        """Apply a final decision; with ``interrupted``, finish (or truthfully give up) one an earlier run began.
+
+        Before any byte is written or any command starts, the target (sha256 of the exact file bytes, or of the
+        command) is recorded durably on the 'applying' proposal. A resumed runner that finds it knows a write may
+        have happened: a file is then finished or rolled back exactly once by comparing the disk with the target and
+        the base; a command is never run a second time.
+        """
         by_hunk = await self._hunk_outcome(proposal, decision)
+        intent = await self._repository.apply_intent(proposal.id) if interrupted else None
         if decision.verdict == "reject":
             if by_hunk is not None:
                 return "rejected", tool_results.hunks_rejected(proposal.path, by_hunk), True, None
@@ -369,6 +470,11 @@ class SessionRunner:
                 ran = decision.edited_content.decode("utf-8")
                 if ran != proposal.command:
                     prefix = tool_results.command_edited_prefix(proposal.command or "", ran)
+            if intent is not None:
+                # It may have run, partly or wholly; running it again could do its effect twice.
+                return "failed", tool_results.command_interrupted(ran), True, None
+            if not await self._repository.record_apply_intent(proposal.id, _command_hash(ran)):
+                return "failed", tool_results.apply_failed(None, "the decision is no longer being carried out"), True, None
             try:
                 outcome = await run_command(
                     self._workspace, CommandDraft(ran, proposal.cwd or "."), timeout_s=self._command_timeout_s
@@ -381,14 +487,32 @@ class SessionRunner:
         content = proposal.new_content
         if decision.verdict == "edit" and decision.edited_content is not None:
             content = decision.edited_content
+        target_hash = sha256_hex(content) or ""
+        if intent is not None and intent != target_hash:
+            return "failed", tool_results.apply_failed(
+                proposal.path, "the bytes recorded for this interrupted apply are not the approved bytes"
+            ), True, None
+        if not await self._repository.record_apply_intent(proposal.id, target_hash):
+            return "failed", tool_results.apply_failed(proposal.path, "the decision is no longer being carried out"), True, None
+        finished_before = False
         try:
+            if interrupted:
+                current = await asyncio.to_thread(self._workspace.current_hash, proposal.path)
+                finished_before = current == target_hash and current != proposal.base_hash
             applied_hash = await asyncio.to_thread(
                 apply_file_change, self._workspace, proposal.path, proposal.base_hash, content
             )
         except ApplyConflict as err:
+            if interrupted:
+                return "conflict", tool_results.interrupted_conflict(proposal.path, str(err)), True, None
             return "conflict", tool_results.conflict(proposal.path, str(err)), True, None
-        except (OSError, ToolInputError) as err:
+        except OSError as err:
+            return "failed", tool_results.apply_failed(proposal.path, describe_write_error(err)), True, None
+        except ToolInputError as err:
             return "failed", tool_results.apply_failed(proposal.path, str(err)), True, None
+        if finished_before:
+            text = tool_results.file_applied_before_restart(proposal.kind, proposal.path, proposal.lines_added, proposal.lines_removed)
+            return "applied", text, False, applied_hash
         if by_hunk is not None and not by_hunk.all_approved:
             text = tool_results.hunks_applied(proposal.path, proposal.new_content, replace(by_hunk, content=content))
         elif content != proposal.new_content:
@@ -430,6 +554,17 @@ def _shown_mismatch(proposal: ProposalRecord, decision: DecisionRecord) -> str |
     return None
 
 
+def _sdk_retried(err: Exception) -> bool:
+    """Whether the SDK retried the request before giving up with ``err`` (the statuses and failures it retries)."""
+    if isinstance(err, anthropic.APIStatusError):
+        return err.status_code in (408, 409, 429) or err.status_code >= 500
+    return isinstance(err, anthropic.APIConnectionError)
+
+
+def _command_hash(command: str) -> str:
+    return hashlib.sha256(b"command\0" + command.encode("utf-8")).hexdigest()
+
+
 def _describe_api_error(err: Exception) -> str:
     if isinstance(err, httpx2.TransportError):
         return f"The connection to the API broke off ({type(err).__name__})."
@@ -441,6 +576,8 @@ def _describe_api_error(err: Exception) -> str:
         return "The model or endpoint was not found (404). Pick another model in Settings."
     if isinstance(err, anthropic.RateLimitError):
         return "Rate limited by the API (429)."
+    if isinstance(err, anthropic.APIStatusError) and err.status_code == 529:
+        return "The API is overloaded (529)."
     if isinstance(err, anthropic.APIStatusError):
         body = err.body if isinstance(err.body, dict) else {}
         detail = (body.get("error") or {}).get("message") if isinstance(body.get("error"), dict) else None

@@ -5,11 +5,15 @@ No Qt here.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
 
 from app.core.workspace import Workspace, sha256_hex
+
+
+_TEMP_SUFFIX = ".signoff-tmp"
 
 
 class ApplyConflict(Exception):
@@ -31,13 +35,63 @@ def apply_file_change(workspace: Workspace, relative: str, base_hash: str | None
             raise ApplyConflict(f"{relative} was deleted since the proposal was made.")
         raise ApplyConflict(f"{relative} was changed on disk since the proposal was made.")
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_orphaned_temps(target)
     mode = target.stat().st_mode & 0o7777 if target.exists() else None
     _atomic_write(target, content, mode)
     return new_hash
 
 
+def _temp_prefix(target: Path, pid: int) -> str:
+    return f".{target.name}.{pid}."
+
+
+def _remove_orphaned_temps(target: Path) -> None:
+    """Delete temporary files a killed Signoff left next to ``target`` (its pid, in the name, is gone): a crash
+    between writing the temp file and renaming it leaves one, and only this code ever names files this way."""
+    try:
+        entries = os.scandir(target.parent)
+    except OSError:
+        return
+    prefix = f".{target.name}."
+    with entries:
+        for entry in entries:
+            name = entry.name
+            if not (name.startswith(prefix) and name.endswith(_TEMP_SUFFIX)):
+                continue
+            pid_text = name[len(prefix):].partition(".")[0]
+            if not pid_text.isdigit() or int(pid_text) == os.getpid():
+                continue
+            try:
+                os.kill(int(pid_text), 0)
+            except ProcessLookupError:
+                try:
+                    os.unlink(entry.path)
+                except OSError:
+                    pass
+            except OSError:
+                pass
+
+
+_WRITE_ERRORS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EFBIG: "the file is larger than this process may write (file size limit)",
+    errno.EROFS: "the workspace is on a read-only file system",
+    errno.EACCES: "permission denied: the folder or file is not writable",
+    errno.EPERM: "the operation is not permitted",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "the path is a folder",
+}
+
+
+def describe_write_error(err: OSError) -> str:
+    """What went wrong with a write (disk full, read-only, ...), in words for the agent and the reviewer. The file
+    itself is untouched: bytes only ever reach it by renaming a complete temporary file, which a failure removes."""
+    return _WRITE_ERRORS.get(err.errno or 0) or (err.strerror or str(err))
+
+
 def _atomic_write(target: Path, content: bytes, mode: int | None) -> None:
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".signoff-tmp", dir=target.parent)
+    fd, temp_name = tempfile.mkstemp(prefix=_temp_prefix(target, os.getpid()), suffix=_TEMP_SUFFIX, dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)

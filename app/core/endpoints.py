@@ -44,13 +44,13 @@ class Endpoints:
         return anthropic.AsyncAnthropic(api_key=key.value, max_retries=API_MAX_RETRIES)
 
     def demo_base_url(self) -> str:
-        from app.standin.demo import DEMO_MODELS, demo_scenario
+        from app.standin.demo import DEMO_MODELS, DemoScenario
         from app.standin.server import StandinServer
 
         with self._lock:
             if self._demo_server is None:
                 self._demo_server = StandinServer(
-                    demo_scenario, models=DEMO_MODELS, chunk_delay=self._demo_chunk_delay_s
+                    DemoScenario(), models=DEMO_MODELS, chunk_delay=self._demo_chunk_delay_s
                 ).start()
             return self._demo_server.base_url
 

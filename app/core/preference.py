@@ -17,7 +17,8 @@ SOURCE_REJECT = "reject"
 SOURCE_EDIT = "edit"
 SOURCE_REVISION = "revision"
 SOURCE_HUNKS = "hunks"
-SOURCES = (SOURCE_APPROVE, SOURCE_REJECT, SOURCE_EDIT, SOURCE_REVISION, SOURCE_HUNKS)
+SOURCE_COMPARE = "compare"
+SOURCES = (SOURCE_APPROVE, SOURCE_REJECT, SOURCE_EDIT, SOURCE_REVISION, SOURCE_HUNKS, SOURCE_COMPARE)
 
 # Anthropic's text editor tool is sent as a bare type ("text_editor_20250728"), so the schema the model was trained on
 # is not in the stored session; trainers need a JSON schema, so this is the tool's documented input shape.
@@ -88,6 +89,8 @@ class DecidedStep:
     status: str = "applied"
     # Team mode: 'first' / 'second' of two independent reviews, or 'adjudication'; None for a single review.
     review_stage: str | None = None
+    # Compare mode: the alternatives shown and the pick, as stored on the decision (app.core.compare.summary).
+    compare: dict[str, Any] | None = None
 
     @property
     def target(self) -> tuple[str, str]:
@@ -129,12 +132,24 @@ class PreferencePair:
     source: str
     step: DecidedStep
     related: DecidedStep | None = None
+    # Tells apart several pairs from one decision (compare mode: 'a<chosen>-a<rejected>').
+    variant: str = ""
 
     @property
     def strength(self) -> int | None:
         if self.related is not None and self.related.strength is not None:
             return self.related.strength
         return self.step.strength
+
+
+@dataclass(frozen=True)
+class ComparedAlternative:
+    """One answer in a compare (position 0 the original): the completion it makes, None when its request failed."""
+
+    position: int
+    completion: Completion | None
+    sampling: dict[str, Any]
+    kind: str = "none"
 
 
 @dataclass
@@ -160,6 +175,56 @@ def proposed_completion(messages: Sequence[dict[str, Any]], step: DecidedStep) -
         elif kind == "tool_use" and block.get("id") == step.tool_use_id:
             return Completion("".join(texts), step.tool_use_id, block.get("name", step.tool_name), dict(block.get("input") or {}))
     return Completion("".join(texts), step.tool_use_id, step.tool_name, dict(step.tool_input))
+
+
+def alternative_completion(content: Sequence[dict[str, Any]] | None, tool_use_id: str | None) -> Completion | None:
+    """An alternative's completion: its text before the tool call it is judged by, then that call; only its text
+    when it made no call."""
+    if content is None:
+        return None
+    texts: list[str] = []
+    for block in content:
+        kind = block.get("type")
+        if kind == "text":
+            texts.append(block.get("text", ""))
+        elif kind == "tool_use" and tool_use_id and block.get("id") == tool_use_id:
+            return Completion("".join(texts), tool_use_id, block.get("name", ""), dict(block.get("input") or {}))
+    return Completion("".join(texts), "", "", {})
+
+
+def compare_examples(
+    step: DecidedStep, alternatives: Sequence[ComparedAlternative]
+) -> tuple[list[PreferencePair], list[LabelledCompletion]]:
+    """Ranked pairs from a pick: the picked alternative over each other one (identical answers make no pair); and
+    each alternative not picked as an undesirable completion. Rejecting all yields only the latter (for positions
+    1..N: the original's rejection is a row of its own)."""
+    pairs: list[PreferencePair] = []
+    completions: list[LabelledCompletion] = []
+    if not step.compare:
+        return pairs, completions
+    picked = step.compare.get("picked")
+    seq = step.message_seq
+    by_position = {a.position: a for a in alternatives}
+    chosen = by_position.get(picked) if picked is not None else None
+    if picked is not None and (chosen is None or chosen.completion is None):
+        return pairs, completions
+    for alternative in sorted(alternatives, key=lambda a: a.position):
+        if alternative.position == picked or alternative.completion is None:
+            continue
+        if picked is None and alternative.position == 0:
+            continue
+        role = f"rejected-a{alternative.position}"
+        completions.append(LabelledCompletion(seq, alternative.completion, False, SOURCE_COMPARE, step, None, role))
+        if chosen is not None and _completion_key(alternative.completion) != _completion_key(chosen.completion):
+            pairs.append(
+                PreferencePair(seq, chosen.completion, alternative.completion, SOURCE_COMPARE, step, None,
+                               f"a{picked}-a{alternative.position}")
+            )
+    return pairs, completions
+
+
+def _completion_key(completion: Completion) -> str:
+    return json.dumps([completion.text, completion.tool_name, completion.tool_input], sort_keys=True)
 
 
 def applied_bytes(step: DecidedStep) -> bytes | None:
@@ -246,10 +311,15 @@ def settled_steps(steps: Iterable[DecidedStep]) -> tuple[list[DecidedStep], int]
     return kept, disagreements
 
 
-def session_examples(messages: Sequence[dict[str, Any]], steps: Iterable[DecidedStep]) -> SessionExamples:
+def session_examples(
+    messages: Sequence[dict[str, Any]],
+    steps: Iterable[DecidedStep],
+    alternatives: dict[int, Sequence[ComparedAlternative]] | None = None,
+) -> SessionExamples:
     """Every labelled completion and pair the decisions of one session yield (steps in proposal order).
 
-    ``messages`` is the session's transcript in the Anthropic request shape, indexed by seq.
+    ``messages`` is the session's transcript in the Anthropic request shape, indexed by seq; ``alternatives`` the
+    compared answers by compare id, for decisions made in compare mode.
     """
     completions: list[LabelledCompletion] = []
     pairs: list[PreferencePair] = []
@@ -261,6 +331,10 @@ def session_examples(messages: Sequence[dict[str, Any]], steps: Iterable[Decided
         skipped[why] = skipped.get(why, 0) + 1
 
     for step in sorted(steps, key=lambda s: (s.proposal_id, s.decision_id)):
+        if step.compare and alternatives is not None:
+            compared_pairs, compared = compare_examples(step, alternatives.get(step.compare.get("compare_id"), ()))
+            pairs.extend(compared_pairs)
+            completions.extend(compared)
         proposed = proposed_completion(messages, step)
         if proposed is None:
             skip("missing_message")
@@ -383,9 +457,10 @@ def tool_call(tool_use_id: str, name: str, arguments: dict[str, Any], style: str
 
 def completion_message(completion: Completion, style: str) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant"}
-    if completion.text:
+    if completion.text or not completion.tool_name:
         message["content"] = completion.text
-    message["tool_calls"] = [tool_call(completion.tool_use_id, completion.tool_name, completion.tool_input, style)]
+    if completion.tool_name:
+        message["tool_calls"] = [tool_call(completion.tool_use_id, completion.tool_name, completion.tool_input, style)]
     return message
 
 
@@ -434,5 +509,6 @@ def hh_tool_call(name: str, arguments: dict[str, Any]) -> str:
 
 def hh_completion(completion: Completion) -> str:
     parts = [completion.text] if completion.text else []
-    parts.append(hh_tool_call(completion.tool_name, completion.tool_input))
+    if completion.tool_name:
+        parts.append(hh_tool_call(completion.tool_name, completion.tool_input))
     return "\n\nAssistant: " + "\n".join(parts)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core import policy as core_policy
 from app.core.deceptive_text import find_deceptive_characters
 from app.store.records import QueueItemRecord, QueueStatsRecord, QueueTextRecord
 from app.store.repository import Repository
@@ -136,23 +137,115 @@ def flags_for(record: QueueTextRecord) -> frozenset[str]:
     return frozenset(flags)
 
 
+def outside_policy(rules: core_policy.Policy, record: Any, root: str) -> bool:
+    """Whether a proposal lies outside its workspace's policy: the policy has rules, and its verdict on the proposal
+    is not 'allow' for another reason than a rule saying 'ask'. That is: a deny rule matches it (a rule added since it
+    was proposed, or a part of a command line), or it falls outside every rule — a path no rule covers, a part of a
+    command line no rule allows, a command Signoff cannot read for sure, or one reaching outside the workspace.
+
+    A workspace without rules has no policy to be outside of, and a rule that asks for a person is the policy
+    working as written; neither is flagged, so the flag picks out what the rules did not foresee.
+    """
+    if not rules.rules:
+        return False
+    verdict = rules.check(record, root)
+    if verdict.action == "allow":
+        return False
+    if verdict.action == "ask" and verdict.rules and all(rule.action == "ask" for rule in verdict.rules):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class _PolicyTarget:
+    """What the policy check of one proposal reads (``Policy.check`` takes anything with these fields)."""
+
+    kind: str
+    path: str | None
+    command: str | None
+    cwd: str | None
+    root: str
+
+
+class PolicyCache:
+    """Each workspace's parsed policy, read again only when its file's modification time (or size) changes."""
+
+    def __init__(self) -> None:
+        self._policies: dict[str, tuple[tuple[int, int] | None, core_policy.Policy | None]] = {}
+
+    @staticmethod
+    def _stamp(root: str) -> tuple[int, int] | None:
+        try:
+            info = core_policy.policy_path(root).stat()
+        except OSError:
+            return None
+        return info.st_mtime_ns, info.st_size
+
+    def get(self, root: str) -> tuple[tuple[int, int] | None, core_policy.Policy | None]:
+        """(the file's stamp, its policy); the policy is None where the workspace is not on this machine or its
+        file cannot be read (a broken file is reported where policies are edited, not as a flag on every row)."""
+        stamp = self._stamp(root)
+        cached = self._policies.get(root)
+        if cached is not None and cached[0] == stamp:
+            return cached
+        if not Path(root).is_dir():
+            entry: tuple[tuple[int, int] | None, core_policy.Policy | None] = (stamp, None)
+        elif stamp is None:
+            entry = (None, core_policy.Policy())
+        else:
+            try:
+                entry = (stamp, core_policy.load_policy(root))
+            except core_policy.PolicyError:
+                entry = (stamp, None)
+        self._policies[root] = entry
+        return entry
+
+
 @dataclass
 class FlagCache:
-    """Flags per proposal id. Hidden characters never change for a proposal, so they are computed once; the conflict
-    check is redone when asked (``refresh_conflicts``) because files change under a waiting proposal."""
+    """Flags per proposal id, computed only for the rows a page fetches. Hidden characters never change for a
+    proposal, so they are computed once with the conflict check; the outside-policy flag is recomputed only when the
+    workspace's policy file changed (its modification time is looked at once per workspace per page)."""
 
     flags: dict[int, frozenset[str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _fixed: dict[int, frozenset[str]] = field(default_factory=dict)
+    _targets: dict[int, _PolicyTarget] = field(default_factory=dict)
+    # Per proposal: the policy file stamp its outside-policy flag was computed against.
+    _policy_stamps: dict[int, tuple[int, int] | None] = field(default_factory=dict)
+    policies: PolicyCache = field(default_factory=PolicyCache)
 
     def get(self, proposal_id: int) -> frozenset[str]:
         return self.flags.get(proposal_id, frozenset())
 
     def fill(self, repository: Repository, ids: list[int]) -> dict[int, frozenset[str]]:
-        missing = [i for i in ids if i not in self.flags]
+        missing = [i for i in ids if i not in self._fixed]
         if missing:
-            computed = {pid: flags_for(text) for pid, text in repository.queue_texts(missing).items()}
+            for pid, text in repository.queue_texts(missing).items():
+                self._fixed[pid] = flags_for(text)
+                command = text.shown_text if text.kind == "command" else None
+                self._targets[pid] = _PolicyTarget(text.kind, text.path, command, text.cwd, text.workspace_root)
+        stamps: dict[str, tuple[tuple[int, int] | None, core_policy.Policy | None]] = {}
+        updated: dict[int, frozenset[str]] = {}
+        for pid in ids:
+            target = self._targets.get(pid)
+            if target is None:
+                continue
+            if target.root not in stamps:
+                stamps[target.root] = self.policies.get(target.root)
+            stamp, rules = stamps[target.root]
+            previous = self.flags.get(pid)
+            if previous is not None and self._policy_stamps.get(pid, ()) == stamp:
+                continue
+            flags = self._fixed[pid]
+            if rules is not None and outside_policy(rules, target, target.root):
+                flags = flags | {OUTSIDE_POLICY}
+            self._policy_stamps[pid] = stamp
+            # The same object while nothing changed, so views can tell a change by identity.
+            updated[pid] = previous if previous == flags else flags
+        if updated:
             with self._lock:
-                self.flags.update(computed)
+                self.flags.update(updated)
         return {i: self.flags.get(i, frozenset()) for i in ids}
 
 
@@ -163,9 +256,15 @@ def fetch_page(
     after: tuple[Any, int] | None = None,
     limit: int = PAGE_SIZE,
     flag_cache: FlagCache,
+    reviewer: str | None = None,
 ) -> QueuePage:
-    """A page of the queue after ``after``, with flags; never loads more than one page (or one flag scan) of rows."""
+    """A page of the queue after ``after``, with flags; never loads more than one page (or one flag scan) of rows.
+
+    With a ``reviewer`` it also lists the second reviews and adjudications that person may do (team mode).
+    """
     args = spec.filter.query_args()
+    if reviewer:
+        args["reviewer"] = reviewer
     sort = spec.sort
     wanted_flag = spec.filter.flag
     if not wanted_flag:
@@ -207,6 +306,16 @@ _FINAL_WORDS = {
     "failed": "failed",
     "not_applied": "not applied",
     "cancelled": "withdrawn",
+    # Compare mode: the reviewer picked a sampled alternative, which is carried out as its own proposal.
+    "replaced": "replaced by a picked alternative",
+}
+
+
+# Team mode's stages of a proposal still waiting, as the state column and `signoff queue` name them.
+STAGE_WORDS = {
+    "pending": "waiting",
+    "awaiting_second_review": "second review",
+    "disputed": "disputed · adjudicate",
 }
 
 
@@ -220,8 +329,11 @@ def state_text(
     claimed_by: str | None = None,
 ) -> str:
     """'waiting', 'approved · applies in 3 s', 'applied', … — what became of a proposal, in a few words."""
-    if status == "pending":
-        return f"taken by {claimed_by}" if claimed_by else "waiting"
+    if status in STAGE_WORDS:
+        word = STAGE_WORDS[status]
+        if claimed_by:
+            return f"taken by {claimed_by}" if status == "pending" else f"{word} · taken by {claimed_by}"
+        return word
     if status == "deciding":
         return "saving…"
     if status == "decided":

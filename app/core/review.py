@@ -36,6 +36,8 @@ class DecisionRequest:
     strength: int | None = None
     # Team mode: this decision settles a disagreement between two reviewers (see app.store.team_review).
     adjudication: bool = False
+    # Compare mode: what was compared and which was picked (app.core.compare builds it; stored on the decision).
+    compare: dict | None = None
 
 
 def approve(proposal_id: int, reviewer: str, **context) -> DecisionRequest:
@@ -140,4 +142,5 @@ def decide(repository: Repository, request: DecisionRequest) -> DecisionRecord:
         hunk_verdicts=checked.hunk_verdicts,
         strength=checked.strength,
         adjudication=checked.adjudication,
+        compare=checked.compare,
     )

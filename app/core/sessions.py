@@ -14,7 +14,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 
-from app.core import review
+from app.core import compare, review
 from app.core.agent import SessionBusyError, SessionRunner
 from app.core.decision_wait import DecisionWaiter
 from app.core.endpoints import Endpoints
@@ -50,12 +50,15 @@ class SessionManager:
         waiter: DecisionWaiter | None = None,
         runner_id: str | None = None,
         command_timeout_s: float = 120.0,
+        api_timeout_s: float | None = None,
     ) -> None:
         self.repository = repository
         self.endpoints = endpoints
         self.waiter = waiter or DecisionWaiter(repository)
         self.runner_id = runner_id or new_runner_id()
         self._command_timeout_s = command_timeout_s
+        # Per HTTP attempt to the API (None: the SDK's default); the SDK retries a timed-out attempt.
+        self.api_timeout_s = api_timeout_s
         self._listeners: list[EventListener] = []
         self._tasks: dict[int, asyncio.Task[str]] = {}
         self._runners: dict[int, SessionRunner] = {}
@@ -114,6 +117,7 @@ class SessionManager:
             runner_id=self.runner_id,
             listener=self._emit,
             command_timeout_s=self._command_timeout_s,
+            api_timeout_s=self.api_timeout_s,
         )
         task = asyncio.create_task(self._run(runner), name=f"signoff-session-{session.id}")
         self._tasks[session.id] = task
@@ -141,6 +145,32 @@ class SessionManager:
     async def decide(self, request: review.DecisionRequest) -> DecisionRecord:
         """Record a decision durably, wake the runner waiting for it, and resume the session if nobody drives it."""
         decision = await self.repository.run(review.decide, self.repository.sync, request)
+        self.waiter.notify(request.proposal_id)
+        proposal = await self.repository.get_proposal(request.proposal_id)
+        if not self.is_running(proposal.session_id) and not await self.repository.has_live_runner(proposal.session_id):
+            try:
+                await self.resume(proposal.session_id)
+            except ValueError:
+                pass
+        return decision
+
+    async def compare(self, proposal_id: int, count: int, *, requested_by: str, channel: str = "window"):
+        """Sample ``count`` alternatives for a waiting proposal with its session's endpoint; returns the stored
+        CompareRecord (app.core.compare). Only reads: the session's runner keeps waiting meanwhile."""
+        proposal = await self.repository.get_proposal(proposal_id)
+        session = await self.repository.get_session(proposal.session_id)
+        client = self.endpoints.client(session.endpoint)
+        try:
+            return await compare.sample(
+                self.repository, client, proposal_id, count, requested_by=requested_by, channel=channel
+            )
+        finally:
+            await client.close()
+
+    async def pick(self, request) -> DecisionRecord:
+        """Record a pick among compared alternatives (app.core.compare.PickRequest), wake the runner, and resume the
+        session if nobody drives it."""
+        decision = await self.repository.run(compare.pick, self.repository.sync, request)
         self.waiter.notify(request.proposal_id)
         proposal = await self.repository.get_proposal(request.proposal_id)
         if not self.is_running(proposal.session_id) and not await self.repository.has_live_runner(proposal.session_id):

@@ -90,6 +90,30 @@ def apply_failed(path: str | None, detail: str) -> str:
     return f"Approved by the reviewer but applying it failed: {detail}. Nothing was changed{f' in {path}' if path else ''}."
 
 
+def file_applied_before_restart(kind: str, path: str, added: int, removed: int) -> str:
+    """A write an earlier run of this session began, found complete on disk after a restart (it is not redone)."""
+    return (
+        f"{file_applied(kind, path, added, removed)} (Signoff was interrupted while applying it; after the restart "
+        f"{path} already held exactly the approved content, so it was not written again.)"
+    )
+
+
+def interrupted_conflict(path: str, detail: str) -> str:
+    return (
+        f"Approved by the reviewer, but Signoff was interrupted while applying it, and after the restart {path} held "
+        f"neither its old content nor the approved content: {detail} Signoff wrote nothing more to {path}. "
+        "View the file again and propose the change against its current content."
+    )
+
+
+def command_interrupted(command: str) -> str:
+    return (
+        f"Approved by the reviewer, but Signoff was interrupted while running the command, so its outcome is UNKNOWN: "
+        f"it may not have run, or run partly or completely. It was NOT run again. Command: {command}\n"
+        "Check the workspace (view files) before assuming either way."
+    )
+
+
 def command_edited_prefix(proposed: str, ran: str) -> str:
     return f"The reviewer edited the command before approving it. You proposed: {proposed}\nThe reviewer's version ran instead.\n"
 

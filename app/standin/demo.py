@@ -6,13 +6,14 @@ Stateless: each reply is derived only from the request's messages (tool results 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.paths import resources_dir
-from app.standin.scenario import Turn, text_block, text_turn, tool_turn, tool_use_block
+from app.standin.scenario import Turn, prompt_key, text_block, text_turn, tool_turn, tool_use_block
 from app.standin.server import DEFAULT_MODELS, StandinServer
 
 DEMO_MODEL_ID = "signoff-demo"
@@ -139,6 +140,30 @@ _STEPS: tuple[_Step, ...] = (
 )
 _FIX_STEP_INDEX = 2
 
+# What the demo answers when the reviewer asks for alternatives (compare mode): for each step that changes the world,
+# the other ways it could have gone, one per resample of the same prompt, in turn. One per step proposes no change.
+_ALTERNATIVES: dict[int, tuple[_Proposal, ...]] = {
+    _FIX_STEP_INDEX: (
+        _STEPS[_FIX_STEP_INDEX].proposals[1],
+        _Proposal("Before changing anything, let me read greet.py once more to be sure the fix is in the right place.",
+                  EDIT_TOOL_NAME, {"command": "view", "path": "greet.py"}),
+        _Proposal("Python's str.title() capitalises every word, so the smallest fix is to use it.",
+                  EDIT_TOOL_NAME, {"command": "str_replace", "path": "greet.py", "old_str": _BUGGY_LINE,
+                                   "new_str": "    return raw.strip().title()"}),
+    ),
+    _FIX_STEP_INDEX + 1: (
+        _STEPS[_FIX_STEP_INDEX + 1].proposals[1],
+        _Proposal("Let me first run the existing checks, before adding tests.",
+                  COMMAND_TOOL_NAME, {"command": "python3 -m unittest -v"}),
+        _STEPS[_FIX_STEP_INDEX + 1].proposals[0],
+    ),
+    _FIX_STEP_INDEX + 2: (
+        _STEPS[_FIX_STEP_INDEX + 2].proposals[1],
+        _Proposal("Let me run the tests quietly.", COMMAND_TOOL_NAME, {"command": "python3 -m unittest -q"}),
+        _STEPS[_FIX_STEP_INDEX + 2].proposals[0],
+    ),
+}
+
 
 @dataclass(frozen=True)
 class _Outcome:
@@ -161,8 +186,38 @@ def demo_workspace_source() -> Path:
 
 def demo_server(*, chunk_delay: float = 0.02, expected_api_key: str | None = None) -> StandinServer:
     """A stand-in server (not started) that answers with the demo and lists DEMO_MODELS."""
-    return StandinServer(demo_scenario, models=DEMO_MODELS, chunk_delay=chunk_delay,
+    return StandinServer(DemoScenario(), models=DEMO_MODELS, chunk_delay=chunk_delay,
                          expected_api_key=expected_api_key)
+
+
+class DemoScenario:
+    """The demo as a server's scenario: ``demo_scenario`` for the first request of each prompt, and for repeats of the
+    same prompt (compare mode sampling the step again) the step's alternatives in turn (``demo_alternative``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[str, int] = {}
+
+    def __call__(self, request: Mapping[str, Any]) -> Turn:
+        key = prompt_key(request)
+        with self._lock:
+            repeat = self._seen.get(key, 0)
+            self._seen[key] = repeat + 1
+        return demo_scenario(request) if repeat == 0 else demo_alternative(request, repeat)
+
+
+def demo_alternative(request: Mapping[str, Any], number: int) -> Turn:
+    """Alternative ``number`` (1, 2, ...; cycling) to the demo's next turn; the turn itself where there is none."""
+    messages = request.get("messages") or []
+    exchanges, already_summarised = _tool_exchanges(messages)
+    if already_summarised:
+        return demo_scenario(request)
+    _outcomes, step_index, _proposal_index = _replay(exchanges)
+    choices = _ALTERNATIVES.get(step_index)
+    if not choices:
+        return demo_scenario(request)
+    proposal = choices[(number - 1) % len(choices)]
+    return tool_turn(text_block(proposal.text), tool_use_block(proposal.tool_name, proposal.tool_input))
 
 
 def demo_scenario(request: Mapping[str, Any]) -> Turn:

@@ -1,10 +1,12 @@
-"""What the stand-in API answers: replies (Turn, Fault, StreamFault), block helpers and a scripted scenario.
+"""What the stand-in API answers: replies (Turn, Fault, StreamFault, ConnectionReset, Stall), block helpers and a
+scripted scenario.
 
-Plain data only; no HTTP and no Qt here. A scenario is any ``callable(request: dict) -> Turn | Fault | StreamFault``.
+Plain data only; no HTTP and no Qt here. A scenario is any ``callable(request: dict) -> Reply``.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -69,8 +71,49 @@ class StreamFault:
             raise ValueError(f"StreamFault after_blocks must be 0 or more, not {self.after_blocks}")
 
 
-Reply = Union[Turn, Fault, StreamFault]
+@dataclass(frozen=True)
+class ConnectionReset:
+    """Abort the connection with a TCP reset before sending any byte of a response (a crashed proxy or upstream)."""
+
+
+@dataclass(frozen=True)
+class Stall:
+    """Send nothing for ``seconds`` (a hung upstream: the client's read timeout should fire first), then answer with
+    ``then``, or drop the connection when ``then`` is None. Stopping the server ends the stall at once."""
+
+    seconds: float
+    then: Turn | Fault | None = None
+
+
+Reply = Union[Turn, Fault, StreamFault, ConnectionReset, Stall]
 Scenario = Callable[[dict[str, Any]], Reply]
+
+
+@dataclass(frozen=True)
+class Alternatives:
+    """A script entry for compare mode: the first request for a prompt gets ``turns[0]``; each later request with the
+    very same prompt (the same step sampled again) gets the next turn, cycling, without using up the script."""
+
+    turns: tuple[Turn, ...]
+
+    def __init__(self, *turns: Turn) -> None:
+        if not turns:
+            raise ValueError("Alternatives needs at least one turn")
+        object.__setattr__(self, "turns", tuple(turns))
+
+
+def prompt_key(request: Mapping[str, Any]) -> str:
+    """What makes two requests the same prompt: model, system, tools and messages, cache breakpoints left out."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {key: plain(item) for key, item in value.items() if key != "cache_control"}
+        if isinstance(value, list):
+            return [plain(item) for item in value]
+        return value
+
+    chosen = {key: plain(request.get(key)) for key in ("model", "system", "tools", "messages")}
+    return json.dumps(chosen, sort_keys=True, separators=(",", ":"))
 
 
 def text_block(text: str) -> dict[str, Any]:
@@ -91,19 +134,33 @@ def tool_turn(*blocks: dict[str, Any]) -> Turn:
 
 
 class ScriptedScenario:
-    """Answers requests with ``replies`` in order; once they run out, every request gets a 500 saying so."""
+    """Answers requests with ``replies`` in order; once they run out, every request gets a 500 saying so.
 
-    def __init__(self, replies: Iterable[Reply]) -> None:
-        self.replies: tuple[Reply, ...] = tuple(replies)
+    An ``Alternatives`` entry answers its first request with its first turn and every repeat of that same prompt
+    (compare mode) with the next of its turns, so N parallel resamples get N distinct answers."""
+
+    def __init__(self, replies: Iterable[Reply | Alternatives]) -> None:
+        self.replies: tuple[Reply | Alternatives, ...] = tuple(replies)
         self._next_index = 0
         self._lock = threading.Lock()
+        # prompt key -> (its Alternatives, how many of its turns were served)
+        self._resampled: dict[str, tuple[Alternatives, int]] = {}
 
     def __call__(self, request: dict[str, Any]) -> Reply:
+        key = prompt_key(request) if any(isinstance(reply, Alternatives) for reply in self.replies) else None
         with self._lock:
+            if key is not None and key in self._resampled:
+                alternatives, served = self._resampled[key]
+                self._resampled[key] = (alternatives, served + 1)
+                return alternatives.turns[served % len(alternatives.turns)]
             index = self._next_index
             self._next_index += 1
-        if index < len(self.replies):
-            return self.replies[index]
+            reply = self.replies[index] if index < len(self.replies) else None
+            if isinstance(reply, Alternatives):
+                self._resampled[key] = (reply, 1)
+                return reply.turns[0]
+        if reply is not None:
+            return reply
         return Fault(500, "api_error",
                      f"The stand-in's scripted scenario ran out of replies: it had {len(self.replies)}, "
                      f"and this is request {index + 1}.")

@@ -13,6 +13,7 @@ import math
 import re
 import socket
 import socketserver
+import struct
 import sys
 import threading
 import traceback
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from app.standin.scenario import Fault, Scenario, StreamFault, Turn, fresh_id, text_block
+from app.standin.scenario import ConnectionReset, Fault, Scenario, Stall, StreamFault, Turn, fresh_id, text_block
 
 DEFAULT_MODELS: tuple[dict[str, str], ...] = (
     {"id": "claude-opus-5-5", "display_name": "Claude Opus 5.5", "created_at": "2026-05-20T00:00:00Z"},
@@ -655,12 +656,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         standin = self.server.standin
         try:
             reply = standin.scenario(copy.deepcopy(body))
-            if not isinstance(reply, (Turn, Fault, StreamFault)):
-                raise TypeError(f"a scenario must return Turn, Fault or StreamFault, not {type(reply).__name__}")
+            if not isinstance(reply, (Turn, Fault, StreamFault, ConnectionReset, Stall)):
+                raise TypeError(f"a scenario must return Turn, Fault, StreamFault, ConnectionReset or Stall, "
+                                f"not {type(reply).__name__}")
         except Exception as error:
             standin._record_scenario_error(traceback.format_exc())
             return self._send_error(500, "api_error",
                                     f"The stand-in's scenario raised {type(error).__name__}: {error}")
+        if isinstance(reply, Stall):
+            standin._stopping.wait(reply.seconds)
+            if reply.then is None or standin._stopping.is_set():
+                return self._drop_connection()
+            reply = reply.then
+        if isinstance(reply, ConnectionReset):
+            return self._reset_connection()
         if isinstance(reply, Fault):
             return self._send_error(reply.status, reply.error_type, reply.message, reply.headers)
         usage = standin._prompt_cache.usage_for(body)
@@ -729,6 +738,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._send_event("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"},
                                    "request_id": self.request_id})
         self._write_chunk(b"")
+
+    def _reset_connection(self) -> None:
+        """Close with SO_LINGER 0, so the client gets a TCP RST instead of an orderly end of stream."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass  # the client already left
 
     def _drop_connection(self) -> None:
         self.close_connection = True

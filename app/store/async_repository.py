@@ -10,6 +10,7 @@ import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
+from app.store.errors import StoreError
 from app.store.repository import Repository
 
 
@@ -19,9 +20,23 @@ class AsyncRepository:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signoff-db")
 
     async def run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run any synchronous database work (e.g. a core operation taking the repository) on the database thread."""
+        """Run any synchronous database work (e.g. a core operation taking the repository) on the database thread.
+
+        A database failure on the way (disk full, a lock held too long, a read-only file, a server gone) arrives as a
+        StoreError whose message says so in one sentence, not as the driver's text.
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
+        try:
+            return await loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
+        except Exception as exc:
+            explained = self._explain(exc)
+            if explained is None or explained is exc:
+                raise
+            raise explained from exc
+
+    def _explain(self, exc: BaseException) -> StoreError | None:
+        explain = getattr(getattr(self.sync, "database", None), "explain", None)
+        return explain(exc) if explain is not None else None
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         method = getattr(self.sync, name)
@@ -29,8 +44,7 @@ class AsyncRepository:
             raise AttributeError(name)
 
         async def call(*args: Any, **kwargs: Any) -> Any:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, functools.partial(method, *args, **kwargs))
+            return await self.run(method, *args, **kwargs)
 
         call.__name__ = name
         return call

@@ -12,10 +12,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy import ColumnElement, and_, select, text
+from sqlalchemy.orm import Session as OrmSession, aliased
 
-from app.store.models import Decision, Proposal
+from app.store.models import Alternative, Decision, Proposal
 
 # The "previous hash" of the first decision.
 GENESIS = "0" * 64
@@ -49,8 +49,13 @@ def canonical_content(
     hunk_verdicts: Any,
     strength: int | None,
     review_stage: str | None = None,
+    revokes_id: int | None = None,
+    compare: Any = None,
 ) -> bytes:
-    """The bytes a decision's content hash covers: sorted-key compact JSON, timestamps in UTC to the microsecond."""
+    """The bytes a decision's content hash covers: sorted-key compact JSON, timestamps in UTC to the microsecond.
+
+    ``revokes`` is covered only where set (undo entries), so decisions sealed before it existed keep their hashes.
+    """
     document = {
         "id": decision_id,
         "proposal_id": proposal_id,
@@ -65,6 +70,11 @@ def canonical_content(
         "strength": strength,
         "review_stage": review_stage,
     }
+    if revokes_id is not None:
+        document["revokes"] = revokes_id
+    if compare is not None:
+        # Compare mode: the alternatives shown (their hashes) and the pick; only where set, like ``revokes``.
+        document["compare"] = compare
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
@@ -83,8 +93,49 @@ def content_hash_of(row: Decision) -> str:
             hunk_verdicts=row.hunk_verdicts,
             strength=row.strength,
             review_stage=getattr(row, "review_stage", None),
+            revokes_id=getattr(row, "revokes_id", None),
+            compare=getattr(row, "compare", None),
         )
     ).hexdigest()
+
+
+UNDO_VERDICT = "undo"
+
+
+def live_decisions() -> ColumnElement[bool]:
+    """SQL condition on ``Decision``: a judgment that stands, i.e. neither an undo entry nor a decision taken back by
+    one. Every reader of judgments (the runner, the queue, agreement, exports) uses it; only the chain sees all rows."""
+    revocation = aliased(Decision)
+    # Not a correlated NOT EXISTS: with every revokes_id NULL, SQLite's statistics rate its index as useless and it
+    # would scan the table once per decision. The revoked ids are few; read once (from the index) they are a set.
+    revoked = select(revocation.revokes_id).where(revocation.revokes_id.is_not(None))
+    return and_(Decision.revokes_id.is_(None), Decision.id.not_in(revoked))
+
+
+def alternative_content_sha256(content: Any) -> str | None:
+    """The hash a compare decision records for an alternative's assistant message (None for a failed request)."""
+    if content is None:
+        return None
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def compare_problem(orm: OrmSession, compare: Any) -> str | None:
+    """For a decision made in compare mode: whether the stored alternatives are still what it says was shown."""
+    if not compare:
+        return None
+    stored = {
+        row.position: row
+        for row in orm.scalars(select(Alternative).where(Alternative.compare_id == compare.get("compare_id")))
+    }
+    for entry in compare.get("alternatives") or []:
+        row = stored.get(entry.get("position"))
+        if row is None:
+            return f"alternative {entry.get('position')} of compare {compare.get('compare_id')} it was picked among is missing."
+        if row.shown_hash != entry.get("shown_hash") or alternative_content_sha256(row.content) != entry.get("content_sha256"):
+            return (f"alternative {entry.get('position')} of compare {compare.get('compare_id')} no longer matches what "
+                    "the reviewer was shown: it was changed.")
+    return None
 
 
 def chain_hash_of(prev_hash: str, content_hash: str) -> str:
@@ -167,6 +218,13 @@ def verify_chain(database: Any, *, batch: int = 2000) -> ChainReport:
                                        "no longer matches the hash recorded with it: it was changed.", expected_prev, row.id)
                 if chain_hash_of(row.prev_hash, row.content_hash) != row.chain_hash:
                     return ChainReport(count - 1, "its chain hash does not match its own hashes.", expected_prev, row.id)
+                revokes = getattr(row, "revokes_id", None)
+                if revokes is not None and revokes >= row.id:
+                    return ChainReport(count - 1, f"it takes back decision {revokes}, which was not recorded before "
+                                       "it.", expected_prev, row.id)
+                compared = compare_problem(orm, getattr(row, "compare", None))
+                if compared is not None:
+                    return ChainReport(count - 1, compared, expected_prev, row.id)
                 expected_prev = row.chain_hash
                 previous_id = row.id
             orm.expunge_all()

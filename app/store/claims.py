@@ -13,9 +13,15 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session as OrmSession
 
-from app.store.models import Decision, Proposal, utcnow
+from app.store.models import Proposal, utcnow
 from app.store.records import as_utc
-from app.store.team_review import AWAITING_SECOND_REVIEW, STILL_UNDECIDED, STATUS_WORDS, DecisionRefusedError
+from app.store.team_review import (
+    AWAITING_SECOND_REVIEW,
+    STILL_UNDECIDED,
+    STATUS_WORDS,
+    DecisionRefusedError,
+    reviewed_by,
+)
 
 DEFAULT_LEASE = dt.timedelta(seconds=120)
 # On SQLite another writer may take the candidate between our SELECT and UPDATE; a few fresh picks get past that.
@@ -61,7 +67,7 @@ def refuse_if_claimed(orm: OrmSession, proposal_id: int, reviewer: str, now: dt.
 
 def _not_decided_by(reviewer: str) -> ColumnElement[bool]:
     # A first reviewer must not pick their own item again for its second review.
-    return ~select(Decision.id).where(Decision.proposal_id == Proposal.id, Decision.reviewer == reviewer).exists()
+    return ~reviewed_by(reviewer)
 
 
 class ClaimsMixin:

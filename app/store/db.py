@@ -147,6 +147,8 @@ class Database:
         self.previous_revision = previous_revision
         # The copy made before migrating an existing SQLite file, if this open made one.
         self.backup_path = backup_path
+        # How long a SQLite open waits for another program's lock: named in messages about locks.
+        self.lock_timeout = DEFAULT_LOCK_TIMEOUT
         self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
 
     @property
@@ -160,6 +162,15 @@ class Database:
 
     def session(self) -> Session:
         return self._sessions()
+
+    def explain(self, exc: BaseException) -> StoreError | None:
+        """The one-sentence StoreError for a database failure met while working (disk full, locked, read-only, gone),
+        or None when ``exc`` is not a database failure."""
+        if isinstance(exc, StoreError):
+            return exc
+        if not isinstance(exc, (DBAPIError, sqlite3.Error, psycopg.Error)):
+            return None
+        return _translate(exc, self.location, self.path, lock_timeout=self.lock_timeout)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -210,15 +221,17 @@ def _open_sqlite(url: URL, script: ScriptDirectory, *, migrate: bool, lock_timeo
         engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     pragmas = _SqlitePragmas(int(lock_timeout * 1000))
     event.listen(engine, "connect", pragmas)
+    progress = _Progress()
     try:
         with _store_errors(location, path=path, lock_timeout=lock_timeout):
             outcome = _retry_while_locked(
-                lambda: _bootstrap_sqlite(engine, pragmas, script, path, location, migrate=migrate), lock_timeout
+                lambda: _bootstrap_sqlite(engine, pragmas, script, path, location, migrate=migrate, done=progress),
+                lock_timeout,
             )
     except BaseException:
         engine.dispose()
         raise
-    return Database(
+    database = Database(
         engine,
         url,
         path=path,
@@ -226,6 +239,8 @@ def _open_sqlite(url: URL, script: ScriptDirectory, *, migrate: bool, lock_timeo
         previous_revision=outcome.previous_revision,
         backup_path=outcome.backup_path,
     )
+    database.lock_timeout = lock_timeout
+    return database
 
 
 class _SqlitePragmas:
@@ -293,7 +308,15 @@ def _bootstrap_sqlite(
     location: str,
     *,
     migrate: bool,
+    done: _Progress | None = None,
 ) -> _Outcome:
+    if done is not None and done.outcome is not None:
+        # An earlier attempt migrated (or checked) the file and only its switch to WAL met a lock: keep what that
+        # attempt found, or a retry would report "nothing migrated" for a migration this open did.
+        outcome = done.outcome
+        with engine.connect() as connection:
+            _switch_to_wal(connection, pragmas)
+        return outcome
     with engine.connect() as connection:
         if migrate:
             # Batch migrations rebuild tables with DROP TABLE, which would fire ON DELETE CASCADE on every child row;
@@ -305,13 +328,26 @@ def _bootstrap_sqlite(
             if connection.in_transaction():
                 connection.rollback()
             _restore_foreign_keys(connection)
+        if done is not None:
+            done.outcome = outcome
         if migrate:
-            # A new file was created in rollback-journal mode, so a refused file never had its header rewritten; a
-            # read-only open (migrate=False) leaves the journal mode as the file has it.
-            pragmas.file_accepted = True
-            connection.exec_driver_sql("PRAGMA journal_mode = WAL")
-            connection.rollback()
+            _switch_to_wal(connection, pragmas)
     return outcome
+
+
+@dataclass
+class _Progress:
+    """What a bootstrap attempt already achieved, carried into the next attempt when a lock interrupts it."""
+
+    outcome: _Outcome | None = None
+
+
+def _switch_to_wal(connection: Connection, pragmas: _SqlitePragmas) -> None:
+    # A new file was created in rollback-journal mode, so a refused file never had its header rewritten; a read-only
+    # open (migrate=False) leaves the journal mode as the file has it.
+    pragmas.file_accepted = True
+    connection.exec_driver_sql("PRAGMA journal_mode = WAL")
+    connection.rollback()
 
 
 def _check_and_migrate_sqlite(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import glob
 import hashlib
 import json
 import os
@@ -17,11 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from sqlalchemy import Text, cast, func, literal, select
+import orjson
+from sqlalchemy import JSON, Boolean, Text, cast, func, literal, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from app.core import preference as pref
 from app.core.redaction import Redactor
-from app.store.models import AgentSession, Decision, Message, Proposal, Workspace
+from app.store.audit import live_decisions
+from app.store.models import AgentSession, Alternative, Decision, Message, Proposal, Workspace
 
 FORMATS = ("trl-dpo", "trl-kto", "trl-reward", "openai-dpo", "hh-rlhf", "sft", "raw")
 FORMAT_DESCRIPTIONS = {
@@ -35,7 +40,45 @@ FORMAT_DESCRIPTIONS = {
 }
 PAIR_FORMATS = {"trl-dpo", "trl-reward", "openai-dpo", "hh-rlhf"}
 SESSIONS_PER_BATCH = 200
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# What that encoder does with a str, without its Python frame (metadata strings: several per row).
+_json_str = json.encoder.encode_basestring
+
+
+def _holds_float(value: Any) -> bool:
+    """Whether a JSON-like value holds a float anywhere (orjson writes some floats unlike json: 1e-05, NaN)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is dict:
+            pending.extend(item.values())
+        elif kind is list or kind is tuple:
+            pending.extend(item)
+        elif isinstance(item, float):
+            return True
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return False
+
+
+def _dumps(value: Any) -> str:
+    """Compact JSON, non-ASCII kept: byte for byte what json.dumps(ensure_ascii=False, separators=(",", ":"))
+    writes. Objects and arrays go through orjson (encoding them was the export's largest cost), unless they hold a
+    float; strings through json's C function for them, the rest through json."""
+    if type(value) is str:
+        return _json_str(value)
+    if isinstance(value, (dict, list)) and not _holds_float(value):
+        try:
+            return orjson.dumps(value).decode()
+        except orjson.JSONEncodeError:
+            # Integers past 64 bits, keys that are not strings, lone surrogates: json's way (or its error).
+            pass
+    return _json_dumps(value)
 
 
 class ExportError(Exception):
@@ -191,8 +234,29 @@ def _session_clauses(filters: ExportFilters) -> list[Any]:
     return clauses
 
 
+class _mostly_true(FunctionElement[bool]):  # noqa: N801 (an SQL function, named like one)
+    """A condition almost every row meets. SQLite has no statistics on a fresh file and takes `revokes_id IS NULL`
+    for a selective index lookup: every batch then walked all decisions (37 ms a batch at 20k decisions, growing
+    with the table, so the export was quadratic). Inside likelihood() (which says "mostly true") the condition is
+    no index lookup any more, and SQLite walks sessions -> proposals -> decisions by their ids (2 ms a batch)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(_mostly_true)
+def _mostly_true_anywhere(element: _mostly_true, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_mostly_true, "sqlite")
+def _mostly_true_on_sqlite(element: _mostly_true, compiler: Any, **kw: Any) -> str:
+    return f"likelihood({compiler.process(element.clauses, **kw)}, 0.9375)"
+
+
 def _decision_clauses(filters: ExportFilters) -> list[Any]:
-    clauses = []
+    # Undo entries and the decisions they took back are no judgments (app.store.audit.live_decisions).
+    clauses = [_mostly_true(live_decisions())]
     if filters.since:
         clauses.append(Decision.decided_at >= filters.since)
     if filters.until:
@@ -228,6 +292,8 @@ class SessionData:
     steps: list[pref.DecidedStep]
     # Each message's content exactly as stored (JSON text): scanned for secrets and reused by the raw format unparsed.
     content_texts: list[str] = field(default_factory=list)
+    # Compare mode: the compared answers of the session's compare decisions, by compare id.
+    alternatives: dict[int, list[pref.ComparedAlternative]] = field(default_factory=dict)
 
 
 _STEP_COLUMNS = (
@@ -238,7 +304,41 @@ _STEP_COLUMNS = (
     Proposal.status,
     # Team mode's column, where this schema has it.
     getattr(Decision, "review_stage", literal(None)),
+    # Compare mode's column, where this schema has it.
+    getattr(Decision, "compare", literal(None)),
 )
+# JSON columns are read as their text and parsed by _loads: the column type's json.loads took a third of the read.
+_STEP_JSON_AT = tuple(at - 1 for at, column in enumerate(_STEP_COLUMNS) if isinstance(column.type, JSON))
+_STEP_SELECT = tuple(
+    cast(column, Text) if isinstance(column.type, JSON) else column for column in _STEP_COLUMNS
+)
+
+
+def _loads(text: str) -> Any:
+    """Stored JSON text -> value: orjson, or json for the little orjson refuses (NaN, integers past 64 bits)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+class _JsonTexts:
+    """Session tools and sampling repeat across sessions: parse each distinct text once per export."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, Any] = {}
+
+    def parse(self, text: str | None, empty: Any) -> Any:
+        if text is None:
+            return empty
+        found = self._parsed.get(text)
+        if found is None:
+            found = _loads(text)
+            if found is None:
+                found = empty
+            if len(self._parsed) < 1000:
+                self._parsed[text] = found
+        return found
 
 
 def iter_sessions(database: Any, filters: ExportFilters, batch: int = SESSIONS_PER_BATCH) -> Iterator[SessionData]:
@@ -248,6 +348,7 @@ def iter_sessions(database: Any, filters: ExportFilters, batch: int = SESSIONS_P
     """
     session_clauses = _session_clauses(filters)
     decision_clauses = _decision_clauses(filters)
+    json_texts = _JsonTexts()
     last_id = 0
     while True:
         with database.session() as orm:
@@ -263,41 +364,80 @@ def iter_sessions(database: Any, filters: ExportFilters, batch: int = SESSIONS_P
             if not ids:
                 return
             last_id = ids[-1]
+            # Plain rows through the connection: the ORM's result machinery cost more than the SQL for these.
+            connection = orm.connection()
             facts: dict[int, pref.SessionFacts] = {}
-            for row in orm.execute(
+            for row in connection.execute(
                 select(
                     AgentSession.id, Workspace.root_path, AgentSession.model, AgentSession.system_prompt,
-                    AgentSession.tools, AgentSession.sampling,
+                    cast(AgentSession.tools, Text), cast(AgentSession.sampling, Text),
                 )
                 .join(Workspace, AgentSession.workspace_id == Workspace.id)
                 .where(AgentSession.id.in_(ids))
             ):
-                facts[row[0]] = pref.SessionFacts(row[0], row[1], row[2], row[3], row[4] or [], row[5] or {})
+                facts[row[0]] = pref.SessionFacts(
+                    row[0], row[1], row[2], row[3], json_texts.parse(row[4], []), json_texts.parse(row[5], {})
+                )
             messages: dict[int, list[dict[str, Any]]] = {session_id: [] for session_id in ids}
             texts: dict[int, list[str]] = {session_id: [] for session_id in ids}
-            loads = json.loads
+            loads = _loads
             # The JSON as text, parsed here once: the column type would parse it too, and the text is worth keeping.
-            for session_id, seq, role, content in orm.execute(
+            for session_id, seq, role, content in connection.execute(
                 select(Message.session_id, Message.seq, Message.role, cast(Message.content, Text))
                 .where(Message.session_id.in_(ids))
                 .order_by(Message.session_id, Message.seq)
             ):
                 transcript = messages[session_id]
-                while len(transcript) < seq:  # a gap would shift every later prompt; keep seq == index
-                    transcript.append({"role": "user", "content": []})
-                    texts[session_id].append("[]")
+                if len(transcript) < seq:  # a gap would shift every later prompt; keep seq == index
+                    while len(transcript) < seq:
+                        transcript.append({"role": "user", "content": []})
+                        texts[session_id].append("[]")
                 transcript.append({"role": role, "content": loads(content) if content is not None else []})
                 texts[session_id].append(content or "[]")
             steps: dict[int, list[pref.DecidedStep]] = {session_id: [] for session_id in ids}
-            for row in orm.execute(
-                select(*_STEP_COLUMNS)
+            for row in connection.execute(
+                select(*_STEP_SELECT)
                 .join(Decision, Decision.proposal_id == Proposal.id)
                 .where(Proposal.session_id.in_(ids), *decision_clauses)
                 .order_by(Proposal.session_id, Proposal.id, Decision.id)
             ):
-                steps[row[0]].append(pref.DecidedStep(*row[1:]))
+                values = list(row[1:])
+                for at in _STEP_JSON_AT:
+                    if values[at] is not None:
+                        values[at] = loads(values[at])
+                steps[row[0]].append(pref.DecidedStep(*values))
+            compared = _compared_alternatives(orm, steps)
         for session_id in ids:
-            yield SessionData(facts[session_id], messages[session_id], steps[session_id], texts[session_id])
+            yield SessionData(
+                facts[session_id], messages[session_id], steps[session_id], texts[session_id],
+                {c: compared[c] for c in _compare_ids(steps[session_id]) if c in compared},
+            )
+
+
+def _compare_ids(steps: Sequence[pref.DecidedStep]) -> set[int]:
+    return {int(step.compare["compare_id"]) for step in steps if step.compare and step.compare.get("compare_id")}
+
+
+def _compared_alternatives(orm: Any, steps: dict[int, list[pref.DecidedStep]]) -> dict[int, list[pref.ComparedAlternative]]:
+    """The alternatives of every compare the batch's decisions name (one query; none when nothing was compared)."""
+    wanted = set()
+    for session_steps in steps.values():
+        wanted |= _compare_ids(session_steps)
+    found: dict[int, list[pref.ComparedAlternative]] = {}
+    if not wanted:
+        return found
+    for compare_id, position, content, tool_use_id, sampling, kind in orm.execute(
+        select(
+            Alternative.compare_id, Alternative.position, Alternative.content, Alternative.tool_use_id,
+            Alternative.sampling, Alternative.kind,
+        )
+        .where(Alternative.compare_id.in_(sorted(wanted)))
+        .order_by(Alternative.compare_id, Alternative.position)
+    ):
+        found.setdefault(compare_id, []).append(
+            pref.ComparedAlternative(position, pref.alternative_completion(content, tool_use_id), sampling or {}, kind)
+        )
+    return found
 
 
 # -- rendering rows ------------------------------------------------------------------------------------------------------
@@ -494,7 +634,7 @@ def _redacted_completion(
 
 
 # Sources whose chosen side is rebuilt from the reviewer's bytes rather than taken from a stored message.
-_REBUILT_SOURCES = frozenset({pref.SOURCE_EDIT, pref.SOURCE_HUNKS})
+_REBUILT_SOURCES = frozenset({pref.SOURCE_EDIT, pref.SOURCE_HUNKS, pref.SOURCE_COMPARE})
 
 
 def _margin(strength: int | None) -> float:
@@ -509,8 +649,9 @@ def _rows(view: _SessionView, examples: pref.SessionExamples, fmt: str, sources:
             if sources and pair.source not in sources:
                 continue
             chosen = _redacted_completion(view, pair.chosen, redo, pair.source in _REBUILT_SOURCES)
-            rejected = pair.rejected
-            row_id = _row_id(pair.step, pair.source, pair.related)
+            # Compared alternatives come from their own table, never through the messages' redaction.
+            rejected = _redacted_completion(view, pair.rejected, redo, pair.source == pref.SOURCE_COMPARE)
+            row_id = _row_id(pair.step, pair.source, pair.related, pair.variant)
             meta = view.metadata_json(pair.step, pair.source, pair.related, pair.strength)
             if fmt == "trl-dpo":
                 prompt, prompt_key = view.prompt("trl", pair.prompt_seq)
@@ -556,7 +697,8 @@ def _rows(view: _SessionView, examples: pref.SessionExamples, fmt: str, sources:
             if fmt == "sft" and (not item.label or item.source == pref.SOURCE_REVISION):
                 continue
             completion = _redacted_completion(
-                view, item.completion, redo, item.role == "chosen" and item.source in _REBUILT_SOURCES
+                view, item.completion, redo,
+                (item.role == "chosen" and item.source in _REBUILT_SOURCES) or item.source == pref.SOURCE_COMPARE,
             )
             prompt, prompt_key = view.prompt("trl", item.prompt_seq)
             completion_json = _dumps([pref.completion_message(completion, "trl")])
@@ -638,6 +780,7 @@ def _raw_row(view: _SessionView, step: pref.DecidedStep, sources: list[str]) -> 
             "channel": step.channel,
             "strength": step.strength,
             "review_stage": step.review_stage,
+            "compare": _raw_compare(step, view.data.alternatives),
             "hunk_verdicts": step.hunk_verdicts,
             "edited_content": edited_text,
             "edited_content_base64": edited_b64,
@@ -648,6 +791,22 @@ def _raw_row(view: _SessionView, step: pref.DecidedStep, sources: list[str]) -> 
     line = "{" + f'"id":{_dumps(row_id)},"tools":{view.stored_tools_json},"prompt":{prompt},' + tail + "}"
     key = hash(("raw", step.decision_id))
     return _Row(row_id, key, line, ",".join(sources) or "none", step.verdict, step, None)
+
+
+def _raw_compare(step: pref.DecidedStep, alternatives: dict[int, list[pref.ComparedAlternative]]) -> dict[str, Any] | None:
+    """For a compare decision: what was compared (hashes, as sealed), the pick, and each alternative's sampling."""
+    if not step.compare:
+        return None
+    sampled = {a.position: a for a in alternatives.get(step.compare.get("compare_id"), ())}
+    return {
+        "compare_id": step.compare.get("compare_id"),
+        "picked": step.compare.get("picked"),
+        "alternatives": [
+            {**entry, "kind": getattr(sampled.get(entry.get("position")), "kind", None),
+             "sampling": _dumps(getattr(sampled.get(entry.get("position")), "sampling", None))}
+            for entry in step.compare.get("alternatives") or []
+        ],
+    }
 
 
 # -- the export ----------------------------------------------------------------------------------------------------------
@@ -710,6 +869,7 @@ def export_dataset(
     done = 0
     last_progress = 0.0
     try:
+        _remove_stale_partials([*files.values(), card_path])
         for name, path in files.items():
             temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
             temps[name] = temp
@@ -727,7 +887,7 @@ def export_dataset(
             settled, disagreements = pref.settled_steps(data.steps)
             if disagreements:
                 report.skipped["reviewers_disagree"] = report.skipped.get("reviewers_disagree", 0) + disagreements
-            examples = pref.session_examples(view.messages, settled)
+            examples = pref.session_examples(view.messages, settled, data.alternatives)
             _count_agreement(data.steps, report)
             for why, count in examples.skipped.items():
                 report.skipped[why] = report.skipped.get(why, 0) + count
@@ -765,15 +925,22 @@ def export_dataset(
         if cancel is not None and cancel.is_set():
             raise ExportCancelled("The export was cancelled; no file was written.")
         for handle in handles.values():
+            # On disk before the rename, so a power loss leaves the old file or the whole new one, never a torn one.
+            handle.flush()
+            os.fsync(handle.fileno())
             handle.close()
         report.redactions = dict(redactor.counts) if redactor else {}
         report.seconds = time.perf_counter() - started
         card_temp = card_path.with_name(f".{card_path.name}.{os.getpid()}.partial")
         temps["card"] = card_temp
-        card_temp.write_text(dataset_card(report, options), encoding="utf-8")
+        with open(card_temp, "w", encoding="utf-8") as card:
+            card.write(dataset_card(report, options))
+            card.flush()
+            os.fsync(card.fileno())
         for name, path in files.items():
             os.replace(temps[name], path)
         os.replace(card_temp, card_path)
+        _fsync_folder(card_path.parent)
         temps.clear()
         if progress is not None:
             progress(ExportProgress(done, total, report.total_rows))
@@ -788,6 +955,36 @@ def export_dataset(
         if temps and created_folder:
             try:
                 folder.rmdir()
+            except OSError:
+                pass
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the renames durable (a no-op where folders cannot be opened, e.g. Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_partials(paths: list[Path]) -> None:
+    """Delete ``.<name>.<pid>.partial`` files an earlier export left when it was killed (its process is gone): the
+    output files themselves are only ever renamed into place whole, so these are all a crash leaves behind."""
+    for path in paths:
+        for partial in path.parent.glob(f".{glob.escape(path.name)}.*.partial"):
+            pid_text = partial.name[len(path.name) + 2 : -len(".partial")]
+            if not pid_text.isdigit() or int(pid_text) == os.getpid():
+                continue
+            try:
+                os.kill(int(pid_text), 0)
+            except ProcessLookupError:
+                partial.unlink(missing_ok=True)
             except OSError:
                 pass
 
@@ -891,6 +1088,11 @@ def dataset_card(report: ExportReport, options: ExportOptions) -> str:
         "words answer a rejection the original prompt does not contain.",
         "- hunks: per-hunk verdicts whose applied result differs from the proposal: chosen = what was applied, "
         "rejected = the full proposal.",
+        "- compare: the reviewer asked for alternatives to a proposal (the same prompt sampled again) and picked one: "
+        "a pair of the picked answer over each other one, same prompt (`id` ends `-a<picked>-a<other>`, position 0 "
+        "being the original); each answer not picked is also an undesirable completion, and rejecting all makes only "
+        "those. An answer that proposed no change is its text (and a view call, if it made one). Each alternative's "
+        "sampling (temperature, ...) is in the raw export's `decision.compare`.",
         f"- {_EDIT_NOTE}",
         "- trl-reward `margin` = (strength - 1) / 4 from the reviewer's 1-5 rating; 0 without one.",
         "- The text editor tool has no schema in the request (it is an Anthropic-defined tool); `tools` gives its "

@@ -206,7 +206,7 @@ class Decision(Base):
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
-    # approve | reject | edit
+    # approve | reject | edit, or 'undo' for an entry taking back an earlier decision (see revokes_id)
     verdict: Mapped[str] = mapped_column(String(16))
     reason: Mapped[Optional[str]] = mapped_column(Text)
     # For 'edit': the full new file content or the command the reviewer approved instead.
@@ -227,6 +227,15 @@ class Decision(Base):
     # Team mode: 'first' or 'second' of two required independent reviews, or 'adjudication' of a disagreement;
     # None when one review decides (the default).
     review_stage: Mapped[Optional[str]] = mapped_column(String(16))
+    # An undo is its own chained entry (verdict 'undo', migration 0006): it names the decision it takes back, which
+    # stays in the chain unchanged. Whatever reads judgments skips both (app.store.audit.live_decisions).
+    # No foreign key: SQLite could only add one by copying the whole table; both rows belong to one proposal, whose
+    # cascade removes them together.
+    revokes_id: Mapped[Optional[int]] = mapped_column(IdType, index=True)
+    # Compare mode (migration 0007): which alternatives the reviewer was shown side by side and which one was picked
+    # (None: all rejected), as {"compare_id", "picked", "alternatives": [{"position", "shown_hash", "content_sha256"}]};
+    # None for a decision on a proposal shown alone. Covered by the audit chain where set.
+    compare: Mapped[Optional[dict[str, Any]]] = mapped_column(NullableJSON)
     # The audit chain (app.store.audit, migration 0003): the shown_hash of the proposal as it was when decided, the
     # chain hash of the decision before this one, the sha256 of this one's canonical content, and of the two together.
     shown_hash: Mapped[Optional[str]] = mapped_column(String(64))
@@ -255,3 +264,61 @@ class ReviewRule(Base):
     adjudicators: Mapped[list[str]] = mapped_column(JSON)
     updated_by: Mapped[Optional[str]] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+
+
+class Compare(Base):
+    """A reviewer asked for alternatives to a waiting proposal: the same request sampled again, N times."""
+
+    __tablename__ = "compares"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    # How many alternatives were asked for (the original comes on top, as position 0).
+    count: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16), default="window")
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+
+    alternatives: Mapped[list["Alternative"]] = relationship(
+        back_populates="compare", order_by="Alternative.position", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Alternative(Base):
+    """One answer to the proposal's prompt: position 0 is the original assistant message, 1..N were sampled for the
+    compare. Its first world-changing tool call is drafted like a proposal (kind 'none' when it proposes no change)."""
+
+    __tablename__ = "alternatives"
+    __table_args__ = (UniqueConstraint("compare_id", "position", name="uq_alternatives_compare_position"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    compare_id: Mapped[int] = mapped_column(ForeignKey("compares.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    # The assistant message as the API returned it (request shape); None when the request failed.
+    content: Mapped[Optional[list[dict[str, Any]]]] = mapped_column(NullableJSON)
+    api_message_id: Mapped[Optional[str]] = mapped_column(String(200))
+    stop_reason: Mapped[Optional[str]] = mapped_column(String(64))
+    # Exactly what was sent besides the prompt (max_tokens, temperature, ...), and the usage it cost.
+    sampling: Mapped[dict[str, Any]] = mapped_column(JSON)
+    usage: Mapped[Optional[dict[str, Any]]] = mapped_column(NullableJSON)
+    # The tool call that makes the draft: the first one that changes the world, else the first one, else None.
+    tool_use_id: Mapped[Optional[str]] = mapped_column(String(200))
+    tool_name: Mapped[Optional[str]] = mapped_column(String(200))
+    tool_input: Mapped[Optional[dict[str, Any]]] = mapped_column(NullableJSON)
+    # edit | create | command, or 'none' (text only, a view, a draft that failed, a failed request: see note)
+    kind: Mapped[str] = mapped_column(String(32))
+    path: Mapped[Optional[str]] = mapped_column(Text)
+    command: Mapped[Optional[str]] = mapped_column(Text)
+    cwd: Mapped[Optional[str]] = mapped_column(Text)
+    base_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    old_content: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    new_content: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    shown_text: Mapped[str] = mapped_column(Text)
+    shown_hash: Mapped[str] = mapped_column(String(64))
+    lines_added: Mapped[int] = mapped_column(Integer, default=0)
+    lines_removed: Mapped[int] = mapped_column(Integer, default=0)
+    # Why it proposes no change, in words ("only text", "views greet.py", the API error, ...).
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+
+    compare: Mapped[Compare] = relationship(back_populates="alternatives")

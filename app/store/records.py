@@ -102,6 +102,8 @@ class DecisionRecord:
     strength: int | None = None
     # The proposal's shown_hash when it was decided: what the reviewer saw, checked again before applying.
     shown_hash: str | None = None
+    # Team mode: 'first' / 'second' of two reviews, 'adjudication', or None for a single review.
+    review_stage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ class QueueTextRecord:
     path: str | None
     base_hash: str | None
     workspace_root: str
+    # For commands: the folder it runs in (workspace-relative), which the policy check needs.
+    cwd: str | None = None
 
 
 @dataclass(frozen=True)

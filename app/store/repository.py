@@ -10,15 +10,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable
 
-from sqlalchemy import func, literal, select, text, tuple_, update
+from sqlalchemy import func, literal, select, tuple_, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
 from app.store.claims import ClaimsMixin, free_for, refuse_if_claimed
+from app.store.compare import CompareMixin
 from app.store.errors import StoreError
-from app.store.audit import CHAIN_LOCK_KEY, seal_decision
+from app.store.audit import UNDO_VERDICT, live_decisions, seal_decision
 from app.store.models import Decision, Message, Proposal, AgentSession, Workspace, utcnow
-from app.store.team_review import TeamReviewMixin, plan_decision, refuse_if_in_review
+from app.store.team_review import (
+    AWAITING_SECOND_REVIEW,
+    DISPUTED,
+    STILL_UNDECIDED,
+    TeamReviewMixin,
+    visibility_for,
+    visible_in_review,
+    plan_decision,
+    refuse_if_in_review,
+    undo_steps as _undo_steps,
+)
 from app.store.workspaces import workspace_row
 from app.store.records import (
     DecisionRecord,
@@ -116,10 +127,11 @@ def _decision_record(row: Decision) -> DecisionRecord:
         hunk_verdicts=row.hunk_verdicts,
         strength=row.strength,
         shown_hash=row.shown_hash,
+        review_stage=row.review_stage,
     )
 
 
-class Repository(ClaimsMixin, TeamReviewMixin):
+class Repository(ClaimsMixin, TeamReviewMixin, CompareMixin):
     """Synchronous access; call it from one thread (``AsyncRepository`` does that for the event loop)."""
 
     def __init__(self, database: Any) -> None:
@@ -342,6 +354,7 @@ class Repository(ClaimsMixin, TeamReviewMixin):
         hunk_verdicts: list[dict[str, Any]] | None = None,
         strength: int | None = None,
         adjudication: bool = False,
+        compare: dict[str, Any] | None = None,
     ) -> DecisionRecord:
         """Durably record a judgment; exactly one decision wins per proposal, across processes and machines.
 
@@ -377,7 +390,10 @@ class Repository(ClaimsMixin, TeamReviewMixin):
                         f"Proposal {proposal_id} was withdrawn when its session stopped; there is nothing to decide."
                     )
                 earlier = orm.scalar(
-                    select(Decision).where(Decision.proposal_id == proposal_id).order_by(Decision.id.desc())
+                    select(Decision)
+                    .where(Decision.proposal_id == proposal_id, live_decisions())
+                    .order_by(Decision.id.desc())
+                    .limit(1)
                 )
                 who = f" by {earlier.reviewer}" if earlier is not None else ""
                 verdict_text = f" ({earlier.verdict})" if earlier is not None else ""
@@ -395,6 +411,7 @@ class Repository(ClaimsMixin, TeamReviewMixin):
                 hunk_verdicts=hunk_verdicts,
                 strength=strength,
                 review_stage=step.stage,
+                compare=compare,
             )
             # Adds and flushes it, linked to the audit chain in this same transaction.
             seal_decision(orm, decision)
@@ -402,7 +419,12 @@ class Repository(ClaimsMixin, TeamReviewMixin):
 
     def latest_decision(self, proposal_id: int) -> DecisionRecord | None:
         with self._orm() as orm:
-            row = orm.scalar(select(Decision).where(Decision.proposal_id == proposal_id).order_by(Decision.id.desc()))
+            row = orm.scalar(
+                select(Decision)
+                .where(Decision.proposal_id == proposal_id, live_decisions())
+                .order_by(Decision.id.desc())
+                .limit(1)
+            )
             return None if row is None else _decision_record(row)
 
     def resolve_proposal(
@@ -431,7 +453,7 @@ class Repository(ClaimsMixin, TeamReviewMixin):
                 self._proposal_query()
                 .add_columns(Decision)
                 .join(Decision, Decision.proposal_id == Proposal.id)
-                .where(Proposal.session_id == session_id)
+                .where(Proposal.session_id == session_id, live_decisions())
                 .order_by(Decision.id)
             ).all()
             return [(_proposal_record(p, root, task), _decision_record(d)) for p, root, task, d in rows]
@@ -450,48 +472,81 @@ class Repository(ClaimsMixin, TeamReviewMixin):
         session_ids: Iterable[int] | None = None,
         path_like: str | None = None,
         text: str | None = None,
+        reviewer: str | None = None,
     ) -> list[QueueItemRecord]:
         """One page of waiting proposals in (sort key, id) order, strictly after the keyset position ``after``.
 
         Keyset pagination, so a page deep in a 100k queue costs what the first page costs (for the default sort by
         age, the (status, created_at) index yields rows already in order).
+
+        With a ``reviewer`` the page also holds what that person may review in team mode: second reviews of others'
+        first reviews and disputes they may adjudicate (app.store.team_review.visible_in_review); without one, only
+        proposals in status 'pending'.
         """
         key = _queue_sort_key(sort)
         claimed_by = getattr(Proposal, "claimed_by", None)
         claim_expires_at = getattr(Proposal, "claim_expires_at", None)
-        columns = [
-            Proposal.id,
-            Proposal.session_id,
-            Workspace.root_path,
-            AgentSession.task,
-            Proposal.kind,
-            Proposal.path,
-            Proposal.command,
-            Proposal.lines_added,
-            Proposal.lines_removed,
-            Proposal.status,
-            Proposal.created_at,
-            key.label("sort_key"),
-        ]
-        if claimed_by is not None:
-            columns.append(claimed_by)
-            if claim_expires_at is not None:
-                columns.append(claim_expires_at)
-        query = (
-            select(*columns)
-            .join(AgentSession, Proposal.session_id == AgentSession.id)
-            .join(Workspace, AgentSession.workspace_id == Workspace.id)
-            .where(Proposal.status == "pending")
-        )
-        query = _queue_filtered(query, workspace_roots, kinds, session_ids, path_like, text)
-        if after is not None:
-            after_key, after_id = after
-            position = tuple_(key, Proposal.id)
-            bound = tuple_(literal(after_key, key.type), literal(after_id, Proposal.id.type))
-            query = query.where(position < bound if descending else position > bound)
-        order = (key.desc(), Proposal.id.desc()) if descending else (key.asc(), Proposal.id.asc())
+
+        def ordered(sort_key):
+            """The page query with ``sort_key`` as its order (keyset bound included), without a status condition."""
+            columns = [
+                Proposal.id,
+                Proposal.session_id,
+                Workspace.root_path,
+                AgentSession.task,
+                Proposal.kind,
+                Proposal.path,
+                Proposal.command,
+                Proposal.lines_added,
+                Proposal.lines_removed,
+                Proposal.status,
+                Proposal.created_at,
+                sort_key.label("sort_key"),
+            ]
+            if claimed_by is not None:
+                columns.append(claimed_by)
+                if claim_expires_at is not None:
+                    columns.append(claim_expires_at)
+            query = (
+                select(*columns)
+                .join(AgentSession, Proposal.session_id == AgentSession.id)
+                .join(Workspace, AgentSession.workspace_id == Workspace.id)
+            )
+            query = _queue_filtered(query, workspace_roots, kinds, session_ids, path_like, text)
+            if after is not None:
+                after_key, after_id = after
+                position = tuple_(sort_key, Proposal.id)
+                bound = tuple_(literal(after_key, key.type), literal(after_id, Proposal.id.type))
+                query = query.where(position < bound if descending else position > bound)
+            order = (sort_key.desc(), Proposal.id.desc()) if descending else (sort_key.asc(), Proposal.id.asc())
+            return query.order_by(*order).limit(limit)
+
         with self._orm() as orm:
-            rows = orm.execute(query.order_by(*order).limit(limit)).all()
+            # Most of the time nothing is in a review stage (one probe of the status index says so), and the page is
+            # the plain query; building the merged one costs a few milliseconds of Python per page.
+            in_review = reviewer and orm.scalar(
+                select(Proposal.id).where(Proposal.status.in_((AWAITING_SECOND_REVIEW, DISPUTED))).limit(1)
+            )
+            if not in_review:
+                rows = orm.execute(ordered(key).where(Proposal.status == "pending")).all()
+            else:
+                visibility = visibility_for(orm, reviewer)
+                # One page per status, then the best ``limit`` of those few rows: a single query with status IN (...)
+                # or OR makes the database sort or scan the whole waiting queue for every page. The database merges,
+                # so its collation orders text as it does for one status. The review stages are few rows: their key
+                # is kept off indexes (kind, session) that would walk every proposal ever made in that order.
+                rare_key = _QUEUE_SORTS_OFF_INDEX.get(sort, key)
+                parts = [ordered(key).where(Proposal.status == "pending").subquery()] + [
+                    ordered(rare_key).where(Proposal.status == status, visible_in_review(visibility, status)).subquery()
+                    for status in (AWAITING_SECOND_REVIEW, DISPUTED)
+                ]
+                merged = union_all(*(select(part) for part in parts)).subquery()
+                merged_order = (
+                    (merged.c.sort_key.desc(), merged.c.id.desc())
+                    if descending
+                    else (merged.c.sort_key.asc(), merged.c.id.asc())
+                )
+                rows = orm.execute(select(merged).order_by(*merged_order).limit(limit)).all()
         items = []
         now = utcnow()
         for row in rows:
@@ -544,14 +599,16 @@ class Repository(ClaimsMixin, TeamReviewMixin):
         with self._orm() as orm:
             rows = orm.execute(
                 select(
-                    Proposal.id, Proposal.kind, Proposal.shown_text, Proposal.path, Proposal.base_hash, Workspace.root_path
+                    Proposal.id, Proposal.kind, Proposal.shown_text, Proposal.path, Proposal.base_hash, Workspace.root_path,
+                    Proposal.cwd,
                 )
                 .join(AgentSession, Proposal.session_id == AgentSession.id)
                 .join(Workspace, AgentSession.workspace_id == Workspace.id)
                 .where(Proposal.id.in_(ids))
             ).all()
         return {
-            row.id: QueueTextRecord(row.id, row.kind, row.shown_text, row.path, row.base_hash, row.root_path) for row in rows
+            row.id: QueueTextRecord(row.id, row.kind, row.shown_text, row.path, row.base_hash, row.root_path, row.cwd)
+            for row in rows
         }
 
     def proposal_states(self, proposal_ids: Iterable[int]) -> dict[int, ProposalStateRecord]:
@@ -560,7 +617,10 @@ class Repository(ClaimsMixin, TeamReviewMixin):
         if not ids:
             return {}
         latest = (
-            select(func.max(Decision.id)).where(Decision.proposal_id == Proposal.id).correlate(Proposal).scalar_subquery()
+            select(func.max(Decision.id))
+            .where(Decision.proposal_id == Proposal.id, live_decisions())
+            .correlate(Proposal)
+            .scalar_subquery()
         )
         with self._orm() as orm:
             rows = orm.execute(
@@ -578,9 +638,11 @@ class Repository(ClaimsMixin, TeamReviewMixin):
         """Progress counted in SQL: waiting now, decided since ``day_start`` and since ``hour_ago``, and the median
         time on screen of today's decisions (the median row is found with ORDER BY/OFFSET, never by loading rows)."""
         with self._orm() as orm:
-            waiting_query = select(func.count()).select_from(Proposal).where(Proposal.status == "pending")
-            decided_query = select(func.count()).select_from(Decision)
-            timed_query = select(Decision.time_on_screen_ms).select_from(Decision)
+            # Second reviews and disputes wait for someone too.
+            waiting_query = select(func.count()).select_from(Proposal).where(Proposal.status.in_(STILL_UNDECIDED))
+            # Undo entries and the decisions they took back are not decisions made.
+            decided_query = select(func.count()).select_from(Decision).where(live_decisions())
+            timed_query = select(Decision.time_on_screen_ms).select_from(Decision).where(live_decisions())
             if session_id is not None:
                 waiting_query = waiting_query.where(Proposal.session_id == session_id)
                 # "+ 0" keeps the planner off the session index: today's decisions (by time) are far fewer than a
@@ -602,51 +664,59 @@ class Repository(ClaimsMixin, TeamReviewMixin):
 
     # -- undo ------------------------------------------------------------------------------------------------------------
 
-    def undo_decision(self, proposal_id: int, reviewer: str, *, window_s: float) -> ProposalRecord:
-        """Take back ``reviewer``'s decision while it is younger than ``window_s`` and no runner has begun applying it.
+    def undo_decision(
+        self, proposal_id: int, reviewer: str, *, window_s: float, channel: str = "window"
+    ) -> ProposalRecord:
+        """Take back ``reviewer``'s standing decision on a proposal while it is younger than ``window_s`` and nothing was
+        carried out yet; the proposal goes back to the step before it (waiting, second review or adjudication).
 
-        One conditional UPDATE decides the race with the runner's ``claim_for_apply``: whichever commits first wins.
+        The undo is appended to the audit chain as its own entry (verdict 'undo', ``revokes_id``), so it works however
+        many decisions others recorded since, and ``signoff audit verify`` still passes. One conditional UPDATE
+        decides the race with the runner's ``claim_for_apply``: whichever commits first wins.
         """
         now = utcnow()
         with self._orm() as orm, orm.begin():
-            returned = orm.execute(
-                update(Proposal)
-                .where(
-                    Proposal.id == proposal_id,
-                    Proposal.status == "decided",
-                    Proposal.decided_at > now - dt.timedelta(seconds=window_s),
-                )
-                .values(status="pending", decided_at=None)
-            )
+            found = orm.execute(select(Proposal.status, Proposal.decided_at).where(Proposal.id == proposal_id)).first()
+            if found is None:
+                raise UnknownItemError(f"There is no proposal {proposal_id}.")
+            status, final_at = found
             decision = orm.scalar(
-                select(Decision).where(Decision.proposal_id == proposal_id).order_by(Decision.id.desc())
+                select(Decision)
+                .where(Decision.proposal_id == proposal_id, live_decisions())
+                .order_by(Decision.id.desc())
+                .limit(1)
             )
-            if returned.rowcount != 1:
-                row = orm.get(Proposal, proposal_id)
-                if row is None:
-                    raise UnknownItemError(f"There is no proposal {proposal_id}.")
-                if row.status == "pending":
-                    raise UndoRefusedError(f"Proposal {proposal_id} is not decided; there is nothing to undo.")
-                if row.status == "decided":
-                    raise UndoRefusedError(
-                        f"The decision on proposal {proposal_id} is final: its {window_s:g} s undo window has passed."
-                    )
-                doing = "is being carried out now" if row.status == "applying" else f"was already carried out ({row.status})"
+            if decision is None or status == "pending":
+                raise UndoRefusedError(f"Proposal {proposal_id} is not decided; there is nothing to undo.")
+            if decision.reviewer != reviewer:
+                # Reviews stay blind: say whose it is only once the proposal is decided.
+                who = decision.reviewer if status not in STILL_UNDECIDED else "another reviewer"
+                raise UndoRefusedError(f"Proposal {proposal_id} was last decided by {who}; only they can undo it.")
+            produced, back_to = _undo_steps(decision.review_stage)
+            if status not in produced:
+                doing = "is being carried out now" if status == "applying" else f"was already carried out ({status})"
                 raise UndoRefusedError(f"The decision on proposal {proposal_id} is final: it {doing}.")
-            if decision is None or decision.reviewer != reviewer:
-                who = decision.reviewer if decision is not None else "nobody"
-                # Raising rolls the UPDATE back: the proposal stays decided.
-                raise UndoRefusedError(f"Proposal {proposal_id} was decided by {who}; only they can undo it.")
-            if orm.get_bind().dialect.name == "postgresql":
-                # The lock decision appends take (app.store.audit), so none slips in behind the one removed here.
-                orm.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-            newest = orm.scalar(select(func.max(Decision.id)))
-            if newest != decision.id:
-                # The audit chain is append-only: only its newest link may be taken back without breaking it.
+            cutoff = now - dt.timedelta(seconds=window_s)
+            # The window runs from when the proposal was decided (what the runner's claim_for_apply counts from), or
+            # for a review that decided nothing yet, from that review.
+            if as_utc(final_at if status == "decided" and final_at is not None else decision.decided_at) <= cutoff:
                 raise UndoRefusedError(
-                    f"The decision on proposal {proposal_id} is final: another decision was recorded after it."
+                    f"The decision on proposal {proposal_id} is final: its {window_s:g} s undo window has passed."
                 )
-            orm.delete(decision)
+            statement = update(Proposal).where(Proposal.id == proposal_id, Proposal.status == status)
+            if status == "decided":
+                statement = statement.where(Proposal.decided_at > cutoff)
+            returned = orm.execute(statement.values(status=back_to, decided_at=None))
+            if returned.rowcount != 1:
+                # The runner made it final (or another undo won) between the read above and this UPDATE.
+                raise UndoRefusedError(f"The decision on proposal {proposal_id} is final: it is being carried out now.")
+            seal_decision(
+                orm,
+                Decision(
+                    proposal_id=proposal_id, verdict=UNDO_VERDICT, reviewer=reviewer, decided_at=now, channel=channel,
+                    revokes_id=decision.id,
+                ),
+            )
         return self.get_proposal(proposal_id)
 
     def claim_for_apply(self, proposal_id: int, *, window_s: float) -> bool:
@@ -660,6 +730,41 @@ class Repository(ClaimsMixin, TeamReviewMixin):
             )
             return claimed.rowcount == 1
 
+    def record_apply_intent(self, proposal_id: int, target_hash: str) -> bool:
+        """Durably note, before anything is written or run, what an 'applying' proposal is about to do: the sha256 of
+        the exact bytes a file will hold, or of the command about to run. It stays in ``applied_hash`` while the
+        status is 'applying'; after a crash it tells the resumed runner a write may have happened (or a command may
+        have run). False when the proposal is no longer 'applying'."""
+        with self._orm() as orm, orm.begin():
+            marked = orm.execute(
+                update(Proposal)
+                .where(Proposal.id == proposal_id, Proposal.status == "applying")
+                .values(applied_hash=target_hash)
+            )
+            return marked.rowcount == 1
+
+    def apply_intent(self, proposal_id: int) -> str | None:
+        """The target hash recorded by ``record_apply_intent`` while the proposal is still 'applying', else None."""
+        with self._orm() as orm:
+            row = orm.execute(
+                select(Proposal.status, Proposal.applied_hash).where(Proposal.id == proposal_id)
+            ).first()
+            if row is None or row.status != "applying":
+                return None
+            return row.applied_hash
+
+    def take_over_session(self, session_id: int, runner_id: str, dead_runner_id: str) -> bool:
+        """Become the runner of a session whose recorded runner is known to be dead (its process is gone from this
+        host), without waiting for its heartbeat to go stale. Compare-and-swap on the dead runner's id, so two
+        processes taking over at once cannot both win."""
+        with self._orm() as orm, orm.begin():
+            taken = orm.execute(
+                update(AgentSession)
+                .where(AgentSession.id == session_id, AgentSession.runner_id == dead_runner_id)
+                .values(runner_id=runner_id, heartbeat_at=utcnow())
+            )
+            return taken.rowcount == 1
+
 
 _QUEUE_SORTS = {
     "age": Proposal.created_at,
@@ -668,6 +773,13 @@ _QUEUE_SORTS = {
     "kind": Proposal.kind,
     "target": func.coalesce(Proposal.path, Proposal.command),
     "lines": Proposal.lines_added + Proposal.lines_removed,
+}
+
+
+# The same keys as expressions no index can order by ("+ 0", "|| ''"), for the review stages' few rows.
+_QUEUE_SORTS_OFF_INDEX = {
+    "kind": Proposal.kind.concat(""),
+    "session": Proposal.session_id + 0,
 }
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from app.core.agreement import PairAgreement, pairwise_agreement
 from app.core.review_rules import NO_RULES, ReviewRules, checked
+from app.store.audit import live_decisions
 from app.store.errors import StoreError
 from app.store.models import AgentSession, Decision, Proposal, ReviewRule, Workspace, utcnow
 from app.store.records import as_utc
@@ -123,7 +124,7 @@ def _stage_decisions(orm: OrmSession, proposal_id: int) -> list[Decision]:
     return list(
         orm.scalars(
             select(Decision)
-            .where(Decision.proposal_id == proposal_id, Decision.review_stage.in_((FIRST, SECOND)))
+            .where(Decision.proposal_id == proposal_id, Decision.review_stage.in_((FIRST, SECOND)), live_decisions())
             .order_by(Decision.id)
         )
     )
@@ -152,7 +153,7 @@ def plan_decision(
             )
         if not rules_for_workspace_id(orm, workspace_id).needs_two_reviews(kind, path):
             return ORDINARY
-        # A second review that was undone puts the proposal back to pending while its first review stands.
+        # Signoff before 0006 put an undone second review back to pending while its first review stood.
         if not _stage_decisions(orm, proposal_id):
             return DecisionStep("pending", AWAITING_SECOND_REVIEW, FIRST)
     elif status == AWAITING_SECOND_REVIEW and adjudication:
@@ -180,6 +181,62 @@ def plan_decision(
         return DecisionStep(DISPUTED, "decided", ADJUDICATION)
     # No longer waiting: the caller's conditional UPDATE matches nothing and it says who decided first.
     return ORDINARY
+
+
+def undo_steps(stage: str | None) -> tuple[tuple[str, ...], str]:
+    """For a decision of review ``stage``: the statuses it can have left its proposal in while nothing was carried
+    out, and the status taking it back returns the proposal to (the step before it)."""
+    if stage == FIRST:
+        return (AWAITING_SECOND_REVIEW,), "pending"
+    if stage == SECOND:
+        return ("decided", DISPUTED), AWAITING_SECOND_REVIEW
+    if stage == ADJUDICATION:
+        return ("decided",), DISPUTED
+    return ("decided",), "pending"
+
+
+def reviewed_by(reviewer: str) -> Any:
+    """SQL condition on ``Proposal``: ``reviewer`` has a standing (not undone) decision on it."""
+    return (
+        select(Decision.id)
+        .where(Decision.proposal_id == Proposal.id, Decision.reviewer == reviewer, live_decisions())
+        .exists()
+    )
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Which proposals beyond plain waiting ones a reviewer's queue lists (blind second reviews, adjudication).
+
+    Second reviews: everyone except who gave the first. Disputes: in workspaces naming adjudicators, only them;
+    elsewhere anyone except the two reviewers. Workspace ids are read once per page (review_rules is tiny).
+    """
+
+    reviewer: str
+    # Workspaces whose rules name this reviewer as an adjudicator, and those naming only others.
+    adjudicates_in: tuple[int, ...]
+    barred_in: tuple[int, ...]
+
+
+def visibility_for(orm: OrmSession, reviewer: str) -> Visibility:
+    named_in, barred_in = [], []
+    for workspace_id, adjudicators in orm.execute(select(ReviewRule.workspace_id, ReviewRule.adjudicators)).all():
+        if adjudicators:
+            (named_in if reviewer in adjudicators else barred_in).append(int(workspace_id))
+    return Visibility(reviewer, tuple(named_in), tuple(barred_in))
+
+
+def visible_in_review(visibility: Visibility, status: str) -> Any:
+    """SQL condition on ``Proposal`` (joined to ``AgentSession``) for one of the two review statuses."""
+    mine = reviewed_by(visibility.reviewer)
+    if status == AWAITING_SECOND_REVIEW:
+        return ~mine
+    condition = ~mine
+    if visibility.adjudicates_in:
+        condition = condition | AgentSession.workspace_id.in_(visibility.adjudicates_in)
+    if visibility.barred_in:
+        condition = condition & AgentSession.workspace_id.not_in(visibility.barred_in)
+    return condition
 
 
 def refuse_if_in_review(orm: OrmSession, proposal_id: int) -> None:
@@ -247,7 +304,9 @@ class TeamReviewMixin:
                 raise UnknownItemError(f"There is no proposal {proposal_id}.")
             status, kind, path, claimed_by, expires, workspace_id = row
             staged = orm.scalar(
-                select(func.count()).where(Decision.proposal_id == proposal_id, Decision.review_stage.is_not(None))
+                select(func.count()).where(
+                    Decision.proposal_id == proposal_id, Decision.review_stage.is_not(None), live_decisions()
+                )
             )
             needs_two = bool(staged) or rules_for_workspace_id(orm, workspace_id).needs_two_reviews(kind, path)
             stage = {AWAITING_SECOND_REVIEW: SECOND, DISPUTED: ADJUDICATION}.get(status)
@@ -287,7 +346,7 @@ class TeamReviewMixin:
 
     def reviewable_proposal_ids(self, reviewer: str, *, limit: int = 100_000) -> list[int]:
         """Ids of proposals ``reviewer`` could decide now: waiting ones, and second reviews of others' first reviews."""
-        mine = select(Decision.id).where(Decision.proposal_id == Proposal.id, Decision.reviewer == reviewer).exists()
+        mine = reviewed_by(reviewer)
         with self._orm() as orm:
             return list(
                 orm.scalars(
@@ -302,7 +361,7 @@ class TeamReviewMixin:
         """ProposalRecords ``reviewer`` could decide now (see reviewable_proposal_ids); records carry no verdicts."""
         from app.store.repository import _proposal_record
 
-        mine = select(Decision.id).where(Decision.proposal_id == Proposal.id, Decision.reviewer == reviewer).exists()
+        mine = reviewed_by(reviewer)
         query = self._proposal_query()  # type: ignore[attr-defined]
         with self._orm() as orm:
             rows = orm.execute(
@@ -328,14 +387,16 @@ class TeamReviewMixin:
         with self._orm() as orm:
             rows = orm.execute(
                 select(Decision.proposal_id, Decision.reviewer, Decision.verdict)
-                .where(Decision.review_stage.in_((FIRST, SECOND)))
+                .where(Decision.review_stage.in_((FIRST, SECOND)), live_decisions())
                 .order_by(Decision.id)
             ).all()
             return [(int(p), str(r), str(v)) for p, r, v in rows]
 
     def reviewer_counts(self) -> dict[str, int]:
         with self._orm() as orm:
-            rows = orm.execute(select(Decision.reviewer, func.count()).group_by(Decision.reviewer)).all()
+            rows = orm.execute(
+                select(Decision.reviewer, func.count()).where(live_decisions()).group_by(Decision.reviewer)
+            ).all()
             return {str(reviewer): int(count) for reviewer, count in rows}
 
     def status_counts(self) -> dict[str, int]:

@@ -15,7 +15,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.paths import data_dir, resources_dir
-from app.ui.garbage import MainThreadGarbageCollector
+from app.ui.garbage import MainThreadGarbageCollector, freeze_startup_heap
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,7 @@ def run_window(*, db_url: str | None = None, demo: bool = False) -> int:
         window.closed.connect(closed.set)
         window.show()
         await window.start()
+        freeze_startup_heap()
         await closed.wait()
         await window.shutdown()
 

@@ -173,6 +173,7 @@ class DiffRows(Sequence[Row]):
         self._highlights: dict[LineKey, tuple[Span, ...]] = {}
         self._split_runs: dict[int, tuple[list[int], list[tuple[int, int, int, bool]], list[int]]] = {}
         self._search_index: dict[int, tuple[str, list[int]]] = {}
+        self._whitespace_only: dict[LineKey, bool] = {}
         self.version = 0
         self._layout()
 
@@ -533,6 +534,24 @@ class DiffRows(Sequence[Row]):
             return ()
         return self.key_highlights((2 * hunk_index + 1, line_index)) if line_index >= 0 else ()
 
+    def whitespace_only(self, key: LineKey | None) -> bool:
+        """Whether a changed hunk line differs from the line it pairs with only in spaces, tabs or its line ending
+        (re-indented, trailing spaces, CRLF): such pairs are drawn dimmed. Cached for both lines of the pair."""
+        if key is None or key[0] % 2 == 0:
+            return False
+        cached = self._whitespace_only.get(key)
+        if cached is not None:
+            return cached
+        hunk_index, line_index = key[0] // 2, key[1]
+        partner_line = self._partner_line(hunk_index, line_index)
+        found = False
+        if partner_line is not None:
+            lines = self._hunks[hunk_index].lines
+            found = without_whitespace(lines[line_index].text) == without_whitespace(lines[partner_line].text)
+            self._whitespace_only[(key[0], partner_line)] = found
+        self._whitespace_only[key] = found
+        return found
+
     def key_highlights(self, key: LineKey | None) -> tuple[Span, ...]:
         """Changed character ranges of a hunk line paired with another (by its key), cached for both."""
         if key is None or key[0] % 2 == 0:
@@ -570,6 +589,15 @@ def _run_end(origins: str, index: int, origin: str) -> int:
     """Where the run of ``origin`` characters starting at or before ``index`` ends (exclusive)."""
     ends = [found for other in " +-" if other != origin and (found := origins.find(other, index)) >= 0]
     return min(ends, default=len(origins))
+
+
+# Only ASCII blanks: a no-break space or a zero-width character swapped in can change what code does, so a pair
+# differing in those is never dimmed.
+_BLANKS = str.maketrans("", "", " \t\r\f\v")
+
+
+def without_whitespace(text: str) -> str:
+    return text.translate(_BLANKS)
 
 
 def paired_highlights(old_text: str, new_text: str) -> tuple[tuple[Span, ...], tuple[Span, ...]]:
@@ -617,6 +645,9 @@ class CommandRows(Sequence[Row]):
 
     def key_highlights(self, key: LineKey | None) -> tuple[Span, ...]:
         return ()
+
+    def whitespace_only(self, key: LineKey | None) -> bool:
+        return False
 
     def folds(self) -> list[int]:
         return []
@@ -752,36 +783,79 @@ def line_segments(
     return segments
 
 
-def wrap_runs(widths: Sequence[tuple[int, bool]], columns: int) -> list[tuple[int, int, int, int, int]]:
-    """Place runs of (width in columns, breakable?) on lines ``columns`` wide.
+# Where a wrapped line may end: after a space or one of these, or before one of the opening characters (as in
+# editors: "self.compute(" breaks before "(" or after ".", never inside "compute").
+_WRAP_POINTS = re.compile(r"(?<=[ \t})\]?|/&.,;:])(?=.)|(?<=.)(?=[(\[{+])", re.DOTALL)
+
+WrapRun = tuple[int, bool] | tuple[int, bool, str]
+
+
+def wrap_runs(widths: Sequence[WrapRun], columns: int) -> list[tuple[int, int, int, int, int]]:
+    """Place runs of (width in columns, breakable?[, text]) on lines ``columns`` wide.
 
     Returns (run index, first column of the run's part, end column, visual line, column on that line) per part.
-    Breakable runs (text) split anywhere; others (badges) move whole to the next line when they do not fit.
+    Lines end at word boundaries of the texts (spaces, punctuation) when one fits; a word longer than a line is
+    cut where the line ends. Breakable runs without text split anywhere; others (badges) never split and move
+    whole to the next line when they do not fit.
     """
     columns = max(1, columns)
-    placed: list[tuple[int, int, int, int, int]] = []
-    line = column = 0
-    for run, (width, breakable) in enumerate(widths):
+    # The row as one string (for finding word boundaries) plus the spans nothing may split.
+    pieces: list[str] = []
+    spans: list[tuple[int, int]] = []
+    atoms: list[tuple[int, int]] = []
+    column = 0
+    for width, breakable, *text in widths:
+        spans.append((column, column + width))
         if not breakable:
-            if column and column + width > columns:
-                line, column = line + 1, 0
-            placed.append((run, 0, width, line, column))
-            column += width
+            atoms.append((column, column + width))
+            pieces.append("\x00" * width)
+        elif text and len(text[0]) == width:
+            pieces.append(text[0])
+        else:
+            pieces.append(" " * width)
+        column += width
+    total = column
+    line_starts = [0]
+    if total > columns:
+        joined = "".join(pieces)
+        points = sorted({match.start() for match in _WRAP_POINTS.finditer(joined)}.union(*atoms))
+        atom_starts = [start for start, _ in atoms]
+        start = 0
+        while total - start > columns:
+            limit = start + columns
+            found = bisect_right(points, limit) - 1
+            if found >= 0 and points[found] > start:
+                cut = points[found]
+            else:
+                cut = limit
+                atom = bisect_right(atom_starts, cut) - 1
+                if atom >= 0 and atoms[atom][0] < cut < atoms[atom][1]:
+                    # A badge never splits: it starts the next line, or fills this one if wider than a line.
+                    cut = atoms[atom][0] if atoms[atom][0] > start else atoms[atom][1]
+            if cut >= total:
+                break
+            line_starts.append(cut)
+            start = cut
+    placed: list[tuple[int, int, int, int, int]] = []
+    for run, ((first, end), (_, breakable, *_text)) in enumerate(zip(spans, widths)):
+        line = bisect_right(line_starts, first) - 1
+        if not breakable:
+            placed.append((run, 0, end - first, line, first - line_starts[line]))
             continue
-        done = 0
-        while done < width:
-            if column >= columns:
-                line, column = line + 1, 0
-            take = min(width - done, columns - column)
-            placed.append((run, done, done + take, line, column))
-            done += take
-            column += take
+        position = first
+        while position < end:
+            line_end = line_starts[line + 1] if line + 1 < len(line_starts) else total
+            take_to = min(end, line_end)
+            if take_to > position:
+                placed.append((run, position - first, take_to - first, line, position - line_starts[line]))
+            position = take_to
+            line += 1
     return placed
 
 
 def wrapped_line_count(widths: Sequence[tuple[int, bool]], columns: int) -> int:
     """How many visual lines ``wrap_runs`` needs, without building the placement when everything fits."""
-    if sum(width for width, _ in widths) <= columns:
+    if sum(run[0] for run in widths) <= columns:
         return 1
     placed = wrap_runs(widths, columns)
     return placed[-1][3] + 1 if placed else 1

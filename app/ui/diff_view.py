@@ -15,6 +15,7 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QFontDatabase,
+    QFontInfo,
     QFontMetricsF,
     QGuiApplication,
     QKeyEvent,
@@ -76,6 +77,9 @@ _views_holding_a_freeze: set[int] = set()
 
 # Verdict badges on hunk headers, by the first letters of the mark the review panel sets.
 _VERDICTS = {"approve": "✓ approved", "reject": "✕ rejected", "edit": "✎ edited"}
+
+# Lines to lex first: side -> (line key, text), in line order.
+_Window = dict[str, list[tuple[int, str]]]
 
 # A text run to paint: (kind, text, token type, intraline highlight?, search match 0/1/2). Kinds: "text",
 # "tab" (text is the padding), "badge" (a hidden character's label), "note" (CRLF and the like, after the text).
@@ -157,9 +161,10 @@ class DiffView(QAbstractScrollArea):
         self._match_index = -1
         self._focus_before_find: QWidget | None = None
         self._scheme = palette_from(self.palette())
+        self._faded_colours: dict[tuple[str, int], QColor] = {}
         self._colourer = SyntaxColourer()
         # The colouring still owed for what is shown; sent to the lexer only once the plain text is painted.
-        self._colour_request: Callable[[dict[str, list[tuple[int, str]]] | None], int] | None = None
+        self._colour_request: Callable[[tuple[_Window, _Window]], int] | None = None
         self._colour_request_sent = False
         colour_results().connect(self._on_colouring, Qt.ConnectionType.QueuedConnection)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._pick_palette)
@@ -270,14 +275,15 @@ class DiffView(QAbstractScrollArea):
             if not _views_holding_a_freeze:
                 gc.unfreeze()
 
-    def _request_diff_colours(self, token, diff, old_text, new_text, window) -> int:
-        return self._colourer.request_diff(token, diff, old_text, new_text, window=window)
+    def _request_diff_colours(self, token, diff, old_text, new_text, windows) -> int:
+        window, margin = windows
+        return self._colourer.request_diff(token, diff, old_text, new_text, window=window, margin=margin)
 
     def show_command(self, command: str, cwd: str, *, token: object) -> None:
         """Show a shell command with its working directory above it, highlighted as Bash when the lexer is done."""
         self._show(_Mode.ROWS, token=token, rows=CommandRows(command, cwd))
         self._hold_out_of_gc(False)
-        self._request_colours(lambda window: self._colourer.request_command(token, command))
+        self._request_colours(lambda windows: self._colourer.request_command(token, command))
         self.current_hunk_changed.emit(-1)
         self._refresh_search()
         self._update_legend()
@@ -322,12 +328,26 @@ class DiffView(QAbstractScrollArea):
         self._widest_pending = bool(rows) and line_count >= _BIG_DIFF_LINES
         self._widest_steps = None
         self._content_columns = rows.widest_columns(self.tab_width) if rows and not self._widest_pending else 0
+        if self._widest_pending:
+            # Until the whole diff is measured, the first screenful sets the horizontal range: the scroll bar then
+            # appears before the first paint, not after it (which would shrink the viewport and paint it all again).
+            self._content_columns = self._widest_of_first_rows(rows)  # type: ignore[arg-type]
         self._widest_painted = 0.0
         self._layout_columns()
         self.horizontalScrollBar().setValue(scroll_to[0])
         self.verticalScrollBar().setValue(scroll_to[1])
 
-    def _request_colours(self, request: Callable[[dict[str, list[tuple[int, str]]] | None], int]) -> None:
+    def _widest_of_first_rows(self, rows: DiffRows) -> int:
+        screenful = min(len(rows), self.viewport().height() // max(1, self._row_height) + 1)
+        texts = [
+            cell.text
+            for index in range(screenful)
+            for cell in rows.entry(index).cells
+            if cell is not None and cell.kind in (RowKind.CONTEXT, RowKind.ADDED, RowKind.REMOVED)
+        ]
+        return min(MAX_DISPLAY_CHARS, max((len(text.expandtabs(self.tab_width)) for text in texts), default=0))
+
+    def _request_colours(self, request: Callable[[tuple[_Window, _Window]], int]) -> None:
         self._colour_request = request
         self._colour_request_sent = False
 
@@ -336,21 +356,31 @@ class DiffView(QAbstractScrollArea):
             self._colour_request_sent = True
             self._colour_request(self._visible_lines_by_side())
 
-    def _visible_lines_by_side(self) -> dict[str, list[tuple[int, str]]]:
-        """The lines on screen and a margin around them, per lexed side, in line order: the lexer's first job."""
+    def _visible_lines_by_side(self) -> tuple[_Window, _Window]:
+        """The lines on screen, then a margin around them, per lexed side, in line order: the lexer's first two
+        jobs. Apart, so the screen's colours do not wait for the margin's (pygments does ~1 MB/s)."""
         if self._mode is not _Mode.ROWS or not isinstance(self._rows, DiffRows):
-            return {}
+            return {}, {}
         indices = [index for index, _, _ in self._rows_in(0, self.viewport().height())]
         if not indices:
-            return {}
+            return {}, {}
         first = max(0, indices[0] - _WINDOW_MARGIN_ROWS)
         last = min(len(self._rows), indices[-1] + 1 + _WINDOW_MARGIN_ROWS)
-        by_side: dict[str, dict[int, str]] = {}
-        for index in range(first, last):
-            for cell in self._rows.entry(index).cells:
-                if cell is not None and cell.syntax_side and cell.syntax_line is not None:
-                    by_side.setdefault(cell.syntax_side, {})[cell.syntax_line] = cell.text
-        return {side: sorted(lines.items()) for side, lines in by_side.items()}
+
+        def lines_by_side(index_range: range) -> _Window:
+            by_side: dict[str, dict[int, str]] = {}
+            for index in index_range:
+                for cell in self._rows.entry(index).cells:  # type: ignore[union-attr]
+                    if cell is not None and cell.syntax_side and cell.syntax_line is not None:
+                        by_side.setdefault(cell.syntax_side, {})[cell.syntax_line] = cell.text
+            return {side: sorted(lines.items()) for side, lines in by_side.items()}
+
+        window = lines_by_side(range(indices[0], indices[-1] + 1))
+        margin = lines_by_side(range(first, last))
+        for side, items in window.items():
+            shown = {key for key, _ in items}
+            margin[side] = [item for item in margin.get(side, []) if item[0] not in shown]
+        return window, {side: items for side, items in margin.items() if items}
 
     def _on_colouring(self, colouring: Colouring) -> None:
         # Results for an earlier diff (or an earlier showing of this one) are dropped, like git-cola's token guard.
@@ -695,6 +725,8 @@ class DiffView(QAbstractScrollArea):
     def _measure_font(self) -> None:
         metrics = self._metrics = QFontMetricsF(self.font())
         self._char_width = metrics.horizontalAdvance("0")
+        # With a fixed-pitch font an ASCII run is len × char width: no text measuring per run while painting.
+        self._fixed_pitch = QFontInfo(self.font()).fixedPitch()
         self._ascent = metrics.ascent()
         self._row_height = math.ceil(metrics.height()) + 4
         self._badge_font = QFont(self.font())
@@ -1099,6 +1131,8 @@ class DiffView(QAbstractScrollArea):
             painter.fillRect(QRectF(left, y, width, height), colours.gutter_background)
             return
         background, gutter, sign, sign_colour = _row_style(row, colours)
+        if self._dimmed(row, key):
+            background, gutter, sign_colour = self._faded(background), self._faded(gutter), colours.muted
         painter.fillRect(QRectF(left, y, width, height), background)
         baseline = y + 2 + self._ascent
         if self._numbers_per_cell:
@@ -1123,6 +1157,30 @@ class DiffView(QAbstractScrollArea):
         painter.setClipRect(QRectF(text_left, y, left + width - text_left, height))
         self._paint_text(painter, row, key, text_left, left + width, y, baseline)
         painter.restore()
+
+    def _dimmed(self, row: Row, key: LineKey | None) -> bool:
+        changed = row.kind in (RowKind.ADDED, RowKind.REMOVED)
+        return changed and self._rows.whitespace_only(key)  # type: ignore[union-attr]
+
+    def _faded(self, colour: QColor) -> QColor:
+        """``colour`` two thirds of the way to the plain background: the row still reads as changed, quietly."""
+        key = (self._scheme.name, colour.rgba())
+        found = self._faded_colours.get(key)
+        if found is None:
+            plain = self._scheme.background
+            found = self._faded_colours[key] = QColor.fromRgbF(
+                *(part / 3 + 2 * plain_part / 3 for part, plain_part in zip(colour.getRgbF()[:3], plain.getRgbF()[:3]))
+            )
+        return found
+
+    def whitespace_only_row(self, index: int) -> bool:
+        """Whether row ``index`` is a changed line that differs from its pair only in whitespace (drawn dimmed)."""
+        if self._mode is not _Mode.ROWS or not 0 <= index < len(self._rows):
+            return False
+        entry = self._rows.entry(index)  # type: ignore[union-attr]
+        return any(
+            cell is not None and self._dimmed(cell, key) for cell, key in zip(entry.cells, entry.keys, strict=False)
+        )
 
     def _paint_header(self, painter: QPainter, row: Row, y: int, width: int) -> None:
         colours = self._scheme
@@ -1189,12 +1247,28 @@ class DiffView(QAbstractScrollArea):
         colours = self._scheme
         metrics = self._metrics
         syntax_spans = decode_spans(self._syntax_colours.get(row.syntax_side or "", {}).get(row.syntax_line or 0, ()))
-        highlights = self._rows.key_highlights(key) if key is not None else ()  # type: ignore[union-attr]
+        dimmed = self._dimmed(row, key)
+        # A whitespace-only change shows where the whitespace changed only when whitespace is shown (Shift+W).
+        highlights = (
+            self._rows.key_highlights(key)  # type: ignore[union-attr]
+            if key is not None and (not dimmed or self._show_whitespace)
+            else ()
+        )
         matches = [
             (start, end, 2 if number == self._match_index else 1)
             for start, end, number in self._matches_by_key.get(key, ())  # type: ignore[arg-type]
         ] if key is not None and self._matches_by_key else []
-        runs = self._text_runs(row, syntax_spans, highlights, matches)
+        # Not wrapping, what lies past the right edge is only measured, never cut into runs: a 10 MB diff of wide
+        # lines would otherwise spend most of each paint on runs nobody sees.
+        hidden_tail = 0
+        if not self._wrap and self._fixed_pitch:
+            cut = int((self.horizontalScrollBar().value() + right - left) / self._char_width) + 2
+            tail = row.text[cut:MAX_DISPLAY_CHARS]
+            # Only a printable ASCII tail has a known width (one column a character), and only an ASCII head
+            # guarantees the tail starts past the edge (no zero-width characters before it).
+            if tail and tail.isascii() and tail.isprintable() and row.text[:cut].isascii():
+                hidden_tail = len(tail)
+        runs = self._text_runs(row, syntax_spans, highlights, matches, hidden_tail)
         changed = row.kind in (RowKind.ADDED, RowKind.REMOVED)
         mark_whitespace = self._show_whitespace and changed
         highlight = colours.removed_highlight if row.kind is RowKind.REMOVED else colours.added_highlight
@@ -1218,18 +1292,22 @@ class DiffView(QAbstractScrollArea):
         else:
             x = left - self.horizontalScrollBar().value()
             pieces = []
+            char_width = self._char_width
+            fixed_ascii = self._fixed_pitch
             for kind, text, token_type, highlighted, match in runs:
                 if kind == "note":
-                    x += self._char_width
+                    x += char_width + hidden_tail * char_width
+                    hidden_tail = 0
                 width = (
                     self._badge_width(text)
                     if kind in ("badge", "note")
-                    else len(text) * self._char_width
-                    if kind == "tab"
+                    else len(text) * char_width
+                    if kind == "tab" or (fixed_ascii and text.isascii())
                     else metrics.horizontalAdvance(text)
                 )
                 pieces.append((kind, text, token_type, highlighted, match, x, y, width))
                 x += width
+            x += hidden_tail * char_width
             self._widest_painted = max(self._widest_painted, x + self.horizontalScrollBar().value() - left)
 
         for kind, text, token_type, highlighted, match, x, top, width in pieces:
@@ -1249,7 +1327,9 @@ class DiffView(QAbstractScrollArea):
                     painter.setPen(colours.whitespace_mark)
                     painter.drawText(QPointF(x, line_baseline), "→")
             else:
-                painter.setPen((token_type and colours.token_colour(token_type)) or colours.foreground)
+                painter.setPen(
+                    colours.muted if dimmed else (token_type and colours.token_colour(token_type)) or colours.foreground
+                )
                 painter.drawText(QPointF(x, line_baseline), text)
                 if mark_whitespace and " " in text:
                     self._paint_spaces(painter, text, x, line_baseline)
@@ -1268,9 +1348,13 @@ class DiffView(QAbstractScrollArea):
         syntax_spans,
         highlights,
         matches,
+        hidden_tail: int = 0,
     ) -> list[_Run]:
-        """A row's text as runs to paint: syntax, intraline and search runs, tabs and hidden characters apart."""
+        """A row's text as runs to paint: syntax, intraline and search runs, tabs and hidden characters apart.
+        The last ``hidden_tail`` characters (before the display cut) are left out: they are off screen."""
         text = row.text[:MAX_DISPLAY_CHARS]
+        if hidden_tail:
+            text = text[:-hidden_tail]
         runs: list[_Run] = []
         column = 0
         tab_width = self.tab_width
@@ -1293,10 +1377,11 @@ class DiffView(QAbstractScrollArea):
             runs.append(("note", "No newline at end of file", None, False, 0))
         return runs
 
-    def _run_columns(self, run: _Run) -> tuple[int, bool]:
+    def _run_columns(self, run: _Run) -> tuple[int, bool] | tuple[int, bool, str]:
         kind, text = run[0], run[1]
         if kind in ("text", "tab"):
-            return len(text), True
+            # The text goes along so wrapping can end lines between words.
+            return len(text), True, text
         columns = math.ceil(self._badge_width(text) / self._char_width)
         return (columns + 1 if kind == "note" else columns), False
 

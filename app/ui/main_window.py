@@ -31,6 +31,7 @@ from qasync import asyncSlot
 
 from app.core import events, review
 from app.core.api_key import ApiKeyStore
+from app.core.compare import CompareError, PickRequest
 from app.core.demo_workspace import DEMO_TASK, make_demo_workspace
 from app.core.endpoints import ANTHROPIC, DEMO, Endpoints, NoApiKeyError
 from app.core.review import ReviewError
@@ -48,6 +49,7 @@ from app.ui.policy_dialog import PolicyController
 from app.ui.review_panel import ReviewPanel
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.team_mode import TeamModeController
+from app.ui.review_rules_dialog import SHORTCUT as REVIEW_RULES_SHORTCUT, ReviewRulesController
 from app.ui.transcript_view import TranscriptView
 
 log = logging.getLogger(__name__)
@@ -142,6 +144,11 @@ class MainWindow(QMainWindow):
 
         self.review_panel = ReviewPanel()
         self.review_panel.decision_requested.connect(self.decide)
+        self.review_panel.compare_requested.connect(self.sample_alternatives)
+        self.review_panel.pick_requested.connect(self.pick)
+        self.review_panel.last_compare_requested.connect(self.show_last_compare)
+        self.review_panel.compare_enabled = True
+        self.review_panel.compare_button.show()
         self.review_panel.scanner.found.connect(self._on_deceptive_scan)
 
         right = QSplitter(Qt.Orientation.Vertical)
@@ -195,6 +202,11 @@ class MainWindow(QMainWindow):
         self.policies = PolicyController(self)
         self.policies_action = action(
             "Policies…", "Ctrl+Shift+P", self.policies.open_dialog, "What may run unasked in this workspace (allow / ask / deny)"
+        )
+        self.review_rules = ReviewRulesController(self)
+        self.review_rules_action = action(
+            "Review rules…", REVIEW_RULES_SHORTCUT, self.review_rules.open_dialog,
+            "Which proposals of a workspace need two independent reviews, and who adjudicates",
         )
         self.next_action = QAction("Next waiting proposal", self)
         self.next_action.setShortcut(QKeySequence("Ctrl+J"))
@@ -365,6 +377,16 @@ class MainWindow(QMainWindow):
             detail = session.error or (session.stop_reason or session.status)
             self.transcripts[session_id].add_status(f"Session {session.status}: {detail}")
 
+    @asyncSlot(int, str)
+    async def _reload_transcript(self, session_id: int, note: str) -> None:
+        messages = await self.repository.load_messages(session_id)
+        view = self.transcripts.get(session_id)
+        if self._shutting_down or view is None:
+            return
+        session = self.sessions.get(session_id)
+        view.load(session.task if session else "", messages)
+        view.add_status(note)
+
     def show_composer(self) -> None:
         self.select_session(None)
         self.composer.task_edit.setFocus()
@@ -434,15 +456,24 @@ class MainWindow(QMainWindow):
             self.pending_changed.emit()
         elif isinstance(event, events.ToolResultSent) and event.proposal_id is not None:
             self.pending.pop(event.proposal_id, None)
-            if event.proposal_status == "conflict":
+            if event.proposal_status in ("conflict", "failed"):
+                # Not applied (the file changed, the disk is full or read-only, a command was cut off by a crash).
                 self.review_panel.show_notice(f"Proposal #{event.proposal_id}: {event.text}")
             self._show_next_proposal()
             self._update_title()
             self.pending_changed.emit()
         elif isinstance(event, events.StatusChanged):
             self._refresh_session_soon(event.session_id)
+            if event.status == "picked":
+                # The step's assistant message is now the picked alternative: show the transcript as stored.
+                self._reload_transcript(event.session_id, event.detail)
             if event.status == "stopped":
                 self._drop_pending_of(event.session_id)
+            if event.status == "retrying":
+                # Stays until the session moves on: the SDK is waiting out a 429/529/5xx/timeout before retrying.
+                self.statusBar().showMessage(f"Session {event.session_id}: {event.detail}")
+            elif self.statusBar().currentMessage().startswith(f"Session {event.session_id}: "):
+                self.statusBar().clearMessage()
         elif isinstance(event, events.UsageUpdated):
             session = self.sessions.get(event.session_id)
             if session is not None:
@@ -588,6 +619,58 @@ class MainWindow(QMainWindow):
         self.pending_changed.emit()
         if request.verdict == "approve":
             self.policies.after_decision(decided)
+
+    # -- compare mode --------------------------------------------------------------------------------------------------
+
+    @asyncSlot(int, int)
+    async def sample_alternatives(self, proposal_id: int, count: int) -> None:
+        """Sample alternatives for a waiting proposal with its session's endpoint, then show them side by side."""
+        try:
+            record = await self.manager.compare(proposal_id, count, requested_by=self.settings.reviewer_name)
+        except (CompareError, NoApiKeyError, StoreError, ValueError) as err:
+            if not self._shutting_down:
+                self.review_panel.compare_failed(proposal_id, f"No alternatives: {err}")
+            return
+        if self._shutting_down:
+            return
+        self.review_panel.show_compare(record)
+        self.statusBar().showMessage(f"Proposal #{proposal_id}: {count} alternatives sampled.", 5000)
+
+    @asyncSlot(int)
+    async def show_last_compare(self, proposal_id: int) -> None:
+        try:
+            record = await self.repository.latest_compare(proposal_id)
+        except StoreError as err:
+            record, problem = None, str(err)
+        else:
+            problem = f"No alternatives were sampled for proposal #{proposal_id} yet: press C, then Enter."
+        if self._shutting_down:
+            return
+        if record is None:
+            self.review_panel.compare_failed(proposal_id, problem)
+        else:
+            self.review_panel.show_compare(record)
+
+    @asyncSlot(object)
+    async def pick(self, request: PickRequest) -> None:
+        """Record the pick among compared alternatives (or the rejection of all); the runner carries it out."""
+        request = replace(request, reviewer=self.settings.reviewer_name)
+        self.review_panel.set_busy(True)
+        try:
+            await self.manager.pick(request)
+        except (CompareError, ReviewError, StoreError) as err:
+            self.review_panel.set_busy(False)
+            self.review_panel.show_banner(str(err))
+            if isinstance(err, AlreadyDecidedError):
+                self.pending.pop(request.proposal_id, None)
+            return
+        decided = self.pending.pop(request.proposal_id, None)
+        self.review_panel.set_busy(False)
+        self._show_next_proposal(force=True)
+        if decided is not None and decided.session_id in self.sessions:
+            self._upsert_session(self.sessions[decided.session_id])
+        self._update_title()
+        self.pending_changed.emit()
 
     # -- export --------------------------------------------------------------------------------------------------------
 

@@ -201,15 +201,29 @@ def palette_from(qt_palette: QPalette) -> DiffPalette:
     return palette_for(qt_palette.color(QPalette.ColorRole.Window))
 
 
-_coloured_types: dict[_TokenType, bool] = {}
+# Every token type a palette names, in a fixed order: the same list in every process, so a lexing child process and
+# the UI can number them alike (syntax.token_id).
+COLOUR_TYPES: tuple[_TokenType, ...] = tuple(
+    sorted({token_type for token_types in _ROLES.values() for token_type in token_types}, key=str)
+)
+
+_colour_types: dict[_TokenType, _TokenType | None] = {}
+
+
+def colour_type(token_type: _TokenType) -> _TokenType | None:
+    """The nearest type at or above ``token_type`` that a palette colours (one of COLOUR_TYPES), or None when it
+    paints in the plain foreground. Every palette colours a type as it colours this one. Safe in any thread."""
+    try:
+        return _colour_types[token_type]
+    except KeyError:
+        pass
+    walker: _TokenType | None = token_type
+    while walker is not None and walker not in LIGHT.syntax:
+        walker = walker.parent
+    _colour_types[token_type] = walker
+    return walker
 
 
 def has_colour(token_type: _TokenType) -> bool:
     """Whether any palette paints this token type in a colour of its own; safe to call from the lexing thread."""
-    found = _coloured_types.get(token_type)
-    if found is None:
-        walker: _TokenType | None = token_type
-        while walker is not None and walker not in LIGHT.syntax:
-            walker = walker.parent
-        found = _coloured_types[token_type] = walker is not None
-    return found
+    return colour_type(token_type) is not None

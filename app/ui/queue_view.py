@@ -44,7 +44,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import queue as core_queue
-from app.core import review, undo
+from app.core import compare, review, undo
+from app.core.compare import CompareError
+from app.core.endpoints import NoApiKeyError
 from app.core.queue import FLAG_LABELS, FlagCache, QueueFilter, QueueSort, QueueSpec
 from app.core.review import ReviewError
 from app.core.sessions import SessionManager
@@ -53,6 +55,7 @@ from app.store.errors import StoreError
 from app.store.models import Proposal, utcnow
 from app.store.records import ProposalRecord, QueueItemRecord
 from app.store.repository import AlreadyDecidedError, UndoRefusedError, UnknownItemError
+from app.store.team_review import AWAITING_SECOND_REVIEW, DISPUTED, EarlierVerdict
 from app.ui.queue_filters import FilterBar
 from app.ui.review_panel import ReviewPanel
 
@@ -68,6 +71,13 @@ FULL_RELOAD_EVERY_S = 5.0
 RELOAD_MARGIN = 100
 RECORD_CACHE_SIZE = 64
 PANEL_DEFER_MS = 80
+# What a review recorded here that decided nothing yet shows (team mode's two reviews).
+LOCAL_REVIEW_WORDS = {
+    "awaiting_second_review": "reviewed · waits for a second review",
+    "disputed": "reviewed · disputed, waits for adjudication",
+}
+# Local states a decision of this window may be taken back from with u.
+UNDOABLE = ("decided", "awaiting_second_review", "disputed")
 
 COLUMNS = (
     ("state", "State"),
@@ -103,6 +113,17 @@ class LocalState:
     final_since: float | None = None
 
 
+def adjudication_text(proposal_id: int, verdicts: list[EarlierVerdict]) -> str:
+    """The two reviews of a disputed proposal, for its adjudicator: who judged what, and why."""
+    words = {"approve": "approved", "reject": "rejected", "edit": "approved with an edit"}
+    parts = []
+    for verdict in verdicts:
+        reason = f": “{verdict.reason}”" if verdict.reason else ""
+        parts.append(f"{verdict.reviewer} {words.get(verdict.verdict, verdict.verdict)}{reason}")
+    said = "; ".join(parts) or "its reviews were taken back"
+    return f"#{proposal_id} is disputed — {said}. Your decision settles it."
+
+
 def _order_key(item: QueueItemRecord) -> tuple:
     key = item.sort_key
     return (key is None, key if key is not None else 0, item.id)
@@ -123,8 +144,11 @@ class QueueModel(QAbstractTableModel):
         self.undo_window_s = 0.0
         self.now = utcnow()
         self._positions: dict[int, int] = {}
-        # Display texts of the columns that do not change while a row is on screen, per proposal id.
-        self._texts: dict[int, tuple[str, ...]] = {}
+        # Display texts of the other columns per proposal id, with the row record and flags they were made from: a
+        # reload (a claim, a new stage) or a changed flag (a policy edit) brings new ones.
+        self._texts: dict[int, tuple[QueueItemRecord, frozenset[str], tuple[str, ...]]] = {}
+        # Who reviews here: the queue lists the second reviews and adjudications this person may do.
+        self.reviewer: Callable[[], str] = lambda: ""
         self._next_after: tuple[Any, int] | None = None
         self._exhausted = True
         self._fetching = False
@@ -161,10 +185,11 @@ class QueueModel(QAbstractTableModel):
                 return self.state_text(item)
             if column == _AGE_COLUMN:
                 return core_queue.age_text(item.created_at, self.now)
-            texts = self._texts.get(item.id)
-            if texts is None:
-                texts = self._texts[item.id] = tuple(self._text(item, name) for name, _ in COLUMNS)
-            return texts[column]
+            flags = self.flag_cache.get(item.id)
+            cached = self._texts.get(item.id)
+            if cached is None or cached[0] is not item or cached[1] is not flags:
+                cached = self._texts[item.id] = (item, flags, tuple(self._text(item, name) for name, _ in COLUMNS))
+            return cached[2][column]
         name = COLUMNS[column][0]
         if role == _FOREGROUND:
             if name == "flags":
@@ -213,6 +238,8 @@ class QueueModel(QAbstractTableModel):
             return core_queue.state_text(item.status, claimed_by=item.claimed_by)
         if state.status == "undoing":
             return "undoing…"
+        if state.status in LOCAL_REVIEW_WORDS:
+            return LOCAL_REVIEW_WORDS[state.status]
         return core_queue.state_text(
             state.status,
             verdict=state.verdict,
@@ -249,8 +276,12 @@ class QueueModel(QAbstractTableModel):
             task.cancel()
 
     async def _page(self, after, limit):
-        return await self.repository.run(
-            core_queue.fetch_page, self.repository.sync, self.spec, after=after, limit=limit, flag_cache=self.flag_cache
+        # Read on a thread of its own, like the figures (SQLite's WAL lets readers run beside the writer): a reload
+        # of the list every few seconds took up to 100 ms of the database thread, and a decision pressed meanwhile
+        # queued behind it — the keystroke's slowest 1%.
+        return await asyncio.to_thread(
+            core_queue.fetch_page, self.repository.sync, self.spec, after=after, limit=limit, flag_cache=self.flag_cache,
+            reviewer=self.reviewer().strip() or None,
         )
 
     async def _fetch_more(self, generation: int, after) -> None:
@@ -434,6 +465,7 @@ class QueueTable(QTableView):
         Qt.Key.Key_A: "approve",
         Qt.Key.Key_R: "reject",
         Qt.Key.Key_E: "edit",
+        Qt.Key.Key_C: "compare",
         Qt.Key.Key_S: "skip",
         Qt.Key.Key_U: "undo",
     }
@@ -568,6 +600,7 @@ class QueueView(QWidget):
         self.reviewer = reviewer
         self.flag_cache = FlagCache()
         self.model = QueueModel(repository, self.flag_cache, self)
+        self.model.reviewer = reviewer
         self.model.undo_window_s = manager.waiter.undo_window_s
         self.notifier = QueueNotifier(self)
         self.window_is_focused: Callable[[], bool] = lambda: self.window().isActiveWindow()
@@ -640,6 +673,11 @@ class QueueView(QWidget):
         self.panel = ReviewPanel()
         self.panel.setObjectName("queueReviewPanel")
         self.panel.decision_requested.connect(self._panel_decision)
+        self.panel.compare_requested.connect(lambda pid, count: self._spawn(self._sample_alternatives(pid, count)))
+        self.panel.last_compare_requested.connect(lambda pid: self._spawn(self._show_last_compare(pid)))
+        self.panel.pick_requested.connect(self._pick)
+        self.panel.compare_enabled = True
+        self.panel.compare_button.show()
         back = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.panel)
         back.setContext(Qt.ShortcutContext.WidgetShortcut)
         back.activated.connect(self.focus_list)
@@ -661,7 +699,7 @@ class QueueView(QWidget):
         top_layout.addWidget(self.filter_bar)
         top_layout.addWidget(self.message_label)
         top_layout.addWidget(self.table, 1)
-        hint = QLabel("j/k move · Enter opens · a approve · r reject · e edit · s skip · u undo · "
+        hint = QLabel("j/k move · Enter opens · a approve · r reject · e edit · c compare · s skip · u undo · "
                       "Shift+j/k or Ctrl+A select several · Ctrl+F search")
         hint.setObjectName("queueHint")
         top_layout.addWidget(hint)
@@ -728,7 +766,7 @@ class QueueView(QWidget):
                 await self.model.load(visible=self._visible_rows())
             local_ids = self.model.pending_local_ids()
             if local_ids:
-                self.model.apply_states(await self.repository.proposal_states(local_ids))
+                self.model.apply_states(await asyncio.to_thread(self.repository.sync.proposal_states, local_ids))
             self._stats_due = self._stats_due or changed or clock - self._stats_at > STATS_EVERY_S * 5
             if self._stats_due and (self.last_stats is None or clock - self._stats_at > STATS_EVERY_S):
                 await self._refresh_stats()
@@ -736,7 +774,7 @@ class QueueView(QWidget):
             self.notifier.update(waiting, new_items, focused=self.window_is_focused())
             if clock - self._choices_at > CHOICES_EVERY_S or new_items:
                 self._choices_at = clock
-                choices = await self.repository.queue_choices()
+                choices = await asyncio.to_thread(self.repository.sync.queue_choices)
                 self.filter_bar.set_choices(
                     sorted({root for _, _, root in choices}), [(sid, task) for sid, task, _ in choices]
                 )
@@ -850,9 +888,30 @@ class QueueView(QWidget):
         if row is not None and not self.model.is_waiting(record.id):
             self.panel.show_banner(f"#{record.id}: {self.model.state_text(self.model.rows[row])}", kind="info")
             self.panel.set_busy(True)
+            return
+        self.panel.set_busy(False)
+        status = self.model.rows[row].status if row is not None else "pending"
+        if status == AWAITING_SECOND_REVIEW:
+            self.panel.show_banner(
+                f"#{record.id}: second review. Judge it on your own; the first verdict stays hidden until it is decided.",
+                kind="info",
+            )
+        elif status == DISPUTED:
+            self.panel.show_banner(f"#{record.id}: disputed; reading the two reviews…", kind="info")
+            self._spawn(self._show_earlier_verdicts(record.id))
         else:
             self.panel.banner.hide()
-            self.panel.set_busy(False)
+
+    async def _show_earlier_verdicts(self, proposal_id: int) -> None:
+        """An adjudicator sees both reviews and their reasons; nobody else is ever sent them (the store refuses)."""
+        try:
+            verdicts = await self.repository.earlier_verdicts(proposal_id, self.reviewer())
+            text = adjudication_text(proposal_id, verdicts)
+        except StoreError as err:
+            text = f"#{proposal_id}: disputed. {err}"
+        if self.panel.proposal is not None and self.panel.proposal.id == proposal_id:
+            self.panel.show_banner(text, kind="info")
+            self.changed.emit()
 
     async def _record(self, proposal_id: int) -> ProposalRecord | None:
         record = self._records.get(proposal_id)
@@ -949,6 +1008,8 @@ class QueueView(QWidget):
             self.panel.start_reject()
         elif name == "edit":
             self.panel.start_edit()
+        elif name == "compare":
+            self.panel.start_compare()
 
     def _selected_waiting_items(self) -> list[QueueItemRecord]:
         rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
@@ -957,6 +1018,41 @@ class QueueView(QWidget):
 
     # -- deciding --------------------------------------------------------------------------------------------------------
 
+    # -- compare mode: sampling and picks go through the session manager, as on the Sessions page ---------------------
+
+    async def _sample_alternatives(self, proposal_id: int, count: int) -> None:
+        try:
+            record = await self.manager.compare(proposal_id, count, requested_by=self.reviewer())
+        except (CompareError, NoApiKeyError, StoreError, ValueError) as err:
+            self.panel.compare_failed(proposal_id, f"No alternatives: {err}")
+            return
+        self.panel.show_compare(record)
+
+    async def _show_last_compare(self, proposal_id: int) -> None:
+        try:
+            record = await self.repository.latest_compare(proposal_id)
+        except StoreError as err:
+            self.panel.compare_failed(proposal_id, str(err))
+            return
+        if record is None:
+            self.panel.compare_failed(
+                proposal_id, f"No alternatives were sampled for proposal #{proposal_id} yet: press C, then Enter."
+            )
+        else:
+            self.panel.show_compare(record)
+
+    def _pick(self, request: compare.PickRequest) -> None:
+        """Show the pick at once, move on at once, and store it meanwhile (the runner carries it out)."""
+        request = replace(request, reviewer=self.reviewer())
+        pid = request.proposal_id
+        verdict = "reject" if request.position is None else "approve"
+        self.model.set_local(pid, LocalState("deciding", verdict))
+        self._storing += 1
+        self._spawn(self._persist(pid, lambda: self.manager.pick(request)))
+        self._advance_from(pid)
+        self.message_label.hide()
+        QTimer.singleShot(0, self.focus_list)
+
     def _panel_decision(self, request: review.DecisionRequest) -> None:
         self.submit(request)
         # The pane refocuses itself after a reason or an edit; the keyboard belongs to the list.
@@ -964,7 +1060,10 @@ class QueueView(QWidget):
 
     def submit(self, request: review.DecisionRequest, *, advance: bool = True) -> asyncio.Task:
         """Show the decision at once, move to the next waiting item at once, and store the decision meanwhile."""
-        request = replace(request, reviewer=self.reviewer())
+        row = self.model.row_of(request.proposal_id)
+        # A decision on a disputed item settles it (only adjudicators are shown disputed items; the store checks).
+        disputed = row is not None and self.model.rows[row].status == DISPUTED
+        request = replace(request, reviewer=self.reviewer(), adjudication=disputed)
         self.model.set_local(request.proposal_id, LocalState("deciding", request.verdict))
         # Queued on the database thread before the read-ahead of the next items; counted at once, so moving on
         # below knows a commit is under way.
@@ -990,11 +1089,14 @@ class QueueView(QWidget):
         self._select_row(following)
 
     async def _store(self, request: review.DecisionRequest) -> None:
-        pid = request.proposal_id
+        await self._persist(request.proposal_id, lambda: self.manager.decide(request))
+
+    async def _persist(self, pid: int, store: Callable[[], Any]) -> None:
+        """Store one decision (or pick) made on ``pid`` and show what became of it."""
         try:
-            decision = await self.manager.decide(request)
-        except (ReviewError, AlreadyDecidedError, UnknownItemError) as err:
-            if isinstance(err, ReviewError):
+            decision = await store()
+        except (ReviewError, AlreadyDecidedError, UnknownItemError, CompareError) as err:
+            if isinstance(err, (ReviewError, CompareError)):
                 self.model.set_local(pid, None)
             else:
                 self.model.remove(pid)
@@ -1010,8 +1112,19 @@ class QueueView(QWidget):
             self._storing -= 1
             if not self._storing:
                 self._show_due_panel()
-        self.model.set_local(pid, LocalState("decided", decision.verdict, decision.decided_at))
-        self._undo_stack.append(pid)
+        state = LocalState("decided", decision.verdict, decision.decided_at)
+        if decision.review_stage in ("first", "second"):
+            # One of two reviews: whether it decided anything (agreement) or not (first, dispute) is the store's word.
+            try:
+                status = (await self.repository.proposal_states([pid]))[pid].status
+            except (StoreError, KeyError):
+                status = "decided"
+            if status in LOCAL_REVIEW_WORDS:
+                state = replace(state, status=status, final_since=time.monotonic())
+        self.model.set_local(pid, state)
+        if decision.proposal_id == pid:
+            # A picked alternative is decided as a proposal of its own; its pick is taken back on the Sessions page.
+            self._undo_stack.append(pid)
         self._stats_due = True
         self.decided.emit(pid)
         self.changed.emit()
@@ -1042,7 +1155,7 @@ class QueueView(QWidget):
         while self._undo_stack:
             pid = self._undo_stack.pop()
             state = self.model.local.get(pid)
-            if state is not None and state.status == "decided":
+            if state is not None and state.status in UNDOABLE:
                 break
         else:
             self.show_message("There is no decision to undo.")
@@ -1050,7 +1163,8 @@ class QueueView(QWidget):
         self.model.set_local(pid, replace(state, status="undoing"))
         try:
             record = await self.repository.run(
-                undo.undo, self.repository.sync, pid, self.reviewer(), window_s=self.manager.waiter.undo_window_s
+                undo.undo, self.repository.sync, pid, self.reviewer(), window_s=self.manager.waiter.undo_window_s,
+                channel="window",
             )
         except (UndoRefusedError, UnknownItemError, StoreError) as err:
             self.model.set_local(pid, state)

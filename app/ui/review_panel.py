@@ -2,7 +2,9 @@
 
 A approves, R opens a reason box (Enter submits, Esc cancels), E opens an editor on the proposed content or command
 (Ctrl+Enter approves the edited version, Esc cancels). Hunk by hunk: Shift+A / Shift+R / Shift+E judge the diff view's
-current hunk, Ctrl+Enter submits every hunk's verdict as one decision. The pane only asks; the window records it.
+current hunk, Ctrl+Enter submits every hunk's verdict as one decision. C asks for 2-4 alternatives to the step and
+shows them side by side (app.ui.compare_view): Enter picks one, R / Shift+R rejects all. The pane only asks; the
+window records it.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import hunks, proposal_warnings, review
+from app.core import compare, hunks, proposal_warnings, review
 from app.core.diff_types import FileDiff
 from app.core.diffing import compute_diff
 from app.store.records import ProposalRecord
+from app.ui.compare_view import CompareBar, CompareView
 from app.ui.diff_view import DiffView
 from app.ui.policy_dialog import RuleSuggestionBar
 
@@ -134,6 +137,12 @@ class ReviewPanel(QFrame):
     decision_requested = Signal(object)
     # "Always allow this here": approve, after the window has added rules allowing it (app.ui.policy_dialog).
     always_allow_requested = Signal(object)
+    # Compare mode: (proposal id, how many alternatives) to sample; then a compare.PickRequest (reviewer filled by the
+    # window) for the pick or the rejection of all.
+    compare_requested = Signal(int, int)
+    # The alternatives sampled last time for this proposal (the window answers with show_compare or compare_failed).
+    last_compare_requested = Signal(int)
+    pick_requested = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -181,6 +190,22 @@ class ReviewPanel(QFrame):
         self.diff_view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.diff_view.setFocusProxy(None)
 
+        self.compare_bar = CompareBar()
+        self.compare_bar.hide()
+        self.compare_bar.sample_requested.connect(self._sample)
+        self.compare_bar.cancelled.connect(self._cancel_compare_bar)
+        self.compare_bar.last_requested.connect(self._show_last)
+        self.compare_view = CompareView()
+        self.compare_view.hide()
+        self.compare_view.pick_requested.connect(self.pick)
+        self.compare_view.closed.connect(self.leave_compare)
+        # The compare on screen, and whether the reason box is for rejecting all of its alternatives.
+        self._rejecting_all = False
+        # The proposal whose alternatives are being sampled now (a late answer for another one is dropped).
+        self._sampling_for: int | None = None
+        # Set by an owner that handles compare_requested and pick_requested (the main window); else C only explains.
+        self.compare_enabled = False
+
         self.reason_box = ReasonBox()
         self.reason_box.setPlaceholderText("Why reject? The agent revises from this. Enter submits, Esc cancels.")
         self.reason_box.hide()
@@ -211,6 +236,25 @@ class ReviewPanel(QFrame):
         self.always_allow_button.setToolTip("Approve, and add a rule to this workspace's policy so the same action runs unasked")
         self.always_allow_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.always_allow_button.clicked.connect(self.always_allow)
+        self.compare_button = QPushButton("Compare…  [C]")
+        self.compare_button.setObjectName("compareButton")
+        self.compare_button.setToolTip("Sample 2-4 alternatives for this step and pick the best side by side (C)")
+        self.compare_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.compare_button.clicked.connect(self.start_compare)
+        self.compare_button.hide()
+        self.pick_button = QPushButton("Pick  [Enter]")
+        self.pick_button.setObjectName("pickButton")
+        self.reject_all_button = QPushButton("Reject all…  [R]")
+        self.reject_all_button.setObjectName("rejectAllButton")
+        self.leave_compare_button = QPushButton("Back  [Esc]")
+        self.leave_compare_button.setObjectName("leaveCompareButton")
+        self.pick_button.clicked.connect(lambda: self.pick(self.compare_view.selected))
+        self.reject_all_button.clicked.connect(self.start_reject_all)
+        self.leave_compare_button.clicked.connect(self.leave_compare)
+        self.compare_buttons = (self.pick_button, self.reject_all_button, self.leave_compare_button)
+        for button in self.compare_buttons:
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.hide()
         self.rule_suggestion = RuleSuggestionBar(self)
 
         # Shown instead of the three verdicts while a reason or an edit is being typed.
@@ -284,6 +328,9 @@ class ReviewPanel(QFrame):
         buttons.addWidget(self.reject_button)
         buttons.addWidget(self.edit_button)
         buttons.addWidget(self.always_allow_button)
+        buttons.addWidget(self.compare_button)
+        for button in self.compare_buttons:
+            buttons.addWidget(button)
         buttons.addWidget(self.confirm_button)
         buttons.addWidget(self.cancel_button)
         buttons.addStretch(1)
@@ -298,6 +345,8 @@ class ReviewPanel(QFrame):
         layout.addWidget(self.banner)
         layout.addWidget(self.deceptive_banner)
         layout.addWidget(self.diff_view, 1)
+        layout.addWidget(self.compare_view, 1)
+        layout.addWidget(self.compare_bar)
         layout.addWidget(self.edit_hint)
         layout.addWidget(self.edit_box, 1)
         layout.addWidget(self.reason_box)
@@ -306,7 +355,7 @@ class ReviewPanel(QFrame):
         layout.addWidget(self.hunk_row)
 
         # Single keys, live while the pane (or a child) has focus; text boxes swallow printable keys first.
-        for key, slot in (("A", self.approve), ("R", self.start_reject), ("E", self.start_edit)):
+        for key, slot in (("A", self.approve), ("R", self.start_reject), ("E", self.start_edit), ("C", self.start_compare)):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
@@ -339,6 +388,7 @@ class ReviewPanel(QFrame):
         if proposal is not None and self.proposal is not None and proposal.id == self.proposal.id:
             return
         self._close_inputs(refocus=False)
+        self._leave_compare_quietly()
         self.proposal = proposal
         self._busy = False
         self._show_strength(None)
@@ -403,13 +453,21 @@ class ReviewPanel(QFrame):
             self._show_hunk_state()
 
     def _set_enabled(self, enabled: bool) -> None:
-        for button in (self.approve_button, self.reject_button, self.edit_button, self.always_allow_button, *self.hunk_buttons):
+        for button in (
+            self.approve_button, self.reject_button, self.edit_button, self.always_allow_button, self.compare_button,
+            *self.compare_buttons, *self.hunk_buttons,
+        ):
             button.setEnabled(enabled)
 
     # -- actions -------------------------------------------------------------------------------------------------------
 
     def _ready(self) -> bool:
-        return self.proposal is not None and not self._busy
+        """Whether the single-proposal keys (A, R, E, hunks) act now: not while alternatives are on screen."""
+        return self.proposal is not None and not self._busy and not self.comparing
+
+    @property
+    def comparing(self) -> bool:
+        return self.compare_view.record is not None and not self.compare_view.isHidden()
 
     def _request(self, request: review.DecisionRequest) -> None:
         self.notice.hide()
@@ -447,6 +505,9 @@ class ReviewPanel(QFrame):
         self.always_allow_requested.emit(review.approve(self.proposal.id, "", **self._context()))
 
     def start_reject(self) -> None:
+        if self.comparing:
+            self.start_reject_all()
+            return
         if not self._ready():
             return
         self._close_inputs(refocus=False)
@@ -458,13 +519,17 @@ class ReviewPanel(QFrame):
 
     def _submit_reject(self) -> None:
         reason = self.reason_box.text().strip()
-        if not self._ready():
+        if self.proposal is None or self._busy:
             return
         if not reason:
             self.show_banner("Type a reason: the agent revises from it.", kind="info")
             return
         if self._input_hunk is not None:
             self._judge_hunk(hunks.HunkVerdict(self._input_hunk, hunks.REJECT, reason=reason))
+            self._close_inputs()
+            return
+        if self._rejecting_all:
+            self._request_pick(None, reason)
             self._close_inputs()
             return
         self._request(review.reject(self.proposal.id, "", reason, **self._context()))
@@ -500,7 +565,7 @@ class ReviewPanel(QFrame):
         self._close_inputs()
 
     def _input_mode(self, confirm_text: str, kind: str) -> None:
-        for button in (self.approve_button, self.reject_button, self.edit_button):
+        for button in (self.approve_button, self.reject_button, self.edit_button, self.compare_button, *self.compare_buttons):
             button.hide()
         self.hunk_row.hide()
         self.confirm_button.setProperty("kind", kind)
@@ -518,8 +583,18 @@ class ReviewPanel(QFrame):
 
     def _close_inputs(self, refocus: bool = True) -> None:
         self._input_hunk = None
+        self._rejecting_all = False
+        if self.comparing:
+            self.confirm_button.hide()
+            self.cancel_button.hide()
+            self.reason_box.hide()
+            self._show_compare_buttons(True)
+            if refocus:
+                self.compare_view.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
         for button in (self.approve_button, self.reject_button, self.edit_button):
             button.show()
+        self.compare_button.setVisible(self.compare_enabled)
         self.hunk_row.setVisible(self.diff is not None)
         self.edit_hint.setText("Editing: Ctrl+Enter approves your version, Esc cancels.")
         self.confirm_button.hide()
@@ -568,6 +643,9 @@ class ReviewPanel(QFrame):
         self._judge_hunk(hunks.HunkVerdict(self.current_hunk, hunks.APPROVE))
 
     def start_reject_hunk(self) -> None:
+        if self.comparing:
+            self.start_reject_all()
+            return
         if not self._hunk_ready():
             return
         index = self.current_hunk
@@ -686,6 +764,126 @@ class ReviewPanel(QFrame):
         self.hunk_list.setToolTip(hunks.hunk_title(self.diff, current))
         self.previous_hunk_button.setEnabled(not self._busy and current > 0)
         self.next_hunk_button.setEnabled(not self._busy and current < self.hunk_count - 1)
+
+    # -- compare mode --------------------------------------------------------------------------------------------------
+
+    def start_compare(self) -> None:
+        """C: ask how many alternatives to sample; while they are on screen, sample again."""
+        if self.proposal is None or self._busy or self._sampling_for is not None:
+            return
+        if not self.compare_enabled:
+            self.show_banner("Compare works on the Sessions page (Ctrl+2): press C there to sample alternatives.", kind="info")
+            return
+        if not self.comparing:
+            self._close_inputs(refocus=False)
+        self.banner.hide()
+        self.compare_bar.ask()
+
+    def _sample(self, count: int) -> None:
+        if self.proposal is None:
+            return
+        self._sampling_for = self.proposal.id
+        self.compare_bar.sampling(count)
+        (self.compare_view if self.comparing else self).setFocus(Qt.FocusReason.OtherFocusReason)
+        self.compare_requested.emit(self.proposal.id, count)
+
+    def _show_last(self) -> None:
+        if self.proposal is None:
+            return
+        self._sampling_for = self.proposal.id
+        self.last_compare_requested.emit(self.proposal.id)
+
+    def _cancel_compare_bar(self) -> None:
+        self.compare_bar.hide()
+        if self.comparing:
+            self.compare_view.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def show_compare(self, record) -> None:
+        """Show a compare's alternatives side by side (dropped if the pane moved on to another proposal)."""
+        if self.proposal is None or record.proposal_id != self.proposal.id:
+            return
+        self._sampling_for = None
+        self.compare_bar.hide()
+        self._close_inputs(refocus=False)
+        self.diff_view.hide()
+        self.hunk_row.hide()
+        self.hunk_list.hide()
+        self.compare_view.show_compare(record)
+        self.compare_view.show()
+        self._show_compare_buttons(True)
+        self.compare_view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def compare_failed(self, proposal_id: int, message: str) -> None:
+        if self._sampling_for != proposal_id:
+            return
+        self._sampling_for = None
+        self.compare_bar.hide()
+        self.show_banner(message)
+
+    def _show_compare_buttons(self, comparing: bool) -> None:
+        for button in (self.approve_button, self.reject_button, self.edit_button, self.always_allow_button):
+            button.setVisible(not comparing)
+        self.compare_button.setVisible(self.compare_enabled and not comparing)
+        for button in self.compare_buttons:
+            button.setVisible(comparing)
+
+    def leave_compare(self) -> None:
+        """Esc: back to the proposal alone (its alternatives stay stored)."""
+        if not self.comparing:
+            return
+        self._leave_compare_quietly()
+        self.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _leave_compare_quietly(self) -> None:
+        self._sampling_for = None
+        self.compare_bar.hide()
+        was_comparing = self.comparing
+        self.compare_view.hide()
+        self.compare_view.record = None
+        self.reason_box.hide()
+        self.confirm_button.hide()
+        self.cancel_button.hide()
+        self._rejecting_all = False
+        self._show_compare_buttons(False)
+        if was_comparing:
+            self.diff_view.show()
+            self._show_hunk_state()
+
+    def pick(self, position: int) -> None:
+        """Enter: pick the chosen pane (the original, or an alternative that proposes a change)."""
+        if not self.comparing or self._busy or self.proposal is None:
+            return
+        alternative = self.compare_view.record.alternatives[position]
+        if position != 0 and not alternative.proposes_change:
+            self.show_banner(
+                f"{alternative.label} proposes no change, so there is nothing to apply: pick another, or R to reject all.",
+                kind="info",
+            )
+            return
+        self._request_pick(position, None)
+
+    def start_reject_all(self) -> None:
+        if not self.comparing or self._busy:
+            return
+        self.reason_box.clear()
+        self.reason_box.setPlaceholderText("Why reject every alternative? The agent revises from this. Enter submits, Esc cancels.")
+        self.reason_box.show()
+        self._input_mode("Reject all with this reason  [Enter]", "reject")
+        self._rejecting_all = True
+        self.reason_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _request_pick(self, position: int | None, reason: str | None) -> None:
+        context = self._context()
+        self.notice.hide()
+        self.pick_requested.emit(
+            compare.PickRequest(
+                self.proposal.id, self.compare_view.record.id, position, "", reason=reason,
+                time_on_screen_ms=context["time_on_screen_ms"], shown_at=context["shown_at"],
+                strength=context["strength"],
+            )
+        )
 
     # -- deceptive characters ------------------------------------------------------------------------------------------
 

@@ -1,14 +1,23 @@
-"""Syntax colouring off the UI thread: pygments lexes in one worker thread, spans return by a queued Qt signal.
-Plain lexing functions and the worker; nothing here paints or touches widgets."""
+"""Syntax colouring off the UI thread: pygments lexes in a child process fed by one worker thread (in the thread
+itself where no child can run); spans return by a queued Qt signal. Nothing here paints or touches widgets."""
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from pathlib import Path
+from typing import Any
 
 from pygments.lexer import Lexer
 from pygments.lexers import BashLexer, get_lexer_for_filename, guess_lexer
@@ -18,7 +27,7 @@ from pygments.util import ClassNotFound
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from app.core.diff_types import FileDiff
-from app.ui.palette import has_colour
+from app.ui.palette import COLOUR_TYPES, colour_type
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +54,12 @@ _STALE_CHECK_EVERY = 2048
 _PAUSE_AFTER_SLICE_S = 0.015
 # A long document's colours are handed over in slices of this many lines, top first, while the rest is lexed.
 PROGRESS_LINES = 6000
+# The GIL switch interval while the lexing thread runs. Every call from Qt into Python (a paint, a timer, a scroll)
+# and many Qt calls from Python give up the GIL and take it back; with a busy thread holding it, each take waits the
+# whole interval (5 ms by default): lexing in the thread, a 5 ms paint became 40-80 ms. The child process does the
+# lexing now, but the thread still builds documents and (un)pickles slices, and lexes itself where no child runs.
+# At 0.5 ms a paint stays near its own cost; an idle UI thread asks nobody to let go, so the thread loses nothing.
+_SWITCH_INTERVAL_WHILE_LEXING_S = 0.0005
 
 
 def _never_stale() -> bool:
@@ -96,7 +111,8 @@ def spans_by_line(
     for count, (index, token_type, value) in enumerate(lexer.get_tokens_unprocessed(text)):
         if count % _STALE_CHECK_EVERY == 0 and is_stale():
             return None
-        if not value or not has_colour(token_type):
+        painted_as = colour_type(token_type) if value else None
+        if painted_as is None:
             continue
         end = index + len(value)
         # A token may run over several lines (docstrings, block comments): cut it at each newline.
@@ -111,7 +127,7 @@ def spans_by_line(
                         spans[filling_line] = tuple(filling)
                         filling = []
                     filling_line = line
-                filling.extend((index - line_start, min(end, line_end) - line_start, token_id(token_type)))
+                filling.extend((index - line_start, min(end, line_end) - line_start, token_id(painted_as)))
             if end <= line_end or line >= last_line:
                 break
             index = line_end + 1
@@ -125,12 +141,14 @@ def spans_by_line(
 
 
 _token_lock = threading.Lock()
-_token_ids: dict[_TokenType, int] = {}
-_token_types: list[_TokenType] = []
+# The coloured types come first, in a fixed order: their numbers are the same in the lexing child process.
+_token_types: list[_TokenType] = list(COLOUR_TYPES)
+_token_ids: dict[_TokenType, int] = {token_type: number for number, token_type in enumerate(_token_types)}
 
 
 def token_id(token_type: _TokenType) -> int:
-    """A small int standing for a pygments token type; the same in every thread for the whole process."""
+    """A small int standing for a pygments token type; the same in every thread for the whole process, and the
+    same in every process for the palette's types (spans_by_line only stores those)."""
     found = _token_ids.get(token_type)
     if found is None:
         with _token_lock:
@@ -229,6 +247,17 @@ def diff_sample(diff: FileDiff, old_text: str | None, new_text: str | None) -> s
     return "\n".join(sample)
 
 
+# Lexes documents for a file: (path, sample to choose the lexer, documents, is_stale, deliver) -> colours or None.
+LexDocuments = Callable[[str, str, dict[str, Document], IsStale, "Deliver | None"], "SideColours | None"]
+
+
+def lex_here(
+    path: str, sample: str, documents: dict[str, Document], is_stale: IsStale, deliver: Deliver | None
+) -> SideColours | None:
+    """Lex in the calling thread (tests, commands, and when no child process can run)."""
+    return colour_documents(choose_lexer(path, sample), documents, is_stale, deliver)
+
+
 def colour_diff(
     diff: FileDiff,
     old_text: str | None = None,
@@ -236,25 +265,319 @@ def colour_diff(
     is_stale: IsStale = _never_stale,
     window: dict[str, list[tuple[int, str]]] | None = None,
     deliver: Deliver | None = None,
+    margin: dict[str, list[tuple[int, str]]] | None = None,
+    lex: LexDocuments = lex_here,
 ) -> SideColours | None:
     """All colours of a diff. With ``window`` (side -> (line key, text) on screen now) those lines are lexed and
-    delivered first on their own; then the whole documents follow, delivered in slices from the top."""
+    delivered first on their own, then the ``margin`` lines around them; then the whole documents follow,
+    delivered in slices from the top."""
     if diff.is_binary:
         return {}
-    lexer = choose_lexer(diff.path, diff_sample(diff, old_text, new_text))
-    if window and deliver is not None:
-        # Lexed out of context (a window can start inside a docstring): close enough until the full pass lands.
-        window_documents = {
-            side: ([text for _, text in items], [key for key, _ in items]) for side, items in window.items() if items
-        }
-        first = colour_documents(lexer, window_documents, is_stale)
-        if first is None:
-            return None
-        deliver(first, False)
+    sample = diff_sample(diff, old_text, new_text)
+    for lines in (window, margin):
+        if lines and deliver is not None:
+            # Lexed out of context (a window can start inside a docstring): close enough until the full pass lands.
+            documents = {
+                side: ([text for _, text in items], [key for key, _ in items]) for side, items in lines.items() if items
+            }
+            first = lex(diff.path, sample, documents, is_stale, None)
+            if first is None:
+                return None
+            deliver(first, False)
     documents = diff_documents(diff, old_text, new_text, is_stale)
     if documents is None:
         return None
-    return colour_documents(lexer, documents, is_stale, deliver)
+    return lex(diff.path, sample, documents, is_stale, deliver)
+
+
+# --- lexing in a child process ------------------------------------------------------------------------------------
+#
+# pygments is pure Python: lexing in a thread holds the GIL, and every paint, timer and scroll of the UI thread waits
+# for it (5 ms a time by default). A child process lexes on the other core instead; the worker thread only sends
+# lines and receives spans, in slices small enough that (un)pickling them never holds the GIL for long.
+#
+# Frames both ways: 4-byte big-endian length, then a pickle. Parent -> child: ("begin", id, path, sample),
+# ("lines", id, side, lines), ("go", id), ("cancel", id). Child -> parent: ("spans", id, side, first line, spans),
+# then ("end", id) or ("cancelled", id).
+
+_FRAME = struct.Struct(">I")
+# Lines per frame sent to the child: a slice pickles in about a millisecond.
+_SEND_LINES = 8192
+# How often the worker thread checks that its request is still wanted while the child lexes.
+_POLL_S = 0.02
+# A child that takes longer than this to acknowledge a cancel is stuck: it is killed and a new one starts.
+_CANCEL_TIMEOUT_S = 5.0
+
+
+class _ChildFailed(Exception):
+    """The lexing child process is gone or broken; lex in this process instead."""
+
+
+def _write_frame(fd: int, message: object) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_FRAME.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_exact(fd: int, size: int) -> bytes | None:
+    chunks = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_frame(fd: int) -> Any:
+    header = _read_exact(fd, _FRAME.size)
+    if header is None:
+        return None
+    body = _read_exact(fd, _FRAME.unpack(header)[0])
+    return None if body is None else pickle.loads(body)
+
+
+def serve_lexing(requests: int = 0, replies: int = 1) -> None:
+    """The child process's loop: lexing requests on fd ``requests``, spans on fd ``replies``, until end of input."""
+    pending: tuple[int, str, str, dict[str, list[str]]] | None = None
+    while True:
+        message = _read_frame(requests)
+        if message is None:
+            return
+        kind, request = message[0], message[1]
+        if kind == "begin":
+            pending = (request, message[2], message[3], {})
+        elif kind == "lines" and pending is not None and pending[0] == request:
+            pending[3].setdefault(message[2], []).extend(message[3])
+        elif kind == "go" and pending is not None and pending[0] == request:
+            _, path, sample, documents = pending
+            pending = None
+            if not _lex_request(requests, replies, request, path, sample, documents):
+                return
+        elif kind in ("go", "cancel"):
+            pending = None
+            _write_frame(replies, ("cancelled", request))
+
+
+def _lex_request(
+    requests: int, replies: int, request: int, path: str, sample: str, documents: dict[str, list[str]]
+) -> bool:
+    """Lex one request in the child, sending slices as they are done; False when the parent has gone."""
+    state = {"cancelled": False, "parent_gone": False}
+
+    def is_stale() -> bool:
+        # While a request runs the parent sends nothing but a cancel.
+        if not state["cancelled"] and select.select([requests], [], [], 0)[0]:
+            state["cancelled"] = True
+            state["parent_gone"] = _read_frame(requests) is None
+        return state["cancelled"]
+
+    try:
+        lexer = choose_lexer(path, sample)
+        for side, lines in documents.items():
+            sent = 0
+
+            def progress(done: int, spans: list[LineSpans], side: str = side) -> None:
+                nonlocal sent
+                _write_frame(replies, ("spans", request, side, sent, spans[sent:done]))
+                sent = done
+
+            spans = spans_by_line(lexer, lines, is_stale, progress)
+            if spans is None:
+                break
+            progress(len(spans), spans)
+    except OSError:
+        return False
+    except Exception:
+        # A lexer bug costs this file its colours (what was sent stays), not the process.
+        log.exception("syntax colouring failed in the lexing process")
+    if state["parent_gone"]:
+        return False
+    _write_frame(replies, ("cancelled" if state["cancelled"] else "end", request))
+    return True
+
+
+class _LexProcess:
+    """The one lexing child process: started with the first view, used by the lexing thread, ended at exit.
+
+    Only the thread holding ``_in_use`` touches the pipes, so their descriptors are never closed (and perhaps
+    reused for another file) under a request that is still writing to them.
+    """
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._request = 0
+        # Windows pipes do not work with select; frozen builds have no interpreter to start: lex in a thread there.
+        self._unavailable = sys.platform == "win32" or bool(getattr(sys, "frozen", False)) or not sys.executable
+        self._stopped = False
+        self._in_use = threading.RLock()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def start(self) -> bool:
+        """Start the child if it is not running; False when it cannot run (then lex in this process)."""
+        if not self._in_use.acquire(blocking=False):
+            return True  # a request is running: the lexing thread restarts the child itself if it has to
+        try:
+            if self._process is not None and self._process.poll() is None:
+                return True
+            if self._unavailable or self._stopped:
+                return False
+            self._close()
+            package_root = str(Path(__file__).resolve().parents[2])
+            env = dict(os.environ)
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+            try:
+                self._process = subprocess.Popen(
+                    [sys.executable, "-c", "from app.ui.syntax import serve_lexing; serve_lexing()"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    bufsize=0,
+                    env=env,
+                )
+            except OSError:
+                log.warning("cannot start the lexing process; colouring in this process", exc_info=True)
+                self._unavailable = True
+                return False
+            if not _stop_at_exit_registered:
+                _register_stop_at_exit()
+            return True
+        finally:
+            self._in_use.release()
+
+    def lex(
+        self, path: str, sample: str, documents: dict[str, Document], is_stale: IsStale, deliver: Deliver | None
+    ) -> SideColours | None:
+        with self._in_use:
+            if not self.start():
+                raise _ChildFailed("no lexing process")
+            process = self._process
+            assert process is not None and process.stdin is not None and process.stdout is not None
+            try:
+                return self._lex(
+                    process.stdin.fileno(), process.stdout.fileno(), path, sample, documents, is_stale, deliver
+                )
+            except (OSError, _ChildFailed) as error:
+                self._kill()
+                if isinstance(error, _ChildFailed):
+                    raise
+                raise _ChildFailed(str(error)) from error
+
+    def _lex(
+        self,
+        to_child: int,
+        from_child: int,
+        path: str,
+        sample: str,
+        documents: dict[str, Document],
+        is_stale: IsStale,
+        deliver: Deliver | None,
+    ) -> SideColours | None:
+        self._request += 1
+        request = self._request
+        _write_frame(to_child, ("begin", request, path, sample))
+        for side, (lines, _) in documents.items():
+            for first in range(0, len(lines), _SEND_LINES):
+                if is_stale():
+                    return self._cancel(to_child, from_child, request)
+                _write_frame(to_child, ("lines", request, side, lines[first : first + _SEND_LINES]))
+        _write_frame(to_child, ("go", request))
+        colours: SideColours = {side: {} for side in documents}
+        while True:
+            if is_stale():
+                return self._cancel(to_child, from_child, request)
+            if not select.select([from_child], [], [], _POLL_S)[0]:
+                continue
+            message = _read_frame(from_child)
+            if message is None:
+                if not self._stopped:
+                    # It survives lexer bugs, so this is something it will not get over (it cannot even start).
+                    self._unavailable = True
+                raise _ChildFailed("the lexing process ended")
+            if message[1] != request:
+                continue
+            if message[0] == "end":
+                return colours
+            if message[0] == "cancelled":
+                return None
+            _, _, side, first, spans = message
+            keys = documents[side][1][first : first + len(spans)]
+            piece = {key: line_spans for key, line_spans in zip(keys, spans) if line_spans and key is not None}
+            colours[side].update(piece)
+            if piece and deliver is not None:
+                deliver({side: piece}, False)
+
+    def _cancel(self, to_child: int, from_child: int, request: int) -> None:
+        """Tell the child to drop ``request`` and read what it still sends until it confirms."""
+        _write_frame(to_child, ("cancel", request))
+        deadline = time.monotonic() + _CANCEL_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if not select.select([from_child], [], [], _POLL_S)[0]:
+                continue
+            message = _read_frame(from_child)
+            if message is None:
+                break
+            if message[1] == request and message[0] in ("end", "cancelled"):
+                return None
+        self._kill()
+        return None
+
+    def _kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+        self._close()
+
+    def _close(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                pipe.close()
+        try:
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop(self) -> None:
+        """End the child (it leaves when its input closes); at exit. A request still running ends with it: the
+        child is killed, and the lexing thread, seeing its pipes end, closes them itself."""
+        self._stopped = True
+        if self._in_use.acquire(timeout=1.0):
+            try:
+                self._close()
+            finally:
+                self._in_use.release()
+        elif self._process is not None and self._process.poll() is None:
+            self._process.kill()
+
+
+_lex_process = _LexProcess()
+_stop_at_exit_registered = False
+
+
+def _register_stop_at_exit() -> None:
+    global _stop_at_exit_registered
+    _stop_at_exit_registered = True
+    atexit.register(_lex_process.stop)
+
+
+def lex_in_child(
+    path: str, sample: str, documents: dict[str, Document], is_stale: IsStale, deliver: Deliver | None
+) -> SideColours | None:
+    """Lex in the child process; if it cannot run or breaks, in this thread (and say so once in the log)."""
+    try:
+        return _lex_process.lex(path, sample, documents, is_stale, deliver)
+    except _ChildFailed as error:
+        if _lex_process.stopped:
+            return None
+        log.warning("lexing process unavailable (%s); colouring in this process", error)
+        return lex_here(path, sample, documents, is_stale, deliver)
 
 
 def colour_command(command: str, is_stale: IsStale = _never_stale) -> SideColours | None:
@@ -316,6 +639,14 @@ class _LexWorker:
                 self._thread.start()
 
     def _run(self) -> None:
+        interval_before = sys.getswitchinterval()
+        sys.setswitchinterval(min(interval_before, _SWITCH_INTERVAL_WHILE_LEXING_S))
+        try:
+            self._serve()
+        finally:
+            sys.setswitchinterval(interval_before)
+
+    def _serve(self) -> None:
         while True:
             with self._lock:
                 if not self._pending:
@@ -356,6 +687,8 @@ class SyntaxColourer:
     def __init__(self) -> None:
         colour_results()  # the relay must be born in the UI thread, before any worker emits on it
         self.generation = 0
+        # Started now, so pygments is imported in the child before the first diff arrives (once per process).
+        _lex_process.start()
 
     def request_diff(
         self,
@@ -364,10 +697,15 @@ class SyntaxColourer:
         old_text: str | None = None,
         new_text: str | None = None,
         window: dict[str, list[tuple[int, str]]] | None = None,
+        margin: dict[str, list[tuple[int, str]]] | None = None,
     ) -> int:
-        """Colour ``diff``: the ``window`` lines (side -> (line key, text)) first, then everything in slices."""
+        """Colour ``diff``: the ``window`` lines (side -> (line key, text)) first, then the ``margin`` lines, then
+        everything in slices."""
         return self._submit(
-            token, lambda is_stale, deliver: colour_diff(diff, old_text, new_text, is_stale, window, deliver)
+            token,
+            lambda is_stale, deliver: colour_diff(
+                diff, old_text, new_text, is_stale, window, deliver, margin, lex=lex_in_child
+            ),
         )
 
     def request_command(self, token: object, command: str) -> int:

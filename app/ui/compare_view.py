@@ -1,0 +1,230 @@
+"""Compare mode in the review pane: the original proposal and its sampled alternatives side by side, one diff each.
+
+←/→ choose a pane, Enter picks it, ↑/↓ and PgUp/PgDn scroll it. The view only shows and asks (``pick_requested``
+with a position); the review pane turns that into a PickRequest and the window records it.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSpinBox, QSplitter, QVBoxLayout, QWidget
+
+from app.core import compare
+from app.core.diffing import compute_diff
+from app.store.compare import AlternativeRecord, CompareRecord
+from app.ui.diff_view import DiffView
+
+
+def _display_text(content: bytes | None) -> str | None:
+    if content is None or b"\x00" in content[:8000]:
+        return None
+    return content.decode("utf-8", errors="replace")
+
+
+def _said(alternative: AlternativeRecord) -> str:
+    text = "".join(
+        block.get("text", "") for block in (alternative.content or []) if block.get("type") == "text"
+    ).strip()
+    return text if len(text) <= 400 else text[:399] + "…"
+
+
+class ComparePane(QFrame):
+    """One alternative: a header (which, what it changes, +/− lines, sampling), what the model said, and its diff."""
+
+    clicked = Signal(int)
+
+    def __init__(self, alternative: AlternativeRecord, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("comparePane")
+        self.alternative = alternative
+        self.setProperty("selected", False)
+        self.setProperty("nochange", not alternative.proposes_change)
+        self.header = QLabel()
+        self.header.setObjectName("comparePaneHeader")
+        self.header.setWordWrap(True)
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        usage = alternative.usage or {}
+        tokens = f" · {usage.get('output_tokens')} tokens out" if usage.get("output_tokens") else ""
+        self._details = (
+            f"{html.escape(compare.target_text(alternative))}<br>"
+            f"<span style='color:#6e7781'>{html.escape(compare.sampling_text(alternative.sampling))}{tokens}</span>"
+        )
+        self._show_header(False)
+        self.said = QLabel(_said(alternative))
+        self.said.setObjectName("comparePaneSaid")
+        self.said.setWordWrap(True)
+        self.view = DiffView(self)
+        self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # Panes are narrow: long lines wrap instead of hiding behind a scroll bar.
+        self.view.set_wrap(True)
+        self._show()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.header)
+        layout.addWidget(self.said)
+        layout.addWidget(self.view, 1)
+        # Only once it has a parent: a parentless widget made visible is a window of its own.
+        self.said.setVisible(bool(self.said.text()))
+
+    def _show(self) -> None:
+        a = self.alternative
+        token = ("alternative", a.id)
+        if a.kind == "command":
+            self.view.show_command(a.command or "", a.cwd or ".", token=token)
+        elif a.kind == compare.NO_CHANGE:
+            self.view.show_message(a.note or "No change proposed.")
+        else:
+            diff = compute_diff(a.old_content, a.new_content, a.path or "")
+            self.view.show_diff(
+                diff, token=token, old_text=_display_text(a.old_content), new_text=_display_text(a.new_content)
+            )
+
+    def _show_header(self, selected: bool) -> None:
+        a = self.alternative
+        key = "Enter picks" if a.proposes_change or a.position == 0 else "cannot be picked"
+        # The mark, not only the theme's border, says which pane Enter picks.
+        mark = "▶ " if selected else ""
+        self.header.setText(
+            f"<b>{mark}{html.escape(a.label)}</b> &nbsp;<span style='color:#6e7781'>[{key}]</span><br>{self._details}"
+        )
+
+    def set_selected(self, selected: bool) -> None:
+        self._show_header(selected)
+        self.setProperty("selected", selected)
+        self.style().unpolish(self)
+        self.style().polish(self)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self.clicked.emit(self.alternative.position)
+        super().mousePressEvent(event)
+
+
+class CompareView(QFrame):
+    """Every alternative of a compare in a row of panes; keeps the focus while shown."""
+
+    pick_requested = Signal(int)
+    closed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("compareView")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.record: CompareRecord | None = None
+        self.panes: list[ComparePane] = []
+        self.selected = 0
+        self.hint = QLabel(
+            "Compare: ←/→ choose, Enter picks (applied as an approval), R rejects all with a reason, "
+            "C samples again, 1–5 rate, Esc goes back."
+        )
+        self.hint.setObjectName("compareHint")
+        self.hint.setWordWrap(True)
+        self.row = QSplitter(Qt.Orientation.Horizontal)
+        self.row.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.row, 1)
+
+    def show_compare(self, record: CompareRecord) -> None:
+        for pane in self.panes:
+            pane.hide()
+            pane.setParent(None)
+            pane.deleteLater()
+        self.record = record
+        self.panes = []
+        for alternative in record.alternatives:
+            pane = ComparePane(alternative, self.row)
+            pane.clicked.connect(self.select)
+            self.row.addWidget(pane)
+            self.panes.append(pane)
+        self.row.setSizes([1000] * len(self.panes))
+        # Start on the first sampled alternative that proposes a change; the original is one ← away.
+        first = next((p.alternative.position for p in self.panes[1:] if p.alternative.proposes_change), 0)
+        self.select(first)
+
+    def select(self, position: int) -> None:
+        if not self.panes:
+            return
+        self.selected = max(0, min(len(self.panes) - 1, position))
+        for index, pane in enumerate(self.panes):
+            pane.set_selected(index == self.selected)
+
+    @property
+    def selected_alternative(self) -> AlternativeRecord | None:
+        return self.panes[self.selected].alternative if self.panes else None
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+        key = event.key()
+        if key == Qt.Key.Key_Left:
+            self.select(self.selected - 1)
+        elif key == Qt.Key.Key_Right:
+            self.select(self.selected + 1)
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.panes:
+            self.pick_requested.emit(self.selected)
+        elif key == Qt.Key.Key_Escape:
+            self.closed.emit()
+        elif key in (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home,
+                     Qt.Key.Key_End) and self.panes:
+            self.panes[self.selected].view.keyPressEvent(event)
+        else:
+            super().keyPressEvent(event)
+
+
+class CompareBar(QFrame):
+    """Asks how many alternatives to sample (2-4): a spin box, Enter samples, Esc cancels; then says it is sampling."""
+
+    QUESTION = (
+        "alternatives (2–4, ↑/↓) for this step and compare them side by side — Enter samples, "
+        "L shows the last ones sampled, Esc cancels."
+    )
+
+    sample_requested = Signal(int)
+    # L: show the alternatives sampled last time (in this window, another one, or by `signoff compare`).
+    last_requested = Signal()
+    cancelled = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("compareBar")
+        self.label = QLabel("Sample")
+        self.count = QSpinBox()
+        self.count.setRange(compare.MIN_ALTERNATIVES, compare.MAX_ALTERNATIVES)
+        self.count.setValue(compare.DEFAULT_ALTERNATIVES)
+        self.count.setObjectName("compareCount")
+        self.count.installEventFilter(self)
+        self.after = QLabel(self.QUESTION)
+        self.after.setWordWrap(True)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.count)
+        layout.addWidget(self.after, 1)
+
+    def ask(self) -> None:
+        self.count.setEnabled(True)
+        self.label.setText("Sample")
+        self.after.setText(self.QUESTION)
+        self.show()
+        self.count.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.count.selectAll()
+
+    def sampling(self, count: int) -> None:
+        self.count.setEnabled(False)
+        self.label.setText("Sampling")
+        self.after.setText(f"alternatives… (the same request, {count} times; the proposal keeps waiting meanwhile)")
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt override)
+        if watched is self.count and event.type() == event.Type.KeyPress:
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.sample_requested.emit(self.count.value())
+                return True
+            if event.key() == Qt.Key.Key_Escape:
+                self.cancelled.emit()
+                return True
+            if event.key() == Qt.Key.Key_L:
+                self.last_requested.emit()
+                return True
+        return super().eventFilter(watched, event)
