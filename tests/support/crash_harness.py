@@ -209,7 +209,8 @@ def run_crash_harness(
     repository = Repository(database)
     reviewer = _Reviewer(repository)
     # Kill about every `spacing` resolved proposals, at a random moment after progress was seen.
-    spacing = max(1.0, proposals / (1.3 * max(1, kills)))
+    # Denser than proposals/kills: restarts speed progress up, and kills are capped at `kills` anyway.
+    spacing = max(1.0, proposals / (2.0 * max(1, kills)))
     logs = root / "children.log"
     with StandinServer(CrashScenario(proposals, per_turn)) as server, logs.open("ab") as log_file:
         env = _child_env(root, db_path, server.base_url)
