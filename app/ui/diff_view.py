@@ -432,6 +432,10 @@ class DiffView(QAbstractScrollArea):
             return
         anchor = self._anchor()
         self._wrap = wrap
+        # A wrapped view never scrolls sideways: no empty scroll bar under it.
+        self.setHorizontalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAlwaysOff if wrap else Qt.ScrollBarPolicy.ScrollBarAsNeeded
+        )
         self._relayout(anchor)
 
     def toggle_wrap(self) -> None:
