@@ -356,24 +356,7 @@ class SessionRunner:
             "tool_name": name,
             "tool_input": tool_input,
         }
-        if name == COMMAND_TOOL_NAME:
-            draft = draft_command(self._workspace, tool_input)
-            shown = draft.command
-            fields.update(kind="command", command=draft.command, cwd=draft.cwd, lines_added=0, lines_removed=0)
-        else:
-            change = editor_tool.draft_change(self._workspace, tool_input)
-            diff = compute_diff(change.old_content, change.new_content, change.path)
-            shown = diff.binary_summary if diff.is_binary else diff.text
-            fields.update(
-                kind=change.kind,
-                path=change.path,
-                base_hash=change.base_hash,
-                old_content=change.old_content,
-                new_content=change.new_content,
-                lines_added=diff.lines_added,
-                lines_removed=diff.lines_removed,
-            )
-        fields.update(shown_text=shown, shown_hash=hashlib.sha256(shown.encode("utf-8")).hexdigest())
+        fields.update(draft_fields(self._workspace, name, tool_input))
         return await self._repository.create_proposal(**fields)
 
     async def _resolve(self, proposal: ProposalRecord) -> tuple[str, bool]:
@@ -532,6 +515,29 @@ class SessionRunner:
         except HunkError:
             log.warning("proposal %s: stored hunk verdicts no longer fit its diff; describing it as a whole", proposal.id)
             return None
+
+
+def draft_fields(workspace: Workspace, tool_name: str, tool_input: Any) -> dict[str, Any]:
+    """A world-changing tool call drafted as the runner drafts a proposal (raises ToolInputError)."""
+    if tool_name == COMMAND_TOOL_NAME:
+        draft = draft_command(workspace, tool_input)
+        shown = draft.command
+        fields: dict[str, Any] = dict(kind="command", command=draft.command, cwd=draft.cwd, lines_added=0, lines_removed=0)
+    else:
+        change = editor_tool.draft_change(workspace, tool_input)
+        diff = compute_diff(change.old_content, change.new_content, change.path)
+        shown = diff.binary_summary if diff.is_binary else diff.text
+        fields = dict(
+            kind=change.kind,
+            path=change.path,
+            base_hash=change.base_hash,
+            old_content=change.old_content,
+            new_content=change.new_content,
+            lines_added=diff.lines_added,
+            lines_removed=diff.lines_removed,
+        )
+    fields.update(shown_text=shown, shown_hash=hashlib.sha256(shown.encode("utf-8")).hexdigest())
+    return fields
 
 
 def shown_text_for(kind: str, path: str | None, old: bytes | None, new: bytes | None, command: str | None) -> str:

@@ -16,10 +16,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from app.core import editor_tool, review
-from app.core.agent import assistant_content_for_history
-from app.core.command_tool import draft_command
-from app.core.diffing import compute_diff
+from app.core import review
+from app.core.agent import assistant_content_for_history, draft_fields
 from app.core.policy import PolicyError, load_policy
 from app.core.review import ReviewError
 from app.core.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME, changes_the_world, system_blocks, tools_for_request
@@ -125,27 +123,6 @@ def _text_of(content: list[dict[str, Any]]) -> str:
     return "".join(block.get("text", "") for block in content if block.get("type") == "text").strip()
 
 
-def draft_fields(workspace: Workspace, tool_name: str, tool_input: Any) -> dict[str, Any]:
-    """A world-changing tool call drafted as the runner drafts a proposal (raises ToolInputError)."""
-    if tool_name == COMMAND_TOOL_NAME:
-        draft = draft_command(workspace, tool_input)
-        shown = draft.command
-        fields: dict[str, Any] = dict(kind="command", command=draft.command, cwd=draft.cwd, lines_added=0, lines_removed=0)
-    else:
-        change = editor_tool.draft_change(workspace, tool_input)
-        diff = compute_diff(change.old_content, change.new_content, change.path)
-        shown = diff.binary_summary if diff.is_binary else diff.text
-        fields = dict(
-            kind=change.kind,
-            path=change.path,
-            base_hash=change.base_hash,
-            old_content=change.old_content,
-            new_content=change.new_content,
-            lines_added=diff.lines_added,
-            lines_removed=diff.lines_removed,
-        )
-    fields.update(shown_text=shown, shown_hash=_sha256(shown))
-    return fields
 
 
 def _no_change(note: str) -> dict[str, Any]:

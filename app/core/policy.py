@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-import re
 import shlex
 import tempfile
 import tomllib

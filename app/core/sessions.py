@@ -145,13 +145,7 @@ class SessionManager:
     async def decide(self, request: review.DecisionRequest) -> DecisionRecord:
         """Record a decision durably, wake the runner waiting for it, and resume the session if nobody drives it."""
         decision = await self.repository.run(review.decide, self.repository.sync, request)
-        self.waiter.notify(request.proposal_id)
-        proposal = await self.repository.get_proposal(request.proposal_id)
-        if not self.is_running(proposal.session_id) and not await self.repository.has_live_runner(proposal.session_id):
-            try:
-                await self.resume(proposal.session_id)
-            except ValueError:
-                pass
+        await self._carry_on(request.proposal_id)
         return decision
 
     async def compare(self, proposal_id: int, count: int, *, requested_by: str, channel: str = "window"):
@@ -171,14 +165,18 @@ class SessionManager:
         """Record a pick among compared alternatives (app.core.compare.PickRequest), wake the runner, and resume the
         session if nobody drives it."""
         decision = await self.repository.run(compare.pick, self.repository.sync, request)
-        self.waiter.notify(request.proposal_id)
-        proposal = await self.repository.get_proposal(request.proposal_id)
+        await self._carry_on(request.proposal_id)
+        return decision
+
+    async def _carry_on(self, proposal_id: int) -> None:
+        """After a decision: wake the runner waiting for it, or resume its session here if nobody drives it."""
+        self.waiter.notify(proposal_id)
+        proposal = await self.repository.get_proposal(proposal_id)
         if not self.is_running(proposal.session_id) and not await self.repository.has_live_runner(proposal.session_id):
             try:
                 await self.resume(proposal.session_id)
             except ValueError:
                 pass
-        return decision
 
     async def wait(self, session_id: int) -> str:
         task = self._tasks[session_id]

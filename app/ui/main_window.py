@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QTabWidget,
     QTextEdit,
     QToolBar,
-    QWidget,
 )
 from qasync import asyncSlot
 
@@ -597,80 +596,53 @@ class MainWindow(QMainWindow):
     @asyncSlot(object)
     async def decide(self, request: review.DecisionRequest) -> None:
         request = replace(request, reviewer=self.settings.reviewer_name)
+        stored, decided = await self._store_decision(request.proposal_id, lambda: self.manager.decide(request))
+        if stored and request.verdict == "approve":
+            self.policies.after_decision(decided)
+
+    async def _store_decision(self, proposal_id: int, store) -> tuple[bool, ProposalRecord | None]:
+        """Store a decision (or a pick) made in the review pane, then move the pane on; on failure say why there.
+        Returns whether it was stored, and the waiting proposal it settled (if the window listed it)."""
         self.review_panel.set_busy(True)
         try:
-            await self.manager.decide(request)
-        except (ReviewError, AlreadyDecidedError, UnknownItemError) as err:
+            await store()
+        except (ReviewError, CompareError, AlreadyDecidedError, UnknownItemError) as err:
             self.review_panel.set_busy(False)
             self.review_panel.show_banner(str(err))
             if isinstance(err, AlreadyDecidedError):
-                self.pending.pop(request.proposal_id, None)
-            return
+                self.pending.pop(proposal_id, None)
+            return False, None
         except StoreError as err:
             self.review_panel.set_busy(False)
             self.review_panel.show_banner(f"The decision was not saved: {err}")
-            return
-        decided = self.pending.pop(request.proposal_id, None)
+            return False, None
+        decided = self.pending.pop(proposal_id, None)
         self.review_panel.set_busy(False)
         self._show_next_proposal(force=True)
         if decided is not None and decided.session_id in self.sessions:
             self._upsert_session(self.sessions[decided.session_id])
         self._update_title()
         self.pending_changed.emit()
-        if request.verdict == "approve":
-            self.policies.after_decision(decided)
+        return True, decided
 
     # -- compare mode --------------------------------------------------------------------------------------------------
 
     @asyncSlot(int, int)
     async def sample_alternatives(self, proposal_id: int, count: int) -> None:
         """Sample alternatives for a waiting proposal with its session's endpoint, then show them side by side."""
-        try:
-            record = await self.manager.compare(proposal_id, count, requested_by=self.settings.reviewer_name)
-        except (CompareError, NoApiKeyError, StoreError, ValueError) as err:
-            if not self._shutting_down:
-                self.review_panel.compare_failed(proposal_id, f"No alternatives: {err}")
-            return
-        if self._shutting_down:
-            return
-        self.review_panel.show_compare(record)
-        self.statusBar().showMessage(f"Proposal #{proposal_id}: {count} alternatives sampled.", 5000)
+        alive = lambda: not self._shutting_down  # noqa: E731
+        if await self.review_panel.sample_from(self.manager, proposal_id, count, self.settings.reviewer_name, alive):
+            self.statusBar().showMessage(f"Proposal #{proposal_id}: {count} alternatives sampled.", 5000)
 
     @asyncSlot(int)
     async def show_last_compare(self, proposal_id: int) -> None:
-        try:
-            record = await self.repository.latest_compare(proposal_id)
-        except StoreError as err:
-            record, problem = None, str(err)
-        else:
-            problem = f"No alternatives were sampled for proposal #{proposal_id} yet: press C, then Enter."
-        if self._shutting_down:
-            return
-        if record is None:
-            self.review_panel.compare_failed(proposal_id, problem)
-        else:
-            self.review_panel.show_compare(record)
+        await self.review_panel.show_last_from(self.repository, proposal_id, lambda: not self._shutting_down)
 
     @asyncSlot(object)
     async def pick(self, request: PickRequest) -> None:
         """Record the pick among compared alternatives (or the rejection of all); the runner carries it out."""
         request = replace(request, reviewer=self.settings.reviewer_name)
-        self.review_panel.set_busy(True)
-        try:
-            await self.manager.pick(request)
-        except (CompareError, ReviewError, StoreError) as err:
-            self.review_panel.set_busy(False)
-            self.review_panel.show_banner(str(err))
-            if isinstance(err, AlreadyDecidedError):
-                self.pending.pop(request.proposal_id, None)
-            return
-        decided = self.pending.pop(request.proposal_id, None)
-        self.review_panel.set_busy(False)
-        self._show_next_proposal(force=True)
-        if decided is not None and decided.session_id in self.sessions:
-            self._upsert_session(self.sessions[decided.session_id])
-        self._update_title()
-        self.pending_changed.emit()
+        await self._store_decision(request.proposal_id, lambda: self.manager.pick(request))
 
     # -- export --------------------------------------------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     QTimer,
     Signal,
@@ -29,7 +28,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QDialog,
     QDialogButtonBox,
     QHeaderView,
@@ -46,7 +44,6 @@ from PySide6.QtWidgets import (
 from app.core import queue as core_queue
 from app.core import compare, review, undo
 from app.core.compare import CompareError
-from app.core.endpoints import NoApiKeyError
 from app.core.queue import FLAG_LABELS, FlagCache, QueueFilter, QueueSort, QueueSpec
 from app.core.review import ReviewError
 from app.core.sessions import SessionManager
@@ -673,8 +670,12 @@ class QueueView(QWidget):
         self.panel = ReviewPanel()
         self.panel.setObjectName("queueReviewPanel")
         self.panel.decision_requested.connect(self._panel_decision)
-        self.panel.compare_requested.connect(lambda pid, count: self._spawn(self._sample_alternatives(pid, count)))
-        self.panel.last_compare_requested.connect(lambda pid: self._spawn(self._show_last_compare(pid)))
+        self.panel.compare_requested.connect(
+            lambda pid, count: self._spawn(self.panel.sample_from(self.manager, pid, count, self.reviewer()))
+        )
+        self.panel.last_compare_requested.connect(
+            lambda pid: self._spawn(self.panel.show_last_from(self.repository, pid))
+        )
         self.panel.pick_requested.connect(self._pick)
         self.panel.compare_enabled = True
         self.panel.compare_button.show()
@@ -1019,27 +1020,6 @@ class QueueView(QWidget):
     # -- deciding --------------------------------------------------------------------------------------------------------
 
     # -- compare mode: sampling and picks go through the session manager, as on the Sessions page ---------------------
-
-    async def _sample_alternatives(self, proposal_id: int, count: int) -> None:
-        try:
-            record = await self.manager.compare(proposal_id, count, requested_by=self.reviewer())
-        except (CompareError, NoApiKeyError, StoreError, ValueError) as err:
-            self.panel.compare_failed(proposal_id, f"No alternatives: {err}")
-            return
-        self.panel.show_compare(record)
-
-    async def _show_last_compare(self, proposal_id: int) -> None:
-        try:
-            record = await self.repository.latest_compare(proposal_id)
-        except StoreError as err:
-            self.panel.compare_failed(proposal_id, str(err))
-            return
-        if record is None:
-            self.panel.compare_failed(
-                proposal_id, f"No alternatives were sampled for proposal #{proposal_id} yet: press C, then Enter."
-            )
-        else:
-            self.panel.show_compare(record)
 
     def _pick(self, request: compare.PickRequest) -> None:
         """Show the pick at once, move on at once, and store it meanwhile (the runner carries it out)."""

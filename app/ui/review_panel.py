@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import threading
 import time
+from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QKeySequence, QShortcut
@@ -30,6 +31,8 @@ from PySide6.QtWidgets import (
 from app.core import compare, hunks, proposal_warnings, review
 from app.core.diff_types import FileDiff
 from app.core.diffing import compute_diff
+from app.core.endpoints import NoApiKeyError
+from app.store.errors import StoreError
 from app.store.records import ProposalRecord
 from app.ui.compare_view import CompareBar, CompareView
 from app.ui.diff_view import DiffView
@@ -821,6 +824,37 @@ class ReviewPanel(QFrame):
         self._sampling_for = None
         self.compare_bar.hide()
         self.show_banner(message)
+
+    async def sample_from(
+        self, manager, proposal_id: int, count: int, requested_by: str, alive: Callable[[], bool] = lambda: True
+    ) -> bool:
+        """Sample ``count`` alternatives through the session manager and show them, or say why not (the owner's
+        answer to compare_requested). ``alive`` is False once the owner is shutting down: nothing is shown then."""
+        try:
+            record = await manager.compare(proposal_id, count, requested_by=requested_by)
+        except (compare.CompareError, NoApiKeyError, StoreError, ValueError) as err:
+            if alive():
+                self.compare_failed(proposal_id, f"No alternatives: {err}")
+            return False
+        if not alive():
+            return False
+        self.show_compare(record)
+        return True
+
+    async def show_last_from(self, repository, proposal_id: int, alive: Callable[[], bool] = lambda: True) -> None:
+        """Show the alternatives sampled last time for ``proposal_id`` (the answer to last_compare_requested)."""
+        try:
+            record = await repository.latest_compare(proposal_id)
+        except StoreError as err:
+            record, problem = None, str(err)
+        else:
+            problem = f"No alternatives were sampled for proposal #{proposal_id} yet: press C, then Enter."
+        if not alive():
+            return
+        if record is None:
+            self.compare_failed(proposal_id, problem)
+        else:
+            self.show_compare(record)
 
     def _show_compare_buttons(self, comparing: bool) -> None:
         for button in (self.approve_button, self.reject_button, self.edit_button, self.always_allow_button):
