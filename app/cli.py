@@ -143,6 +143,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--seed", type=int, default=0, metavar="N")
     export.add_argument("--no-redact", action="store_true", help="keep secrets found in prompts and completions")
     export.add_argument("--no-dedupe", action="store_true", help="keep rows identical to an earlier one")
+    export.add_argument(
+        "--workers", type=int, metavar="N",
+        help="processes rendering rows (default: one per core, up to 4, from 20,000 decisions; 1 = this process only)",
+    )
     export.add_argument("--db", metavar="URL", dest="sub_db")
 
     audit = commands.add_parser("audit", help="check the decisions' hash chain")

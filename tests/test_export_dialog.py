@@ -4,6 +4,7 @@ Ctrl+Shift+E, and writes a dataset off the UI thread with progress; Cancel leave
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from app.standin.scenario import text_turn, tool_turn
+from app.store import export as export_module
 from app.store.db import open_database
 from app.ui.export_dialog import ExportDialog
 from tests.benchmarks.bench_export import build_database
@@ -74,7 +76,11 @@ def test_keys_1_to_5_rate_the_decision_and_ctrl_shift_e_exports_it(qtbot, qasync
     assert "Wrote 1 rows from 1 decisions" in status
 
 
-def test_the_dialog_exports_a_large_database_off_the_ui_thread_with_progress(qtbot, large_db, tmp_path):
+@pytest.mark.parametrize("in_workers", [False, True], ids=["in-process", "worker-processes"])
+def test_the_dialog_exports_a_large_database_off_the_ui_thread_with_progress(qtbot, large_db, tmp_path, monkeypatch, in_workers):
+    if in_workers:
+        # As from 20,000 decisions: worker processes, started afresh (the dialog exports from a thread).
+        monkeypatch.setattr(export_module, "WORKERS_FROM_DECISIONS", 1_000)
     dialog = ExportDialog(large_db, default_folder=tmp_path)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -86,12 +92,14 @@ def test_the_dialog_exports_a_large_database_off_the_ui_thread_with_progress(qtb
         assert dialog.is_running and not dialog.export_button.isEnabled() and dialog.cancel_button.isEnabled()
     report = finished.args[0]
     assert report.decisions == 5_000 and report.total_rows > 0
+    cores = min(os.cpu_count() or 1, export_module.MAX_WORKERS)
+    assert report.workers == (cores if in_workers and cores > 1 else 0)
     assert report.files["train"] == tmp_path / "trl-dpo" / "trl-dpo.jsonl"
     assert len(report.files["train"].read_text().splitlines()) == report.total_rows
     assert dialog.progress.value() == dialog.progress.maximum() and seen
     assert dialog.export_button.isEnabled() and not dialog.cancel_button.isEnabled()
     assert f"Wrote {report.total_rows:,} rows" in dialog.status_label.text()
-    dialog.grab().save("/tmp/exp/export-large.png")
+    dialog.grab().save(f"/tmp/exp/export-large-{'workers' if in_workers else 'alone'}.png")
 
 
 def test_cancelling_an_export_leaves_no_file_behind(qtbot, large_db, tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -61,9 +62,10 @@ class SessionFacts:
     sampling: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, eq=False)
 class DecidedStep:
-    """One proposal and the decision on it, as stored."""
+    """One proposal and the decision on it, as stored (not frozen: an export builds one per decision, and a frozen
+    dataclass pays a Python-level setattr per field)."""
 
     proposal_id: int
     message_seq: int
@@ -98,7 +100,9 @@ class DecidedStep:
         return ("command", "") if self.kind == "command" else ("file", self.path or "")
 
 
-@dataclass(frozen=True)
+# The records an export makes per decision are slotted and not frozen: a frozen dataclass pays a Python-level setattr
+# per field, and an export makes several of these for each of its rows. Treat them as values all the same.
+@dataclass(slots=True)
 class Completion:
     """One assistant turn: the text said before the tool call, then the call."""
 
@@ -108,7 +112,7 @@ class Completion:
     tool_input: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LabelledCompletion:
     """A completion judged desirable (label True) or not, on the prompt messages[:prompt_seq]."""
 
@@ -122,7 +126,7 @@ class LabelledCompletion:
     role: str = ""  # for rows of a pair: 'chosen' or 'rejected'
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PreferencePair:
     """chosen is preferred over rejected, both answering the prompt messages[:prompt_seq]."""
 
@@ -285,11 +289,17 @@ def _proposed_bytes(step: DecidedStep) -> bytes:
 # -- sources -------------------------------------------------------------------------------------------------------------
 
 
+_by_proposal_then_decision = operator.attrgetter("proposal_id", "decision_id")
+
+
 def settled_steps(steps: Iterable[DecidedStep]) -> tuple[list[DecidedStep], int]:
     """One decision per proposal: an adjudication when there is one, else the latest of reviews that agree.
 
     Returns the kept steps and how many proposals were dropped because their reviewers disagreed, unsettled.
     """
+    steps = list(steps)
+    if len({step.proposal_id for step in steps}) == len(steps):  # one review each (the common case)
+        return sorted(steps, key=_by_proposal_then_decision), 0
     by_proposal: dict[int, list[DecidedStep]] = {}
     for step in steps:
         by_proposal.setdefault(step.proposal_id, []).append(step)
@@ -307,7 +317,7 @@ def settled_steps(steps: Iterable[DecidedStep]) -> tuple[list[DecidedStep], int]
             kept.append(group[-1])
         else:
             disagreements += 1
-    kept.sort(key=lambda s: (s.proposal_id, s.decision_id))
+    kept.sort(key=_by_proposal_then_decision)
     return kept, disagreements
 
 
@@ -330,7 +340,7 @@ def session_examples(
     def skip(why: str) -> None:
         skipped[why] = skipped.get(why, 0) + 1
 
-    for step in sorted(steps, key=lambda s: (s.proposal_id, s.decision_id)):
+    for step in sorted(steps, key=_by_proposal_then_decision):
         if step.compare and alternatives is not None:
             compared_pairs, compared = compare_examples(step, alternatives.get(step.compare.get("compare_id"), ()))
             pairs.extend(compared_pairs)

@@ -24,7 +24,17 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
 _COMBINED = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _PATTERNS))
 # Literal pieces at least one of which every pattern needs: one C-level scan clears most text (and whole serialised
 # messages) without running the patterns.
-_HINT = re.compile(r"sk-|gh[pousr]_|github_pat_|AKIA|ASIA|PRIVATE KEY|://|TOKEN|_KEY|SECRET|PASSW|passw|aws_secret")
+_HINT_PATTERN = r"sk-|gh[pousr]_|github_pat_|AKIA|ASIA|PRIVATE KEY|://|TOKEN|_KEY|SECRET|PASSW|passw|aws_secret"
+_HINT = re.compile(_HINT_PATTERN)
+try:
+    # RE2 matches the literals with a DFA: 4x faster than re over a session's transcript (an export scans them all).
+    import re2 as _re2
+
+    _FAST_HINT: Any = _re2.compile(_HINT_PATTERN)
+except ImportError:  # pragma: no cover (google-re2 has wheels for every platform Signoff ships on)
+    _FAST_HINT = _HINT
+# Below this many characters re is faster: RE2's Python wrapper costs more per call than re's scan of a short text.
+_FAST_FROM = 1000
 
 
 def marker(kind: str) -> str:
@@ -58,7 +68,9 @@ class Redactor:
     @staticmethod
     def might_hold_secrets(text: str) -> bool:
         """False when ``text`` (e.g. a whole message as JSON) certainly holds nothing to redact."""
-        return _HINT.search(text) is not None
+        if len(text) < _FAST_FROM:
+            return _HINT.search(text) is not None
+        return _FAST_HINT.search(text) is not None
 
     def text(self, value: str) -> str:
         if _HINT.search(value) is None:

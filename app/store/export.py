@@ -1,32 +1,35 @@
-"""Exports stored decisions as training datasets: streamed reads by session, filters, redaction, dedupe, a train/test
-split by session, JSONL written to temp files then renamed, and a dataset card. No Qt here; cancellable from any thread.
+"""Exports stored decisions as training datasets: options, the export itself (batches of sessions rendered in this
+process or, for large exports, in worker processes; files written under temporary names and renamed into place whole),
+the dataset card and the command line. Reading is in app.store.export_read, rendering in app.store.export_rows.
+No Qt here; cancellable from any thread.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime as dt
+import gc
 import glob
-import hashlib
-import json
 import os
 import shlex
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
-
-import orjson
-from sqlalchemy import JSON, Boolean, Text, cast, func, literal, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from typing import Any, Callable, Iterator
 
 from app.core import preference as pref
-from app.core.redaction import Redactor
-from app.store.audit import live_decisions
-from app.store.models import AgentSession, Alternative, Decision, Message, Proposal, Workspace
+from app.store import export_workers
+from app.store.export_batches import BatchRenderer, BatchSpec, KeptCounts, Ledger, RowPlan
+from app.store.export_read import ExportFilters, count_decisions, session_id_batches
+from app.store.export_rows import PAIR_FORMATS
+
+__all__ = [
+    "FORMATS", "FORMAT_DESCRIPTIONS", "PAIR_FORMATS", "ExportCancelled", "ExportError", "ExportFilters",
+    "ExportOptions", "ExportProgress", "ExportReport", "command_line", "count_decisions", "dataset_card",
+    "export_dataset", "options_from_args", "parse_when", "planned_files", "run_export", "validate",
+]
 
 FORMATS = ("trl-dpo", "trl-kto", "trl-reward", "openai-dpo", "hh-rlhf", "sft", "raw")
 FORMAT_DESCRIPTIONS = {
@@ -38,67 +41,12 @@ FORMAT_DESCRIPTIONS = {
     "sft": "TRL conversational prompt-completion + tools: the approved and reviewer-edited turns (SFTTrainer).",
     "raw": "One full-fidelity record per decision: session, proposal, decision, the exact prompt and completion.",
 }
-PAIR_FORMATS = {"trl-dpo", "trl-reward", "openai-dpo", "hh-rlhf"}
-SESSIONS_PER_BATCH = 200
-_json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-# What that encoder does with a str, without its Python frame (metadata strings: several per row).
-_json_str = json.encoder.encode_basestring
-
-
-def _holds_float(value: Any) -> bool:
-    """Whether a JSON-like value holds a float anywhere (orjson writes some floats unlike json: 1e-05, NaN)."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        kind = type(item)
-        if kind is str or kind is int or kind is bool or item is None:
-            continue
-        if kind is dict:
-            pending.extend(item.values())
-        elif kind is list or kind is tuple:
-            pending.extend(item)
-        elif isinstance(item, float):
-            return True
-        elif isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            pending.extend(item)
-    return False
-
-
-def _dumps(value: Any) -> str:
-    """Compact JSON, non-ASCII kept: byte for byte what json.dumps(ensure_ascii=False, separators=(",", ":"))
-    writes. Objects and arrays go through orjson (encoding them was the export's largest cost), unless they hold a
-    float; strings through json's C function for them, the rest through json."""
-    if type(value) is str:
-        return _json_str(value)
-    if isinstance(value, (dict, list)) and not _holds_float(value):
-        try:
-            return orjson.dumps(value).decode()
-        except orjson.JSONEncodeError:
-            # Integers past 64 bits, keys that are not strings, lone surrogates: json's way (or its error).
-            pass
-    return _json_dumps(value)
-
-
 class ExportError(Exception):
     """The export cannot run as asked; the message says why in one sentence."""
 
 
 class ExportCancelled(Exception):
     """The export was cancelled; nothing was left behind."""
-
-
-@dataclass(frozen=True)
-class ExportFilters:
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
-    workspace: str | None = None
-    reviewer: str | None = None
-    model: str | None = None
-    verdicts: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()
-    min_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +61,8 @@ class ExportOptions:
     dedupe: bool = True
     # The command line that made it, for the dataset card (command_line() when None).
     command: str | None = None
+    # Processes rendering rows: None picks by size (worker processes for large exports, one per core, up to 4).
+    workers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +94,9 @@ class ExportReport:
     last_decision: dt.datetime | None = None
     command: str = ""
     seconds: float = 0.0
+    # Worker processes used (0: rendered in the exporting process) and each one's peak resident memory.
+    workers: int = 0
+    worker_peaks_mb: list[float] = field(default_factory=list)
 
     @property
     def total_rows(self) -> int:
@@ -180,6 +133,8 @@ def command_line(options: ExportOptions, db: str | None = None) -> str:
         words.append("--no-redact")
     if not options.dedupe:
         words.append("--no-dedupe")
+    if options.workers is not None:
+        words += ["--workers", str(options.workers)]
     return shlex.join(words)
 
 
@@ -199,6 +154,8 @@ def validate(options: ExportOptions) -> None:
             raise ExportError(f"Unknown source {source!r}; use one of {', '.join(pref.SOURCES)}.")
     if f.min_seconds is not None and f.min_seconds < 0:
         raise ExportError("--min-seconds cannot be negative.")
+    if options.workers is not None and options.workers < 1:
+        raise ExportError(f"--workers is how many processes render rows: 1 or more, not {options.workers}.")
 
 
 # -- where the files go --------------------------------------------------------------------------------------------------
@@ -222,613 +179,57 @@ def planned_files(options: ExportOptions) -> tuple[dict[str, Path], Path]:
     return files, folder / "README.md"
 
 
-# -- reading -------------------------------------------------------------------------------------------------------------
-
-
-def _session_clauses(filters: ExportFilters) -> list[Any]:
-    clauses = []
-    if filters.workspace:
-        clauses.append(Workspace.root_path == filters.workspace)
-    if filters.model:
-        clauses.append(AgentSession.model == filters.model)
-    return clauses
-
-
-class _mostly_true(FunctionElement[bool]):  # noqa: N801 (an SQL function, named like one)
-    """A condition almost every row meets. SQLite has no statistics on a fresh file and takes `revokes_id IS NULL`
-    for a selective index lookup: every batch then walked all decisions (37 ms a batch at 20k decisions, growing
-    with the table, so the export was quadratic). Inside likelihood() (which says "mostly true") the condition is
-    no index lookup any more, and SQLite walks sessions -> proposals -> decisions by their ids (2 ms a batch)."""
-
-    type = Boolean()
-    inherit_cache = True
-
-
-@compiles(_mostly_true)
-def _mostly_true_anywhere(element: _mostly_true, compiler: Any, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(_mostly_true, "sqlite")
-def _mostly_true_on_sqlite(element: _mostly_true, compiler: Any, **kw: Any) -> str:
-    return f"likelihood({compiler.process(element.clauses, **kw)}, 0.9375)"
-
-
-def _decision_clauses(filters: ExportFilters) -> list[Any]:
-    # Undo entries and the decisions they took back are no judgments (app.store.audit.live_decisions).
-    clauses = [_mostly_true(live_decisions())]
-    if filters.since:
-        clauses.append(Decision.decided_at >= filters.since)
-    if filters.until:
-        clauses.append(Decision.decided_at <= filters.until)
-    if filters.reviewer:
-        clauses.append(Decision.reviewer == filters.reviewer)
-    if filters.verdicts:
-        clauses.append(Decision.verdict.in_(list(filters.verdicts)))
-    if filters.min_seconds is not None:
-        clauses.append(Decision.time_on_screen_ms >= int(filters.min_seconds * 1000))
-    return clauses
-
-
-def _joined(statement):
-    return (
-        statement.select_from(Decision)
-        .join(Proposal, Decision.proposal_id == Proposal.id)
-        .join(AgentSession, Proposal.session_id == AgentSession.id)
-        .join(Workspace, AgentSession.workspace_id == Workspace.id)
-    )
-
-
-def count_decisions(database: Any, filters: ExportFilters) -> int:
-    with database.session() as orm:
-        statement = _joined(select(func.count(Decision.id))).where(*_session_clauses(filters), *_decision_clauses(filters))
-        return int(orm.scalar(statement) or 0)
-
-
-@dataclass
-class SessionData:
-    facts: pref.SessionFacts
-    messages: list[dict[str, Any]]
-    steps: list[pref.DecidedStep]
-    # Each message's content exactly as stored (JSON text): scanned for secrets and reused by the raw format unparsed.
-    content_texts: list[str] = field(default_factory=list)
-    # Compare mode: the compared answers of the session's compare decisions, by compare id.
-    alternatives: dict[int, list[pref.ComparedAlternative]] = field(default_factory=dict)
-
-
-_STEP_COLUMNS = (
-    Proposal.session_id, Proposal.id, Proposal.message_seq, Proposal.tool_use_id, Proposal.tool_name,
-    Proposal.tool_input, Proposal.kind, Proposal.path, Proposal.command, Proposal.cwd, Proposal.old_content,
-    Proposal.new_content, Decision.id, Decision.verdict, Decision.reason, Decision.edited_content, Decision.reviewer,
-    Decision.time_on_screen_ms, Decision.decided_at, Decision.channel, Decision.hunk_verdicts, Decision.strength,
-    Proposal.status,
-    # Team mode's column, where this schema has it.
-    getattr(Decision, "review_stage", literal(None)),
-    # Compare mode's column, where this schema has it.
-    getattr(Decision, "compare", literal(None)),
-)
-# JSON columns are read as their text and parsed by _loads: the column type's json.loads took a third of the read.
-_STEP_JSON_AT = tuple(at - 1 for at, column in enumerate(_STEP_COLUMNS) if isinstance(column.type, JSON))
-_STEP_SELECT = tuple(
-    cast(column, Text) if isinstance(column.type, JSON) else column for column in _STEP_COLUMNS
-)
-
-
-def _loads(text: str) -> Any:
-    """Stored JSON text -> value: orjson, or json for the little orjson refuses (NaN, integers past 64 bits)."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
-
-
-class _JsonTexts:
-    """Session tools and sampling repeat across sessions: parse each distinct text once per export."""
-
-    def __init__(self) -> None:
-        self._parsed: dict[str, Any] = {}
-
-    def parse(self, text: str | None, empty: Any) -> Any:
-        if text is None:
-            return empty
-        found = self._parsed.get(text)
-        if found is None:
-            found = _loads(text)
-            if found is None:
-                found = empty
-            if len(self._parsed) < 1000:
-                self._parsed[text] = found
-        return found
-
-
-def iter_sessions(database: Any, filters: ExportFilters, batch: int = SESSIONS_PER_BATCH) -> Iterator[SessionData]:
-    """Every session with a matching decision, in id order, with its transcript and matching decisions.
-
-    Keyset pagination over session ids: three queries per ``batch`` sessions, memory bounded by one batch.
-    """
-    session_clauses = _session_clauses(filters)
-    decision_clauses = _decision_clauses(filters)
-    json_texts = _JsonTexts()
-    last_id = 0
-    while True:
-        with database.session() as orm:
-            ids = list(
-                orm.scalars(
-                    _joined(select(AgentSession.id))
-                    .where(*session_clauses, *decision_clauses, AgentSession.id > last_id)
-                    .group_by(AgentSession.id)
-                    .order_by(AgentSession.id)
-                    .limit(batch)
-                )
-            )
-            if not ids:
-                return
-            last_id = ids[-1]
-            # Plain rows through the connection: the ORM's result machinery cost more than the SQL for these.
-            connection = orm.connection()
-            facts: dict[int, pref.SessionFacts] = {}
-            for row in connection.execute(
-                select(
-                    AgentSession.id, Workspace.root_path, AgentSession.model, AgentSession.system_prompt,
-                    cast(AgentSession.tools, Text), cast(AgentSession.sampling, Text),
-                )
-                .join(Workspace, AgentSession.workspace_id == Workspace.id)
-                .where(AgentSession.id.in_(ids))
-            ):
-                facts[row[0]] = pref.SessionFacts(
-                    row[0], row[1], row[2], row[3], json_texts.parse(row[4], []), json_texts.parse(row[5], {})
-                )
-            messages: dict[int, list[dict[str, Any]]] = {session_id: [] for session_id in ids}
-            texts: dict[int, list[str]] = {session_id: [] for session_id in ids}
-            loads = _loads
-            # The JSON as text, parsed here once: the column type would parse it too, and the text is worth keeping.
-            for session_id, seq, role, content in connection.execute(
-                select(Message.session_id, Message.seq, Message.role, cast(Message.content, Text))
-                .where(Message.session_id.in_(ids))
-                .order_by(Message.session_id, Message.seq)
-            ):
-                transcript = messages[session_id]
-                if len(transcript) < seq:  # a gap would shift every later prompt; keep seq == index
-                    while len(transcript) < seq:
-                        transcript.append({"role": "user", "content": []})
-                        texts[session_id].append("[]")
-                transcript.append({"role": role, "content": loads(content) if content is not None else []})
-                texts[session_id].append(content or "[]")
-            steps: dict[int, list[pref.DecidedStep]] = {session_id: [] for session_id in ids}
-            for row in connection.execute(
-                select(*_STEP_SELECT)
-                .join(Decision, Decision.proposal_id == Proposal.id)
-                .where(Proposal.session_id.in_(ids), *decision_clauses)
-                .order_by(Proposal.session_id, Proposal.id, Decision.id)
-            ):
-                values = list(row[1:])
-                for at in _STEP_JSON_AT:
-                    if values[at] is not None:
-                        values[at] = loads(values[at])
-                steps[row[0]].append(pref.DecidedStep(*values))
-            compared = _compared_alternatives(orm, steps)
-        for session_id in ids:
-            yield SessionData(
-                facts[session_id], messages[session_id], steps[session_id], texts[session_id],
-                {c: compared[c] for c in _compare_ids(steps[session_id]) if c in compared},
-            )
-
-
-def _compare_ids(steps: Sequence[pref.DecidedStep]) -> set[int]:
-    return {int(step.compare["compare_id"]) for step in steps if step.compare and step.compare.get("compare_id")}
-
-
-def _compared_alternatives(orm: Any, steps: dict[int, list[pref.DecidedStep]]) -> dict[int, list[pref.ComparedAlternative]]:
-    """The alternatives of every compare the batch's decisions name (one query; none when nothing was compared)."""
-    wanted = set()
-    for session_steps in steps.values():
-        wanted |= _compare_ids(session_steps)
-    found: dict[int, list[pref.ComparedAlternative]] = {}
-    if not wanted:
-        return found
-    for compare_id, position, content, tool_use_id, sampling, kind in orm.execute(
-        select(
-            Alternative.compare_id, Alternative.position, Alternative.content, Alternative.tool_use_id,
-            Alternative.sampling, Alternative.kind,
-        )
-        .where(Alternative.compare_id.in_(sorted(wanted)))
-        .order_by(Alternative.compare_id, Alternative.position)
-    ):
-        found.setdefault(compare_id, []).append(
-            pref.ComparedAlternative(position, pref.alternative_completion(content, tool_use_id), sampling or {}, kind)
-        )
-    return found
-
-
-# -- rendering rows ------------------------------------------------------------------------------------------------------
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _text_or_base64(content: bytes | None) -> tuple[str | None, str | None]:
-    if content is None:
-        return None, None
-    try:
-        return content.decode("utf-8"), None
-    except UnicodeDecodeError:
-        return None, base64.b64encode(content).decode("ascii")
-
-
-class _ToolsCache:
-    """Tool lists are the same in almost every session: convert and serialise each distinct one once per export."""
-
-    def __init__(self, redactor: Redactor | None) -> None:
-        self._redactor = redactor
-        self._by_key: dict[str, tuple[str, str, str]] = {}
-        self._texts: dict[str, tuple[str, dict[str, int]]] = {}
-
-    def redacted_text(self, text: str) -> str:
-        """System prompts repeat across sessions: redact each distinct one once, count it every time."""
-        if self._redactor is None:
-            return text
-        found = self._texts.get(text)
-        if found is None:
-            probe = Redactor()
-            found = (probe.text(text), probe.counts)
-            if len(self._texts) < 1000:
-                self._texts[text] = found
-        for kind, count in found[1].items():
-            self._redactor.counts[kind] = self._redactor.counts.get(kind, 0) + count
-        return found[0]
-
-    def get(self, tools: list[dict[str, Any]]) -> tuple[str, str, str]:
-        """(sha256 of the stored tools, TRL/OpenAI function tools as JSON, the stored tools as JSON)."""
-        raw = json.dumps(tools, sort_keys=True, separators=(",", ":"))
-        found = self._by_key.get(raw)
-        if found is None:
-            stored = self._redactor.value(tools) if self._redactor else tools
-            found = (_sha256(raw), _dumps(pref.function_tools(stored)), _dumps(stored))
-            self._by_key[raw] = found
-        return found
-
-
-class _SessionView:
-    """One session's prompts rendered lazily per style, each message converted and serialised once."""
-
-    def __init__(self, data: SessionData, redactor: Redactor | None, tools_cache: _ToolsCache) -> None:
-        self.data = data
-        self.facts = data.facts
-        self.redactor = redactor
-        self.messages = data.messages
-        # Messages whose stored JSON holds nothing secret-shaped are used as they are (most of them).
-        self._verbatim = [True] * len(data.messages)
-        if redactor:
-            self.messages = list(data.messages)
-            for seq, text in enumerate(data.content_texts):
-                if redactor.might_hold_secrets(text):
-                    self.messages[seq] = redactor.value(data.messages[seq])
-                    self._verbatim[seq] = False
-        self.system_prompt = tools_cache.redacted_text(self.facts.system_prompt)
-        self.tool_names = pref.tool_names_by_id(self.messages)
-        self.tools_sha, self.function_tools_json, self.stored_tools_json = tools_cache.get(self.facts.tools)
-        self.system_sha = _sha256(self.facts.system_prompt)
-        self.sampling_json = json.dumps(self.facts.sampling, sort_keys=True)
-        self._fragments: dict[str, list[str]] = {}
-        self._prompts: dict[tuple[str, int], tuple[str, int]] = {}
-        self._session_meta: str | None = None
-
-    def _message_fragments(self, style: str) -> list[str]:
-        fragments = self._fragments.get(style)
-        if fragments is None:
-            fragments = []
-            texts = self.data.content_texts
-            for seq, message in enumerate(self.messages):
-                if style == "raw":
-                    if self._verbatim[seq] and seq < len(texts):
-                        fragments.append('{"role":' + _dumps(message["role"]) + ',"content":' + texts[seq] + "}")
-                    else:
-                        fragments.append(_dumps(message))
-                elif style == "hh":
-                    fragments.append(pref.hh_turn(message, self.tool_names))
-                else:
-                    rendered = pref.chat_messages(message, style, self.tool_names)
-                    fragments.append(",".join(_dumps(m) for m in rendered))
-            self._fragments[style] = fragments
-        return fragments
-
-    def prompt(self, style: str, upto: int) -> tuple[str, int]:
-        """The prompt before message ``upto`` as JSON (or hh-rlhf text) and a digest of it for dedupe."""
-        key = (style, upto)
-        found = self._prompts.get(key)
-        if found is None:
-            fragments = self._message_fragments(style)[:upto]
-            if style == "hh":
-                turns = list(fragments)
-                human = "\n\nHuman: "
-                if self.system_prompt:
-                    # hh-rlhf alternates Human/Assistant: the system prompt opens the first Human turn.
-                    if turns and turns[0].startswith(human):
-                        turns[0] = human + self.system_prompt + "\n\n" + turns[0][len(human):]
-                    else:
-                        turns.insert(0, human + self.system_prompt)
-                text = "".join(turns)
-            elif style == "raw":
-                text = "[" + ",".join(fragments) + "]"
-            else:
-                parts = [_dumps(pref.system_message(self.system_prompt))] if self.system_prompt else []
-                parts.extend(f for f in fragments if f)
-                text = "[" + ",".join(parts) + "]"
-            # str caches its hash: rows sharing this prompt pay for hashing it once.
-            found = (text, hash(text))
-            self._prompts[key] = found
-        return found
-
-    def metadata_json(self, step: pref.DecidedStep, source: str, related: pref.DecidedStep | None, strength: int | None) -> str:
-        """The metadata columns as JSON object members (no braces), the session's part serialised once."""
-        if self._session_meta is None:
-            self._session_meta = _dumps({
-                "workspace": self.facts.workspace,
-                "model": self.facts.model,
-                "sampling": self.sampling_json,
-                "system_prompt_sha256": self.system_sha,
-                "tools_sha256": self.tools_sha,
-            })[1:-1]
-        reason = step.reason
-        if reason and self.redactor:
-            reason = self.redactor.text(reason)
-        # Written out by hand: this runs for every row, and only the free-text values need escaping.
-        return (
-            f'"source":"{source}","session_id":{self.facts.session_id},"step_index":{step.message_seq},'
-            f'"proposal_id":{step.proposal_id},"decision_id":{step.decision_id},'
-            f'"related_decision_id":{_json_int(related.decision_id if related else None)},'
-            f'"verdict":{_dumps(step.verdict)},"reviewer":{_dumps(step.reviewer)},'
-            f'"time_on_screen_ms":{_json_int(step.time_on_screen_ms)},'
-            f'"reason":{"null" if reason is None else _dumps(reason)},"strength":{_json_int(strength)},'
-            f'"hunk_verdicts":{_dumps(json.dumps(step.hunk_verdicts)) if step.hunk_verdicts else "null"},'
-            f'"decided_at":{_dumps(step.decided_at.isoformat()) if step.decided_at else "null"},'
-            f'"channel":{_dumps(step.channel)},{self._session_meta}'
-        )
-
-
-def _json_int(value: int | None) -> str:
-    return "null" if value is None else str(int(value))
-
-
-def _row_id(step: pref.DecidedStep, source: str, related: pref.DecidedStep | None = None, role: str = "") -> str:
-    parts = [f"signoff-d{step.decision_id}", source]
-    if related is not None:
-        parts.append(f"d{related.decision_id}")
-    if role:
-        parts.append(role)
-    return "-".join(parts)
-
-
-@dataclass
-class _Row:
-    id: str
-    # Equal for rows with the same training content (prompt, completions, label); ids and metadata left out.
-    key: int
-    line: str
-    source: str
-    label: str
-    step: pref.DecidedStep
-    related: pref.DecidedStep | None = None
-
-
-def _redacted_completion(
-    view: _SessionView, completion: pref.Completion, cache: dict[int, pref.Completion], rebuilt: bool
-) -> pref.Completion:
-    """Completions rebuilt from stored bytes (the chosen side of edits) never passed through the message redaction;
-    redact those once. The rest come from already redacted messages."""
-    if view.redactor is None or not rebuilt:
-        return completion
-    found = cache.get(id(completion))
-    if found is None:
-        hint = view.redactor.might_hold_secrets
-        if not hint(completion.text) and not any(isinstance(v, str) and hint(v) for v in completion.tool_input.values()):
-            cache[id(completion)] = completion
-            return completion
-        found = pref.Completion(
-            view.redactor.text(completion.text), completion.tool_use_id, completion.tool_name,
-            view.redactor.value(completion.tool_input),
-        )
-        cache[id(completion)] = found
-    return found
-
-
-# Sources whose chosen side is rebuilt from the reviewer's bytes rather than taken from a stored message.
-_REBUILT_SOURCES = frozenset({pref.SOURCE_EDIT, pref.SOURCE_HUNKS, pref.SOURCE_COMPARE})
-
-
-def _margin(strength: int | None) -> float:
-    # Strength 1..5 -> margin 0..1; no rating means no margin (the plain Bradley-Terry loss).
-    return 0.0 if strength is None else (strength - 1) / 4
-
-
-def _rows(view: _SessionView, examples: pref.SessionExamples, fmt: str, sources: set[str] | None) -> Iterator[_Row]:
-    redo: dict[int, pref.Completion] = {}
-    if fmt in PAIR_FORMATS:
-        for pair in examples.pairs:
-            if sources and pair.source not in sources:
-                continue
-            chosen = _redacted_completion(view, pair.chosen, redo, pair.source in _REBUILT_SOURCES)
-            # Compared alternatives come from their own table, never through the messages' redaction.
-            rejected = _redacted_completion(view, pair.rejected, redo, pair.source == pref.SOURCE_COMPARE)
-            row_id = _row_id(pair.step, pair.source, pair.related, pair.variant)
-            meta = view.metadata_json(pair.step, pair.source, pair.related, pair.strength)
-            if fmt == "trl-dpo":
-                prompt, prompt_key = view.prompt("trl", pair.prompt_seq)
-                chosen_json = _dumps([pref.completion_message(chosen, "trl")])
-                rejected_json = _dumps([pref.completion_message(rejected, "trl")])
-                body = f'"prompt":{prompt},"chosen":{chosen_json},"rejected":{rejected_json},"tools":{view.function_tools_json}'
-                key = hash((prompt_key, chosen_json, rejected_json, view.function_tools_json))
-            elif fmt == "trl-reward":
-                prompt, prompt_key = view.prompt("trl", pair.prompt_seq)
-                chosen_message = _dumps(pref.completion_message(chosen, "trl"))
-                rejected_message = _dumps(pref.completion_message(rejected, "trl"))
-                head = prompt[:-1] + ("," if len(prompt) > 2 else "")
-                margin = _margin(pair.strength)
-                body = (
-                    f'"chosen":{head}{chosen_message}],"rejected":{head}{rejected_message}],'
-                    f'"margin":{margin!r},"tools":{view.function_tools_json}'
-                )
-                key = hash((prompt_key, chosen_message, rejected_message, margin))
-            elif fmt == "openai-dpo":
-                prompt, prompt_key = view.prompt("openai", pair.prompt_seq)
-                chosen_json = _dumps([pref.completion_message(chosen, "openai")])
-                rejected_json = _dumps([pref.completion_message(rejected, "openai")])
-                body = (
-                    f'"input":{{"messages":{prompt},"tools":{view.function_tools_json},"parallel_tool_calls":false}},'
-                    f'"preferred_output":{chosen_json},"non_preferred_output":{rejected_json}'
-                )
-                key = hash((prompt_key, chosen_json, rejected_json))
-                # OpenAI's validator knows only its own keys: the id, nothing else, rides along.
-                meta = ""
-            else:  # hh-rlhf
-                prompt, prompt_key = view.prompt("hh", pair.prompt_seq)
-                chosen_text = prompt + pref.hh_completion(chosen)
-                rejected_text = prompt + pref.hh_completion(rejected)
-                body = f'"chosen":{_dumps(chosen_text)},"rejected":{_dumps(rejected_text)}'
-                key = hash((chosen_text, rejected_text))
-            line = '{"id":"' + row_id + '",' + body + ("," + meta if meta else "") + "}"
-            yield _Row(row_id, key, line, pair.source, "pair", pair.step, pair.related)
-        return
-    if fmt in ("trl-kto", "sft"):
-        for item in examples.completions:
-            if sources and item.source not in sources:
-                continue
-            if fmt == "sft" and (not item.label or item.source == pref.SOURCE_REVISION):
-                continue
-            completion = _redacted_completion(
-                view, item.completion, redo,
-                (item.role == "chosen" and item.source in _REBUILT_SOURCES) or item.source == pref.SOURCE_COMPARE,
-            )
-            prompt, prompt_key = view.prompt("trl", item.prompt_seq)
-            completion_json = _dumps([pref.completion_message(completion, "trl")])
-            row_id = _row_id(item.step, item.source, item.related, item.role)
-            meta = view.metadata_json(item.step, item.source, item.related, item.step.strength)
-            if fmt == "trl-kto":
-                label = "true" if item.label else "false"
-                body = f'"prompt":{prompt},"completion":{completion_json},"label":{label},"tools":{view.function_tools_json}'
-                key = hash((prompt_key, completion_json, label))
-            else:
-                body = f'"prompt":{prompt},"completion":{completion_json},"tools":{view.function_tools_json}'
-                key = hash((prompt_key, completion_json))
-            line = '{"id":"' + row_id + '",' + body + "," + meta + "}"
-            yield _Row(row_id, key, line, item.source, "desirable" if item.label else "undesirable", item.step, item.related)
-        return
-    # raw: one record per decision, whatever it yields.
-    yielded: dict[int, set[str]] = {}
-    for item in examples.completions:
-        yielded.setdefault(item.step.decision_id, set()).add(item.source)
-    for pair in examples.pairs:
-        yielded.setdefault(pair.step.decision_id, set()).add(pair.source)
-    for step in view.data.steps:
-        step_sources = sorted(yielded.get(step.decision_id, ()))
-        if sources and not sources.intersection(step_sources):
-            continue
-        yield _raw_row(view, step, step_sources)
-
-
-def _raw_row(view: _SessionView, step: pref.DecidedStep, sources: list[str]) -> _Row:
-    redactor = view.redactor
-
-    def text(content: bytes | None) -> tuple[str | None, str | None]:
-        decoded, encoded = _text_or_base64(content)
-        if decoded is not None and redactor:
-            decoded = redactor.text(decoded)
-        return decoded, encoded
-
-    old_text, old_b64 = text(step.old_content)
-    new_text, new_b64 = text(step.new_content)
-    edited_text, edited_b64 = text(step.edited_content)
-    prompt, prompt_key = view.prompt("raw", step.message_seq)
-    completion_message = view.messages[step.message_seq] if step.message_seq < len(view.messages) else None
-    reason = redactor.text(step.reason) if (redactor and step.reason) else step.reason
-    record_tail = {
-        "completion": completion_message,
-        "sources": sources,
-        "session": {
-            "id": view.facts.session_id,
-            "workspace": view.facts.workspace,
-            "model": view.facts.model,
-            "sampling": view.facts.sampling,
-            "system_prompt": view.system_prompt,
-            "system_prompt_sha256": view.system_sha,
-            "tools_sha256": view.tools_sha,
-        },
-        "proposal": {
-            "id": step.proposal_id,
-            "step_index": step.message_seq,
-            "tool_use_id": step.tool_use_id,
-            "tool_name": step.tool_name,
-            "tool_input": redactor.value(step.tool_input) if redactor else step.tool_input,
-            "kind": step.kind,
-            "path": step.path,
-            "command": redactor.text(step.command) if (redactor and step.command) else step.command,
-            "cwd": step.cwd,
-            "status": step.status,
-            "old_content": old_text,
-            "old_content_base64": old_b64,
-            "new_content": new_text,
-            "new_content_base64": new_b64,
-        },
-        "decision": {
-            "id": step.decision_id,
-            "verdict": step.verdict,
-            "reason": reason,
-            "reviewer": step.reviewer,
-            "time_on_screen_ms": step.time_on_screen_ms,
-            "decided_at": step.decided_at.isoformat() if step.decided_at else None,
-            "channel": step.channel,
-            "strength": step.strength,
-            "review_stage": step.review_stage,
-            "compare": _raw_compare(step, view.data.alternatives),
-            "hunk_verdicts": step.hunk_verdicts,
-            "edited_content": edited_text,
-            "edited_content_base64": edited_b64,
-        },
-    }
-    row_id = f"signoff-d{step.decision_id}"
-    tail = _dumps(record_tail)[1:-1]
-    line = "{" + f'"id":{_dumps(row_id)},"tools":{view.stored_tools_json},"prompt":{prompt},' + tail + "}"
-    key = hash(("raw", step.decision_id))
-    return _Row(row_id, key, line, ",".join(sources) or "none", step.verdict, step, None)
-
-
-def _raw_compare(step: pref.DecidedStep, alternatives: dict[int, list[pref.ComparedAlternative]]) -> dict[str, Any] | None:
-    """For a compare decision: what was compared (hashes, as sealed), the pick, and each alternative's sampling."""
-    if not step.compare:
-        return None
-    sampled = {a.position: a for a in alternatives.get(step.compare.get("compare_id"), ())}
-    return {
-        "compare_id": step.compare.get("compare_id"),
-        "picked": step.compare.get("picked"),
-        "alternatives": [
-            {**entry, "kind": getattr(sampled.get(entry.get("position")), "kind", None),
-             "sampling": _dumps(getattr(sampled.get(entry.get("position")), "sampling", None))}
-            for entry in step.compare.get("alternatives") or []
-        ],
-    }
-
-
 # -- the export ----------------------------------------------------------------------------------------------------------
 
 
-def _count_agreement(steps: Sequence[pref.DecidedStep], report: "ExportReport") -> None:
-    """Proposals judged by more than one reviewer (team mode): how many got the same verdict from all of them."""
-    verdicts: dict[int, set[str]] = {}
-    counts: dict[int, int] = {}
-    for step in steps:
-        verdicts.setdefault(step.proposal_id, set()).add(step.verdict)
-        counts[step.proposal_id] = counts.get(step.proposal_id, 0) + 1
-    for proposal_id, count in counts.items():
-        if count > 1:
-            report.multi_reviewed += 1
-            report.agreed += len(verdicts[proposal_id]) == 1
+# Below this many decisions, starting worker processes (about 0.3 s each) costs more than it saves.
+WORKERS_FROM_DECISIONS = 20_000
+MAX_WORKERS = 4
+# How many batches a collection of the young generations waits for (see _collector_paused).
+_COLLECT_EVERY = 8
 
 
-def _in_test_split(session_id: int, seed: int, fraction: float) -> bool:
-    """A session's side of the split depends only on (seed, session id): stable, streaming, never both sides."""
-    digest = hashlib.blake2b(f"{seed}:{session_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64 < fraction
+class _CollectorPause:
+    """Automatic garbage collection off while rows are rendered: every batch makes about 100k short-lived, acyclic
+    objects, and the collector walking them again and again took a third of the export's time. Nested and
+    concurrent exports share one pause; the collector is back on when the last ends (if it was on before)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._was_enabled = True
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._was_enabled:
+                    gc.enable()
+
+
+_collector_paused = _CollectorPause()
+
+
+def _worker_count(options: ExportOptions, database: Any, filters: ExportFilters) -> int:
+    """Worker processes for this export; 0 renders in this process."""
+    in_memory = database.url.get_backend_name() == "sqlite" and getattr(database, "path", None) is None
+    if in_memory or not export_workers.available():
+        return 0
+    if options.workers is not None:
+        wanted = options.workers
+    else:
+        wanted = min(os.cpu_count() or 1, MAX_WORKERS)
+        if wanted > 1 and count_decisions(database, filters, up_to=WORKERS_FROM_DECISIONS) < WORKERS_FROM_DECISIONS:
+            wanted = 1
+    return wanted if wanted > 1 else 0
 
 
 def export_dataset(
@@ -856,80 +257,91 @@ def export_dataset(
         raise ExportError(f"{folder} is a file, not a folder.")
 
     filters = options.filters
-    total = count_decisions(database, filters)
-    redactor = Redactor() if options.redact else None
-    tools_cache = _ToolsCache(redactor)
-    sources = set(filters.sources) or None
+    # The total is for progress only (not counted without a progress callback); with workers it is counted while
+    # they render (see planned()).
+    total: int | None = None
     report = ExportReport(options.format, files, card_path, {name: 0 for name in files}, 0, 0)
     report.command = options.command or command_line(options)
-    # 64-bit hashes of row contents: about 60 bytes per distinct row (--no-dedupe keeps memory flat).
-    seen: set[int] = set()
+    spec = BatchSpec(options.format, filters, options.redact, options.split, options.seed)
+    ledger = Ledger(list(files), options.dedupe)
+    kept = KeptCounts()
+    redactions: dict[str, int] = {}
     temps: dict[str, Path] = {}
-    handles: dict[str, Any] = {}
-    done = 0
+    fds: dict[str, int] = {}
     last_progress = 0.0
+
+    def cancelled() -> bool:
+        return cancel is not None and cancel.is_set()
+
+    def planned(plan: RowPlan) -> None:
+        nonlocal last_progress, total
+        if total is None and progress is not None:
+            total = count_decisions(database, filters)
+        report.sessions += plan.sessions
+        report.decisions += plan.decisions
+        report.multi_reviewed += plan.multi_reviewed
+        report.agreed += plan.agreed
+        for counts, more in ((report.skipped, plan.skipped), (redactions, plan.redactions)):
+            for name, count in more.items():
+                counts[name] = counts.get(name, 0) + count
+        now = time.perf_counter()
+        if progress is not None and now - last_progress > 0.05:
+            last_progress = now
+            progress(ExportProgress(report.decisions, total or 0, ledger.rows))
+
     try:
         _remove_stale_partials([*files.values(), card_path])
         for name, path in files.items():
             temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
             temps[name] = temp
             try:
-                handles[name] = open(temp, "w", encoding="utf-8", buffering=1 << 20)
+                fds[name] = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             except OSError as err:
                 raise ExportError(f"Cannot write {temp.parent}: {err.strerror or err}.") from None
-        for data in iter_sessions(database, filters):
-            if cancel is not None and cancel.is_set():
-                raise ExportCancelled("The export was cancelled; no file was written.")
-            report.sessions += 1
-            split = "test" if (options.split is not None and _in_test_split(data.facts.session_id, options.seed, options.split)) else "train"
-            handle = handles[split]
-            view = _SessionView(data, redactor, tools_cache)
-            settled, disagreements = pref.settled_steps(data.steps)
-            if disagreements:
-                report.skipped["reviewers_disagree"] = report.skipped.get("reviewers_disagree", 0) + disagreements
-            examples = pref.session_examples(view.messages, settled, data.alternatives)
-            _count_agreement(data.steps, report)
-            for why, count in examples.skipped.items():
-                report.skipped[why] = report.skipped.get(why, 0) + count
-            written = 0
-            lines: list[str] = []
-            for row in _rows(view, examples, options.format, sources):
-                if options.dedupe:
-                    if row.key in seen:
-                        report.duplicates_dropped += 1
-                        continue
-                    seen.add(row.key)
-                lines.append(row.line)
-                written += 1
-                report.by_source[row.source] = report.by_source.get(row.source, 0) + 1
-                report.by_label[row.label] = report.by_label.get(row.label, 0) + 1
-                report.reviewers[row.step.reviewer] = report.reviewers.get(row.step.reviewer, 0) + 1
-                for step in (row.step, row.related):
-                    if step is not None and step.decided_at is not None:
-                        if report.first_decision is None or step.decided_at < report.first_decision:
-                            report.first_decision = step.decided_at
-                        if report.last_decision is None or step.decided_at > report.last_decision:
-                            report.last_decision = step.decided_at
-            if lines:
-                lines.append("")
-                handle.write("\n".join(lines))
-            if written:
-                report.models[data.facts.model] = report.models.get(data.facts.model, 0) + written
-            report.rows[split] += written
-            done += len(data.steps)
-            report.decisions = done
-            now = time.perf_counter()
-            if progress is not None and now - last_progress > 0.05:
-                last_progress = now
-                progress(ExportProgress(done, total, report.total_rows))
-        if cancel is not None and cancel.is_set():
+        batches = session_id_batches(database, filters)
+        workers = _worker_count(options, database, filters)
+        with _collector_paused():
+            if workers:
+                report.workers = workers
+                try:
+                    pool = export_workers.ExportWorkers(
+                        workers, database.url.render_as_string(hide_password=False), spec, temps
+                    )
+                    try:
+                        pool.run(batches, ledger, planned, kept.merge, cancelled)
+                        if not cancelled():
+                            report.worker_peaks_mb = pool.close()
+                    finally:
+                        pool.stop()
+                except export_workers.WorkerFailed as err:
+                    raise ExportError(str(err)) from None
+            else:
+                if progress is not None:
+                    total = count_decisions(database, filters)
+                renderer = BatchRenderer(database, spec)
+                for number, ids in enumerate(batches):
+                    for part in renderer.render(number, ids):
+                        if cancelled():
+                            break
+                        placement = ledger.place(part.plan)
+                        planned(part.plan)
+                        kept.merge(part.write(placement, fds, renderer.written))
+                    if cancelled():
+                        break
+                    if number % _COLLECT_EVERY == _COLLECT_EVERY - 1:
+                        gc.collect(1)
+        if cancelled():
             raise ExportCancelled("The export was cancelled; no file was written.")
-        for handle in handles.values():
+        for fd in fds.values():
             # On disk before the rename, so a power loss leaves the old file or the whole new one, never a torn one.
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-        report.redactions = dict(redactor.counts) if redactor else {}
+            os.fsync(fd)
+        report.rows = {name: kept.rows.get(name, 0) for name in files}
+        report.by_source, report.by_label, report.reviewers, report.models = (
+            kept.by_source, kept.by_label, kept.reviewers, kept.models
+        )
+        report.first_decision, report.last_decision = kept.first, kept.last
+        report.duplicates_dropped = ledger.duplicates
+        report.redactions = redactions
         report.seconds = time.perf_counter() - started
         card_temp = card_path.with_name(f".{card_path.name}.{os.getpid()}.partial")
         temps["card"] = card_temp
@@ -943,13 +355,13 @@ def export_dataset(
         _fsync_folder(card_path.parent)
         temps.clear()
         if progress is not None:
-            progress(ExportProgress(done, total, report.total_rows))
+            progress(ExportProgress(report.decisions, report.decisions if total is None else total, report.total_rows))
         return report
     except OSError as err:
         raise ExportError(f"Writing the export failed: {err.strerror or err}.") from None
     finally:
-        for handle in handles.values():
-            handle.close()
+        for fd in fds.values():
+            os.close(fd)
         for temp in temps.values():
             temp.unlink(missing_ok=True)
         if temps and created_folder:
@@ -1037,7 +449,8 @@ def dataset_card(report: ExportReport, options: ExportOptions) -> str:
         report.command,
         "```",
         "",
-        f"Written in {report.seconds:.2f} s from {report.decisions} decisions in {report.sessions} sessions.",
+        f"Written in {report.seconds:.2f} s from {report.decisions} decisions in {report.sessions} sessions"
+        + (f" by {report.workers} worker processes." if report.workers else "."),
         "",
         "## Files",
         "",
@@ -1143,6 +556,7 @@ def options_from_args(args: Any, command: str | None = None) -> ExportOptions:
         redact=not args.no_redact,
         dedupe=not args.no_dedupe,
         command=command,
+        workers=getattr(args, "workers", None),
     )
     validate(options)
     return options

@@ -148,10 +148,11 @@ def naive_export(db_path: Path, out: Path) -> int:
     return len(rows)
 
 
-def streaming_export(db_path: Path, out: Path, fmt: str = "trl-kto") -> int:
+def streaming_export(db_path: Path, out: Path, fmt: str = "trl-kto"):
+    """The export as `signoff export` runs it (worker processes from 20,000 decisions, one per core)."""
     database = open_database(str(db_path))
     try:
-        return export_dataset(database, ExportOptions(fmt, out)).total_rows
+        return export_dataset(database, ExportOptions(fmt, out))
     finally:
         database.close()
 
@@ -165,13 +166,19 @@ def _timed(run) -> tuple[float, int]:
 def child_main(kind: str, db_path: str, out: str) -> None:
     """Run one export in a fresh process and print its rows, wall and CPU seconds and peak RSS as JSON."""
     started, cpu_started = time.perf_counter(), time.process_time()
+    worker_peaks: list[float] = []
     if kind == "streaming":
-        rows = streaming_export(Path(db_path), Path(out))
+        report = streaming_export(Path(db_path), Path(out))
+        rows, worker_peaks = report.total_rows, report.worker_peaks_mb
     else:
         rows = naive_export(Path(db_path), Path(out))
-    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    seconds = time.perf_counter() - started
+    # Worker processes' CPU time counts too (they are reaped by then).
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_seconds = time.process_time() - cpu_started + children.ru_utime + children.ru_stime
     peak_mb = _peak_rss_mb()
-    print(json.dumps({"rows": rows, "seconds": seconds, "cpu_seconds": cpu_seconds, "peak_mb": peak_mb}))
+    print(json.dumps({"rows": rows, "seconds": seconds, "cpu_seconds": cpu_seconds, "peak_mb": peak_mb,
+                      "worker_peaks_mb": worker_peaks}))
 
 
 def _peak_rss_mb() -> float:
@@ -224,11 +231,17 @@ def benchmarks(quick: bool) -> Iterator[Figure]:
             f"export trl-kto MB/s written ({written_mb / rows * 1000:.1f} KB/row)", written_mb / streaming["seconds"], "MB/s", None
         )
         yield Figure.at_most(
-            f"export trl-kto peak RSS ({decisions} decisions, whole process)", streaming["peak_mb"], "MB", TARGET_PEAK_MB,
+            f"export trl-kto peak RSS ({decisions} decisions, exporting process)", streaming["peak_mb"], "MB", TARGET_PEAK_MB,
             baseline=naive["peak_mb"],
         )
+        if streaming["worker_peaks_mb"]:
+            # A forked worker's RSS counts the pages it shares with the exporting process, so this overstates.
+            yield Figure.at_most(
+                f"export trl-kto peak RSS, largest of {len(streaming['worker_peaks_mb'])} worker processes",
+                max(streaming["worker_peaks_mb"]), "MB", TARGET_PEAK_MB,
+            )
         for fmt in ("trl-dpo", "raw"):
-            fmt_seconds, fmt_rows = _timed(lambda: streaming_export(db_path, root / fmt, fmt))
+            fmt_seconds, fmt_rows = _timed(lambda: streaming_export(db_path, root / fmt, fmt).total_rows)
             yield Figure.at_least(f"export {fmt} decisions/s ({fmt_rows} rows)", decisions / fmt_seconds, "decisions/s", None)
         if not quick:
             # Flat memory: a tenth of the decisions should need about the same peak.
@@ -239,3 +252,8 @@ def benchmarks(quick: bool) -> Iterator[Figure]:
                 f"export trl-kto peak RSS growth from {decisions // 10} to {decisions} decisions",
                 streaming["peak_mb"] / small["peak_mb"], "x", 1.5,
             )
+            if streaming["worker_peaks_mb"]:
+                yield Figure.at_most(
+                    f"export trl-kto worker peak RSS growth from {decisions // 10} to {decisions} decisions",
+                    max(streaming["worker_peaks_mb"]) / max(small["worker_peaks_mb"] or [small["peak_mb"]]), "x", 1.5,
+                )
