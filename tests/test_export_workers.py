@@ -15,7 +15,7 @@ import pytest
 
 from app.store import export_batches, export_workers
 from app.store.db import open_database
-from app.store.export import FORMATS, ExportError, ExportOptions, export_dataset
+from app.store.export import FORMATS, ExportCancelled, ExportError, ExportOptions, export_dataset
 from tests.benchmarks.bench_export import build_database
 
 SESSIONS = 250
@@ -163,3 +163,50 @@ def test_the_command_takes_a_worker_count_and_refuses_zero(repeated_db, tmp_path
     assert "by 2 worker processes" in card and "--workers 2" in card
     assert main(["export", "--db", str(repeated_db), "--format", "sft", "--out", str(tmp_path / "x"), "--workers", "0"]) != 0
     assert "--workers" in capsys.readouterr().err
+
+
+def test_cancelling_an_export_in_workers_stops_them_and_leaves_no_file(repeated_db, tmp_path, monkeypatch, collector_on):
+    monkeypatch.setattr(export_batches, "PART_BYTES", 16 << 10)
+    before = _children()
+    cancel = threading.Event()
+    seen: list[int] = []
+
+    def cancel_on_first_progress(progress) -> None:
+        seen.append(progress.decisions_done)
+        cancel.set()
+
+    database = open_database(str(repeated_db))
+    try:
+        with pytest.raises(ExportCancelled):
+            export_dataset(
+                database, ExportOptions("raw", tmp_path / "cancelled", workers=2),
+                progress=cancel_on_first_progress, cancel=cancel,
+            )
+    finally:
+        database.close()
+    assert seen and seen[0] < SESSIONS * 10  # cancelled part way, not after the end
+    assert not (tmp_path / "cancelled").exists()
+    assert _children() - before == set()
+    assert gc.isenabled()
+
+
+def test_workers_read_the_same_rows_from_postgresql(stack_factory, postgres_url, tmp_path):
+    from tests.support.agent_harness import run
+    from tests.support.reviewed_session import GREET, REPLIES, record_reviewed_session
+
+    stack = stack_factory(REPLIES, files={"greet.py": GREET}, db_url=postgres_url)
+
+    async def record() -> None:
+        await record_reviewed_session(stack)
+        await stack.close()
+
+    run(record())
+    database = open_database(postgres_url)
+    try:
+        for fmt in ("trl-dpo", "raw"):
+            alone = export_dataset(database, ExportOptions(fmt, tmp_path / f"{fmt}-alone", workers=1))
+            shared = export_dataset(database, ExportOptions(fmt, tmp_path / f"{fmt}-shared", workers=2))
+            assert shared.workers == 2 and shared.total_rows == alone.total_rows > 0
+            assert files_of(shared) == files_of(alone)
+    finally:
+        database.close()

@@ -197,23 +197,28 @@ def session_id_batches(database: Any, filters: ExportFilters, batch: int = SESSI
     time (keyset pagination over the sessions' primary key). Decision filters apply in read_sessions, which leaves
     out sessions without a matching decision: grouping decisions by session here cost the exporting process 7 ms a
     batch, time taken from the worker processes on a small machine."""
-    session_clauses = _session_clauses(filters)
+    statement = select(AgentSession.id)
+    if filters.workspace:
+        statement = statement.join(Workspace, AgentSession.workspace_id == Workspace.id)
+    statement = (
+        statement.where(*_session_clauses(filters), AgentSession.id > bindparam("after"))
+        .order_by(AgentSession.id)
+        .limit(bindparam("size"))
+    )
     last_id = 0
     # The first batches are small, so the first rows are ready (and every worker busy) sooner.
     size = min(batch, _FIRST_BATCH)
-    while True:
-        statement = select(AgentSession.id)
-        if filters.workspace:
-            statement = statement.join(Workspace, AgentSession.workspace_id == Workspace.id)
-        with database.session() as orm:
-            ids = list(
-                orm.scalars(statement.where(*session_clauses, AgentSession.id > last_id).order_by(AgentSession.id).limit(size))
-            )
-        if not ids:
-            return
-        last_id = ids[-1]
-        size = min(batch, size * 2)
-        yield ids
+    # One plain connection, one statement built once: an ORM session and a new statement per batch cost the
+    # exporting process 2.5 ms a batch, taken from the workers on a small machine.
+    with database.engine.connect() as connection:
+        while True:
+            ids = [row[0] for row in _fetch_all(connection, statement, {"after": last_id, "size": size})]
+            connection.rollback()  # end the read transaction between batches (SQLite WAL: let checkpoints run)
+            if not ids:
+                return
+            last_id = ids[-1]
+            size = min(batch, size * 2)
+            yield ids
 
 
 @dataclass(frozen=True)
