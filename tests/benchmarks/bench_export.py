@@ -217,9 +217,10 @@ def benchmarks(quick: bool) -> Iterator[Figure]:
         rows = streaming["rows"]
         assert rows == naive["rows"], (streaming, naive)
         written_mb = (root / "kto" / "trl-kto.jsonl").stat().st_size / 1e6
+        # The target is for 100k decisions; a quick run (5k) is below the size that starts worker processes.
         yield Figure.at_least(
             f"export trl-kto rows/s ({rows} rows from {decisions} decisions)", rows / streaming["seconds"], "rows/s",
-            TARGET_ROWS_PER_S, baseline=rows / naive["seconds"],
+            None if quick else TARGET_ROWS_PER_S, baseline=rows / naive["seconds"],
         )
         # The machine is shared: CPU time shows what the code costs when other processes hold the cores.
         yield Figure.at_least(
