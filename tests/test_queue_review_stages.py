@@ -4,6 +4,7 @@ undo as a chained revocation that any reviewer can make whoever decided since, w
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -14,7 +15,9 @@ import pytest
 
 from app import cli
 from app.core import policy, undo
-from app.core.queue import FlagCache, OUTSIDE_POLICY, QueueFilter, QueueSort, QueueSpec, fetch_page, state_text
+from app.core.queue import (
+    FlagCache, OUTSIDE_POLICY, QueueFilter, QueueSort, QueueSpec, fetch_page, queue_stats, state_text,
+)
 from app.store.audit import verify_chain
 from app.store.db import open_database
 from app.store.export import ExportFilters, count_decisions
@@ -116,6 +119,13 @@ def test_second_reviews_reach_everyone_but_their_first_reviewer_and_disputes_rea
             assert set(seen) == everything, (column, descending)
     by_session = list(queue_of(repository, "cy", limit=2, sort=QueueSort("session", True)))
     assert by_session[:1] == [disputed_open], "the other workspace's session is the newest"
+
+    # The tray's count and the "waiting" figure are the reviewer's own queue; without a name, everything undecided.
+    now = dt.datetime.now(dt.timezone.utc)
+    for who in ("ada", "bob", "cy", "dan"):
+        assert queue_stats(repository, now, reviewer=who).waiting == len(queue_of(repository, who)), who
+    assert queue_stats(repository, now).waiting == len(everything)
+    assert queue_stats(repository, now, in_named, reviewer="dan").waiting == len(plain) + 1  # the dispute is barred
 
     assert state_text(AWAITING_SECOND_REVIEW) == "second review"
     assert state_text(DISPUTED, claimed_by="cy") == "disputed · adjudicate · taken by cy"

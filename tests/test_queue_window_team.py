@@ -168,3 +168,35 @@ def test_the_list_loads_while_the_database_thread_is_busy(qtbot, qasync_loop, st
         await driver.close()
 
     qasync_loop.run_until_complete(scenario_run())
+
+
+def test_the_tray_count_and_waiting_figure_are_the_reviewers_own_work(qtbot, qasync_loop, stack_factory):
+    stack = stack_factory(routed_scenario({"Gamma": [text_turn("Done.")]}), files={"gamma/.keep": ""})
+    stack.repository.close()
+    workspace = stack.workspace / "gamma"
+    second = insert_from_another_process(stack.db_path, workspace, "Gamma one", "make deploy")
+    disputed = insert_from_another_process(stack.db_path, workspace, "Gamma two", "make drop")
+    insert_from_another_process(stack.db_path, workspace, "Gamma three", "make test")
+
+    def review(repository: Repository) -> None:
+        repository.set_review_rules(str(workspace), kinds=["command"], adjudicators=["cy"])
+        for pid in (second, disputed):
+            repository.record_decision(pid, verdict="approve", reviewer="ada", channel="cli")
+        repository.record_decision(disputed, verdict="reject", reason="drops prod", reviewer="bob", channel="cli")
+
+    with_repository(stack.db_path, review)
+    # ada gave both first reviews: neither the second review nor the dispute is hers to take; only "make test" is.
+    driver = WindowDriver(qtbot, stack.db_path, settings=Settings(reviewer="ada", undo_seconds=0.0))
+
+    async def scenario_run():
+        window = await driver.open()
+        window.show_queue()
+        view = window.queue_view
+        await driver.until(lambda: row_for(view, "make test") is not None, what="the plain item listed")
+        await driver.until(lambda: view.last_stats is not None and view.notifier.waiting == 1, what="the tray's count")
+        assert [item.target for item in view.model.rows] == ["make test"]
+        assert view.notifier.tooltip == "Signoff — 1 waiting"
+        assert view.stats_label.text().startswith("<b>All sessions:</b> 1 waiting")
+        await driver.close()
+
+    qasync_loop.run_until_complete(scenario_run())

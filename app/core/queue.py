@@ -371,8 +371,13 @@ def day_start(now: dt.datetime) -> dt.datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.timezone.utc)
 
 
-def queue_stats(repository: Repository, now: dt.datetime, session_id: int | None = None) -> QueueStatsRecord:
-    return repository.queue_stats(day_start=day_start(now), hour_ago=now - dt.timedelta(hours=1), session_id=session_id)
+def queue_stats(
+    repository: Repository, now: dt.datetime, session_id: int | None = None, reviewer: str | None = None
+) -> QueueStatsRecord:
+    """Today's figures; "waiting" counts what ``reviewer`` may review when one is named (their queue's items)."""
+    return repository.queue_stats(
+        day_start=day_start(now), hour_ago=now - dt.timedelta(hours=1), session_id=session_id, reviewer=reviewer
+    )
 
 
 def stats_text(stats: QueueStatsRecord) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable
 
-from sqlalchemy import func, literal, select, tuple_, union_all, update
+from sqlalchemy import and_, func, literal, or_, select, tuple_, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
@@ -633,13 +633,35 @@ class Repository(ClaimsMixin, TeamReviewMixin, CompareMixin):
         }
 
     def queue_stats(
-        self, *, day_start: dt.datetime, hour_ago: dt.datetime, session_id: int | None = None
+        self, *, day_start: dt.datetime, hour_ago: dt.datetime, session_id: int | None = None, reviewer: str | None = None
     ) -> QueueStatsRecord:
         """Progress counted in SQL: waiting now, decided since ``day_start`` and since ``hour_ago``, and the median
-        time on screen of today's decisions (the median row is found with ORDER BY/OFFSET, never by loading rows)."""
+        time on screen of today's decisions (the median row is found with ORDER BY/OFFSET, never by loading rows).
+
+        Waiting counts what anyone could review; with a ``reviewer``, what that person may review: the items of their
+        queue page (second reviews of others' first reviews, disputes they may adjudicate), so the tray's count is
+        the work waiting for them."""
         with self._orm() as orm:
             # Second reviews and disputes wait for someone too.
             waiting_query = select(func.count()).select_from(Proposal).where(Proposal.status.in_(STILL_UNDECIDED))
+            if reviewer and orm.scalar(
+                select(Proposal.id).where(Proposal.status.in_((AWAITING_SECOND_REVIEW, DISPUTED))).limit(1)
+            ):
+                visibility = visibility_for(orm, reviewer)
+                waiting_query = (
+                    select(func.count())
+                    .select_from(Proposal)
+                    .join(AgentSession, Proposal.session_id == AgentSession.id)
+                    .where(
+                        or_(
+                            Proposal.status == "pending",
+                            and_(Proposal.status == AWAITING_SECOND_REVIEW, visible_in_review(visibility, AWAITING_SECOND_REVIEW)),
+                            and_(Proposal.status == DISPUTED, visible_in_review(visibility, DISPUTED)),
+                        )
+                    )
+                )
+            elif reviewer:
+                waiting_query = select(func.count()).select_from(Proposal).where(Proposal.status == "pending")
             # Undo entries and the decisions they took back are not decisions made.
             decided_query = select(func.count()).select_from(Decision).where(live_decisions())
             timed_query = select(Decision.time_on_screen_ms).select_from(Decision).where(live_decisions())

@@ -792,12 +792,14 @@ class QueueView(QWidget):
         item = self.current_item()
         # Figures are read on a thread of their own (SQLite's WAL lets readers run beside the writer), so a decision
         # never queues behind them on the database thread.
-        self.last_stats = await asyncio.to_thread(core_queue.queue_stats, self.repository.sync, now)
+        # "Waiting" is what this reviewer may review (their queue's items), so the tray's count is their work.
+        reviewer = self.reviewer() or None
+        self.last_stats = await asyncio.to_thread(core_queue.queue_stats, self.repository.sync, now, None, reviewer)
         self.stats_label.setText("<b>All sessions:</b> " + core_queue.stats_text(self.last_stats))
         self._stats_session = None if item is None else item.session_id
         if item is not None:
             self.last_session_stats = await asyncio.to_thread(
-                core_queue.queue_stats, self.repository.sync, now, item.session_id
+                core_queue.queue_stats, self.repository.sync, now, item.session_id, reviewer
             )
             self.session_stats_label.setText(
                 f"<b>Session #{item.session_id}:</b> " + core_queue.stats_text(self.last_session_stats)
