@@ -131,6 +131,25 @@ def test_second_reviews_reach_everyone_but_their_first_reviewer_and_disputes_rea
     assert state_text(DISPUTED, claimed_by="cy") == "disputed · adjudicate · taken by cy"
 
 
+def test_the_session_filter_offers_the_sessions_of_a_reviewers_own_queue(repository):
+    repository.set_review_rules("/srv/w", kinds=["edit"])
+    plain_session = make_session(repository, "/srv/w", "plain work")
+    review_session = make_session(repository, "/srv/w", "only a second review")
+    add(repository, plain_session, path="src/a.py")
+    second = add(repository, review_session, path="src/b.py")
+    repository.record_decision(second, verdict="approve", reviewer="ada")
+    assert repository.get_proposal(second).status == AWAITING_SECOND_REVIEW
+
+    def sessions(reviewer):
+        return {session_id for session_id, _, _ in repository.queue_choices(reviewer=reviewer)}
+
+    assert sessions("bob") == {plain_session, review_session}  # bob may give the second review
+    assert sessions("ada") == {plain_session}  # ada gave the first one
+    assert sessions(None) == {plain_session}  # without a name the queue lists plain waiting work only
+    for who in ("ada", "bob"):
+        assert sessions(who) == {repository.get_proposal(pid).session_id for pid in queue_of(repository, who)}
+
+
 def test_signoff_queue_lists_a_reviewers_own_stages_and_shows_both_reviews_only_to_the_adjudicator(tmp_path, capsys):
     db_path = tmp_path / "cli.db"
     database = open_database(str(db_path))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable
 
-from sqlalchemy import and_, func, literal, or_, select, tuple_, union_all, update
+from sqlalchemy import and_, func, literal, or_, select, tuple_, union, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
@@ -586,10 +586,22 @@ class Repository(ClaimsMixin, TeamReviewMixin, CompareMixin):
             decisions = orm.scalar(select(func.max(Decision.id))) or 0
             return int(proposals), int(decisions)
 
-    def queue_choices(self, limit: int = 200) -> list[tuple[int, str, str]]:
-        """(session id, task, workspace root) of the sessions that have waiting proposals, newest first."""
+    def queue_choices(self, limit: int = 200, reviewer: str | None = None) -> list[tuple[int, str, str]]:
+        """(session id, task, workspace root) of the sessions that have waiting proposals, newest first; with a
+        ``reviewer``, also those whose only waiting work is a second review or dispute that person may take (the
+        sessions of their queue's items)."""
         with self._orm() as orm:
-            return [(row.id, row.task, row.root_path) for row in orm.execute(_queue_choices_query(limit)).all()]
+            visible = None
+            if reviewer and orm.scalar(
+                select(Proposal.id).where(Proposal.status.in_((AWAITING_SECOND_REVIEW, DISPUTED))).limit(1)
+            ):
+                visibility = visibility_for(orm, reviewer)
+                visible = or_(
+                    and_(Proposal.status == AWAITING_SECOND_REVIEW, visible_in_review(visibility, AWAITING_SECOND_REVIEW)),
+                    and_(Proposal.status == DISPUTED, visible_in_review(visibility, DISPUTED)),
+                )
+            rows = orm.execute(_queue_choices_query(limit, visible)).all()
+            return [(row.id, row.task, row.root_path) for row in rows]
 
     def queue_texts(self, proposal_ids: Iterable[int]) -> dict[int, QueueTextRecord]:
         """What the flags of each proposal are computed from: the shown diff or command, and the base it assumed."""
@@ -836,9 +848,18 @@ def _queue_filtered(query, workspace_roots, kinds, session_ids, path_like, text)
     return query
 
 
-def _queue_choices_query(limit: int):
+def _queue_choices_query(limit: int, in_review: Any = None):
+    """Sessions with pending proposals, or with review-stage proposals meeting ``in_review`` (a condition on
+    Proposal joined to AgentSession)."""
     # DISTINCT over the (status, session_id) index: an index-only scan, not a probe per session.
-    waiting_sessions = select(Proposal.session_id).where(Proposal.status == "pending").distinct().subquery()
+    pending = select(Proposal.session_id).where(Proposal.status == "pending")
+    if in_review is not None:
+        # The review stages are few rows; their part is a join of its own, so the pending part stays index-only.
+        pending = union(
+            pending,
+            select(Proposal.session_id).join(AgentSession, Proposal.session_id == AgentSession.id).where(in_review),
+        )
+    waiting_sessions = pending.distinct().subquery() if in_review is None else pending.subquery()
     return (
         select(AgentSession.id, AgentSession.task, Workspace.root_path)
         .join(waiting_sessions, waiting_sessions.c.session_id == AgentSession.id)

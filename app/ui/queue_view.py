@@ -775,7 +775,7 @@ class QueueView(QWidget):
             self.notifier.update(waiting, new_items, focused=self.window_is_focused())
             if clock - self._choices_at > CHOICES_EVERY_S or new_items:
                 self._choices_at = clock
-                choices = await asyncio.to_thread(self.repository.sync.queue_choices)
+                choices = await asyncio.to_thread(self.repository.sync.queue_choices, 200, self.reviewer() or None)
                 self.filter_bar.set_choices(
                     sorted({root for _, _, root in choices}), [(sid, task) for sid, task, _ in choices]
                 )
