@@ -177,7 +177,7 @@ def test_the_second_reviewer_does_not_see_the_first_verdict(pg: Repository) -> N
     pg.set_review_rules(WORKSPACE, kinds=["command"], adjudicators=["carol"])
     [proposal_id] = make_proposals(pg, 1, kind="command")
 
-    first = pg.record_decision(proposal_id, verdict="approve", reviewer="alice")
+    pg.record_decision(proposal_id, verdict="approve", reviewer="alice")
 
     assert pg.get_proposal(proposal_id).status == AWAITING_SECOND_REVIEW
     item = pg.review_item(proposal_id, "bob")
