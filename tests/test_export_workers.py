@@ -210,3 +210,29 @@ def test_workers_read_the_same_rows_from_postgresql(stack_factory, postgres_url,
             assert files_of(shared) == files_of(alone)
     finally:
         database.close()
+
+
+def test_an_export_never_collects_garbage_on_its_thread_where_the_window_collects_on_its_own(repeated_db, tmp_path, monkeypatch):
+    from app.store import export as export_module
+
+    # As in the window (app.ui.garbage): automatic collection off, collections made on the GUI thread only.
+    monkeypatch.setattr(export_module, "_COLLECT_EVERY", 1)
+    collections: list[int] = []
+
+    def seen(phase: str, info: dict) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    gc.callbacks.append(seen)
+    try:
+        export(repeated_db, tmp_path / "quiet", "trl-kto", workers=1)
+        assert collections == [] and not gc.isenabled()
+        gc.enable()
+        export(repeated_db, tmp_path / "collected", "trl-kto", workers=1)
+        assert 1 in collections  # where automatic collection is on, the export collects young cycles between batches
+    finally:
+        gc.callbacks.remove(seen)
+        if not was_enabled:
+            gc.disable()

@@ -192,7 +192,11 @@ _COLLECT_EVERY = 8
 class _CollectorPause:
     """Automatic garbage collection off while rows are rendered: every batch makes about 100k short-lived, acyclic
     objects, and the collector walking them again and again took a third of the export's time. Nested and
-    concurrent exports share one pause; the collector is back on when the last ends (if it was on before)."""
+    concurrent exports share one pause; the collector is back on when the last ends (if it was on before).
+
+    Yields whether the export may collect young cycles itself between batches: only where automatic collection was
+    on. The window turns it off and collects on the GUI thread (app.ui.garbage): a collection on the export's
+    thread could free a Qt object there."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -200,14 +204,15 @@ class _CollectorPause:
         self._was_enabled = True
 
     @contextmanager
-    def __call__(self) -> Iterator[None]:
+    def __call__(self) -> Iterator[bool]:
         with self._lock:
             if self._depth == 0:
                 self._was_enabled = gc.isenabled()
                 gc.disable()
             self._depth += 1
+            collect_here = self._was_enabled
         try:
-            yield
+            yield collect_here
         finally:
             with self._lock:
                 self._depth -= 1
@@ -300,7 +305,7 @@ def export_dataset(
                 raise ExportError(f"Cannot write {temp.parent}: {err.strerror or err}.") from None
         batches = session_id_batches(database, filters)
         workers = _worker_count(options, database, filters)
-        with _collector_paused():
+        with _collector_paused() as collect_here:
             if workers:
                 report.workers = workers
                 try:
@@ -328,7 +333,7 @@ def export_dataset(
                         kept.merge(part.write(placement, fds, renderer.written))
                     if cancelled():
                         break
-                    if number % _COLLECT_EVERY == _COLLECT_EVERY - 1:
+                    if collect_here and number % _COLLECT_EVERY == _COLLECT_EVERY - 1:
                         gc.collect(1)
         if cancelled():
             raise ExportCancelled("The export was cancelled; no file was written.")
