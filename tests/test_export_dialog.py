@@ -99,6 +99,7 @@ def test_the_dialog_exports_a_large_database_off_the_ui_thread_with_progress(qtb
     assert dialog.progress.value() == dialog.progress.maximum() and seen
     assert dialog.export_button.isEnabled() and not dialog.cancel_button.isEnabled()
     assert f"Wrote {report.total_rows:,} rows" in dialog.status_label.text()
+    assert (f"by {report.workers} worker processes" in dialog.status_label.text()) == bool(report.workers)
     dialog.grab().save(f"/tmp/exp/export-large-{'workers' if in_workers else 'alone'}.png")
 
 

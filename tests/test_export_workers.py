@@ -161,6 +161,7 @@ def test_the_command_takes_a_worker_count_and_refuses_zero(repeated_db, tmp_path
     assert main(["export", "--db", str(repeated_db), "--format", "sft", "--out", str(tmp_path / "sft"), "--workers", "2"]) == 0
     card = (tmp_path / "sft" / "README.md").read_text()
     assert "by 2 worker processes" in card and "--workers 2" in card
+    assert "rows in" in (printed := capsys.readouterr().out.splitlines()[-1]) and "by 2 worker processes;" in printed
     assert main(["export", "--db", str(repeated_db), "--format", "sft", "--out", str(tmp_path / "x"), "--workers", "0"]) != 0
     assert "--workers" in capsys.readouterr().err
 

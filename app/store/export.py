@@ -578,9 +578,10 @@ def run_export(args: Any, database: Any, db_url: str | None = None) -> int:
     for name, path in report.files.items():
         print(f"{path}: {report.rows[name]} rows ({name})")
     print(f"{report.card}: dataset card")
+    workers = f" by {report.workers} worker processes" if report.workers else ""
     print(
-        f"{report.decisions} decisions in {report.sessions} sessions -> {report.total_rows} rows in {report.seconds:.2f} s; "
-        f"{report.duplicates_dropped} duplicates dropped; "
+        f"{report.decisions} decisions in {report.sessions} sessions -> {report.total_rows} rows in {report.seconds:.2f} s"
+        f"{workers}; {report.duplicates_dropped} duplicates dropped; "
         + (f"{report.redacted} secrets redacted." if options.redact else "redaction off.")
     )
     return 0

@@ -325,9 +325,10 @@ class ExportDialog(QDialog):
         self.progress.setValue(1)
         files = ", ".join(str(path) for path in report.files.values())
         redaction = f"{report.redacted} secrets redacted" if report.redactions or self.redact_box.isChecked() else "no redaction"
+        workers = f" by {report.workers} worker processes" if report.workers else ""
         self._show_status(
-            f"Wrote {report.total_rows:,} rows from {report.decisions:,} decisions in {report.seconds:.1f} s to {files} "
-            f"(card: {report.card.name}); {report.duplicates_dropped:,} duplicates dropped; {redaction}."
+            f"Wrote {report.total_rows:,} rows from {report.decisions:,} decisions in {report.seconds:.1f} s{workers} to "
+            f"{files} (card: {report.card.name}); {report.duplicates_dropped:,} duplicates dropped; {redaction}."
         )
         self.exported.emit(report)
 
