@@ -27,9 +27,9 @@ def with_repository(db_path: Path, work) -> object:
         database.close()
 
 
-def test_an_adjudicator_sees_both_reviews_and_settles_the_dispute_while_a_second_review_stays_blind(
-    qtbot, qasync_loop, stack_factory
-):
+def in_review_stages(stack_factory):
+    """A workspace whose commands need two reviews (cy adjudicates): "make deploy" awaits its second review after
+    ada's approval; "make drop" is disputed (ada approved, bob rejected). Returns (stack, second, disputed)."""
     stack = stack_factory(routed_scenario({"Gamma": [text_turn("Done.")]}), files={"gamma/.keep": ""})
     stack.repository.close()
     workspace = stack.workspace / "gamma"
@@ -43,6 +43,13 @@ def test_an_adjudicator_sees_both_reviews_and_settles_the_dispute_while_a_second
         repository.record_decision(disputed, verdict="reject", reason="drops prod", reviewer="bob", channel="cli")
 
     with_repository(stack.db_path, review)
+    return stack, second, disputed
+
+
+def test_an_adjudicator_sees_both_reviews_and_settles_the_dispute_while_a_second_review_stays_blind(
+    qtbot, qasync_loop, stack_factory
+):
+    stack, second, disputed = in_review_stages(stack_factory)
     driver = WindowDriver(qtbot, stack.db_path, settings=Settings(reviewer="cy", undo_seconds=0.0))
 
     async def scenario_run():
@@ -171,20 +178,8 @@ def test_the_list_loads_while_the_database_thread_is_busy(qtbot, qasync_loop, st
 
 
 def test_the_tray_count_and_waiting_figure_are_the_reviewers_own_work(qtbot, qasync_loop, stack_factory):
-    stack = stack_factory(routed_scenario({"Gamma": [text_turn("Done.")]}), files={"gamma/.keep": ""})
-    stack.repository.close()
-    workspace = stack.workspace / "gamma"
-    second = insert_from_another_process(stack.db_path, workspace, "Gamma one", "make deploy")
-    disputed = insert_from_another_process(stack.db_path, workspace, "Gamma two", "make drop")
-    insert_from_another_process(stack.db_path, workspace, "Gamma three", "make test")
-
-    def review(repository: Repository) -> None:
-        repository.set_review_rules(str(workspace), kinds=["command"], adjudicators=["cy"])
-        for pid in (second, disputed):
-            repository.record_decision(pid, verdict="approve", reviewer="ada", channel="cli")
-        repository.record_decision(disputed, verdict="reject", reason="drops prod", reviewer="bob", channel="cli")
-
-    with_repository(stack.db_path, review)
+    stack, _, _ = in_review_stages(stack_factory)
+    insert_from_another_process(stack.db_path, stack.workspace / "gamma", "Gamma three", "make test")
     # ada gave both first reviews: neither the second review nor the dispute is hers to take; only "make test" is.
     driver = WindowDriver(qtbot, stack.db_path, settings=Settings(reviewer="ada", undo_seconds=0.0))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable
 
-from sqlalchemy import and_, func, literal, or_, select, tuple_, union, union_all, update
+from sqlalchemy import func, literal, or_, select, tuple_, union, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
@@ -24,6 +24,8 @@ from app.store.team_review import (
     DISPUTED,
     STILL_UNDECIDED,
     TeamReviewMixin,
+    anything_in_review,
+    reviewable_by,
     visibility_for,
     visible_in_review,
     plan_decision,
@@ -524,9 +526,7 @@ class Repository(ClaimsMixin, TeamReviewMixin, CompareMixin):
         with self._orm() as orm:
             # Most of the time nothing is in a review stage (one probe of the status index says so), and the page is
             # the plain query; building the merged one costs a few milliseconds of Python per page.
-            in_review = reviewer and orm.scalar(
-                select(Proposal.id).where(Proposal.status.in_((AWAITING_SECOND_REVIEW, DISPUTED))).limit(1)
-            )
+            in_review = reviewer and anything_in_review(orm)
             if not in_review:
                 rows = orm.execute(ordered(key).where(Proposal.status == "pending")).all()
             else:
@@ -591,15 +591,7 @@ class Repository(ClaimsMixin, TeamReviewMixin, CompareMixin):
         ``reviewer``, also those whose only waiting work is a second review or dispute that person may take (the
         sessions of their queue's items)."""
         with self._orm() as orm:
-            visible = None
-            if reviewer and orm.scalar(
-                select(Proposal.id).where(Proposal.status.in_((AWAITING_SECOND_REVIEW, DISPUTED))).limit(1)
-            ):
-                visibility = visibility_for(orm, reviewer)
-                visible = or_(
-                    and_(Proposal.status == AWAITING_SECOND_REVIEW, visible_in_review(visibility, AWAITING_SECOND_REVIEW)),
-                    and_(Proposal.status == DISPUTED, visible_in_review(visibility, DISPUTED)),
-                )
+            visible = reviewable_by(orm, reviewer) if reviewer else None
             rows = orm.execute(_queue_choices_query(limit, visible)).all()
             return [(row.id, row.task, row.root_path) for row in rows]
 
@@ -656,21 +648,13 @@ class Repository(ClaimsMixin, TeamReviewMixin, CompareMixin):
         with self._orm() as orm:
             # Second reviews and disputes wait for someone too.
             waiting_query = select(func.count()).select_from(Proposal).where(Proposal.status.in_(STILL_UNDECIDED))
-            if reviewer and orm.scalar(
-                select(Proposal.id).where(Proposal.status.in_((AWAITING_SECOND_REVIEW, DISPUTED))).limit(1)
-            ):
-                visibility = visibility_for(orm, reviewer)
+            visible = reviewable_by(orm, reviewer) if reviewer else None
+            if visible is not None:
                 waiting_query = (
                     select(func.count())
                     .select_from(Proposal)
                     .join(AgentSession, Proposal.session_id == AgentSession.id)
-                    .where(
-                        or_(
-                            Proposal.status == "pending",
-                            and_(Proposal.status == AWAITING_SECOND_REVIEW, visible_in_review(visibility, AWAITING_SECOND_REVIEW)),
-                            and_(Proposal.status == DISPUTED, visible_in_review(visibility, DISPUTED)),
-                        )
-                    )
+                    .where(or_(Proposal.status == "pending", visible))
                 )
             elif reviewer:
                 waiting_query = select(func.count()).select_from(Proposal).where(Proposal.status == "pending")

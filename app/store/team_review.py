@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session as OrmSession
 
 from app.core.agreement import PairAgreement, pairwise_agreement
@@ -237,6 +237,23 @@ def visible_in_review(visibility: Visibility, status: str) -> Any:
     if visibility.barred_in:
         condition = condition & AgentSession.workspace_id.not_in(visibility.barred_in)
     return condition
+
+
+def anything_in_review(orm: OrmSession) -> bool:
+    """Whether any proposal waits for a second review or an adjudication (one probe of the status index)."""
+    return orm.scalar(select(Proposal.id).where(Proposal.status.in_((AWAITING_SECOND_REVIEW, DISPUTED))).limit(1)) is not None
+
+
+def reviewable_by(orm: OrmSession, reviewer: str) -> Any | None:
+    """SQL condition on ``Proposal`` (joined to ``AgentSession``) for the second reviews and disputes ``reviewer`` may
+    take; None when nothing is in a review stage."""
+    if not anything_in_review(orm):
+        return None
+    visibility = visibility_for(orm, reviewer)
+    return or_(
+        and_(Proposal.status == AWAITING_SECOND_REVIEW, visible_in_review(visibility, AWAITING_SECOND_REVIEW)),
+        and_(Proposal.status == DISPUTED, visible_in_review(visibility, DISPUTED)),
+    )
 
 
 def refuse_if_in_review(orm: OrmSession, proposal_id: int) -> None:

@@ -22,6 +22,7 @@ from app.core import preference as pref
 from app.core.tools import SYSTEM_PROMPT, tool_definitions
 from app.store.db import open_database
 from app.store.export import ExportOptions, export_dataset
+from app.store.export_workers import peak_rss_mb
 from app.store.models import AgentSession, Decision, Message, Proposal, Workspace, utcnow
 from tests.benchmarks.figures import Figure
 
@@ -182,16 +183,10 @@ def child_main(kind: str, db_path: str, out: str) -> None:
 
 
 def _peak_rss_mb() -> float:
-    """This process's own peak RSS. Not ru_maxrss on Linux: Linux carries it over from the parent across fork and
-    exec, so a child of a big benchmark process reports the parent's peak (627 MB seen for a 115 MB export)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024  # kB
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """This process's own peak RSS (VmHWM). Not ru_maxrss on Linux: Linux carries it over from the parent across fork
+    and exec, so a child of a big benchmark process reports the parent's peak (627 MB seen for a 115 MB export)."""
+    peak = peak_rss_mb()
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def _in_child(kind: str, db_path: Path, out: Path) -> dict:
