@@ -14,7 +14,13 @@ import pytest
 # Forced, not defaulted: a test run on a desktop must not flash windows or depend on the running session.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-pytest_plugins = ["tests.support.postgres", "tests.support.leaks", "tests.support.keyring_memory", "tests.support.agent_harness", "tests.support.window_harness"]
+pytest_plugins = [
+    "tests.support.postgres",
+    "tests.support.leaks",
+    "tests.support.keyring_memory",
+    "tests.support.agent_harness",
+    "tests.support.window_harness",
+]
 
 # Variables through which a developer's own setup would leak into a test (a real key, a real server, a real database).
 _DEVELOPER_ENVIRONMENT = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "SIGNOFF_DB")
@@ -42,3 +48,10 @@ def private_signoff_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("SIGNOFF_CONFIG_DIR", str(tmp_path / "signoff-config"))
     for name in _DEVELOPER_ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that drives widgets carries the `gui` marker, so `-m "not gui"` runs the suite without Qt."""
+    for item in items:
+        if "qtbot" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.gui)

@@ -29,9 +29,11 @@ DEMO_PROMPT = "greet.py capitalises names wrongly. Please fix it and add tests."
 
 # How the demo reads a tool_result that was not an error: it was applied as the reviewer edited it when the text says
 # so in these words; otherwise it was applied as proposed.
-_EDITED_BY_REVIEWER = re.compile(r"\bedited by (the )?(reviewer|user|person|human)\b|"
-                                 r"\b(reviewer|user|person|human) edited\b|\bwith (the )?(reviewer'?s? )?edits\b",
-                                 re.IGNORECASE)
+_EDITED_BY_REVIEWER = re.compile(
+    r"\bedited by (the )?(reviewer|user|person|human)\b|"
+    r"\b(reviewer|user|person|human) edited\b|\bwith (the )?(reviewer'?s? )?edits\b",
+    re.IGNORECASE,
+)
 _REJECTED = re.compile(r"\breject", re.IGNORECASE)
 # The reason is what follows "reason:", or else what follows "rejected ...:".
 _REASON = re.compile(r"\breason\s*[:=-]\s*(.+)|\breject[^:\n]*:\s*(.+)", re.IGNORECASE)
@@ -107,36 +109,83 @@ class _Step:
 
 
 _STEPS: tuple[_Step, ...] = (
-    _Step("Look at the project", False, (
-        _Proposal("I'll start by looking at what is in the project.",
-                  EDIT_TOOL_NAME, {"command": "view", "path": "."}),
-    )),
-    _Step("Read greet.py", False, (
-        _Proposal("The greeting logic lives in greet.py; let me read it.",
-                  EDIT_TOOL_NAME, {"command": "view", "path": "greet.py"}),
-    )),
-    _Step("Fix tidy_name in greet.py", True, (
-        _Proposal("Found it: tidy_name uses str.capitalize(), which capitalises only the first word and lowercases "
-                  "the rest, so 'ada lovelace' becomes 'Ada lovelace'. I'll capitalise each word instead.",
-                  EDIT_TOOL_NAME, {"command": "str_replace", "path": "greet.py", "old_str": _BUGGY_LINE,
-                                   "new_str": '    return " ".join(word.capitalize() for word in raw.split())'}),
-        _Proposal("Here is a different fix: upper-case only the first letter of each word and keep the rest as "
-                  "typed, so names like 'McDonald' survive too.",
-                  EDIT_TOOL_NAME, {"command": "str_replace", "path": "greet.py", "old_str": _BUGGY_LINE,
-                                   "new_str": '    return " ".join(word[:1].upper() + word[1:] for word in '
-                                              'raw.split())'}),
-    )),
-    _Step("Add test_greet.py", True, (
-        _Proposal("Now a small unittest suite that pins down how names should be greeted.",
-                  EDIT_TOOL_NAME, {"command": "create", "path": "test_greet.py", "file_text": _TESTS_FULL}),
-        _Proposal("Here is a smaller test file instead, covering only what the README promises.",
-                  EDIT_TOOL_NAME, {"command": "create", "path": "test_greet.py", "file_text": _TESTS_SMALL}),
-    )),
-    _Step("Run the tests", True, (
-        _Proposal("Let me run the tests.", COMMAND_TOOL_NAME, {"command": "python3 -m unittest -v"}),
-        _Proposal("Let me run just the new test module instead.",
-                  COMMAND_TOOL_NAME, {"command": "python3 -m unittest -v test_greet"}),
-    ), done_verb="ran"),
+    _Step(
+        "Look at the project",
+        False,
+        (
+            _Proposal(
+                "I'll start by looking at what is in the project.", EDIT_TOOL_NAME, {"command": "view", "path": "."}
+            ),
+        ),
+    ),
+    _Step(
+        "Read greet.py",
+        False,
+        (
+            _Proposal(
+                "The greeting logic lives in greet.py; let me read it.",
+                EDIT_TOOL_NAME,
+                {"command": "view", "path": "greet.py"},
+            ),
+        ),
+    ),
+    _Step(
+        "Fix tidy_name in greet.py",
+        True,
+        (
+            _Proposal(
+                "Found it: tidy_name uses str.capitalize(), which capitalises only the first word and lowercases "
+                "the rest, so 'ada lovelace' becomes 'Ada lovelace'. I'll capitalise each word instead.",
+                EDIT_TOOL_NAME,
+                {
+                    "command": "str_replace",
+                    "path": "greet.py",
+                    "old_str": _BUGGY_LINE,
+                    "new_str": '    return " ".join(word.capitalize() for word in raw.split())',
+                },
+            ),
+            _Proposal(
+                "Here is a different fix: upper-case only the first letter of each word and keep the rest as "
+                "typed, so names like 'McDonald' survive too.",
+                EDIT_TOOL_NAME,
+                {
+                    "command": "str_replace",
+                    "path": "greet.py",
+                    "old_str": _BUGGY_LINE,
+                    "new_str": '    return " ".join(word[:1].upper() + word[1:] for word in raw.split())',
+                },
+            ),
+        ),
+    ),
+    _Step(
+        "Add test_greet.py",
+        True,
+        (
+            _Proposal(
+                "Now a small unittest suite that pins down how names should be greeted.",
+                EDIT_TOOL_NAME,
+                {"command": "create", "path": "test_greet.py", "file_text": _TESTS_FULL},
+            ),
+            _Proposal(
+                "Here is a smaller test file instead, covering only what the README promises.",
+                EDIT_TOOL_NAME,
+                {"command": "create", "path": "test_greet.py", "file_text": _TESTS_SMALL},
+            ),
+        ),
+    ),
+    _Step(
+        "Run the tests",
+        True,
+        (
+            _Proposal("Let me run the tests.", COMMAND_TOOL_NAME, {"command": "python3 -m unittest -v"}),
+            _Proposal(
+                "Let me run just the new test module instead.",
+                COMMAND_TOOL_NAME,
+                {"command": "python3 -m unittest -v test_greet"},
+            ),
+        ),
+        done_verb="ran",
+    ),
 )
 _FIX_STEP_INDEX = 2
 
@@ -145,16 +194,29 @@ _FIX_STEP_INDEX = 2
 _ALTERNATIVES: dict[int, tuple[_Proposal, ...]] = {
     _FIX_STEP_INDEX: (
         _STEPS[_FIX_STEP_INDEX].proposals[1],
-        _Proposal("Before changing anything, let me read greet.py once more to be sure the fix is in the right place.",
-                  EDIT_TOOL_NAME, {"command": "view", "path": "greet.py"}),
-        _Proposal("Python's str.title() capitalises every word, so the smallest fix is to use it.",
-                  EDIT_TOOL_NAME, {"command": "str_replace", "path": "greet.py", "old_str": _BUGGY_LINE,
-                                   "new_str": "    return raw.strip().title()"}),
+        _Proposal(
+            "Before changing anything, let me read greet.py once more to be sure the fix is in the right place.",
+            EDIT_TOOL_NAME,
+            {"command": "view", "path": "greet.py"},
+        ),
+        _Proposal(
+            "Python's str.title() capitalises every word, so the smallest fix is to use it.",
+            EDIT_TOOL_NAME,
+            {
+                "command": "str_replace",
+                "path": "greet.py",
+                "old_str": _BUGGY_LINE,
+                "new_str": "    return raw.strip().title()",
+            },
+        ),
     ),
     _FIX_STEP_INDEX + 1: (
         _STEPS[_FIX_STEP_INDEX + 1].proposals[1],
-        _Proposal("Let me first run the existing checks, before adding tests.",
-                  COMMAND_TOOL_NAME, {"command": "python3 -m unittest -v"}),
+        _Proposal(
+            "Let me first run the existing checks, before adding tests.",
+            COMMAND_TOOL_NAME,
+            {"command": "python3 -m unittest -v"},
+        ),
         _STEPS[_FIX_STEP_INDEX + 1].proposals[0],
     ),
     _FIX_STEP_INDEX + 2: (
@@ -186,8 +248,7 @@ def demo_workspace_source() -> Path:
 
 def demo_server(*, chunk_delay: float = 0.02, expected_api_key: str | None = None) -> StandinServer:
     """A stand-in server (not started) that answers with the demo and lists DEMO_MODELS."""
-    return StandinServer(DemoScenario(), models=DEMO_MODELS, chunk_delay=chunk_delay,
-                         expected_api_key=expected_api_key)
+    return StandinServer(DemoScenario(), models=DEMO_MODELS, chunk_delay=chunk_delay, expected_api_key=expected_api_key)
 
 
 class DemoScenario:
@@ -225,8 +286,10 @@ def demo_scenario(request: Mapping[str, Any]) -> Turn:
     messages = request.get("messages") or []
     exchanges, already_summarised = _tool_exchanges(messages)
     if already_summarised:
-        return text_turn("This demo run is finished, and the summary above says what happened. Start a new demo "
-                         "session to see it again.")
+        return text_turn(
+            "This demo run is finished, and the summary above says what happened. Start a new demo "
+            "session to see it again."
+        )
     outcomes, step_index, proposal_index = _replay(exchanges)
     if step_index >= len(_STEPS):
         return text_turn(_summary(outcomes))
@@ -250,8 +313,9 @@ def _tool_exchanges(messages: Sequence[Any]) -> tuple[list[dict[str, Any] | None
         if not tool_uses:
             return exchanges, True
         following = messages[index + 1] if index + 1 < len(messages) else {}
-        results = {block.get("tool_use_id"): block for block in _blocks(following)
-                   if block.get("type") == "tool_result"}
+        results = {
+            block.get("tool_use_id"): block for block in _blocks(following) if block.get("type") == "tool_result"
+        }
         exchanges.append(results.get(tool_uses[0].get("id")))
     return exchanges, False
 
@@ -283,8 +347,9 @@ def _judge(step_index: int, proposal_index: int, result: dict[str, Any] | None) 
         # A failing test run may come back as an error, yet the command did run; anything else did not go through.
         verdict = "rejected" if _REJECTED.search(detail) else "failed"
         reason = _REASON.search(detail)
-        return _Outcome(step_index, proposal_index, verdict,
-                        (reason.group(1) or reason.group(2) if reason else detail).strip())
+        return _Outcome(
+            step_index, proposal_index, verdict, (reason.group(1) or reason.group(2) if reason else detail).strip()
+        )
     verdict = "edited" if _EDITED_BY_REVIEWER.search(detail) else "applied"
     return _Outcome(step_index, proposal_index, verdict, detail)
 
@@ -321,10 +386,11 @@ def _attempts_phrase(attempts: list[_Outcome], done_verb: str) -> str:
         return f"{_verdict_phrase(attempts[0], done_verb)}."
     first, last = attempts[0], attempts[-1]
     if not last.went_through and first.verdict == last.verdict == "rejected":
-        return (f"rejected twice ({_quote(first.detail)}, then {_quote(last.detail)}), so I left it and moved "
-                "on.")
-    return (f"my first proposal {_verdict_phrase(first, done_verb, with_was=True)}; the second "
-            f"{_verdict_phrase(last, done_verb, with_was=True)}.")
+        return f"rejected twice ({_quote(first.detail)}, then {_quote(last.detail)}), so I left it and moved on."
+    return (
+        f"my first proposal {_verdict_phrase(first, done_verb, with_was=True)}; the second "
+        f"{_verdict_phrase(last, done_verb, with_was=True)}."
+    )
 
 
 def _verdict_phrase(outcome: _Outcome, done_verb: str, *, with_was: bool = False) -> str:
@@ -371,6 +437,7 @@ def _result_text(result: Mapping[str, Any]) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(block.get("text", "") for block in content
-                         if isinstance(block, Mapping) and block.get("type") == "text")
+        return "\n".join(
+            block.get("text", "") for block in content if isinstance(block, Mapping) and block.get("type") == "text"
+        )
     return ""

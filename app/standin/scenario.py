@@ -41,8 +41,12 @@ class Fault:
     @classmethod
     def rate_limited(cls, retry_after: float = 1.0) -> Fault:
         # The SDK honours fractional retry-after values, which keeps retry tests fast.
-        return cls(429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit",
-                   {"retry-after": _seconds_text(retry_after)})
+        return cls(
+            429,
+            "rate_limit_error",
+            "Number of request tokens has exceeded your per-minute rate limit",
+            {"retry-after": _seconds_text(retry_after)},
+        )
 
     @classmethod
     def overloaded(cls, retry_after: float | None = None) -> Fault:
@@ -161,9 +165,12 @@ class ScriptedScenario:
                 return reply.turns[0]
         if reply is not None:
             return reply
-        return Fault(500, "api_error",
-                     f"The stand-in's scripted scenario ran out of replies: it had {len(self.replies)}, "
-                     f"and this is request {index + 1}.")
+        return Fault(
+            500,
+            "api_error",
+            f"The stand-in's scripted scenario ran out of replies: it had {len(self.replies)}, "
+            f"and this is request {index + 1}.",
+        )
 
     @property
     def used(self) -> int:

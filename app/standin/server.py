@@ -33,12 +33,28 @@ DEFAULT_MODELS: tuple[dict[str, str], ...] = (
 MAX_CACHE_BREAKPOINTS = 4
 
 # Block types the real API accepts inside messages; anything else is a client bug worth a 400.
-_KNOWN_BLOCK_TYPES = frozenset({
-    "text", "image", "document", "search_result", "tool_use", "tool_result", "thinking", "redacted_thinking",
-    "server_tool_use", "web_search_tool_result", "web_fetch_tool_result", "code_execution_tool_result",
-    "bash_code_execution_tool_result", "text_editor_code_execution_tool_result", "mcp_tool_use", "mcp_tool_result",
-    "container_upload", "tool_reference",
-})
+_KNOWN_BLOCK_TYPES = frozenset(
+    {
+        "text",
+        "image",
+        "document",
+        "search_result",
+        "tool_use",
+        "tool_result",
+        "thinking",
+        "redacted_thinking",
+        "server_tool_use",
+        "web_search_tool_result",
+        "web_fetch_tool_result",
+        "code_execution_tool_result",
+        "bash_code_execution_tool_result",
+        "text_editor_code_execution_tool_result",
+        "mcp_tool_use",
+        "mcp_tool_result",
+        "container_upload",
+        "tool_reference",
+    }
+)
 # Each text editor tool version only accepts one tool name.
 _TEXT_EDITOR_NAMES = {
     "text_editor_20250124": "str_replace_editor",
@@ -89,13 +105,16 @@ def validate_messages_request(body: Any, *, require_max_tokens: bool = True) -> 
         raise InvalidRequest("messages: Input should be a valid list")
     if not messages:
         raise InvalidRequest("messages: at least one message is required")
-    blocks_by_message = [_validate_message_shape(index, message, is_last=index == len(messages) - 1)
-                         for index, message in enumerate(messages)]
+    blocks_by_message = [
+        _validate_message_shape(index, message, is_last=index == len(messages) - 1)
+        for index, message in enumerate(messages)
+    ]
     _validate_tool_pairing(messages, blocks_by_message)
     breakpoints = sum(1 for segment in _prompt_segments(body) if segment.cached)
     if breakpoints > MAX_CACHE_BREAKPOINTS:
-        raise InvalidRequest(f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. "
-                             f"Found {breakpoints}.")
+        raise InvalidRequest(
+            f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. Found {breakpoints}."
+        )
 
 
 def _validate_system(system: Any) -> None:
@@ -131,11 +150,11 @@ def _validate_tools(tools: Any) -> None:
             if not isinstance(tool["input_schema"], dict) or tool["input_schema"].get("type") != "object":
                 raise InvalidRequest(f"tools.{index}.custom.input_schema.type: Input should be 'object'")
             if not re.fullmatch(r"[a-zA-Z0-9_-]{1,128}", name):
-                raise InvalidRequest(f"tools.{index}.custom.name: String should match pattern "
-                                     "'^[a-zA-Z0-9_-]{1,128}$'")
+                raise InvalidRequest(
+                    f"tools.{index}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,128}}$'"
+                )
         elif tool_type in _TEXT_EDITOR_NAMES and name != _TEXT_EDITOR_NAMES[tool_type]:
-            raise InvalidRequest(f"tools.{index}.{tool_type}.name: Input should be "
-                                 f"'{_TEXT_EDITOR_NAMES[tool_type]}'")
+            raise InvalidRequest(f"tools.{index}.{tool_type}.name: Input should be '{_TEXT_EDITOR_NAMES[tool_type]}'")
         if name in seen_names:
             raise InvalidRequest("tools: Tool names must be unique.")
         seen_names.add(name)
@@ -163,12 +182,18 @@ def _validate_message_shape(index: int, message: Any, *, is_last: bool) -> list[
         raise InvalidRequest(f"{where}.content: Input should be a valid string or a list of content blocks")
     final_assistant = is_last and role == "assistant"
     if not blocks and not final_assistant:
-        raise InvalidRequest("messages: all messages must have non-empty content except for the optional final "
-                             f"assistant message (found empty content in {where})")
+        raise InvalidRequest(
+            "messages: all messages must have non-empty content except for the optional final "
+            f"assistant message (found empty content in {where})"
+        )
     for block_index, block in enumerate(blocks):
         _validate_block(f"{where}.content.{block_index}", block, role)
-    if final_assistant and blocks and blocks[-1].get("type") == "text" and blocks[-1]["text"] != \
-            blocks[-1]["text"].rstrip():
+    if (
+        final_assistant
+        and blocks
+        and blocks[-1].get("type") == "text"
+        and blocks[-1]["text"] != blocks[-1]["text"].rstrip()
+    ):
         raise InvalidRequest("messages: final assistant content cannot end with trailing whitespace")
     return blocks
 
@@ -178,8 +203,10 @@ def _validate_block(where: str, block: Any, role: str) -> None:
         raise InvalidRequest(f"{where}: Input should be a valid dictionary")
     block_type = block.get("type")
     if block_type not in _KNOWN_BLOCK_TYPES:
-        raise InvalidRequest(f"{where}.type: Input tag {block_type!r} found using 'type' does not match any of the "
-                             f"expected tags: {', '.join(sorted(_KNOWN_BLOCK_TYPES))}")
+        raise InvalidRequest(
+            f"{where}.type: Input tag {block_type!r} found using 'type' does not match any of the "
+            f"expected tags: {', '.join(sorted(_KNOWN_BLOCK_TYPES))}"
+        )
     if block_type == "text":
         if not isinstance(block.get("text"), str):
             raise InvalidRequest(f"{where}.text: Field required")
@@ -201,17 +228,26 @@ def _validate_block(where: str, block: Any, role: str) -> None:
             raise InvalidRequest(f"{where}.tool_result.tool_use_id: Field required")
         result_content = block.get("content", "")
         if not isinstance(result_content, (str, list)):
-            raise InvalidRequest(f"{where}.tool_result.content: Input should be a valid string or a list of "
-                                 "content blocks")
+            raise InvalidRequest(
+                f"{where}.tool_result.content: Input should be a valid string or a list of content blocks"
+            )
         if isinstance(result_content, list):
             for inner_index, inner in enumerate(result_content):
-                if not isinstance(inner, dict) or inner.get("type") not in ("text", "image", "document",
-                                                                            "search_result", "tool_reference"):
-                    raise InvalidRequest(f"{where}.tool_result.content.{inner_index}.type: Input should be 'text', "
-                                         "'image', 'document', 'search_result' or 'tool_reference'")
+                if not isinstance(inner, dict) or inner.get("type") not in (
+                    "text",
+                    "image",
+                    "document",
+                    "search_result",
+                    "tool_reference",
+                ):
+                    raise InvalidRequest(
+                        f"{where}.tool_result.content.{inner_index}.type: Input should be 'text', "
+                        "'image', 'document', 'search_result' or 'tool_reference'"
+                    )
                 if inner["type"] == "text" and not inner.get("text"):
-                    raise InvalidRequest("messages: text content blocks must be non-empty "
-                                         f"(found one at {where}.content.{inner_index})")
+                    raise InvalidRequest(
+                        f"messages: text content blocks must be non-empty (found one at {where}.content.{inner_index})"
+                    )
         if "is_error" in block and not isinstance(block["is_error"], bool):
             raise InvalidRequest(f"{where}.tool_result.is_error: Input should be a valid boolean")
 
@@ -220,15 +256,18 @@ def _validate_tool_pairing(messages: list[dict[str, Any]], blocks_by_message: li
     seen_tool_use_ids: set[str] = set()
     for index, message in enumerate(messages):
         if index > 0 and message["role"] == messages[index - 1]["role"]:
-            raise InvalidRequest(f'messages.{index}: roles must alternate between "user" and "assistant", but found '
-                                 f'multiple "{message["role"]}" roles in a row')
+            raise InvalidRequest(
+                f'messages.{index}: roles must alternate between "user" and "assistant", but found '
+                f'multiple "{message["role"]}" roles in a row'
+            )
         blocks = blocks_by_message[index]
         if message["role"] == "assistant":
             for block_index, block in enumerate(blocks):
                 if block["type"] == "tool_use":
                     if block["id"] in seen_tool_use_ids:
-                        raise InvalidRequest(f"messages.{index}.content.{block_index}: `tool_use` ids must be "
-                                             f"unique: {block['id']}")
+                        raise InvalidRequest(
+                            f"messages.{index}.content.{block_index}: `tool_use` ids must be unique: {block['id']}"
+                        )
                     seen_tool_use_ids.add(block["id"])
             tool_use_ids = [block["id"] for block in blocks if block["type"] == "tool_use"]
             if not tool_use_ids:
@@ -236,24 +275,33 @@ def _validate_tool_pairing(messages: list[dict[str, Any]], blocks_by_message: li
             answered = _leading_tool_result_ids(blocks_by_message[index + 1]) if index + 1 < len(messages) else []
             missing = [tool_use_id for tool_use_id in tool_use_ids if tool_use_id not in answered]
             if missing:
-                raise InvalidRequest(f"messages.{index}: `tool_use` ids were found without `tool_result` blocks "
-                                     f"immediately after: {', '.join(missing)}. Each `tool_use` block must have a "
-                                     "corresponding `tool_result` block in the next message.")
+                raise InvalidRequest(
+                    f"messages.{index}: `tool_use` ids were found without `tool_result` blocks "
+                    f"immediately after: {', '.join(missing)}. Each `tool_use` block must have a "
+                    "corresponding `tool_result` block in the next message."
+                )
         else:
-            previous_ids = ({block["id"] for block in blocks_by_message[index - 1] if block["type"] == "tool_use"}
-                            if index > 0 else set())
+            previous_ids = (
+                {block["id"] for block in blocks_by_message[index - 1] if block["type"] == "tool_use"}
+                if index > 0
+                else set()
+            )
             answered_ids: set[str] = set()
             for block_index, block in enumerate(blocks):
                 if block["type"] != "tool_result":
                     continue
                 tool_use_id = block["tool_use_id"]
                 if tool_use_id not in previous_ids:
-                    raise InvalidRequest(f"messages.{index}.content.{block_index}: unexpected `tool_use_id` found in "
-                                         f"`tool_result` blocks: {tool_use_id}. Each `tool_result` block must have "
-                                         "a corresponding `tool_use` block in the previous message.")
+                    raise InvalidRequest(
+                        f"messages.{index}.content.{block_index}: unexpected `tool_use_id` found in "
+                        f"`tool_result` blocks: {tool_use_id}. Each `tool_result` block must have "
+                        "a corresponding `tool_use` block in the previous message."
+                    )
                 if tool_use_id in answered_ids:
-                    raise InvalidRequest(f"messages.{index}.content.{block_index}: each tool_use must have a single "
-                                         f"result. Found multiple `tool_result` blocks with id: {tool_use_id}")
+                    raise InvalidRequest(
+                        f"messages.{index}.content.{block_index}: each tool_use must have a single "
+                        f"result. Found multiple `tool_result` blocks with id: {tool_use_id}"
+                    )
                 answered_ids.add(tool_use_id)
 
 
@@ -288,8 +336,7 @@ def _prompt_segments(body: Mapping[str, Any]) -> list[_Segment]:
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, list):
             for block in content:
-                segments.append(_Segment(_canonical_json(block),
-                                         isinstance(block, dict) and "cache_control" in block))
+                segments.append(_Segment(_canonical_json(block), isinstance(block, dict) and "cache_control" in block))
         else:
             segments.append(_Segment(_canonical_json(content), False))
     return segments
@@ -339,16 +386,18 @@ def _model_entries(models: Sequence[str | Mapping[str, Any]] | None) -> list[dic
     for position, model in enumerate(DEFAULT_MODELS if models is None else models):
         given = {"id": model} if isinstance(model, str) else dict(model)
         model_id = given["id"]
-        entries.append({
-            "type": "model",
-            "id": model_id,
-            "display_name": given.get("display_name") or _display_name(model_id),
-            # The real list is newest first; made-up dates a month apart keep the given order true to that.
-            "created_at": given.get("created_at") or f"2026-{max(1, 12 - position):02d}-01T00:00:00Z",
-            "lifecycle": given.get("lifecycle", "active"),
-            "max_input_tokens": given.get("max_input_tokens", 200_000),
-            "max_tokens": given.get("max_tokens", 64_000),
-        })
+        entries.append(
+            {
+                "type": "model",
+                "id": model_id,
+                "display_name": given.get("display_name") or _display_name(model_id),
+                # The real list is newest first; made-up dates a month apart keep the given order true to that.
+                "created_at": given.get("created_at") or f"2026-{max(1, 12 - position):02d}-01T00:00:00Z",
+                "lifecycle": given.get("lifecycle", "active"),
+                "max_input_tokens": given.get("max_input_tokens", 200_000),
+                "max_tokens": given.get("max_tokens", 64_000),
+            }
+        )
     return entries
 
 
@@ -400,8 +449,12 @@ class StandinServer:
             raise RuntimeError("This stand-in server is already running; make a new one to start again.")
         self._stopping.clear()
         self._httpd = _HTTPServer(self)
-        self._serve_thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                              name=f"standin-server-{self.port}", daemon=True)
+        self._serve_thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"standin-server-{self.port}",
+            daemon=True,
+        )
         self._serve_thread.start()
         return self
 
@@ -445,8 +498,11 @@ class StandinServer:
     @property
     def message_bodies(self) -> list[dict[str, Any]]:
         """The JSON bodies of every POST /v1/messages so far, oldest first."""
-        return [request.body for request in self.requests
-                if request.method == "POST" and urlsplit(request.path).path.rstrip("/") == "/v1/messages"]
+        return [
+            request.body
+            for request in self.requests
+            if request.method == "POST" and urlsplit(request.path).path.rstrip("/") == "/v1/messages"
+        ]
 
     @property
     def scenario_errors(self) -> list[str]:
@@ -458,8 +514,9 @@ class StandinServer:
         """Block until at least ``count`` requests arrived; raise TimeoutError after ``timeout`` seconds."""
         with self._state:
             if not self._state.wait_for(lambda: len(self._requests) >= count, timeout=timeout):
-                raise TimeoutError(f"The stand-in received {len(self._requests)} requests, not {count}, "
-                                   f"within {timeout} s.")
+                raise TimeoutError(
+                    f"The stand-in received {len(self._requests)} requests, not {count}, within {timeout} s."
+                )
             return list(self._requests)
 
     def _record(self, request: RecordedRequest) -> None:
@@ -492,8 +549,12 @@ class _HTTPServer(http.server.HTTPServer):
         self.server_port = self.server_address[1]
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        thread = threading.Thread(target=self._serve_connection, args=(request, client_address),
-                                  name=f"standin-connection-{client_address[1]}", daemon=True)
+        thread = threading.Thread(
+            target=self._serve_connection,
+            args=(request, client_address),
+            name=f"standin-connection-{client_address[1]}",
+            daemon=True,
+        )
         with self._connections_lock:
             self._connections[thread] = request
         thread.start()
@@ -555,8 +616,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 body = json.loads(raw_body)
             except (UnicodeDecodeError, json.JSONDecodeError) as error:
                 body_error = f"There was an error parsing the body of your request: {error}"
-        standin._record(RecordedRequest(self.command, self.path, {name.lower(): value for name, value in
-                                                                  self.headers.items()}, body))
+        standin._record(
+            RecordedRequest(
+                self.command, self.path, {name.lower(): value for name, value in self.headers.items()}, body
+            )
+        )
         path = unquote(urlsplit(self.path).path).rstrip("/")
         query = parse_qs(urlsplit(self.path).query)
 
@@ -615,13 +679,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             page, has_more = models[start:end], start > 0
         else:
             start = ids.index(after_id) + 1 if after_id else 0
-            page, has_more = models[start:start + limit], start + limit < len(models)
-        self._send_json(200, {
-            "data": page,
-            "has_more": has_more,
-            "first_id": page[0]["id"] if page else None,
-            "last_id": page[-1]["id"] if page else None,
-        })
+            page, has_more = models[start : start + limit], start + limit < len(models)
+        self._send_json(
+            200,
+            {
+                "data": page,
+                "has_more": has_more,
+                "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None,
+            },
+        )
 
     def _get_model(self, model_id: str) -> None:
         for model in self.server.standin.models:
@@ -640,8 +707,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return False
         known_ids = [model["id"] for model in standin.models]
         if not standin.accept_any_model and body["model"] not in known_ids:
-            self._send_error(404, "not_found_error",
-                             f"model: {body['model']} (the stand-in serves: {', '.join(known_ids)})")
+            self._send_error(
+                404, "not_found_error", f"model: {body['model']} (the stand-in serves: {', '.join(known_ids)})"
+            )
             return False
         return True
 
@@ -657,12 +725,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         try:
             reply = standin.scenario(copy.deepcopy(body))
             if not isinstance(reply, (Turn, Fault, StreamFault, ConnectionReset, Stall)):
-                raise TypeError(f"a scenario must return Turn, Fault, StreamFault, ConnectionReset or Stall, "
-                                f"not {type(reply).__name__}")
+                raise TypeError(
+                    f"a scenario must return Turn, Fault, StreamFault, ConnectionReset or Stall, "
+                    f"not {type(reply).__name__}"
+                )
         except Exception as error:
             standin._record_scenario_error(traceback.format_exc())
-            return self._send_error(500, "api_error",
-                                    f"The stand-in's scenario raised {type(error).__name__}: {error}")
+            return self._send_error(500, "api_error", f"The stand-in's scenario raised {type(error).__name__}: {error}")
         if isinstance(reply, Stall):
             standin._stopping.wait(reply.seconds)
             if reply.then is None or standin._stopping.is_set():
@@ -675,8 +744,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         usage = standin._prompt_cache.usage_for(body)
         message_id = fresh_id("msg_")
         if isinstance(reply, StreamFault):
-            turn = reply.then or Turn([text_block("This reply is cut short by a stand-in fault."),
-                                       text_block("Nobody should see this part.")])
+            turn = reply.then or Turn(
+                [text_block("This reply is cut short by a stand-in fault."), text_block("Nobody should see this part.")]
+            )
             if not body.get("stream"):
                 # Without a stream there is nothing to cut midway; the nearest real failures are these.
                 if reply.mode == "drop":
@@ -685,19 +755,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._stream(body, turn, usage, message_id, fault=reply)
         if body.get("stream"):
             return self._stream(body, reply, usage, message_id, fault=None)
-        self._send_json(200, {
-            "id": message_id,
-            "type": "message",
-            "role": "assistant",
-            "model": body["model"],
-            "content": copy.deepcopy(reply.content),
-            "stop_reason": reply.stop_reason,
-            "stop_sequence": None,
-            "usage": {**usage, "output_tokens": _output_tokens(reply), "service_tier": "standard"},
-        })
+        self._send_json(
+            200,
+            {
+                "id": message_id,
+                "type": "message",
+                "role": "assistant",
+                "model": body["model"],
+                "content": copy.deepcopy(reply.content),
+                "stop_reason": reply.stop_reason,
+                "stop_sequence": None,
+                "usage": {**usage, "output_tokens": _output_tokens(reply), "service_tier": "standard"},
+            },
+        )
 
-    def _stream(self, body: dict[str, Any], turn: Turn, usage: dict[str, int], message_id: str,
-                fault: StreamFault | None) -> None:
+    def _stream(
+        self, body: dict[str, Any], turn: Turn, usage: dict[str, int], message_id: str, fault: StreamFault | None
+    ) -> None:
         standin = self.server.standin
         self.send_response(200)
         self.send_header("content-type", "text/event-stream; charset=utf-8")
@@ -706,11 +780,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("request-id", self.request_id)
         self.end_headers()
         try:
-            self._send_event("message_start", {"type": "message_start", "message": {
-                "id": message_id, "type": "message", "role": "assistant", "model": body["model"], "content": [],
-                "stop_reason": None, "stop_sequence": None,
-                "usage": {**usage, "output_tokens": 1, "service_tier": "standard"},
-            }})
+            self._send_event(
+                "message_start",
+                {
+                    "type": "message_start",
+                    "message": {
+                        "id": message_id,
+                        "type": "message",
+                        "role": "assistant",
+                        "model": body["model"],
+                        "content": [],
+                        "stop_reason": None,
+                        "stop_sequence": None,
+                        "usage": {**usage, "output_tokens": 1, "service_tier": "standard"},
+                    },
+                },
+            )
             self._send_event("ping", {"type": "ping"})
             for index, block in enumerate(turn.content):
                 if fault is not None and index == fault.after_blocks:
@@ -721,11 +806,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     self._send_event(event_name, payload)
             if fault is not None:
                 return self._stream_fault(fault)
-            self._send_event("message_delta", {
-                "type": "message_delta",
-                "delta": {"stop_reason": turn.stop_reason, "stop_sequence": None},
-                "usage": {"output_tokens": _output_tokens(turn)},
-            })
+            self._send_event(
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": turn.stop_reason, "stop_sequence": None},
+                    "usage": {"output_tokens": _output_tokens(turn)},
+                },
+            )
             self._send_event("message_stop", {"type": "message_stop"})
             self._write_chunk(b"")
         except (ConnectionError, OSError) as error:
@@ -735,8 +823,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _stream_fault(self, fault: StreamFault) -> None:
         if fault.mode == "drop":
             return self._drop_connection()
-        self._send_event("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"},
-                                   "request_id": self.request_id})
+        self._send_event(
+            "error",
+            {
+                "type": "error",
+                "error": {"type": "overloaded_error", "message": "Overloaded"},
+                "request_id": self.request_id,
+            },
+        )
         self._write_chunk(b"")
 
     def _reset_connection(self) -> None:
@@ -780,36 +874,64 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
         self.wfile.flush()
 
-    def _send_error(self, status: int, error_type: str, message: str,
-                    headers: Mapping[str, str] | None = None) -> None:
-        self._send_json(status, {"type": "error", "error": {"type": error_type, "message": message},
-                                 "request_id": self.request_id}, headers)
+    def _send_error(self, status: int, error_type: str, message: str, headers: Mapping[str, str] | None = None) -> None:
+        self._send_json(
+            status,
+            {"type": "error", "error": {"type": error_type, "message": message}, "request_id": self.request_id},
+            headers,
+        )
 
 
 def _block_events(index: int, block: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """The content_block_start / _delta / _stop events that stream ``block`` the way the real API does."""
     block_type = block.get("type")
     if block_type == "text":
-        yield "content_block_start", {"type": "content_block_start", "index": index,
-                                      "content_block": {"type": "text", "text": ""}}
+        yield (
+            "content_block_start",
+            {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
+        )
         for piece in _text_pieces(block["text"]):
-            yield "content_block_delta", {"type": "content_block_delta", "index": index,
-                                          "delta": {"type": "text_delta", "text": piece}}
+            yield (
+                "content_block_delta",
+                {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}},
+            )
     elif block_type in ("tool_use", "server_tool_use"):
-        yield "content_block_start", {"type": "content_block_start", "index": index,
-                                      "content_block": {**block, "input": {}}}
+        yield (
+            "content_block_start",
+            {"type": "content_block_start", "index": index, "content_block": {**block, "input": {}}},
+        )
         # The real API opens every tool input with an empty fragment.
         for piece in ["", *_json_pieces(json.dumps(block.get("input", {}), ensure_ascii=False))]:
-            yield "content_block_delta", {"type": "content_block_delta", "index": index,
-                                          "delta": {"type": "input_json_delta", "partial_json": piece}}
+            yield (
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "input_json_delta", "partial_json": piece},
+                },
+            )
     elif block_type == "thinking":
-        yield "content_block_start", {"type": "content_block_start", "index": index,
-                                      "content_block": {"type": "thinking", "thinking": "", "signature": ""}}
+        yield (
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": index,
+                "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+            },
+        )
         for piece in _text_pieces(block.get("thinking", "")):
-            yield "content_block_delta", {"type": "content_block_delta", "index": index,
-                                          "delta": {"type": "thinking_delta", "thinking": piece}}
-        yield "content_block_delta", {"type": "content_block_delta", "index": index,
-                                      "delta": {"type": "signature_delta", "signature": block.get("signature", "")}}
+            yield (
+                "content_block_delta",
+                {"type": "content_block_delta", "index": index, "delta": {"type": "thinking_delta", "thinking": piece}},
+            )
+        yield (
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": index,
+                "delta": {"type": "signature_delta", "signature": block.get("signature", "")},
+            },
+        )
     else:
         yield "content_block_start", {"type": "content_block_start", "index": index, "content_block": block}
     yield "content_block_stop", {"type": "content_block_stop", "index": index}
@@ -818,12 +940,12 @@ def _block_events(index: int, block: dict[str, Any]) -> Iterator[tuple[str, dict
 def _text_pieces(text: str) -> list[str]:
     # About two words per delta, like the real API's few-token deltas.
     words = re.findall(r"\s*\S+\s*|\s+", text)
-    return ["".join(words[start:start + 2]) for start in range(0, len(words), 2)]
+    return ["".join(words[start : start + 2]) for start in range(0, len(words), 2)]
 
 
 def _json_pieces(serialized: str) -> list[str]:
     size = max(8, math.ceil(len(serialized) / 10))
-    return [serialized[start:start + size] for start in range(0, len(serialized), size)]
+    return [serialized[start : start + size] for start in range(0, len(serialized), size)]
 
 
 def _output_tokens(turn: Turn) -> int:

@@ -1,7 +1,7 @@
 """The decisions' hash chain: each decision stores the hash of the one before it and of its own canonical content.
 
 Sealed inside the transaction that records the decision, and verified by ``signoff audit verify``. Changing, removing
-or reordering a stored decision breaks the chain from that row on. Must not import Qt or app.core.
+or reordering a stored decision breaks the chain from that row on. Must not import Qt or the services.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select, text
-from sqlalchemy.orm import Session as OrmSession, aliased
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import aliased
 
 from app.store.models import Alternative, Decision, Proposal
 
@@ -23,7 +24,15 @@ GENESIS = "0" * 64
 CHAIN_LOCK_KEY = int.from_bytes(b"sgnchain", "big") & 0x7FFF_FFFF_FFFF_FFFF
 # Proposal states that exist only after at least one decision was recorded on them.
 _DECIDED_STATES = (
-    "decided", "applying", "applied", "rejected", "conflict", "failed", "not_applied", "awaiting_second_review", "disputed",
+    "decided",
+    "applying",
+    "applied",
+    "rejected",
+    "conflict",
+    "failed",
+    "not_applied",
+    "awaiting_second_review",
+    "disputed",
 )
 
 
@@ -31,8 +40,8 @@ def _timestamp(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def canonical_content(
@@ -132,9 +141,13 @@ def compare_problem(orm: OrmSession, compare: Any) -> str | None:
         row = stored.get(entry.get("position"))
         if row is None:
             return f"alternative {entry.get('position')} of compare {compare.get('compare_id')} it was picked among is missing."
-        if row.shown_hash != entry.get("shown_hash") or alternative_content_sha256(row.content) != entry.get("content_sha256"):
-            return (f"alternative {entry.get('position')} of compare {compare.get('compare_id')} no longer matches what "
-                    "the reviewer was shown: it was changed.")
+        if row.shown_hash != entry.get("shown_hash") or alternative_content_sha256(row.content) != entry.get(
+            "content_sha256"
+        ):
+            return (
+                f"alternative {entry.get('position')} of compare {compare.get('compare_id')} no longer matches what "
+                "the reviewer was shown: it was changed."
+            )
     return None
 
 
@@ -203,8 +216,12 @@ def verify_chain(database: Any, *, batch: int = 2000) -> ChainReport:
                 last_id = row.id
                 where = f"after decision {previous_id}" if previous_id is not None else "at the start"
                 if row.chain_hash is None or row.content_hash is None or row.prev_hash is None:
-                    return ChainReport(count - 1, "it carries no chain hashes (written outside Signoff, or by a "
-                                       "version before the audit chain).", expected_prev, row.id)
+                    return ChainReport(
+                        count - 1,
+                        "it carries no chain hashes (written outside Signoff, or by a version before the audit chain).",
+                        expected_prev,
+                        row.id,
+                    )
                 if row.prev_hash != expected_prev:
                     return ChainReport(
                         count - 1,
@@ -214,14 +231,25 @@ def verify_chain(database: Any, *, batch: int = 2000) -> ChainReport:
                         row.id,
                     )
                 if content_hash_of(row) != row.content_hash:
-                    return ChainReport(count - 1, "its stored content (verdict, reason, reviewer, time, edit, ...) "
-                                       "no longer matches the hash recorded with it: it was changed.", expected_prev, row.id)
+                    return ChainReport(
+                        count - 1,
+                        "its stored content (verdict, reason, reviewer, time, edit, ...) "
+                        "no longer matches the hash recorded with it: it was changed.",
+                        expected_prev,
+                        row.id,
+                    )
                 if chain_hash_of(row.prev_hash, row.content_hash) != row.chain_hash:
-                    return ChainReport(count - 1, "its chain hash does not match its own hashes.", expected_prev, row.id)
+                    return ChainReport(
+                        count - 1, "its chain hash does not match its own hashes.", expected_prev, row.id
+                    )
                 revokes = getattr(row, "revokes_id", None)
                 if revokes is not None and revokes >= row.id:
-                    return ChainReport(count - 1, f"it takes back decision {revokes}, which was not recorded before "
-                                       "it.", expected_prev, row.id)
+                    return ChainReport(
+                        count - 1,
+                        f"it takes back decision {revokes}, which was not recorded before it.",
+                        expected_prev,
+                        row.id,
+                    )
                 compared = compare_problem(orm, getattr(row, "compare", None))
                 if compared is not None:
                     return ChainReport(count - 1, compared, expected_prev, row.id)
@@ -236,7 +264,9 @@ def verify_chain(database: Any, *, batch: int = 2000) -> ChainReport:
         )
     if orphan is not None:
         return ChainReport(
-            count, f"proposal {orphan} was decided but has no decision: its decision row is missing.", expected_prev,
+            count,
+            f"proposal {orphan} was decided but has no decision: its decision row is missing.",
+            expected_prev,
             None,
         )
     return ChainReport(count, None, expected_prev)

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session as OrmSession
 
+from app.domain.records import as_utc
 from app.store.models import Proposal, utcnow
-from app.store.records import as_utc
 from app.store.team_review import (
     AWAITING_SECOND_REVIEW,
-    STILL_UNDECIDED,
     STATUS_WORDS,
+    STILL_UNDECIDED,
     DecisionRefusedError,
     reviewed_by,
 )
@@ -55,9 +55,7 @@ def free_for(reviewer: str, now: dt.datetime) -> ColumnElement[bool]:
 
 def refuse_if_claimed(orm: OrmSession, proposal_id: int, reviewer: str, now: dt.datetime) -> None:
     """Raise ProposalClaimedError when someone other than ``reviewer`` holds a live claim on the proposal."""
-    row = orm.execute(
-        select(Proposal.claimed_by, Proposal.claim_expires_at).where(Proposal.id == proposal_id)
-    ).first()
+    row = orm.execute(select(Proposal.claimed_by, Proposal.claim_expires_at).where(Proposal.id == proposal_id)).first()
     if row is None or row.claimed_by is None or row.claimed_by == reviewer:
         return
     expires = as_utc(row.claim_expires_at)
@@ -78,9 +76,7 @@ class ClaimsMixin:
     def _orm(self) -> OrmSession:  # provided by Repository
         raise NotImplementedError
 
-    def claim_proposal(
-        self, proposal_id: int, reviewer: str, *, lease: dt.timedelta = DEFAULT_LEASE
-    ) -> ClaimRecord:
+    def claim_proposal(self, proposal_id: int, reviewer: str, *, lease: dt.timedelta = DEFAULT_LEASE) -> ClaimRecord:
         """Claim (or renew the claim on) one proposal; raises ProposalClaimedError when someone else holds it."""
         if not reviewer.strip():
             raise DecisionRefusedError("A claim needs a reviewer name (set it in Settings).")

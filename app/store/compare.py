@@ -9,17 +9,18 @@ The runner then finds the new proposal for the new tool call and applies it as a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as OrmSession
 
+from app.domain.records import DecisionRecord, as_utc
 from app.store.audit import seal_decision
 from app.store.claims import free_for, refuse_if_claimed
 from app.store.errors import StoreError
 from app.store.models import AgentSession, Alternative, Compare, Decision, Message, Proposal, utcnow
-from app.store.records import DecisionRecord, as_utc
 from app.store.team_review import DecisionRefusedError, rules_for_workspace_id
 
 # The status of a proposal whose step was answered by a picked alternative instead.
@@ -78,9 +79,27 @@ class CompareRecord:
 
 # Columns an alternative row takes from the caller (everything but ids and the time).
 ALTERNATIVE_FIELDS = (
-    "position", "content", "api_message_id", "stop_reason", "sampling", "usage", "tool_use_id", "tool_name",
-    "tool_input", "kind", "path", "command", "cwd", "base_hash", "old_content", "new_content", "shown_text",
-    "shown_hash", "lines_added", "lines_removed", "note",
+    "position",
+    "content",
+    "api_message_id",
+    "stop_reason",
+    "sampling",
+    "usage",
+    "tool_use_id",
+    "tool_name",
+    "tool_input",
+    "kind",
+    "path",
+    "command",
+    "cwd",
+    "base_hash",
+    "old_content",
+    "new_content",
+    "shown_text",
+    "shown_hash",
+    "lines_added",
+    "lines_removed",
+    "note",
 )
 
 
@@ -90,7 +109,12 @@ def _alternative_record(row: Alternative) -> AlternativeRecord:
 
 def _compare_record(row: Compare) -> CompareRecord:
     return CompareRecord(
-        row.id, row.proposal_id, row.requested_by, row.count, row.channel, as_utc(row.created_at),
+        row.id,
+        row.proposal_id,
+        row.requested_by,
+        row.count,
+        row.channel,
+        as_utc(row.created_at),
         tuple(_alternative_record(alternative) for alternative in row.alternatives),
     )
 
@@ -110,7 +134,9 @@ class CompareMixin:
             if status is None:
                 raise CompareRefusedError(f"There is no proposal {proposal_id}.")
             if status != "pending":
-                raise CompareRefusedError(f"Proposal {proposal_id} no longer waits ({status}); there is nothing to compare.")
+                raise CompareRefusedError(
+                    f"Proposal {proposal_id} no longer waits ({status}); there is nothing to compare."
+                )
             compare = Compare(proposal_id=proposal_id, requested_by=requested_by, count=count, channel=channel)
             for fields in alternatives:
                 compare.alternatives.append(Alternative(**{name: fields.get(name) for name in ALTERNATIVE_FIELDS}))
@@ -193,7 +219,9 @@ class CompareMixin:
             )
             if taken.rowcount != 1:
                 refuse_if_claimed(orm, proposal_id, reviewer, now)
-                raise AlreadyDecidedError(f"Proposal {proposal_id} no longer waits ({original.status}); nothing was picked.")
+                raise AlreadyDecidedError(
+                    f"Proposal {proposal_id} no longer waits ({original.status}); nothing was picked."
+                )
             orm.execute(
                 update(Message)
                 .where(Message.session_id == original.session_id, Message.seq == original.message_seq)

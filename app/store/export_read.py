@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Boolean, Text, bindparam, case, cast, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from app.core import preference as pref
+from app.domain import preference as pref
 from app.store.audit import live_decisions
 from app.store.models import AgentSession, Alternative, Decision, Message, Proposal, Workspace
 
@@ -95,9 +96,13 @@ def count_decisions(database: Any, filters: ExportFilters, *, up_to: int | None 
     """How many decisions match; with ``up_to``, counting stops there (a quick "at least this many?")."""
     with database.session() as orm:
         if up_to is None:
-            statement = _joined(select(func.count(Decision.id))).where(*_session_clauses(filters), *_decision_clauses(filters))
+            statement = _joined(select(func.count(Decision.id))).where(
+                *_session_clauses(filters), *_decision_clauses(filters)
+            )
         else:
-            matching = _joined(select(Decision.id)).where(*_session_clauses(filters), *_decision_clauses(filters)).limit(up_to)
+            matching = (
+                _joined(select(Decision.id)).where(*_session_clauses(filters), *_decision_clauses(filters)).limit(up_to)
+            )
             statement = select(func.count()).select_from(matching.subquery())
         return int(orm.scalar(statement) or 0)
 
@@ -114,10 +119,28 @@ class SessionData:
 
 
 _STEP_COLUMNS = (
-    Proposal.session_id, Proposal.id, Proposal.message_seq, Proposal.tool_use_id, Proposal.tool_name,
-    Proposal.tool_input, Proposal.kind, Proposal.path, Proposal.command, Proposal.cwd, Proposal.old_content,
-    Proposal.new_content, Decision.id, Decision.verdict, Decision.reason, Decision.edited_content, Decision.reviewer,
-    Decision.time_on_screen_ms, Decision.decided_at, Decision.channel, Decision.hunk_verdicts, Decision.strength,
+    Proposal.session_id,
+    Proposal.id,
+    Proposal.message_seq,
+    Proposal.tool_use_id,
+    Proposal.tool_name,
+    Proposal.tool_input,
+    Proposal.kind,
+    Proposal.path,
+    Proposal.command,
+    Proposal.cwd,
+    Proposal.old_content,
+    Proposal.new_content,
+    Decision.id,
+    Decision.verdict,
+    Decision.reason,
+    Decision.edited_content,
+    Decision.reviewer,
+    Decision.time_on_screen_ms,
+    Decision.decided_at,
+    Decision.channel,
+    Decision.hunk_verdicts,
+    Decision.strength,
     Proposal.status,
     # Team mode's column, where this schema has it.
     getattr(Decision, "review_stage", literal(None)),
@@ -170,7 +193,7 @@ def _utc(moment: Any) -> dt.datetime | None:
         else:
             # Parsing with the offset appended is 5x faster than parsing and then replace(tzinfo=...).
             return dt.datetime.fromisoformat(moment + "+00:00")
-    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 class JsonTexts:
@@ -244,8 +267,12 @@ def _statements_for(filters: ExportFilters, with_contents: bool) -> _Statements:
             .where(Proposal.session_id.in_(ids), *_decision_clauses(filters))
             .order_by(Proposal.session_id, Proposal.id, Decision.id),
             select(
-                AgentSession.id, Workspace.root_path, AgentSession.model, AgentSession.system_prompt,
-                cast(AgentSession.tools, Text), cast(AgentSession.sampling, Text),
+                AgentSession.id,
+                Workspace.root_path,
+                AgentSession.model,
+                AgentSession.system_prompt,
+                cast(AgentSession.tools, Text),
+                cast(AgentSession.sampling, Text),
             )
             .join(Workspace, AgentSession.workspace_id == Workspace.id)
             .where(AgentSession.id.in_(ids)),
@@ -274,15 +301,56 @@ def read_sessions(
         steps: dict[int, list[pref.DecidedStep]] = {}
         # Unpacked in _STEP_COLUMNS' order; tool_input, hunk_verdicts and compare are JSON text.
         for (
-            session_id, proposal_id, message_seq, tool_use_id, tool_name, tool_input, kind, path, command, cwd,
-            old_content, new_content, decision_id, verdict, reason, edited_content, reviewer, time_on_screen_ms,
-            decided_at, channel, hunk_verdicts, strength, status, review_stage, compare,
+            session_id,
+            proposal_id,
+            message_seq,
+            tool_use_id,
+            tool_name,
+            tool_input,
+            kind,
+            path,
+            command,
+            cwd,
+            old_content,
+            new_content,
+            decision_id,
+            verdict,
+            reason,
+            edited_content,
+            reviewer,
+            time_on_screen_ms,
+            decided_at,
+            channel,
+            hunk_verdicts,
+            strength,
+            status,
+            review_stage,
+            compare,
         ) in _fetch_all(connection, statements.steps, {"ids": list(ids)}):
             made = step(
-                proposal_id, message_seq, tool_use_id, tool_name, loads(tool_input) if tool_input is not None else None,
-                kind, path, command, cwd, old_content, new_content, decision_id, verdict, reason, edited_content,
-                reviewer, time_on_screen_ms, utc(decided_at), channel,
-                loads(hunk_verdicts) if hunk_verdicts is not None else None, strength, status, review_stage,
+                proposal_id,
+                message_seq,
+                tool_use_id,
+                tool_name,
+                loads(tool_input) if tool_input is not None else None,
+                kind,
+                path,
+                command,
+                cwd,
+                old_content,
+                new_content,
+                decision_id,
+                verdict,
+                reason,
+                edited_content,
+                reviewer,
+                time_on_screen_ms,
+                utc(decided_at),
+                channel,
+                loads(hunk_verdicts) if hunk_verdicts is not None else None,
+                strength,
+                status,
+                review_stage,
                 loads(compare) if compare is not None else None,
             )
             found = steps.get(session_id)
@@ -318,7 +386,10 @@ def read_sessions(
         compared = _compared_alternatives(orm, steps)
     return [
         SessionData(
-            facts[session_id], messages.get(session_id, []), steps[session_id], texts.get(session_id, []),
+            facts[session_id],
+            messages.get(session_id, []),
+            steps[session_id],
+            texts.get(session_id, []),
             {c: compared[c] for c in _compare_ids(steps[session_id]) if c in compared},
         )
         for session_id in wanted
@@ -337,7 +408,9 @@ def _compare_ids(steps: Sequence[pref.DecidedStep]) -> set[int]:
     return {int(step.compare["compare_id"]) for step in steps if step.compare and step.compare.get("compare_id")}
 
 
-def _compared_alternatives(orm: Any, steps: dict[int, list[pref.DecidedStep]]) -> dict[int, list[pref.ComparedAlternative]]:
+def _compared_alternatives(
+    orm: Any, steps: dict[int, list[pref.DecidedStep]]
+) -> dict[int, list[pref.ComparedAlternative]]:
     """The alternatives of every compare the batch's decisions name (one query; none when nothing was compared)."""
     wanted = set()
     for session_steps in steps.values():
@@ -347,8 +420,12 @@ def _compared_alternatives(orm: Any, steps: dict[int, list[pref.DecidedStep]]) -
         return found
     for compare_id, position, content, tool_use_id, sampling, kind in orm.execute(
         select(
-            Alternative.compare_id, Alternative.position, Alternative.content, Alternative.tool_use_id,
-            Alternative.sampling, Alternative.kind,
+            Alternative.compare_id,
+            Alternative.position,
+            Alternative.content,
+            Alternative.tool_use_id,
+            Alternative.sampling,
+            Alternative.kind,
         )
         .where(Alternative.compare_id.in_(sorted(wanted)))
         .order_by(Alternative.compare_id, Alternative.position)

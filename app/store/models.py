@@ -9,7 +9,7 @@ No Qt here.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -19,8 +19,8 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    SmallInteger,
     MetaData,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -38,7 +38,7 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -59,14 +59,14 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        value = value.astimezone(dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 Timestamp = UtcDateTime()
@@ -81,7 +81,7 @@ class Workspace(Base):
     root_path: Mapped[str] = mapped_column(Text, unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
 
-    sessions: Mapped[list["AgentSession"]] = relationship(
+    sessions: Mapped[list[AgentSession]] = relationship(
         back_populates="workspace", cascade="all, delete-orphan", passive_deletes=True
     )
 
@@ -104,25 +104,25 @@ class AgentSession(Base):
     max_turns: Mapped[int] = mapped_column(Integer)
     # running | waiting | finished | stopped | failed | interrupted
     status: Mapped[str] = mapped_column(String(32), default="running", index=True)
-    stop_reason: Mapped[Optional[str]] = mapped_column(String(64))
-    error: Mapped[Optional[str]] = mapped_column(Text)
+    stop_reason: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
     turns: Mapped[int] = mapped_column(Integer, default=0)
     input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     cache_creation_input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     cache_read_input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     # Which process drives the loop now, and when it last said so: a stale heartbeat lets another process resume it.
-    runner_id: Mapped[Optional[str]] = mapped_column(String(200))
-    heartbeat_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    runner_id: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
-    ended_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
 
     workspace: Mapped[Workspace] = relationship(back_populates="sessions")
-    messages: Mapped[list["Message"]] = relationship(
+    messages: Mapped[list[Message]] = relationship(
         back_populates="session", order_by="Message.seq", cascade="all, delete-orphan", passive_deletes=True
     )
-    proposals: Mapped[list["Proposal"]] = relationship(
+    proposals: Mapped[list[Proposal]] = relationship(
         back_populates="session", order_by="Proposal.id", cascade="all, delete-orphan", passive_deletes=True
     )
 
@@ -140,9 +140,9 @@ class Message(Base):
     # A list of content blocks in the Messages API's request shape.
     content: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     # For assistant messages: the API's message id, stop_reason and usage of the response.
-    api_message_id: Mapped[Optional[str]] = mapped_column(String(200))
-    stop_reason: Mapped[Optional[str]] = mapped_column(String(64))
-    usage: Mapped[Optional[dict[str, Any]]] = mapped_column(NullableJSON)
+    api_message_id: Mapped[str | None] = mapped_column(String(200))
+    stop_reason: Mapped[str | None] = mapped_column(String(64))
+    usage: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
 
     session: Mapped[AgentSession] = relationship(back_populates="messages")
@@ -169,13 +169,13 @@ class Proposal(Base):
     # edit | create | command
     kind: Mapped[str] = mapped_column(String(32), index=True)
     # Workspace-relative, '/'-separated; None for commands.
-    path: Mapped[Optional[str]] = mapped_column(Text)
-    command: Mapped[Optional[str]] = mapped_column(Text)
-    cwd: Mapped[Optional[str]] = mapped_column(Text)
+    path: Mapped[str | None] = mapped_column(Text)
+    command: Mapped[str | None] = mapped_column(Text)
+    cwd: Mapped[str | None] = mapped_column(Text)
     # sha256 hex of the bytes the proposal was made against; None when the file did not exist.
-    base_hash: Mapped[Optional[str]] = mapped_column(String(64))
-    old_content: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
-    new_content: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    base_hash: Mapped[str | None] = mapped_column(String(64))
+    old_content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    new_content: Mapped[bytes | None] = mapped_column(LargeBinary)
     # The unified diff (or command text) exactly as shown to the reviewer.
     shown_text: Mapped[str] = mapped_column(Text)
     shown_hash: Mapped[str] = mapped_column(String(64))
@@ -184,17 +184,17 @@ class Proposal(Base):
     # pending -> decided -> applied | conflict | failed | not_applied ; pending -> cancelled
     status: Mapped[str] = mapped_column(String(32), default="pending")
     # What the agent was told: the tool_result block's content and is_error flag.
-    result: Mapped[Optional[dict[str, Any]]] = mapped_column(NullableJSON)
-    applied_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    result: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
+    applied_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
-    decided_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
-    resolved_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     # Team mode: the reviewer who has it open and until when (a lease; an expired one is as good as none).
-    claimed_by: Mapped[Optional[str]] = mapped_column(String(200))
-    claim_expires_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claim_expires_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
 
     session: Mapped[AgentSession] = relationship(back_populates="proposals")
-    decisions: Mapped[list["Decision"]] = relationship(
+    decisions: Mapped[list[Decision]] = relationship(
         back_populates="proposal", order_by="Decision.id", cascade="all, delete-orphan", passive_deletes=True
     )
 
@@ -208,40 +208,40 @@ class Decision(Base):
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
     # approve | reject | edit, or 'undo' for an entry taking back an earlier decision (see revokes_id)
     verdict: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[Optional[str]] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
     # For 'edit': the full new file content or the command the reviewer approved instead.
-    edited_content: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    edited_content: Mapped[bytes | None] = mapped_column(LargeBinary)
     reviewer: Mapped[str] = mapped_column(String(200))
     # Milliseconds the proposal was on screen before the decision (None from the command line).
-    time_on_screen_ms: Mapped[Optional[int]] = mapped_column(Integer)
-    shown_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    time_on_screen_ms: Mapped[int | None] = mapped_column(Integer)
+    shown_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     # Indexed for the queue's progress figures (decided today, in the last hour) over a long history (migration 0005).
     decided_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, index=True)
     # Where it was made: 'window' or 'cli'.
     channel: Mapped[str] = mapped_column(String(16), default="window")
     # Per-hunk judgments when the reviewer split the proposal: [{"hunk": i, "verdict": "approve"|"reject"|"edit",
     # "reason": ..., "edited": ...}]; None when the whole proposal was judged as one.
-    hunk_verdicts: Mapped[Optional[list[dict[str, Any]]]] = mapped_column(NullableJSON)
+    hunk_verdicts: Mapped[list[dict[str, Any]] | None] = mapped_column(NullableJSON)
     # The reviewer's optional confidence in the judgment, 1 (weak) to 5 (strong).
-    strength: Mapped[Optional[int]] = mapped_column(SmallInteger)
+    strength: Mapped[int | None] = mapped_column(SmallInteger)
     # Team mode: 'first' or 'second' of two required independent reviews, or 'adjudication' of a disagreement;
     # None when one review decides (the default).
-    review_stage: Mapped[Optional[str]] = mapped_column(String(16))
+    review_stage: Mapped[str | None] = mapped_column(String(16))
     # An undo is its own chained entry (verdict 'undo', migration 0006): it names the decision it takes back, which
     # stays in the chain unchanged. Whatever reads judgments skips both (app.store.audit.live_decisions).
     # No foreign key: SQLite could only add one by copying the whole table; both rows belong to one proposal, whose
     # cascade removes them together.
-    revokes_id: Mapped[Optional[int]] = mapped_column(IdType, index=True)
+    revokes_id: Mapped[int | None] = mapped_column(IdType, index=True)
     # Compare mode (migration 0007): which alternatives the reviewer was shown side by side and which one was picked
     # (None: all rejected), as {"compare_id", "picked", "alternatives": [{"position", "shown_hash", "content_sha256"}]};
     # None for a decision on a proposal shown alone. Covered by the audit chain where set.
-    compare: Mapped[Optional[dict[str, Any]]] = mapped_column(NullableJSON)
+    compare: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     # The audit chain (app.store.audit, migration 0003): the shown_hash of the proposal as it was when decided, the
     # chain hash of the decision before this one, the sha256 of this one's canonical content, and of the two together.
-    shown_hash: Mapped[Optional[str]] = mapped_column(String(64))
-    prev_hash: Mapped[Optional[str]] = mapped_column(String(64))
-    content_hash: Mapped[Optional[str]] = mapped_column(String(64))
-    chain_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    shown_hash: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
     proposal: Mapped[Proposal] = relationship(back_populates="decisions")
 
@@ -262,7 +262,7 @@ class ReviewRule(Base):
     path_globs: Mapped[list[str]] = mapped_column(JSON)
     # Who may settle a disagreement; empty means anyone other than the two reviewers.
     adjudicators: Mapped[list[str]] = mapped_column(JSON)
-    updated_by: Mapped[Optional[str]] = mapped_column(String(200))
+    updated_by: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
 
 
@@ -279,7 +279,7 @@ class Compare(Base):
     channel: Mapped[str] = mapped_column(String(16), default="window")
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
 
-    alternatives: Mapped[list["Alternative"]] = relationship(
+    alternatives: Mapped[list[Alternative]] = relationship(
         back_populates="compare", order_by="Alternative.position", cascade="all, delete-orphan", passive_deletes=True
     )
 
@@ -295,30 +295,30 @@ class Alternative(Base):
     compare_id: Mapped[int] = mapped_column(ForeignKey("compares.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     # The assistant message as the API returned it (request shape); None when the request failed.
-    content: Mapped[Optional[list[dict[str, Any]]]] = mapped_column(NullableJSON)
-    api_message_id: Mapped[Optional[str]] = mapped_column(String(200))
-    stop_reason: Mapped[Optional[str]] = mapped_column(String(64))
+    content: Mapped[list[dict[str, Any]] | None] = mapped_column(NullableJSON)
+    api_message_id: Mapped[str | None] = mapped_column(String(200))
+    stop_reason: Mapped[str | None] = mapped_column(String(64))
     # Exactly what was sent besides the prompt (max_tokens, temperature, ...), and the usage it cost.
     sampling: Mapped[dict[str, Any]] = mapped_column(JSON)
-    usage: Mapped[Optional[dict[str, Any]]] = mapped_column(NullableJSON)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     # The tool call that makes the draft: the first one that changes the world, else the first one, else None.
-    tool_use_id: Mapped[Optional[str]] = mapped_column(String(200))
-    tool_name: Mapped[Optional[str]] = mapped_column(String(200))
-    tool_input: Mapped[Optional[dict[str, Any]]] = mapped_column(NullableJSON)
+    tool_use_id: Mapped[str | None] = mapped_column(String(200))
+    tool_name: Mapped[str | None] = mapped_column(String(200))
+    tool_input: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     # edit | create | command, or 'none' (text only, a view, a draft that failed, a failed request: see note)
     kind: Mapped[str] = mapped_column(String(32))
-    path: Mapped[Optional[str]] = mapped_column(Text)
-    command: Mapped[Optional[str]] = mapped_column(Text)
-    cwd: Mapped[Optional[str]] = mapped_column(Text)
-    base_hash: Mapped[Optional[str]] = mapped_column(String(64))
-    old_content: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
-    new_content: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    path: Mapped[str | None] = mapped_column(Text)
+    command: Mapped[str | None] = mapped_column(Text)
+    cwd: Mapped[str | None] = mapped_column(Text)
+    base_hash: Mapped[str | None] = mapped_column(String(64))
+    old_content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    new_content: Mapped[bytes | None] = mapped_column(LargeBinary)
     shown_text: Mapped[str] = mapped_column(Text)
     shown_hash: Mapped[str] = mapped_column(String(64))
     lines_added: Mapped[int] = mapped_column(Integer, default=0)
     lines_removed: Mapped[int] = mapped_column(Integer, default=0)
     # Why it proposes no change, in words ("only text", "views greet.py", the API error, ...).
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
 
     compare: Mapped[Compare] = relationship(back_populates="alternatives")

@@ -8,32 +8,14 @@ claimed with a conditional UPDATE so no proposal is ever decided twice. No Qt he
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import func, literal, or_, select, tuple_, union, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
-from app.store.claims import ClaimsMixin, free_for, refuse_if_claimed
-from app.store.compare import CompareMixin
-from app.store.errors import StoreError
-from app.store.audit import UNDO_VERDICT, live_decisions, seal_decision
-from app.store.models import Decision, Message, Proposal, AgentSession, Workspace, utcnow
-from app.store.team_review import (
-    AWAITING_SECOND_REVIEW,
-    DISPUTED,
-    STILL_UNDECIDED,
-    TeamReviewMixin,
-    anything_in_review,
-    reviewable_by,
-    visibility_for,
-    visible_in_review,
-    plan_decision,
-    refuse_if_in_review,
-    undo_steps as _undo_steps,
-)
-from app.store.workspaces import workspace_row
-from app.store.records import (
+from app.domain.records import (
     DecisionRecord,
     MessageRecord,
     ProposalRecord,
@@ -44,6 +26,27 @@ from app.store.records import (
     SessionRecord,
     as_utc,
 )
+from app.store.audit import UNDO_VERDICT, live_decisions, seal_decision
+from app.store.claims import ClaimsMixin, free_for, refuse_if_claimed
+from app.store.compare import CompareMixin
+from app.store.errors import StoreError
+from app.store.models import AgentSession, Decision, Message, Proposal, Workspace, utcnow
+from app.store.team_review import (
+    AWAITING_SECOND_REVIEW,
+    DISPUTED,
+    STILL_UNDECIDED,
+    TeamReviewMixin,
+    anything_in_review,
+    plan_decision,
+    refuse_if_in_review,
+    reviewable_by,
+    visibility_for,
+    visible_in_review,
+)
+from app.store.team_review import (
+    undo_steps as _undo_steps,
+)
+from app.store.workspaces import workspace_row
 
 # A runner that has not said it is alive for this long is presumed gone; another process may resume its session.
 STALE_RUNNER_AFTER = dt.timedelta(seconds=20)
@@ -188,10 +191,7 @@ class Repository(ClaimsMixin, TeamReviewMixin, CompareMixin):
     def list_sessions(self, limit: int = 200) -> list[SessionRecord]:
         with self._orm() as orm:
             rows = orm.execute(
-                select(AgentSession, Workspace.root_path)
-                .join(Workspace)
-                .order_by(AgentSession.id.desc())
-                .limit(limit)
+                select(AgentSession, Workspace.root_path).join(Workspace).order_by(AgentSession.id.desc()).limit(limit)
             ).all()
             return [_session_record(row, root) for row, root in rows]
 
@@ -224,7 +224,9 @@ class Repository(ClaimsMixin, TeamReviewMixin, CompareMixin):
         now = utcnow()
         stale = now - STALE_RUNNER_AFTER
         condition = (
-            (AgentSession.runner_id.is_(None)) | (AgentSession.runner_id == runner_id) | (AgentSession.heartbeat_at < stale)
+            (AgentSession.runner_id.is_(None))
+            | (AgentSession.runner_id == runner_id)
+            | (AgentSession.heartbeat_at < stale)
         )
         with self._orm() as orm, orm.begin():
             statement = update(AgentSession).where(AgentSession.id == session_id)
@@ -309,8 +311,10 @@ class Repository(ClaimsMixin, TeamReviewMixin, CompareMixin):
         return self.get_proposal(proposal_id)
 
     def _proposal_query(self):
-        return select(Proposal, Workspace.root_path, AgentSession.task).join(AgentSession, Proposal.session_id == AgentSession.id).join(
-            Workspace, AgentSession.workspace_id == Workspace.id
+        return (
+            select(Proposal, Workspace.root_path, AgentSession.task)
+            .join(AgentSession, Proposal.session_id == AgentSession.id)
+            .join(Workspace, AgentSession.workspace_id == Workspace.id)
         )
 
     def get_proposal(self, proposal_id: int) -> ProposalRecord:
@@ -368,7 +372,11 @@ class Repository(ClaimsMixin, TeamReviewMixin, CompareMixin):
         now = utcnow()
         with self._orm() as orm, orm.begin():
             step = plan_decision(
-                orm, proposal_id, verdict=verdict, reviewer=reviewer, edited_content=edited_content,
+                orm,
+                proposal_id,
+                verdict=verdict,
+                reviewer=reviewer,
+                edited_content=edited_content,
                 adjudication=adjudication,
             )
             claimed = orm.execute(
@@ -603,7 +611,12 @@ class Repository(ClaimsMixin, TeamReviewMixin, CompareMixin):
         with self._orm() as orm:
             rows = orm.execute(
                 select(
-                    Proposal.id, Proposal.kind, Proposal.shown_text, Proposal.path, Proposal.base_hash, Workspace.root_path,
+                    Proposal.id,
+                    Proposal.kind,
+                    Proposal.shown_text,
+                    Proposal.path,
+                    Proposal.base_hash,
+                    Workspace.root_path,
                     Proposal.cwd,
                 )
                 .join(AgentSession, Proposal.session_id == AgentSession.id)
@@ -633,11 +646,17 @@ class Repository(ClaimsMixin, TeamReviewMixin, CompareMixin):
                 .where(Proposal.id.in_(ids))
             ).all()
         return {
-            row.id: ProposalStateRecord(row.id, row.status, as_utc(row.decided_at), row.verdict, row.reviewer) for row in rows
+            row.id: ProposalStateRecord(row.id, row.status, as_utc(row.decided_at), row.verdict, row.reviewer)
+            for row in rows
         }
 
     def queue_stats(
-        self, *, day_start: dt.datetime, hour_ago: dt.datetime, session_id: int | None = None, reviewer: str | None = None
+        self,
+        *,
+        day_start: dt.datetime,
+        hour_ago: dt.datetime,
+        session_id: int | None = None,
+        reviewer: str | None = None,
     ) -> QueueStatsRecord:
         """Progress counted in SQL: waiting now, decided since ``day_start`` and since ``hour_ago``, and the median
         time on screen of today's decisions (the median row is found with ORDER BY/OFFSET, never by loading rows).
@@ -731,7 +750,11 @@ class Repository(ClaimsMixin, TeamReviewMixin, CompareMixin):
             seal_decision(
                 orm,
                 Decision(
-                    proposal_id=proposal_id, verdict=UNDO_VERDICT, reviewer=reviewer, decided_at=now, channel=channel,
+                    proposal_id=proposal_id,
+                    verdict=UNDO_VERDICT,
+                    reviewer=reviewer,
+                    decided_at=now,
+                    channel=channel,
                     revokes_id=decision.id,
                 ),
             )
@@ -764,9 +787,7 @@ class Repository(ClaimsMixin, TeamReviewMixin, CompareMixin):
     def apply_intent(self, proposal_id: int) -> str | None:
         """The target hash recorded by ``record_apply_intent`` while the proposal is still 'applying', else None."""
         with self._orm() as orm:
-            row = orm.execute(
-                select(Proposal.status, Proposal.applied_hash).where(Proposal.id == proposal_id)
-            ).first()
+            row = orm.execute(select(Proposal.status, Proposal.applied_hash).where(Proposal.id == proposal_id)).first()
             if row is None or row.status != "applying":
                 return None
             return row.applied_hash

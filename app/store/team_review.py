@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session as OrmSession
 
-from app.core.agreement import PairAgreement, pairwise_agreement
-from app.core.review_rules import NO_RULES, ReviewRules, checked
+from app.domain.agreement import PairAgreement, pairwise_agreement
+from app.domain.records import as_utc
+from app.domain.review_rules import NO_RULES, ReviewRules, checked
 from app.store.audit import live_decisions
 from app.store.errors import StoreError
 from app.store.models import AgentSession, Decision, Proposal, ReviewRule, Workspace, utcnow
-from app.store.records import as_utc
 from app.store.workspaces import workspace_row
 
 AWAITING_SECOND_REVIEW = "awaiting_second_review"
@@ -241,7 +241,10 @@ def visible_in_review(visibility: Visibility, status: str) -> Any:
 
 def anything_in_review(orm: OrmSession) -> bool:
     """Whether any proposal waits for a second review or an adjudication (one probe of the status index)."""
-    return orm.scalar(select(Proposal.id).where(Proposal.status.in_((AWAITING_SECOND_REVIEW, DISPUTED))).limit(1)) is not None
+    return (
+        orm.scalar(select(Proposal.id).where(Proposal.status.in_((AWAITING_SECOND_REVIEW, DISPUTED))).limit(1))
+        is not None
+    )
 
 
 def reviewable_by(orm: OrmSession, reviewer: str) -> Any | None:
@@ -309,7 +312,11 @@ class TeamReviewMixin:
         with self._orm() as orm:
             row = orm.execute(
                 select(
-                    Proposal.status, Proposal.kind, Proposal.path, Proposal.claimed_by, Proposal.claim_expires_at,
+                    Proposal.status,
+                    Proposal.kind,
+                    Proposal.path,
+                    Proposal.claimed_by,
+                    Proposal.claim_expires_at,
                     AgentSession.workspace_id,
                 )
                 .join(AgentSession, Proposal.session_id == AgentSession.id)

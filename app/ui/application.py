@@ -41,7 +41,9 @@ def install_excepthook(app: QApplication) -> None:
         log.error("unhandled error\n%s", text)
         sys.__stderr__.write(text)
         window = app.activeWindow()
-        box = QMessageBox(QMessageBox.Icon.Critical, "Signoff: unexpected error", f"{kind.__name__}: {value}", parent=window)
+        box = QMessageBox(
+            QMessageBox.Icon.Critical, "Signoff: unexpected error", f"{kind.__name__}: {value}", parent=window
+        )
         box.setDetailedText(text)
         box.setModal(False)
         box.open()
@@ -52,7 +54,7 @@ def install_excepthook(app: QApplication) -> None:
 def run_window(*, db_url: str | None = None, demo: bool = False) -> int:
     import qasync
 
-    from app.core.settings import load_settings
+    from app.services.settings import load_settings
     from app.store.db import open_database
     from app.store.errors import StoreError
 

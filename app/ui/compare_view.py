@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSpinBox, QSplitter, QVBoxLayout, QWidget
 
-from app.core import compare
-from app.core.diffing import compute_diff
+from app.domain.diffing import compute_diff
+from app.services import compare
 from app.store.compare import AlternativeRecord, CompareRecord
 from app.ui.diff_view import DiffView
 
@@ -166,8 +166,11 @@ class CompareView(QFrame):
             self.pick_requested.emit(self.selected)
         elif key == Qt.Key.Key_Escape:
             self.closed.emit()
-        elif key in (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home,
-                     Qt.Key.Key_End) and self.panes:
+        elif (
+            key
+            in (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home, Qt.Key.Key_End)
+            and self.panes
+        ):
             self.panes[self.selected].view.keyPressEvent(event)
         else:
             super().keyPressEvent(event)

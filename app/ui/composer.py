@@ -17,14 +17,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.sessions import NewSession
+from app.services.sessions import NewSession
 
 
 class TaskBox(QPlainTextEdit):
     submitted = Signal()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+        if (
+            event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
             self.submitted.emit()
             return
         super().keyPressEvent(event)

@@ -10,8 +10,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
-from app.core.diff_types import DiffLine, FileDiff, Hunk
-from app.core.diffing import intraline_spans
+from app.domain.diff_types import DiffLine, FileDiff, Hunk
+from app.domain.diffing import intraline_spans
 
 TAB_WIDTH = 4
 # Beyond this a line is cut for display: a minified megabyte line must not stall every repaint.
@@ -319,7 +319,9 @@ class DiffRows(Sequence[Row]):
         start, kind, section_index, _ = self._segment_at(index)
         if kind is _Seg.HEADER:
             hunk = self._hunks[section_index]
-            return DisplayRow((Row(RowKind.HUNK, hunk.header.rstrip("\r\n"), hunk=section_index),), (None,), section_index)
+            return DisplayRow(
+                (Row(RowKind.HUNK, hunk.header.rstrip("\r\n"), hunk=section_index),), (None,), section_index
+            )
         if kind is _Seg.FOLD:
             gap = self._gaps[section_index]
             noun = "line" if gap.count == 1 else "lines"
@@ -354,9 +356,7 @@ class DiffRows(Sequence[Row]):
         text, crlf, no_newline = (
             self._old.line(old_number) if self._old is not None else self._new.line(new_number)  # type: ignore[union-attr]
         )
-        return Row(
-            RowKind.CONTEXT, text, old_number, new_number, "new", new_number, crlf=crlf, no_newline=no_newline
-        )
+        return Row(RowKind.CONTEXT, text, old_number, new_number, "new", new_number, crlf=crlf, no_newline=no_newline)
 
     # --- split mode -------------------------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QLabel, QWidget
 
-from app.core.diff_types import FileDiff
+from app.domain.diff_types import FileDiff
 from app.ui.diff_rows import (
     MAX_DISPLAY_CHARS,
     MAX_MATCHES,
@@ -406,7 +406,7 @@ class DiffView(QAbstractScrollArea):
         return "split" if self._split else "unified"
 
     def set_mode(self, mode: str) -> None:
-        """"unified" or "split" (side by side); the current hunk (or what is at the top) stays where it was."""
+        """ "unified" or "split" (side by side); the current hunk (or what is at the top) stays where it was."""
         if mode not in ("unified", "split"):
             raise ValueError(f"set_mode: mode must be 'unified' or 'split', got {mode!r}")
         split = mode == "split"
@@ -1258,10 +1258,14 @@ class DiffView(QAbstractScrollArea):
             if key is not None and (not dimmed or self._show_whitespace)
             else ()
         )
-        matches = [
-            (start, end, 2 if number == self._match_index else 1)
-            for start, end, number in self._matches_by_key.get(key, ())  # type: ignore[arg-type]
-        ] if key is not None and self._matches_by_key else []
+        matches = (
+            [
+                (start, end, 2 if number == self._match_index else 1)
+                for start, end, number in self._matches_by_key.get(key, ())  # type: ignore[arg-type]
+            ]
+            if key is not None and self._matches_by_key
+            else []
+        )
         # Not wrapping, what lies past the right edge is only measured, never cut into runs: a 10 MB diff of wide
         # lines would otherwise spend most of each paint on runs nobody sees.
         hidden_tail = 0
@@ -1322,7 +1326,8 @@ class DiffView(QAbstractScrollArea):
                 painter.fillRect(QRectF(x, top + 1, width, height - 2), highlight)
             if match:
                 painter.fillRect(
-                    QRectF(x, top + 1, width, height - 2), colours.search_current if match == 2 else colours.search_match
+                    QRectF(x, top + 1, width, height - 2),
+                    colours.search_current if match == 2 else colours.search_match,
                 )
             if kind in ("badge", "note"):
                 self._paint_badge(painter, text, x, top, quiet=kind == "note" and text == "CRLF")

@@ -1,5 +1,5 @@
 """The Export dialog: pick a format, filters and a place, then write the dataset off the UI thread with progress;
-Cancel stops it and leaves no partial file. The export itself lives in app.store.export; this is only the form.
+Cancel stops it and leaves no partial file. The export itself lives in app.services.export; this is only the form.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.preference import SOURCES
-from app.store.export import (
+from app.domain.preference import SOURCES
+from app.services.export import (
     FORMAT_DESCRIPTIONS,
     FORMATS,
     ExportCancelled,
@@ -78,7 +78,9 @@ class ExportDialog(QDialog):
         self.format_combo = QComboBox()
         for name in FORMATS:
             self.format_combo.addItem(name, name)
-            self.format_combo.setItemData(self.format_combo.count() - 1, FORMAT_DESCRIPTIONS[name], Qt.ItemDataRole.ToolTipRole)
+            self.format_combo.setItemData(
+                self.format_combo.count() - 1, FORMAT_DESCRIPTIONS[name], Qt.ItemDataRole.ToolTipRole
+            )
         self.format_help = QLabel("")
         self.format_help.setObjectName("formatHelp")
         self.format_help.setWordWrap(True)
@@ -191,7 +193,14 @@ class ExportDialog(QDialog):
 
         self._last_format = self.format_combo.currentData()
         self.format_combo.currentIndexChanged.connect(self._format_changed)
-        for edit in (self.out_edit, self.since_edit, self.until_edit, self.workspace_edit, self.reviewer_edit, self.model_edit):
+        for edit in (
+            self.out_edit,
+            self.since_edit,
+            self.until_edit,
+            self.workspace_edit,
+            self.reviewer_edit,
+            self.model_edit,
+        ):
             edit.textChanged.connect(self._update_command)
         for box in (*self.verdict_boxes.values(), *self.source_boxes.values(), self.redact_box, self.dedupe_box):
             box.toggled.connect(self._update_command)
@@ -324,7 +333,11 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         files = ", ".join(str(path) for path in report.files.values())
-        redaction = f"{report.redacted} secrets redacted" if report.redactions or self.redact_box.isChecked() else "no redaction"
+        redaction = (
+            f"{report.redacted} secrets redacted"
+            if report.redactions or self.redact_box.isChecked()
+            else "no redaction"
+        )
         workers = f" by {report.workers} worker processes" if report.workers else ""
         self._show_status(
             f"Wrote {report.total_rows:,} rows from {report.decisions:,} decisions in {report.seconds:.1f} s{workers} to "

@@ -28,27 +28,28 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
-from app.core import events, review
-from app.core.api_key import ApiKeyStore
-from app.core.compare import CompareError, PickRequest
-from app.core.demo_workspace import DEMO_TASK, make_demo_workspace
-from app.core.endpoints import ANTHROPIC, DEMO, Endpoints, NoApiKeyError
-from app.core.review import ReviewError
-from app.core.decision_wait import DecisionWaiter
-from app.core.sessions import NewSession, SessionManager
-from app.core.settings import Settings, save_settings
+from app.domain.records import ProposalRecord, SessionRecord
+from app.services import events, review
+from app.services.api_key import ApiKeyStore
+from app.services.compare import CompareError, PickRequest
+from app.services.decision_wait import DecisionWaiter
+from app.services.demo_workspace import DEMO_TASK, make_demo_workspace
+from app.services.endpoints import ANTHROPIC, DEMO, Endpoints, NoApiKeyError
+from app.services.review import ReviewError
+from app.services.sessions import NewSession, SessionManager
+from app.services.settings import Settings, save_settings
 from app.standin.demo import DEMO_MODEL_ID
 from app.store.async_repository import AsyncRepository
 from app.store.errors import StoreError
-from app.store.records import ProposalRecord, SessionRecord
 from app.store.repository import AlreadyDecidedError, Repository, UnknownItemError
 from app.ui.composer import Composer
-from app.ui.queue_view import QueueView
 from app.ui.policy_dialog import PolicyController
+from app.ui.queue_view import QueueView
 from app.ui.review_panel import ReviewPanel
+from app.ui.review_rules_dialog import SHORTCUT as REVIEW_RULES_SHORTCUT
+from app.ui.review_rules_dialog import ReviewRulesController
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.team_mode import TeamModeController
-from app.ui.review_rules_dialog import SHORTCUT as REVIEW_RULES_SHORTCUT, ReviewRulesController
 from app.ui.transcript_view import TranscriptView
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ class WindowContext:
     settings: Settings
 
     @classmethod
-    def create(cls, database: Any, *, settings: Settings, key_store: ApiKeyStore | None = None) -> "WindowContext":
+    def create(cls, database: Any, *, settings: Settings, key_store: ApiKeyStore | None = None) -> WindowContext:
         repository = AsyncRepository(Repository(database))
         key_store = key_store or ApiKeyStore()
         endpoints = Endpoints(key_store.current)
@@ -193,18 +194,28 @@ class MainWindow(QMainWindow):
         self.resume_action = action("Resume", "Ctrl+R", self.resume_selected, "Continue an interrupted session")
         self.demo_action = action("Demo", "Ctrl+D", self.start_demo, "Run the offline demo on a fresh sample project")
         self.settings_action = action("Settings", "Ctrl+,", self.open_settings, "API key, model, reviewer, database")
-        self.export_action = action("Export…", "Ctrl+Shift+E", self.open_export, "Write decisions as a training dataset")
+        self.export_action = action(
+            "Export…", "Ctrl+Shift+E", self.open_export, "Write decisions as a training dataset"
+        )
         self.team_mode = TeamModeController(self)
         self.stats_action = action(
-            "Stats", "Ctrl+Shift+S", self.team_mode.open_stats, "What waits, and agreement between reviewers (Cohen's κ)"
+            "Stats",
+            "Ctrl+Shift+S",
+            self.team_mode.open_stats,
+            "What waits, and agreement between reviewers (Cohen's κ)",
         )
         self.policies = PolicyController(self)
         self.policies_action = action(
-            "Policies…", "Ctrl+Shift+P", self.policies.open_dialog, "What may run unasked in this workspace (allow / ask / deny)"
+            "Policies…",
+            "Ctrl+Shift+P",
+            self.policies.open_dialog,
+            "What may run unasked in this workspace (allow / ask / deny)",
         )
         self.review_rules = ReviewRulesController(self)
         self.review_rules_action = action(
-            "Review rules…", REVIEW_RULES_SHORTCUT, self.review_rules.open_dialog,
+            "Review rules…",
+            REVIEW_RULES_SHORTCUT,
+            self.review_rules.open_dialog,
             "Which proposals of a workspace need two independent reviews, and who adjudicates",
         )
         self.next_action = QAction("Next waiting proposal", self)

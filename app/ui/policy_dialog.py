@@ -1,5 +1,5 @@
 """The window side of workspace policies: the Policies dialog (list, add, remove, reorder rules), the offer to turn
-repeated approvals into a rule, and "always allow this here". Thin: rules, matching and the file are app.core.policy.
+repeated approvals into a rule, and "always allow this here". Thin: rules, matching and the file are app.domain.policy.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
-from app.core import policy
-from app.core.policy import Policy, PolicyError, Rule, Suggestion
+from app.domain import policy
+from app.domain.policy import Policy, PolicyError, Rule, Suggestion
 
 log = logging.getLogger(__name__)
 # How many recent sessions of a workspace are read to find repeated approvals.
@@ -54,8 +54,10 @@ class PolicyDialog(QDialog):
             rules = []
         self.rules: list[Rule] = rules
 
-        path = QLabel(f"{policy.policy_path(workspace_root)}\nThe first rule that matches decides. Without one, edits and "
-                      "commands wait for you; every part of a command line must be allowed for it to run unasked.")
+        path = QLabel(
+            f"{policy.policy_path(workspace_root)}\nThe first rule that matches decides. Without one, edits and "
+            "commands wait for you; every part of a command line must be allowed for it to run unasked."
+        )
         path.setWordWrap(True)
         path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label = QLabel(self.error or "")
@@ -88,9 +90,11 @@ class PolicyDialog(QDialog):
         self.kind_box.addItems(list(policy.KINDS))
         self.match_box = QComboBox()
         self.match_box.addItems(["auto", *policy.MATCHES])
-        self.match_box.setToolTip("Commands: prefix (first words), exact (all words) or glob; auto picks glob for * ? [")
+        self.match_box.setToolTip(
+            "Commands: prefix (first words), exact (all words) or glob; auto picks glob for * ? ["
+        )
         self.pattern_edit = QLineEdit()
-        self.pattern_edit.setPlaceholderText('pytest -q   ·   src/**   ·   npm run *')
+        self.pattern_edit.setPlaceholderText("pytest -q   ·   src/**   ·   npm run *")
         self.pattern_edit.returnPressed.connect(self.add_from_fields)
         self.add_button = QPushButton("Add")
         self.add_button.clicked.connect(self.add_from_fields)
@@ -232,7 +236,9 @@ class RuleSuggestionBar(QFrame):
         self.hide()
 
 
-def workspace_history(repository: Any, workspace_root: str, *, sessions: int = HISTORY_SESSIONS) -> list[tuple[Any, Any]]:
+def workspace_history(
+    repository: Any, workspace_root: str, *, sessions: int = HISTORY_SESSIONS
+) -> list[tuple[Any, Any]]:
     """(proposal, decision) pairs of the workspace's recent sessions, read on the database thread."""
     history: list[tuple[Any, Any]] = []
     for session in repository.list_sessions(limit=1000):
@@ -273,10 +279,14 @@ class PolicyController(QObject):
     def open_dialog(self) -> None:
         root = self.workspace_root()
         if root is None:
-            self.window.statusBar().showMessage("Select a session (or start one) to edit its workspace's policies.", 8000)
+            self.window.statusBar().showMessage(
+                "Select a session (or start one) to edit its workspace's policies.", 8000
+            )
             return
         self.dialog = PolicyDialog(root, parent=self.window)
-        self.dialog.saved.connect(lambda p: self.window.statusBar().showMessage(f"Saved {len(p.rules)} rule(s) for {root}.", 8000))
+        self.dialog.saved.connect(
+            lambda p: self.window.statusBar().showMessage(f"Saved {len(p.rules)} rule(s) for {root}.", 8000)
+        )
         self.dialog.open()
 
     @asyncSlot(object)
@@ -288,8 +298,11 @@ class PolicyController(QObject):
             return
         rules = policy.rules_to_always_allow(proposal)
         if not rules:
-            panel.show_banner("No rule can allow this one (Signoff cannot be sure what it does, or it changes .git/ "
-                              "or .signoff/): decide it yourself.", kind="info")
+            panel.show_banner(
+                "No rule can allow this one (Signoff cannot be sure what it does, or it changes .git/ "
+                "or .signoff/): decide it yourself.",
+                kind="info",
+            )
             return
         try:
             await asyncio.to_thread(policy.add_rules, proposal.workspace_root, rules)

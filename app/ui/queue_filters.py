@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QWidget
 
-from app.core.queue import FLAG_LABELS, FLAG_NAMES, KINDS, QueueFilter
+from app.services.queue import FLAG_LABELS, FLAG_NAMES, KINDS, QueueFilter
 
 # Typing in a text box filters after this pause, so a 100k queue is not queried once per keystroke.
 TYPING_PAUSE_MS = 250

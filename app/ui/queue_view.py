@@ -1,8 +1,8 @@
 """The review queue page: every waiting proposal of every session in one lazily loaded table, worked from the keyboard
 (j/k, Enter, a/r/e, s, u), with progress figures above and the selected item in a review pane below.
 
-Thin: rows come from app.core.queue on the database thread, decisions go through SessionManager.decide and undos
-through app.core.undo; the widgets only show them.
+Thin: rows come from app.services.queue on the database thread, decisions go through SessionManager.decide and undos
+through app.services.undo; the widgets only show them.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import datetime as dt
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -41,16 +42,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import queue as core_queue
-from app.core import compare, review, undo
-from app.core.compare import CompareError
-from app.core.queue import FLAG_LABELS, FlagCache, QueueFilter, QueueSort, QueueSpec
-from app.core.review import ReviewError
-from app.core.sessions import SessionManager
+from app.domain.records import ProposalRecord, QueueItemRecord
+from app.services import compare, review, undo
+from app.services import queue as core_queue
+from app.services.compare import CompareError
+from app.services.queue import FLAG_LABELS, FlagCache, QueueFilter, QueueSort, QueueSpec
+from app.services.review import ReviewError
+from app.services.sessions import SessionManager
 from app.store.async_repository import AsyncRepository
 from app.store.errors import StoreError
 from app.store.models import Proposal, utcnow
-from app.store.records import ProposalRecord, QueueItemRecord
 from app.store.repository import AlreadyDecidedError, UndoRefusedError, UnknownItemError
 from app.store.team_review import AWAITING_SECOND_REVIEW, DISPUTED, EarlierVerdict
 from app.ui.queue_filters import FilterBar
@@ -277,7 +278,12 @@ class QueueModel(QAbstractTableModel):
         # of the list every few seconds took up to 100 ms of the database thread, and a decision pressed meanwhile
         # queued behind it — the keystroke's slowest 1%.
         return await asyncio.to_thread(
-            core_queue.fetch_page, self.repository.sync, self.spec, after=after, limit=limit, flag_cache=self.flag_cache,
+            core_queue.fetch_page,
+            self.repository.sync,
+            self.spec,
+            after=after,
+            limit=limit,
+            flag_cache=self.flag_cache,
             reviewer=self.reviewer().strip() or None,
         )
 
@@ -446,7 +452,9 @@ class QueueModel(QAbstractTableModel):
         if self.rows:
             last = len(self.rows) - 1
             for name in ("state", "age"):
-                self.dataChanged.emit(self.index(0, COLUMN[name]), self.index(last, COLUMN[name]), [Qt.ItemDataRole.DisplayRole])
+                self.dataChanged.emit(
+                    self.index(0, COLUMN[name]), self.index(last, COLUMN[name]), [Qt.ItemDataRole.DisplayRole]
+                )
 
 
 class QueueTable(QTableView):
@@ -497,8 +505,10 @@ class BulkDialog(QDialog):
         layout.addWidget(heading)
         self.list = QListWidget()
         for item in items:
-            self.list.addItem(f"#{item.id} · {item.kind} · {item.target.splitlines()[0][:120] if item.target else ''}"
-                              f" · session #{item.session_id} · {Path(item.workspace_root).name}")
+            self.list.addItem(
+                f"#{item.id} · {item.kind} · {item.target.splitlines()[0][:120] if item.target else ''}"
+                f" · session #{item.session_id} · {Path(item.workspace_root).name}"
+            )
         layout.addWidget(self.list, 1)
         self.reason = QLineEdit()
         self.reason.setPlaceholderText("Reason sent to the agent with every rejection")
@@ -550,7 +560,9 @@ class QueueNotifier(QObject):
             self.tray.setToolTip(self.tooltip)
             self.tray.setVisible(True)
         if new_items > 0 and not focused:
-            self.last_message = f"{new_items} new proposal{'s' if new_items != 1 else ''} to review ({waiting:,} waiting)."
+            self.last_message = (
+                f"{new_items} new proposal{'s' if new_items != 1 else ''} to review ({waiting:,} waiting)."
+            )
             if self.tray is not None and self.tray.supportsMessages():
                 self.tray.showMessage("Signoff", self.last_message, QSystemTrayIcon.MessageIcon.Information, 6000)
 
@@ -655,7 +667,17 @@ class QueueView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
         header.setHighlightSections(False)
-        widths = {"state": 210, "age": 60, "workspace": 120, "session": 220, "kind": 70, "target": 320, "lines": 80, "flags": 110, "claimed": 90}
+        widths = {
+            "state": 210,
+            "age": 60,
+            "workspace": 120,
+            "session": 220,
+            "kind": 70,
+            "target": 320,
+            "lines": 80,
+            "flags": 110,
+            "claimed": 90,
+        }
         for name, width in widths.items():
             self.table.setColumnWidth(COLUMN[name], width)
         header.setSectionResizeMode(COLUMN["target"], QHeaderView.ResizeMode.Stretch)
@@ -682,8 +704,12 @@ class QueueView(QWidget):
         back = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.panel)
         back.setContext(Qt.ShortcutContext.WidgetShortcut)
         back.activated.connect(self.focus_list)
-        for key, slot in (("J", lambda: self._command("next")), ("K", lambda: self._command("previous")),
-                          ("S", lambda: self._command("skip")), ("U", lambda: self._command("undo"))):
+        for key, slot in (
+            ("J", lambda: self._command("next")),
+            ("K", lambda: self._command("previous")),
+            ("S", lambda: self._command("skip")),
+            ("U", lambda: self._command("undo")),
+        ):
             shortcut = QShortcut(QKeySequence(key), self.panel)
             shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
             shortcut.activated.connect(slot)
@@ -700,8 +726,10 @@ class QueueView(QWidget):
         top_layout.addWidget(self.filter_bar)
         top_layout.addWidget(self.message_label)
         top_layout.addWidget(self.table, 1)
-        hint = QLabel("j/k move · Enter opens · a approve · r reject · e edit · c compare · s skip · u undo · "
-                      "Shift+j/k or Ctrl+A select several · Ctrl+F search")
+        hint = QLabel(
+            "j/k move · Enter opens · a approve · r reject · e edit · c compare · s skip · u undo · "
+            "Shift+j/k or Ctrl+A select several · Ctrl+F search"
+        )
         hint.setObjectName("queueHint")
         top_layout.addWidget(hint)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
@@ -1124,8 +1152,12 @@ class QueueView(QWidget):
             if not self.model.is_waiting(item.id):
                 continue
             request = review.DecisionRequest(
-                item.id, dialog.verdict, "", reason=reason if dialog.verdict == "reject" else None,
-                time_on_screen_ms=None, shown_at=None,
+                item.id,
+                dialog.verdict,
+                "",
+                reason=reason if dialog.verdict == "reject" else None,
+                time_on_screen_ms=None,
+                shown_at=None,
             )
             self.submit(request, advance=False)
         last = dialog.items[-1].id
@@ -1145,7 +1177,11 @@ class QueueView(QWidget):
         self.model.set_local(pid, replace(state, status="undoing"))
         try:
             record = await self.repository.run(
-                undo.undo, self.repository.sync, pid, self.reviewer(), window_s=self.manager.waiter.undo_window_s,
+                undo.undo,
+                self.repository.sync,
+                pid,
+                self.reviewer(),
+                window_s=self.manager.waiter.undo_window_s,
                 channel="window",
             )
         except (UndoRefusedError, UnknownItemError, StoreError) as err:

@@ -13,7 +13,7 @@ import datetime as dt
 import html
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QKeySequence, QShortcut
@@ -28,12 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import compare, hunks, proposal_warnings, review
-from app.core.diff_types import FileDiff
-from app.core.diffing import compute_diff
-from app.core.endpoints import NoApiKeyError
+from app.domain import hunks, proposal_warnings
+from app.domain.diff_types import FileDiff
+from app.domain.diffing import compute_diff
+from app.domain.records import ProposalRecord
+from app.services import compare, review
+from app.services.endpoints import NoApiKeyError
 from app.store.errors import StoreError
-from app.store.records import ProposalRecord
 from app.ui.compare_view import CompareBar, CompareView
 from app.ui.diff_view import DiffView
 from app.ui.policy_dialog import RuleSuggestionBar
@@ -68,7 +69,9 @@ class DeceptiveScanner(QObject):
         self.results: dict[int, list[proposal_warnings.LocatedFinding]] = {}
         self._running: set[int] = set()
 
-    def scan(self, proposal: ProposalRecord, diff: FileDiff | None = None) -> list[proposal_warnings.LocatedFinding] | None:
+    def scan(
+        self, proposal: ProposalRecord, diff: FileDiff | None = None
+    ) -> list[proposal_warnings.LocatedFinding] | None:
         """The findings now if known or cheap; otherwise None, and ``found`` follows when the worker is done."""
         if proposal.id in self.results:
             return self.results[proposal.id]
@@ -128,7 +131,10 @@ class EditBox(QPlainTextEdit):
         if event.key() == Qt.Key.Key_Escape:
             self.cancelled.emit()
             return
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+        if (
+            event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
             self.submitted.emit()
             return
         super().keyPressEvent(event)
@@ -236,7 +242,9 @@ class ReviewPanel(QFrame):
         self.edit_button.clicked.connect(self.start_edit)
         self.always_allow_button = QPushButton("Always allow here  [Ctrl+Shift+A]")
         self.always_allow_button.setObjectName("alwaysAllowButton")
-        self.always_allow_button.setToolTip("Approve, and add a rule to this workspace's policy so the same action runs unasked")
+        self.always_allow_button.setToolTip(
+            "Approve, and add a rule to this workspace's policy so the same action runs unasked"
+        )
         self.always_allow_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.always_allow_button.clicked.connect(self.always_allow)
         self.compare_button = QPushButton("Compare…  [C]")
@@ -267,7 +275,13 @@ class ReviewPanel(QFrame):
         self.cancel_button = QPushButton("Cancel  [Esc]")
         self.cancel_button.setObjectName("cancelButton")
         self.cancel_button.clicked.connect(self._close_inputs)
-        for button in (self.approve_button, self.reject_button, self.edit_button, self.confirm_button, self.cancel_button):
+        for button in (
+            self.approve_button,
+            self.reject_button,
+            self.edit_button,
+            self.confirm_button,
+            self.cancel_button,
+        ):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.confirm_button.hide()
         self.cancel_button.hide()
@@ -324,7 +338,9 @@ class ReviewPanel(QFrame):
         self.strength: int | None = None
         self.strength_label = QLabel("")
         self.strength_label.setObjectName("strengthLabel")
-        self.strength_label.setToolTip("How sure are you? Press 1 (weak) to 5 (strong) before deciding; again to clear.")
+        self.strength_label.setToolTip(
+            "How sure are you? Press 1 (weak) to 5 (strong) before deciding; again to clear."
+        )
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.approve_button)
@@ -358,7 +374,12 @@ class ReviewPanel(QFrame):
         layout.addWidget(self.hunk_row)
 
         # Single keys, live while the pane (or a child) has focus; text boxes swallow printable keys first.
-        for key, slot in (("A", self.approve), ("R", self.start_reject), ("E", self.start_edit), ("C", self.start_compare)):
+        for key, slot in (
+            ("A", self.approve),
+            ("R", self.start_reject),
+            ("E", self.start_edit),
+            ("C", self.start_compare),
+        ):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
@@ -423,7 +444,7 @@ class ReviewPanel(QFrame):
                 self.diff = diff
             except hunks.HunkError:
                 self.diff = None
-        self._shown_at = dt.datetime.now(dt.timezone.utc)
+        self._shown_at = dt.datetime.now(dt.UTC)
         self._shown_clock = time.monotonic()
         self._set_enabled(True)
         self.edit_button.setEnabled(proposal.kind == "command" or _is_text(proposal.new_content))
@@ -457,8 +478,13 @@ class ReviewPanel(QFrame):
 
     def _set_enabled(self, enabled: bool) -> None:
         for button in (
-            self.approve_button, self.reject_button, self.edit_button, self.always_allow_button, self.compare_button,
-            *self.compare_buttons, *self.hunk_buttons,
+            self.approve_button,
+            self.reject_button,
+            self.edit_button,
+            self.always_allow_button,
+            self.compare_button,
+            *self.compare_buttons,
+            *self.hunk_buttons,
         ):
             button.setEnabled(enabled)
 
@@ -568,7 +594,13 @@ class ReviewPanel(QFrame):
         self._close_inputs()
 
     def _input_mode(self, confirm_text: str, kind: str) -> None:
-        for button in (self.approve_button, self.reject_button, self.edit_button, self.compare_button, *self.compare_buttons):
+        for button in (
+            self.approve_button,
+            self.reject_button,
+            self.edit_button,
+            self.compare_button,
+            *self.compare_buttons,
+        ):
             button.hide()
         self.hunk_row.hide()
         self.confirm_button.setProperty("kind", kind)
@@ -636,7 +668,9 @@ class ReviewPanel(QFrame):
         if not self._ready():
             return False
         if self.diff is None:
-            self.show_banner("This proposal can only be judged as a whole: A approves, R rejects, E edits.", kind="info")
+            self.show_banner(
+                "This proposal can only be judged as a whole: A approves, R rejects, E edits.", kind="info"
+            )
             return False
         return True
 
@@ -669,7 +703,9 @@ class ReviewPanel(QFrame):
         index = self.current_hunk
         hunk = self.diff.hunks[index]
         if not all(_is_text(line.raw) for line in hunk.lines):
-            self.show_banner(f"Hunk {index + 1} holds bytes that are not UTF-8 text: approve or reject it instead.", kind="info")
+            self.show_banner(
+                f"Hunk {index + 1} holds bytes that are not UTF-8 text: approve or reject it instead.", kind="info"
+            )
             return
         self._close_inputs(refocus=False)
         self._input_hunk = index
@@ -775,7 +811,9 @@ class ReviewPanel(QFrame):
         if self.proposal is None or self._busy or self._sampling_for is not None:
             return
         if not self.compare_enabled:
-            self.show_banner("Compare works on the Sessions page (Ctrl+2): press C there to sample alternatives.", kind="info")
+            self.show_banner(
+                "Compare works on the Sessions page (Ctrl+2): press C there to sample alternatives.", kind="info"
+            )
             return
         if not self.comparing:
             self._close_inputs(refocus=False)
@@ -902,7 +940,9 @@ class ReviewPanel(QFrame):
         if not self.comparing or self._busy:
             return
         self.reason_box.clear()
-        self.reason_box.setPlaceholderText("Why reject every alternative? The agent revises from this. Enter submits, Esc cancels.")
+        self.reason_box.setPlaceholderText(
+            "Why reject every alternative? The agent revises from this. Enter submits, Esc cancels."
+        )
         self.reason_box.show()
         self._input_mode("Reject all with this reason  [Enter]", "reject")
         self._rejecting_all = True
@@ -913,8 +953,13 @@ class ReviewPanel(QFrame):
         self.notice.hide()
         self.pick_requested.emit(
             compare.PickRequest(
-                self.proposal.id, self.compare_view.record.id, position, "", reason=reason,
-                time_on_screen_ms=context["time_on_screen_ms"], shown_at=context["shown_at"],
+                self.proposal.id,
+                self.compare_view.record.id,
+                position,
+                "",
+                reason=reason,
+                time_on_screen_ms=context["time_on_screen_ms"],
+                shown_at=context["shown_at"],
                 strength=context["strength"],
             )
         )

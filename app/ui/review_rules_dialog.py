@@ -1,5 +1,5 @@
 """The Review rules dialog: per workspace, which proposals need two independent reviews (kinds, path globs) and who may
-adjudicate a disagreement. Thin: validation is app.core.review_rules, storage the database (never the workspace, which
+adjudicate a disagreement. Thin: validation is app.domain.review_rules, storage the database (never the workspace, which
 the agent can edit), reached through the window's repository on the database thread.
 """
 
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
-from app.core.review_rules import KINDS, NO_RULES, ReviewRules, ReviewRulesError, checked
+from app.domain.review_rules import KINDS, NO_RULES, ReviewRules, ReviewRulesError, checked
 from app.store.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -208,7 +208,10 @@ class ReviewRulesController(QObject):
         dialog = self.dialog
         try:
             await self.window.repository.set_review_rules(
-                root, kinds=rules.kinds, path_globs=rules.path_globs, adjudicators=rules.adjudicators,
+                root,
+                kinds=rules.kinds,
+                path_globs=rules.path_globs,
+                adjudicators=rules.adjudicators,
                 updated_by=self.window.settings.reviewer_name or None,
             )
         except (ReviewRulesError, StoreError) as err:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.settings import Settings, default_reviewer
+from app.services.settings import Settings, default_reviewer
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,9 @@ class SettingsDialog(QDialog):
         self.max_tokens.setValue(settings.max_tokens)
 
         self.database_edit = QLineEdit(settings.database)
-        self.database_edit.setPlaceholderText("SQLite in the data folder (default), a file path, or postgresql+psycopg://…")
+        self.database_edit.setPlaceholderText(
+            "SQLite in the data folder (default), a file path, or postgresql+psycopg://…"
+        )
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_database)
         db_row = QHBoxLayout()

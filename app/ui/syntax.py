@@ -26,7 +26,7 @@ from pygments.token import _TokenType
 from pygments.util import ClassNotFound
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
-from app.core.diff_types import FileDiff
+from app.domain.diff_types import FileDiff
 from app.ui.palette import COLOUR_TYPES, colour_type
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from qasync import asyncSlot
 
-from app.core.claim_lease import LeaseKeeper
+from app.services.claim_lease import LeaseKeeper
 from app.store.errors import StoreError
 from app.store.notify import QueueListener, open_queue_listener
 from app.ui.stats_view import StatsView
@@ -54,7 +54,9 @@ class TeamModeController(QObject):
             )
         except Exception as err:  # polling still works; say why updates are slower
             log.info("no live updates: %s", err)
-            self.window.statusBar().showMessage(f"Live updates are off ({err}); the queue refreshes every second.", 8000)
+            self.window.statusBar().showMessage(
+                f"Live updates are off ({err}); the queue refreshes every second.", 8000
+            )
         self.lease_keeper = LeaseKeeper(
             self.window.repository,
             lambda: self.window.settings.reviewer_name,

@@ -11,8 +11,8 @@ from typing import Any
 from PySide6.QtGui import QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QTextBrowser
 
-from app.core import events
-from app.store.records import MessageRecord
+from app.domain.records import MessageRecord
+from app.services import events
 
 
 def describe_tool_call(name: str, tool_input: Any) -> str:

@@ -15,15 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import context, op
 
 revision: str = "0003"
-down_revision: Union[str, Sequence[str], None] = "0002"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 GENESIS = "0" * 64
 
@@ -35,8 +35,8 @@ def _timestamp(value) -> str | None:
         # SQLite hands back text when read without the model's types.
         value = dt.datetime.fromisoformat(value)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _json_value(value):
@@ -92,7 +92,8 @@ def upgrade() -> None:
         content = _content_hash(row, row.proposal_shown_hash)
         chain = hashlib.sha256(f"{previous}:{content}".encode("ascii")).hexdigest()
         connection.execute(
-            update, {"shown": row.proposal_shown_hash, "prev": previous, "content": content, "chain": chain, "id": row.id}
+            update,
+            {"shown": row.proposal_shown_hash, "prev": previous, "content": content, "chain": chain, "id": row.id},
         )
         previous = chain
 

@@ -22,12 +22,22 @@ def benchmarks(quick: bool) -> Iterator[Figure]:
         print(f"crash_harness: {problem}")
     yield Figure.at_least("crash_harness: proposals resolved", proposals - report.lost, "proposals", proposals)
     yield Figure.at_least("crash_harness: kills (SIGKILL of the runner)", report.kills, "kills", kills * 0.8)
-    yield Figure.at_least("crash_harness: kills while a proposal was decided or applying",
-                          report.kills_mid_apply + report.kills_after_decision, "kills", None)
+    yield Figure.at_least(
+        "crash_harness: kills while a proposal was decided or applying",
+        report.kills_mid_apply + report.kills_after_decision,
+        "kills",
+        None,
+    )
     yield Figure.at_most("crash_harness: lost", report.lost, "items", 0)
     yield Figure.at_most("crash_harness: double_applied", report.double_applied, "items", 0)
-    yield Figure.at_most("crash_harness: interrupted commands reported unknown", report.interrupted_commands, "commands", None)
-    yield Figure.at_least("crash_harness: integrity ok (PRAGMA integrity_check + audit chain)",
-                          float(report.integrity_ok and report.audit_ok), "bool", 1.0)
+    yield Figure.at_most(
+        "crash_harness: interrupted commands reported unknown", report.interrupted_commands, "commands", None
+    )
+    yield Figure.at_least(
+        "crash_harness: integrity ok (PRAGMA integrity_check + audit chain)",
+        float(report.integrity_ok and report.audit_ok),
+        "bool",
+        1.0,
+    )
     yield Figure.at_most("crash_harness: other problems", len(report.problems), "problems", 0)
     yield Figure.at_most("crash_harness: wall time", report.seconds, "s", None)

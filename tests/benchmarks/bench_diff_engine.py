@@ -9,7 +9,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 
-from app.core.diffing import compute_diff
+from app.domain.diffing import compute_diff
 from tests.benchmarks.figures import Figure
 
 TARGET_MS = 50.0

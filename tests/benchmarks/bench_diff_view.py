@@ -22,8 +22,8 @@ from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QColor, QSyntaxHighlighter, QTextCharFormat  # noqa: E402
 from PySide6.QtWidgets import QApplication, QPlainTextEdit, QWidget  # noqa: E402
 
-from app.core.diff_types import FileDiff  # noqa: E402
-from app.core.diffing import compute_diff  # noqa: E402
+from app.domain.diff_types import FileDiff  # noqa: E402
+from app.domain.diffing import compute_diff  # noqa: E402
 from app.ui.diff_view import DiffView  # noqa: E402
 from tests.benchmarks.bench_diff_engine import python_like_lines, scattered_edit  # noqa: E402
 from tests.benchmarks.figures import Figure  # noqa: E402
@@ -51,12 +51,16 @@ def wide_python_lines(line_count: int, rng: random.Random) -> list[str]:
         if code.startswith("def ") and code.endswith("):"):
             code = code[:-2] + ", timeout: float | None = None, context: RequestContext | None = None) -> Result:"
         elif code.startswith(("if ", "elif ")) and code.endswith(":"):
-            code = code[:-1] + f" and not self.settings.allow_missing_{word} and self.mode in (Mode.STRICT, Mode.AUDIT):"
+            code = (
+                code[:-1] + f" and not self.settings.allow_missing_{word} and self.mode in (Mode.STRICT, Mode.AUDIT):"
+            )
         elif code.startswith("for ") and code.endswith(":"):
             code = code[:-1].replace(" in ", " in sorted(", 1) + ", key=lambda each: (each.priority, each.created_at)):"
         elif code.startswith(("return ", "yield ")):
             keyword, _, rest = code.partition(" ")
-            code = f'{keyword} self.finalise({rest}, audit=self.audit_log.child("{word}"), strict=strict, context=context)'
+            code = (
+                f'{keyword} self.finalise({rest}, audit=self.audit_log.child("{word}"), strict=strict, context=context)'
+            )
         elif code.startswith("#"):
             code += f", and record why in the {word} audit trail so a reviewer can follow the decision later"
         elif code.endswith(")"):

@@ -1,4 +1,4 @@
-"""Benchmark of the streaming dataset export (app.store.export) on a SQLite file of 100k decisions made with bulk inserts,
+"""Benchmark of the streaming dataset export (app.services.export) on a SQLite file of 100k decisions made with bulk inserts,
 against a naive export in the same run (every row loaded through the ORM, built and json.dumps'ed in memory, then
 written). Each export runs in a fresh process: rows per second (wall and CPU) and peak RSS."""
 
@@ -18,11 +18,11 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlalchemy.orm import selectinload
 
-from app.core import preference as pref
-from app.core.tools import SYSTEM_PROMPT, tool_definitions
+from app.domain import preference as pref
+from app.domain.tools import SYSTEM_PROMPT, tool_definitions
+from app.services.export import ExportOptions, export_dataset
+from app.services.export_workers import peak_rss_mb
 from app.store.db import open_database
-from app.store.export import ExportOptions, export_dataset
-from app.store.export_workers import peak_rss_mb
 from app.store.models import AgentSession, Decision, Message, Proposal, Workspace, utcnow
 from tests.benchmarks.figures import Figure
 
@@ -50,17 +50,29 @@ def build_database(path: Path, decisions: int, seed: int = 7) -> None:
             insert(AgentSession.__table__),
             [
                 {
-                    "id": s + 1, "workspace_id": 1, "task": f"Task {s}: make greet() polite and add tests.",
-                    "endpoint": "anthropic", "model": "claude-sonnet-5-5", "system_prompt": SYSTEM_PROMPT,
-                    "tools": tools, "sampling": {"max_tokens": 4096}, "max_turns": 40, "status": "finished",
-                    "created_at": now, "updated_at": now,
+                    "id": s + 1,
+                    "workspace_id": 1,
+                    "task": f"Task {s}: make greet() polite and add tests.",
+                    "endpoint": "anthropic",
+                    "model": "claude-sonnet-5-5",
+                    "system_prompt": SYSTEM_PROMPT,
+                    "tools": tools,
+                    "sampling": {"max_tokens": 4096},
+                    "max_turns": 40,
+                    "status": "finished",
+                    "created_at": now,
+                    "updated_at": now,
                 }
                 for s in range(sessions)
             ],
         )
 
         def flush(force: bool = False) -> None:
-            for table, rows in ((Message.__table__, messages), (Proposal.__table__, proposals), (Decision.__table__, verdicts)):
+            for table, rows in (
+                (Message.__table__, messages),
+                (Proposal.__table__, proposals),
+                (Decision.__table__, verdicts),
+            ):
                 if rows and (force or len(rows) >= _CHUNK):
                     connection.execute(insert(table), rows)
                     rows.clear()
@@ -68,8 +80,15 @@ def build_database(path: Path, decisions: int, seed: int = 7) -> None:
         proposal_id = 0
         for s in range(sessions):
             session_id = s + 1
-            messages.append({"session_id": session_id, "seq": 0, "role": "user", "created_at": now,
-                             "content": [{"type": "text", "text": f"Task {s}: make greet() polite and add tests."}]})
+            messages.append(
+                {
+                    "session_id": session_id,
+                    "seq": 0,
+                    "role": "user",
+                    "created_at": now,
+                    "content": [{"type": "text", "text": f"Task {s}: make greet() polite and add tests."}],
+                }
+            )
             for d in range(DECISIONS_PER_SESSION):
                 proposal_id += 1
                 seq = 1 + 2 * d
@@ -78,31 +97,92 @@ def build_database(path: Path, decisions: int, seed: int = 7) -> None:
                 verdict = "approve" if roll < 0.5 else "reject" if roll < 0.75 else "edit"
                 if rng.random() < 0.7:
                     old = f"def greet_{d}(name):\n    return 'hi ' + name\n" * 3
-                    tool_input = {"command": "str_replace", "path": f"src/mod_{d}.py", "old_str": f"def greet_{d}(name):\n    return 'hi ' + name\n" * 3,
-                                  "new_str": f"def greet_{d}(name):\n    return 'Hello, ' + name\n" * 3}
+                    tool_input = {
+                        "command": "str_replace",
+                        "path": f"src/mod_{d}.py",
+                        "old_str": f"def greet_{d}(name):\n    return 'hi ' + name\n" * 3,
+                        "new_str": f"def greet_{d}(name):\n    return 'Hello, ' + name\n" * 3,
+                    }
                     new = tool_input["new_str"]
-                    fields = {"tool_name": "str_replace_based_edit_tool", "kind": "edit", "path": f"src/mod_{d}.py",
-                              "command": None, "cwd": None, "old_content": old.encode(), "new_content": new.encode()}
+                    fields = {
+                        "tool_name": "str_replace_based_edit_tool",
+                        "kind": "edit",
+                        "path": f"src/mod_{d}.py",
+                        "command": None,
+                        "cwd": None,
+                        "old_content": old.encode(),
+                        "new_content": new.encode(),
+                    }
                     edited = new.replace("Hello, ", "Good day, ").encode() if verdict == "edit" else None
                 else:
                     tool_input = {"command": f"pytest -q tests/test_mod_{d}.py"}
-                    fields = {"tool_name": "run_command", "kind": "command", "path": None, "command": tool_input["command"],
-                              "cwd": ".", "old_content": None, "new_content": None}
+                    fields = {
+                        "tool_name": "run_command",
+                        "kind": "command",
+                        "path": None,
+                        "command": tool_input["command"],
+                        "cwd": ".",
+                        "old_content": None,
+                        "new_content": None,
+                    }
                     edited = f"pytest -q -x tests/test_mod_{d}.py".encode() if verdict == "edit" else None
-                messages.append({"session_id": session_id, "seq": seq, "role": "assistant", "created_at": now,
-                                 "stop_reason": "tool_use",
-                                 "content": [{"type": "text", "text": f"Step {d}: next I change module {d}."},
-                                             {"type": "tool_use", "id": tool_use_id, "name": fields["tool_name"], "input": tool_input}]})
-                result = "Approved by the reviewer and applied." if verdict != "reject" else "The reviewer rejected this change. Reason: not yet."
-                messages.append({"session_id": session_id, "seq": seq + 1, "role": "user", "created_at": now,
-                                 "content": [{"type": "tool_result", "tool_use_id": tool_use_id, "content": result}]})
-                proposals.append({"id": proposal_id, "session_id": session_id, "message_seq": seq, "tool_use_id": tool_use_id,
-                                  "tool_input": tool_input, "base_hash": None, "shown_text": "", "shown_hash": "",
-                                  "lines_added": 3, "lines_removed": 3, "status": "applied", "created_at": now, **fields})
-                verdicts.append({"proposal_id": proposal_id, "verdict": verdict, "reviewer": rng.choice(["ada", "grace", "linus"]),
-                                 "reason": "not yet" if verdict == "reject" else None, "edited_content": edited,
-                                 "time_on_screen_ms": rng.randint(300, 30_000), "decided_at": now, "channel": "window",
-                                 "strength": rng.choice([None, 1, 3, 5])})
+                messages.append(
+                    {
+                        "session_id": session_id,
+                        "seq": seq,
+                        "role": "assistant",
+                        "created_at": now,
+                        "stop_reason": "tool_use",
+                        "content": [
+                            {"type": "text", "text": f"Step {d}: next I change module {d}."},
+                            {"type": "tool_use", "id": tool_use_id, "name": fields["tool_name"], "input": tool_input},
+                        ],
+                    }
+                )
+                result = (
+                    "Approved by the reviewer and applied."
+                    if verdict != "reject"
+                    else "The reviewer rejected this change. Reason: not yet."
+                )
+                messages.append(
+                    {
+                        "session_id": session_id,
+                        "seq": seq + 1,
+                        "role": "user",
+                        "created_at": now,
+                        "content": [{"type": "tool_result", "tool_use_id": tool_use_id, "content": result}],
+                    }
+                )
+                proposals.append(
+                    {
+                        "id": proposal_id,
+                        "session_id": session_id,
+                        "message_seq": seq,
+                        "tool_use_id": tool_use_id,
+                        "tool_input": tool_input,
+                        "base_hash": None,
+                        "shown_text": "",
+                        "shown_hash": "",
+                        "lines_added": 3,
+                        "lines_removed": 3,
+                        "status": "applied",
+                        "created_at": now,
+                        **fields,
+                    }
+                )
+                verdicts.append(
+                    {
+                        "proposal_id": proposal_id,
+                        "verdict": verdict,
+                        "reviewer": rng.choice(["ada", "grace", "linus"]),
+                        "reason": "not yet" if verdict == "reject" else None,
+                        "edited_content": edited,
+                        "time_on_screen_ms": rng.randint(300, 30_000),
+                        "decided_at": now,
+                        "channel": "window",
+                        "strength": rng.choice([None, 1, 3, 5]),
+                    }
+                )
             flush()
         flush(force=True)
     database.close()
@@ -126,11 +206,27 @@ def naive_export(db_path: Path, out: Path) -> int:
             tools = pref.function_tools(session.tools)
             steps = [
                 pref.DecidedStep(
-                    proposal.id, proposal.message_seq, proposal.tool_use_id, proposal.tool_name, proposal.tool_input,
-                    proposal.kind, proposal.path, proposal.command, proposal.cwd, proposal.old_content,
-                    proposal.new_content, decision.id, decision.verdict, decision.reason, decision.edited_content,
-                    decision.reviewer, decision.time_on_screen_ms, decision.decided_at, decision.channel,
-                    decision.hunk_verdicts, decision.strength,
+                    proposal.id,
+                    proposal.message_seq,
+                    proposal.tool_use_id,
+                    proposal.tool_name,
+                    proposal.tool_input,
+                    proposal.kind,
+                    proposal.path,
+                    proposal.command,
+                    proposal.cwd,
+                    proposal.old_content,
+                    proposal.new_content,
+                    decision.id,
+                    decision.verdict,
+                    decision.reason,
+                    decision.edited_content,
+                    decision.reviewer,
+                    decision.time_on_screen_ms,
+                    decision.decided_at,
+                    decision.channel,
+                    decision.hunk_verdicts,
+                    decision.strength,
                 )
                 for proposal in session.proposals
                 for decision in proposal.decisions
@@ -139,11 +235,19 @@ def naive_export(db_path: Path, out: Path) -> int:
                 prompt = [pref.system_message(session.system_prompt)]
                 for message in messages[: item.prompt_seq]:
                     prompt.extend(pref.chat_messages(message, "trl", names))
-                rows.append(json.dumps({
-                    "id": f"signoff-d{item.step.decision_id}-{item.source}", "prompt": prompt,
-                    "completion": [pref.completion_message(item.completion, "trl")],
-                    "label": item.label, "tools": tools, "source": item.source,
-                }, ensure_ascii=False))
+                rows.append(
+                    json.dumps(
+                        {
+                            "id": f"signoff-d{item.step.decision_id}-{item.source}",
+                            "prompt": prompt,
+                            "completion": [pref.completion_message(item.completion, "trl")],
+                            "label": item.label,
+                            "tools": tools,
+                            "source": item.source,
+                        },
+                        ensure_ascii=False,
+                    )
+                )
     out.write_text("\n".join(rows) + "\n", encoding="utf-8")
     database.close()
     return len(rows)
@@ -178,8 +282,17 @@ def child_main(kind: str, db_path: str, out: str) -> None:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_seconds = time.process_time() - cpu_started + children.ru_utime + children.ru_stime
     peak_mb = _peak_rss_mb()
-    print(json.dumps({"rows": rows, "seconds": seconds, "cpu_seconds": cpu_seconds, "peak_mb": peak_mb,
-                      "worker_peaks_mb": worker_peaks}))
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "seconds": seconds,
+                "cpu_seconds": cpu_seconds,
+                "peak_mb": peak_mb,
+                "worker_peaks_mb": worker_peaks,
+            }
+        )
+    )
 
 
 def _peak_rss_mb() -> float:
@@ -214,31 +327,47 @@ def benchmarks(quick: bool) -> Iterator[Figure]:
         written_mb = (root / "kto" / "trl-kto.jsonl").stat().st_size / 1e6
         # The target is for 100k decisions; a quick run (5k) is below the size that starts worker processes.
         yield Figure.at_least(
-            f"export trl-kto rows/s ({rows} rows from {decisions} decisions)", rows / streaming["seconds"], "rows/s",
-            None if quick else TARGET_ROWS_PER_S, baseline=rows / naive["seconds"],
+            f"export trl-kto rows/s ({rows} rows from {decisions} decisions)",
+            rows / streaming["seconds"],
+            "rows/s",
+            None if quick else TARGET_ROWS_PER_S,
+            baseline=rows / naive["seconds"],
         )
         # The machine is shared: CPU time shows what the code costs when other processes hold the cores.
         yield Figure.at_least(
-            "export trl-kto rows per CPU second", rows / streaming["cpu_seconds"], "rows/s", None,
+            "export trl-kto rows per CPU second",
+            rows / streaming["cpu_seconds"],
+            "rows/s",
+            None,
             baseline=rows / naive["cpu_seconds"],
         )
         # Every row carries its whole prompt and the tool schemas, so rows/s is bounded by bytes written.
         yield Figure.at_least(
-            f"export trl-kto MB/s written ({written_mb / rows * 1000:.1f} KB/row)", written_mb / streaming["seconds"], "MB/s", None
+            f"export trl-kto MB/s written ({written_mb / rows * 1000:.1f} KB/row)",
+            written_mb / streaming["seconds"],
+            "MB/s",
+            None,
         )
         yield Figure.at_most(
-            f"export trl-kto peak RSS ({decisions} decisions, exporting process)", streaming["peak_mb"], "MB", TARGET_PEAK_MB,
+            f"export trl-kto peak RSS ({decisions} decisions, exporting process)",
+            streaming["peak_mb"],
+            "MB",
+            TARGET_PEAK_MB,
             baseline=naive["peak_mb"],
         )
         if streaming["worker_peaks_mb"]:
             # A forked worker's RSS counts the pages it shares with the exporting process, so this overstates.
             yield Figure.at_most(
                 f"export trl-kto peak RSS, largest of {len(streaming['worker_peaks_mb'])} worker processes",
-                max(streaming["worker_peaks_mb"]), "MB", TARGET_PEAK_MB,
+                max(streaming["worker_peaks_mb"]),
+                "MB",
+                TARGET_PEAK_MB,
             )
         for fmt in ("trl-dpo", "raw"):
             fmt_seconds, fmt_rows = _timed(lambda: streaming_export(db_path, root / fmt, fmt).total_rows)
-            yield Figure.at_least(f"export {fmt} decisions/s ({fmt_rows} rows)", decisions / fmt_seconds, "decisions/s", None)
+            yield Figure.at_least(
+                f"export {fmt} decisions/s ({fmt_rows} rows)", decisions / fmt_seconds, "decisions/s", None
+            )
         if not quick:
             # Flat memory: a tenth of the decisions should need about the same peak.
             small_path = root / "small.db"
@@ -246,10 +375,14 @@ def benchmarks(quick: bool) -> Iterator[Figure]:
             small = _in_child("streaming", small_path, root / "kto-small")
             yield Figure.at_most(
                 f"export trl-kto peak RSS growth from {decisions // 10} to {decisions} decisions",
-                streaming["peak_mb"] / small["peak_mb"], "x", 1.5,
+                streaming["peak_mb"] / small["peak_mb"],
+                "x",
+                1.5,
             )
             if streaming["worker_peaks_mb"]:
                 yield Figure.at_most(
                     f"export trl-kto worker peak RSS growth from {decisions // 10} to {decisions} decisions",
-                    max(streaming["worker_peaks_mb"]) / max(small["worker_peaks_mb"] or [small["peak_mb"]]), "x", 1.5,
+                    max(streaming["worker_peaks_mb"]) / max(small["worker_peaks_mb"] or [small["peak_mb"]]),
+                    "x",
+                    1.5,
                 )

@@ -63,15 +63,27 @@ async def _run_all(db_path: Path, size: str, keystrokes: int) -> list[Figure]:
     freeze_startup_heap()
     paint_ms, gap_ms = await _queue_open_and_scroll(db_path)
     naive_paint_ms, naive_gap_ms = await _naive_open_and_scroll(db_path)
-    figures.append(Figure.at_most(f"queue: open with {size}, time to first paint", paint_ms, "ms",
-                                  FIRST_PAINT_TARGET_MS, naive_paint_ms))
-    figures.append(Figure.at_most(f"queue: scroll {size}, largest 5 ms heartbeat gap", gap_ms, "ms",
-                                  HEARTBEAT_GAP_TARGET_MS, naive_gap_ms))
+    figures.append(
+        Figure.at_most(
+            f"queue: open with {size}, time to first paint", paint_ms, "ms", FIRST_PAINT_TARGET_MS, naive_paint_ms
+        )
+    )
+    figures.append(
+        Figure.at_most(
+            f"queue: scroll {size}, largest 5 ms heartbeat gap", gap_ms, "ms", HEARTBEAT_GAP_TARGET_MS, naive_gap_ms
+        )
+    )
     p50, p99, durable_p50 = await _keystroke_to_next_item(db_path, keystrokes)
-    figures.append(Figure.at_most(f"queue: keystroke -> durable -> next item painted, p50 ({size})", p50, "ms",
-                                  KEYSTROKE_P50_TARGET_MS))
-    figures.append(Figure.at_most(f"queue: keystroke -> durable -> next item painted, p99 ({size})", p99, "ms",
-                                  KEYSTROKE_P99_TARGET_MS))
+    figures.append(
+        Figure.at_most(
+            f"queue: keystroke -> durable -> next item painted, p50 ({size})", p50, "ms", KEYSTROKE_P50_TARGET_MS
+        )
+    )
+    figures.append(
+        Figure.at_most(
+            f"queue: keystroke -> durable -> next item painted, p99 ({size})", p99, "ms", KEYSTROKE_P99_TARGET_MS
+        )
+    )
     figures.append(Figure.at_most("queue: keystroke -> decision durable (committed), p50", durable_p50, "ms", None))
     return figures
 
@@ -156,10 +168,10 @@ async def _scroll(table, heartbeat: _Heartbeat, steps: int = 150) -> float:
 
 
 def _context(db_path: Path, undo_seconds: float = 0.0):
-    from app.core.api_key import ApiKeyStore
-    from app.core.decision_wait import DecisionWaiter
-    from app.core.endpoints import Endpoints
-    from app.core.sessions import SessionManager
+    from app.services.api_key import ApiKeyStore
+    from app.services.decision_wait import DecisionWaiter
+    from app.services.endpoints import Endpoints
+    from app.services.sessions import SessionManager
     from app.store.async_repository import AsyncRepository
     from app.store.db import open_database
     from app.store.repository import Repository
@@ -240,8 +252,15 @@ async def _naive_open_and_scroll(db_path: Path) -> tuple[float, float]:
         model = QStandardItemModel(len(rows), 7)
         for number, proposal in enumerate(rows):
             for column, value in enumerate(
-                ("waiting", str(proposal.created_at), proposal.workspace_root, proposal.task, proposal.kind,
-                 proposal.target, f"+{proposal.lines_added} −{proposal.lines_removed}")
+                (
+                    "waiting",
+                    str(proposal.created_at),
+                    proposal.workspace_root,
+                    proposal.task,
+                    proposal.kind,
+                    proposal.target,
+                    f"+{proposal.lines_added} −{proposal.lines_removed}",
+                )
             ):
                 model.setItem(number, column, QStandardItem(value))
         table.setModel(model)

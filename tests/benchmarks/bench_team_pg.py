@@ -62,18 +62,34 @@ def _seed(url: str, count: int) -> None:
     try:
         repository = Repository(database)
         session = repository.create_session(
-            workspace_root=WORKSPACE, task="benchmark", endpoint="demo", model="m", system_prompt="s", tools=[],
-            sampling={}, max_turns=1,
+            workspace_root=WORKSPACE,
+            task="benchmark",
+            endpoint="demo",
+            model="m",
+            system_prompt="s",
+            tools=[],
+            sampling={},
+            max_turns=1,
         )
         rows = []
         for number in range(count):
             shown = f"--- a/f{number}.py\n+++ b/f{number}.py\n@@ -1 +1 @@\n-a\n+b\n"
             rows.append(
                 dict(
-                    session_id=session.id, message_seq=1, tool_use_id=f"toolu_{number}", tool_name="str_replace_based_edit_tool",
-                    tool_input={}, kind="edit", path=f"f{number}.py", old_content=b"a\n", new_content=b"b\n",
-                    shown_text=shown, shown_hash=hashlib.sha256(shown.encode()).hexdigest(), lines_added=1,
-                    lines_removed=1, status="pending",
+                    session_id=session.id,
+                    message_seq=1,
+                    tool_use_id=f"toolu_{number}",
+                    tool_name="str_replace_based_edit_tool",
+                    tool_input={},
+                    kind="edit",
+                    path=f"f{number}.py",
+                    old_content=b"a\n",
+                    new_content=b"b\n",
+                    shown_text=shown,
+                    shown_hash=hashlib.sha256(shown.encode()).hexdigest(),
+                    lines_added=1,
+                    lines_removed=1,
+                    status="pending",
                 )
             )
         with database.session() as orm, orm.begin():
@@ -89,8 +105,9 @@ def _seed(url: str, count: int) -> None:
 
 def _naive_claim(database, reviewer: str) -> tuple[int | None, int]:
     """The first pending row nobody holds, then a guarded UPDATE; a lost race is a conflict and a retry."""
-    from app.store.models import Proposal, utcnow
     from sqlalchemy import update
+
+    from app.store.models import Proposal, utcnow
 
     conflicts = 0
     while True:
@@ -140,7 +157,10 @@ def _reviewer_process(url: str, reviewer: str, strategy: str, result_path: str, 
             verdict = "approve" if proposal_id % 3 else "reject"
             try:
                 repository.record_decision(
-                    proposal_id, verdict=verdict, reason="bench" if verdict == "reject" else None, reviewer=reviewer,
+                    proposal_id,
+                    verdict=verdict,
+                    reason="bench" if verdict == "reject" else None,
+                    reviewer=reviewer,
                     channel="cli",
                 )
                 decided += 1
@@ -151,8 +171,14 @@ def _reviewer_process(url: str, reviewer: str, strategy: str, result_path: str, 
         database.close()
     Path(result_path).write_text(
         json.dumps(
-            {"latencies": latencies, "decided": decided, "conflicts": conflicts, "errors": errors,
-             "started": started, "finished": finished}
+            {
+                "latencies": latencies,
+                "decided": decided,
+                "conflicts": conflicts,
+                "errors": errors,
+                "started": started,
+                "finished": finished,
+            }
         )
     )
 
@@ -246,15 +272,21 @@ def run(quick: bool) -> tuple[RoundResult, RoundResult, int, int]:
 def benchmarks(quick: bool) -> Iterator[Figure]:
     skip_locked, naive, count, processes = run(quick)
     prefix = f"team_pg {processes} procs x {count:,} items"
-    yield Figure.at_most(f"{prefix}: decided twice", skip_locked.decided_twice, "items", 0, baseline=naive.decided_twice)
+    yield Figure.at_most(
+        f"{prefix}: decided twice", skip_locked.decided_twice, "items", 0, baseline=naive.decided_twice
+    )
     yield Figure.at_most(f"{prefix}: lost", skip_locked.lost, "items", 0, baseline=naive.lost)
     yield Figure.at_most(f"{prefix}: decision errors", skip_locked.errors, "items", 0, baseline=naive.errors)
     yield Figure.at_most(f"{prefix}: claim p50", skip_locked.claim_p50_ms, "ms", None, baseline=naive.claim_p50_ms)
     yield Figure.at_most(
         f"{prefix}: claim p99", skip_locked.claim_p99_ms, "ms", CLAIM_P99_TARGET_MS, baseline=naive.claim_p99_ms
     )
-    yield Figure.at_least(f"{prefix}: throughput", skip_locked.throughput, "decisions/s", None, baseline=naive.throughput)
-    yield Figure.at_most(f"{prefix}: claim conflicts (retries)", skip_locked.conflicts, "retries", None, baseline=naive.conflicts)
+    yield Figure.at_least(
+        f"{prefix}: throughput", skip_locked.throughput, "decisions/s", None, baseline=naive.throughput
+    )
+    yield Figure.at_most(
+        f"{prefix}: claim conflicts (retries)", skip_locked.conflicts, "retries", None, baseline=naive.conflicts
+    )
 
 
 if __name__ == "__main__":

@@ -21,9 +21,7 @@ class Figure:
     met: bool
 
     @classmethod
-    def at_most(
-        cls, name: str, value: float, unit: str, target: float | None, baseline: float | None = None
-    ) -> Figure:
+    def at_most(cls, name: str, value: float, unit: str, target: float | None, baseline: float | None = None) -> Figure:
         """A lower-is-better figure (durations, memory): met when value <= target."""
         return cls(name, value, unit, baseline, _ratio(value, baseline), target, target is None or value <= target)
 

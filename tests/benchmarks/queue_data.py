@@ -18,7 +18,7 @@ def build_queue_database(path: Path, *, decided: int, waiting: int) -> None:
     ones, across SESSIONS sessions in WORKSPACES workspaces whose runner is alive elsewhere (so deciding starts none)."""
     database = open_database(str(path))
     database.close()
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     start = now - dt.timedelta(days=30)
     connection = sqlite3.connect(path)
     try:
@@ -33,8 +33,16 @@ def build_queue_database(path: Path, *, decided: int, waiting: int) -> None:
             " runner_id, heartbeat_at, created_at, updated_at)"
             " VALUES (?, ?, ?, 'anthropic', 'claude-sonnet-5-5', 'system', '[]', '{}', 30, 'waiting', 0, 0, 0, 0, 0,"
             " 'bench-runner', '2099-01-01 00:00:00.000000', ?, ?)",
-            [(s + 1, s % WORKSPACES + 1, f"Benchmark task {s + 1}: refactor module group {s}", str(start), str(start))
-             for s in range(SESSIONS)],
+            [
+                (
+                    s + 1,
+                    s % WORKSPACES + 1,
+                    f"Benchmark task {s + 1}: refactor module group {s}",
+                    str(start),
+                    str(start),
+                )
+                for s in range(SESSIONS)
+            ],
         )
         span_s = 30 * 86400
         # Decided history: created over the last 30 days; the newest 2% decided today.

@@ -5,16 +5,17 @@ ANTHROPIC_BASE_URL (as a user would), a real SQLite file, and the SessionManager
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from app.core import events
-from app.core.api_key import ApiKeyStore
-from app.core.endpoints import ANTHROPIC, Endpoints
-from app.core.sessions import NewSession, SessionManager
+from app.services import events
+from app.services.api_key import ApiKeyStore
+from app.services.endpoints import ANTHROPIC, Endpoints
+from app.services.sessions import NewSession, SessionManager
 from app.standin.scenario import ScriptedScenario
 from app.standin.server import StandinServer
 from app.store.async_repository import AsyncRepository
@@ -38,7 +39,7 @@ class Stack:
     seen: list[events.SessionEvent] = field(default_factory=list)
     _changed: asyncio.Event | None = None
 
-    def open(self) -> "Stack":
+    def open(self) -> Stack:
         """(Re)open the database and a fresh manager, as a restarted app would."""
         self.database = open_database(self.db_url or str(self.db_path))
         self.repository = AsyncRepository(Repository(self.database))
@@ -66,7 +67,7 @@ class Stack:
                     return value
                 try:
                     await asyncio.wait_for(self._changed.wait(), 0.5)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
 
         return await asyncio.wait_for(wait(), timeout)

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from app.core.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME
+from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME
 from app.standin.scenario import Turn, text_turn, tool_use_block
 from app.standin.server import StandinServer
 from app.store.audit import verify_chain
@@ -169,18 +169,20 @@ class _Reviewer:
 
 def _note_kill_state(report: CrashReport, repository: Repository) -> None:
     with repository.database.session() as orm:
-        states = dict(orm.execute(text(
-            "SELECT status, count(*) FROM proposals WHERE status IN ('applying', 'decided') GROUP BY status"
-        )).all())
+        states = dict(
+            orm.execute(
+                text("SELECT status, count(*) FROM proposals WHERE status IN ('applying', 'decided') GROUP BY status")
+            ).all()
+        )
     report.kills_mid_apply += bool(states.get("applying"))
     report.kills_after_decision += bool(states.get("decided"))
 
 
 def _applying_now(repository: Repository) -> bool:
     with repository.database.session() as orm:
-        return bool(orm.execute(text(
-            "SELECT 1 FROM proposals WHERE status IN ('applying', 'decided') LIMIT 1"
-        )).first())
+        return bool(
+            orm.execute(text("SELECT 1 FROM proposals WHERE status IN ('applying', 'decided') LIMIT 1")).first()
+        )
 
 
 def _resolved_count(repository: Repository) -> int:
@@ -227,13 +229,23 @@ def run_crash_harness(
                     report.finished = True
                     break
                 args = (
-                    ["run", "--workspace", str(workspace), "--task", "Make every edit.", "--model", MODEL,
-                     "--max-turns", str(proposals // per_turn + 10)]
+                    [
+                        "run",
+                        "--workspace",
+                        str(workspace),
+                        "--task",
+                        "Make every edit.",
+                        "--model",
+                        MODEL,
+                        "--max-turns",
+                        str(proposals // per_turn + 10),
+                    ]
                     if session_id is None
                     else ["resume", str(session_id)]
                 )
-                child = subprocess.Popen([sys.executable, "-m", "app", *args], env=env, stdout=log_file,
-                                         stderr=subprocess.STDOUT)
+                child = subprocess.Popen(
+                    [sys.executable, "-m", "app", *args], env=env, stdout=log_file, stderr=subprocess.STDOUT
+                )
                 report.restarts += 1
                 baseline = _resolved_count(repository)
                 goal = baseline + rng.randint(1, max(1, round(2 * spacing) - 1))
@@ -354,7 +366,11 @@ def _verify(report: CrashReport, repository: Repository, database, workspace: Pa
     by_id = {decision.id: decision for _, decision in decisions}
     for proposal_id, decision_id in reviewer.acknowledged.items():
         stored_decision = by_id.get(decision_id)
-        if stored_decision is None or stored_decision.proposal_id != proposal_id or stored_decision.reviewer != REVIEWER:
+        if (
+            stored_decision is None
+            or stored_decision.proposal_id != proposal_id
+            or stored_decision.reviewer != REVIEWER
+        ):
             report.lost += 1
             problems.append(f"acknowledged decision {decision_id} on proposal {proposal_id} is missing")
 
@@ -388,8 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="signoff-crash-") as folder:
-        report = run_crash_harness(Path(folder), proposals=args.proposals, kills=args.kills, seed=args.seed,
-                                   time_limit_s=3600)
+        report = run_crash_harness(
+            Path(folder), proposals=args.proposals, kills=args.kills, seed=args.seed, time_limit_s=3600
+        )
     print(report)
     return 0 if report.ok else 1
 

@@ -4,8 +4,8 @@ whitespace-only edit), recorded through the stand-in API, the real SDK and SQLit
 
 from __future__ import annotations
 
-from app.core import review
-from app.core.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME
+from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME
+from app.services import review
 from app.standin.scenario import text_block, text_turn, tool_turn, tool_use_block
 
 GREET = "def greet(name):\n    return 'hi ' + name\n"
@@ -15,7 +15,9 @@ TASK = f"Greet politely. The deploy token is {GITHUB_TOKEN} and the AWS key {AWS
 
 
 def _edit(old: str, new: str) -> dict:
-    return tool_use_block(EDITOR_TOOL_NAME, {"command": "str_replace", "path": "greet.py", "old_str": old, "new_str": new})
+    return tool_use_block(
+        EDITOR_TOOL_NAME, {"command": "str_replace", "path": "greet.py", "old_str": old, "new_str": new}
+    )
 
 
 def _command(text: str) -> dict:
@@ -27,7 +29,9 @@ REPLIES = [
     tool_turn(text_block("Adding a farewell."), _edit("'Hello, ' + name", "'Hello, ' + name + ', yo'")),  # reject
     tool_turn(text_block("Revised per your note."), _edit("'Hello, ' + name", "'Hello, ' + name + '.'")),  # approve
     tool_turn(text_block("Cleaning up."), _command("rm -rf build")),  # edited command
-    tool_turn(tool_use_block(EDITOR_TOOL_NAME, {"command": "create", "path": "notes.txt", "file_text": "todo\n"})),  # edited file
+    tool_turn(
+        tool_use_block(EDITOR_TOOL_NAME, {"command": "create", "path": "notes.txt", "file_text": "todo\n"})
+    ),  # edited file
     tool_turn(_edit("return 'Hello, ' + name + '.'", "return 'Hello, ' + name + '!'")),  # whitespace-only edit
     tool_turn(text_block("Publishing."), _command("curl -X POST https://example.com/publish")),  # reject
     text_turn("Done."),

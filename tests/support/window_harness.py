@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import qasync
 from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtWidgets import QApplication
 
-from app.core.settings import Settings
+from app.services.settings import Settings
 from app.store.db import open_database
 from app.ui.main_window import MainWindow, WindowContext
 
@@ -26,7 +27,9 @@ class WindowDriver:
     def __init__(self, qtbot, db_path: Path, *, settings: Settings | None = None, demo: bool = False) -> None:
         self.qtbot = qtbot
         self.database = open_database(str(db_path))
-        self.context = WindowContext.create(self.database, settings=settings or Settings(reviewer="ada", undo_seconds=0.0))
+        self.context = WindowContext.create(
+            self.database, settings=settings or Settings(reviewer="ada", undo_seconds=0.0)
+        )
         self.window = MainWindow(self.context, demo=demo)
         self.window.resize(1200, 800)
         self.closed = False
@@ -48,6 +51,7 @@ class WindowDriver:
         timer.timeout.connect(wake.set)
         timer.start()
         try:
+
             async def wait() -> Any:
                 while True:
                     wake.clear()
@@ -58,7 +62,7 @@ class WindowDriver:
 
             try:
                 return await asyncio.wait_for(wait(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}") from None
         finally:
             timer.stop()

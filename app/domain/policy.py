@@ -1,0 +1,571 @@
+"""Per-workspace rules (allow / ask / deny) for proposed edits and commands, their file, and offers to add rules.
+
+Rules live in ``.signoff/policy.toml`` under the workspace. This decides; it never records or applies anything, and
+whatever it cannot be sure of is "ask" (a person looks). No Qt here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import shlex
+import tempfile
+import tomllib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from app.domain.path_glob import path_glob_regex
+from app.domain.shell_parse import ParsedCommand, SimpleCommand, parse_command
+
+POLICY_FILE = ".signoff/policy.toml"
+ACTIONS = ("allow", "ask", "deny")
+# 'file' is either: a change to an existing file ('edit') or a new one ('create').
+KINDS = ("command", "edit", "create", "file")
+MATCHES = ("prefix", "exact", "glob")
+SUGGEST_AFTER = 5
+# What a decision made by a rule is stored with (the reviewer is "policy:<rule>" for approvals).
+POLICY_CHANNEL = "policy"
+POLICY_REVIEWER = "policy"
+_REVIEWER_MAX = 200
+_GLOB_CHARS = set("*?[")
+# Folders whose changes steer Signoff or git themselves: never allowed by a rule, at most asked.
+_GUARDED_DIRS = (".signoff", ".git")
+_HARMLESS_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty")
+
+
+class PolicyError(Exception):
+    """The policy file cannot be used as written; the message names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    action: str
+    kind: str
+    pattern: str
+    # Commands only: 'prefix' (the command's first words), 'exact' (all of its words) or 'glob' (over its words).
+    match: str = "prefix"
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise PolicyError(f"Unknown action {self.action!r}; use allow, ask or deny.")
+        if self.kind not in KINDS:
+            raise PolicyError(f"Unknown kind {self.kind!r}; use command, edit, create or file.")
+        if not isinstance(self.pattern, str) or not self.pattern.strip():
+            raise PolicyError("A rule needs a non-empty pattern.")
+        if self.match not in MATCHES:
+            raise PolicyError(f"Unknown match {self.match!r}; use prefix, exact or glob.")
+        if self.kind == "command" and self.match != "glob":
+            try:
+                if not shlex.split(self.pattern):
+                    raise ValueError("no words")
+            except ValueError as err:
+                raise PolicyError(f"The command pattern {self.pattern!r} cannot be split into words ({err}).") from None
+
+    @classmethod
+    def for_command(cls, action: str, pattern: str, match: str | None = None, note: str = "") -> Rule:
+        if match is None:
+            match = "glob" if _GLOB_CHARS & set(pattern) else "prefix"
+        return cls(action, "command", pattern, match, note)
+
+    @property
+    def label(self) -> str:
+        if self.kind == "command":
+            how = {"prefix": "", "exact": " (exactly)", "glob": " (glob)"}[self.match]
+            return f"{self.action} command `{self.pattern}`{how}"
+        what = {"edit": "edits of", "create": "new files", "file": "changes to"}[self.kind]
+        return f"{self.action} {what} `{self.pattern}`"
+
+    def matches_words(self, words: tuple[str, ...]) -> bool:
+        if not words:
+            return False
+        if self.match == "glob":
+            return fnmatchcase(" ".join(words), self.pattern)
+        tokens = tuple(shlex.split(self.pattern))
+        if self.match == "exact":
+            return words == tokens
+        return words[: len(tokens)] == tokens
+
+    def matches_path(self, kind: str, path: str) -> bool:
+        if self.kind == "command" or (self.kind != "file" and self.kind != kind):
+            return False
+        return path_glob_regex(self.pattern).match(path) is not None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: str  # allow | ask | deny
+    reason: str
+    rules: tuple[Rule, ...] = ()
+
+    @property
+    def reviewer(self) -> str:
+        """How a decision made by this verdict names its reviewer: 'policy' or 'policy:<rule>'."""
+        if not self.rules:
+            return POLICY_REVIEWER
+        text = f"{POLICY_REVIEWER}:" + "; ".join(dict.fromkeys(rule.label for rule in self.rules))
+        return text if len(text) <= _REVIEWER_MAX else text[: _REVIEWER_MAX - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Policy:
+    rules: tuple[Rule, ...] = ()
+
+    # -- files ---------------------------------------------------------------------------------------------------------
+
+    def check_file(self, kind: str, path: str) -> Verdict:
+        """A proposed create or edit of ``path`` (workspace-relative, '/'-separated)."""
+        parts = PurePosixPath(path).parts
+        if parts and parts[0] in _GUARDED_DIRS:
+            return Verdict("ask", f"{path} is inside {parts[0]}/, which no rule may allow; a person decides.")
+        for rule in self.rules:
+            if rule.matches_path(kind, path):
+                return Verdict(rule.action, f"{path} matches the rule: {rule.label}.", (rule,))
+        return Verdict("ask", "No rule matches; edits ask by default.")
+
+    # -- commands ------------------------------------------------------------------------------------------------------
+
+    def check_command(self, command: str, cwd: str = ".", *, root: str | os.PathLike[str]) -> Verdict:
+        """A proposed command line run by /bin/sh in ``cwd`` (workspace-relative): every part must be allowed."""
+        parsed = parse_command(command)
+        root_path = Path(root).resolve()
+        items = [c for c in parsed.commands if not _is_plain_cd(c)]
+
+        # A deny anywhere wins, even where other parts could not be understood.
+        for item in items:
+            for rule in self.rules:
+                if rule.kind == "command" and rule.action == "deny" and _rule_catches(rule, item):
+                    return Verdict("deny", f"`{_shown(item)}` is denied by the rule: {rule.label}.", (rule,))
+
+        if parsed.problems:
+            return Verdict(
+                "ask", "Signoff cannot tell from the text what this runs: " + "; ".join(parsed.problems) + "."
+            )
+        if not items:
+            return Verdict("ask", "The command runs nothing a rule could allow.")
+        outside = _outside_reasons(parsed, items, cwd, root_path)
+        if outside:
+            return Verdict("ask", outside[0])
+
+        used: list[Rule] = []
+        for item in items:
+            if item.dynamic_name:
+                return Verdict("ask", f"`{_shown(item)}` runs a program only known when it runs.")
+            rule = self._first_command_rule(item)
+            if rule is None:
+                return Verdict("ask", f"No rule allows `{_shown(item)}`; commands ask by default.")
+            if rule.action == "ask":
+                return Verdict("ask", f"`{_shown(item)}` matches the rule: {rule.label}.", (rule,))
+            if rule.action == "deny":  # pragma: no cover - denies were handled above
+                return Verdict("deny", f"`{_shown(item)}` is denied by the rule: {rule.label}.", (rule,))
+            used.append(rule)
+        labels = ", ".join(dict.fromkeys(rule.label for rule in used))
+        return Verdict("allow", f"Every part is allowed ({labels}).", tuple(dict.fromkeys(used)))
+
+    def _first_command_rule(self, item: SimpleCommand) -> Rule | None:
+        for rule in self.rules:
+            if rule.kind == "command" and _rule_catches(rule, item):
+                return rule
+        return None
+
+    # -- proposals -----------------------------------------------------------------------------------------------------
+
+    def check(self, proposal: Any, root: str | os.PathLike[str]) -> Verdict:
+        """A stored proposal (anything with kind, path, command, cwd)."""
+        if proposal.kind == "command":
+            return self.check_command(proposal.command or "", proposal.cwd or ".", root=root)
+        return self.check_file(proposal.kind, proposal.path or "")
+
+    def with_rules(self, rules: Iterable[Rule]) -> Policy:
+        """This policy with ``rules`` added at the end (ones already present are not repeated)."""
+        existing = list(self.rules)
+        for rule in rules:
+            if not any(_same_rule(rule, old) for old in existing):
+                existing.append(rule)
+        return Policy(tuple(existing))
+
+
+def _same_rule(a: Rule, b: Rule) -> bool:
+    return (a.action, a.kind, a.pattern, a.match) == (b.action, b.kind, b.pattern, b.match)
+
+
+def _rule_catches(rule: Rule, item: SimpleCommand) -> bool:
+    """Allow rules must match every word, NAME=value prefixes included (they change what runs). Ask and deny rules
+    also catch the bare command and the program's base name, so `FOO=1 /bin/rm` cannot slip past `deny rm`."""
+    if rule.matches_words(item.words):
+        return True
+    if rule.action == "allow":
+        return False
+    if rule.matches_words(item.argv):
+        return True
+    if item.argv and "/" in item.argv[0]:
+        return rule.matches_words((posixpath.basename(item.argv[0]),) + item.argv[1:])
+    return False
+
+
+def _is_plain_cd(item: SimpleCommand) -> bool:
+    # A literal `cd` changes nothing itself; where it leads is checked in _outside_reasons.
+    return not item.assignments and bool(item.argv) and item.argv[0] in ("cd", "pushd") and not item.dynamic_name
+
+
+def _shown(item: SimpleCommand) -> str:
+    text = item.text
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def _resolve_under(base: Path, name: str) -> Path:
+    return (base / name).resolve(strict=False) if not name.startswith("/") else Path(name).resolve(strict=False)
+
+
+def _inside(root: Path, target: Path) -> bool:
+    return target == root or root in target.parents
+
+
+def _guarded(root: Path, target: Path) -> str | None:
+    if not _inside(root, target) or target == root:
+        return None
+    first = target.relative_to(root).parts[0]
+    return first if first in _GUARDED_DIRS else None
+
+
+def _outside_reasons(parsed: ParsedCommand, items: list[SimpleCommand], cwd: str, root: Path) -> list[str]:
+    """Why the command reaches outside the workspace (or into .git/, .signoff/), judged from every folder it may be in."""
+    reasons: list[str] = []
+    start = _resolve_under(root, cwd)
+    folders = [start]
+    current = start
+    for directory in parsed.directories:
+        current = _resolve_under(current, directory)
+        if not _inside(root, current):
+            reasons.append(f"It changes into {directory}, outside the workspace.")
+            return reasons
+        folders.append(current)
+    for folder in folders:
+        guarded = _guarded(root, folder)
+        if guarded:
+            reasons.append(f"It runs inside {guarded}/, where no rule may allow changes.")
+            return reasons
+    # Subshells and functions make text order unreliable, so a relative name must be safe from every folder seen.
+    for redirect in parsed.redirects:
+        if redirect.target is None:
+            reasons.append("It redirects to a file only known when it runs.")
+            continue
+        if redirect.target in _HARMLESS_DEVICES or redirect.target.startswith("/dev/fd/"):
+            continue
+        for folder in folders:
+            target = _resolve_under(folder, redirect.target)
+            if not _inside(root, target):
+                verb = "writes" if redirect.writes else "reads"
+                reasons.append(f"It {verb} {redirect.target}, outside the workspace.")
+                break
+            guarded = _guarded(root, target)
+            if guarded and redirect.writes:
+                reasons.append(f"It writes into {guarded}/ ({redirect.target}).")
+                break
+    for item in items:
+        for word in item.argv[1:] + item.assignments:
+            for candidate in _path_candidates(word):
+                if candidate in _HARMLESS_DEVICES:
+                    continue
+                if candidate.startswith("~"):
+                    reasons.append(f"`{_shown(item)}` names {candidate}, in the home folder outside the workspace.")
+                    break
+                if not (
+                    candidate.startswith("/")
+                    or ".." in PurePosixPath(candidate).parts
+                    or any(part in _GUARDED_DIRS for part in PurePosixPath(candidate).parts)
+                ):
+                    continue
+                for folder in folders:
+                    target = _resolve_under(folder, candidate)
+                    if not _inside(root, target):
+                        reasons.append(f"`{_shown(item)}` names {candidate}, outside the workspace.")
+                        break
+                    guarded = _guarded(root, target)
+                    if guarded and not (item.argv[0] == "git" and guarded == ".git"):
+                        reasons.append(f"`{_shown(item)}` names {candidate}, inside {guarded}/.")
+                        break
+    return reasons
+
+
+def _path_candidates(word: str) -> list[str]:
+    candidates = [word]
+    if "=" in word:
+        candidates.append(word.split("=", 1)[1])
+    if ":" in word and not word.startswith(("http:", "https:")):
+        candidates.extend(part for part in word.split(":") if part.startswith(("/", "~")))
+    return [c for c in candidates if c]
+
+
+# -- path globs ----------------------------------------------------------------------------------------------------------
+
+
+def escape_path_glob(path: str) -> str:
+    """A glob matching exactly ``path`` (anchored at the root)."""
+    escaped = "".join(f"[{c}]" if c in "*?[" else c for c in path)
+    return "/" + escaped
+
+
+# -- the file ------------------------------------------------------------------------------------------------------------
+
+_HEADER = """\
+# Signoff policy for this workspace: which proposed changes need a person.
+# Rules are checked from the top; the first rule that matches decides.
+#   action  allow | ask | deny
+#   kind    command | edit (existing files) | create (new files) | file (either)
+#   pattern commands: the command's first words ("pytest -q"), all of them (match = "exact"),
+#           or a glob over them (match = "glob", e.g. "npm run *");
+#           files: a path glob from the workspace root ("src/**/*.py", "docs/", "*.md").
+# Every part of a command line (a && b, a; b, pipes, $(...), bash -c '...') must be allowed for it to run unasked.
+# Without a matching rule: reads run, edits and commands ask. Paths outside the workspace are always refused.
+
+"""
+
+
+def policy_path(root: str | os.PathLike[str]) -> Path:
+    return Path(root) / POLICY_FILE
+
+
+def _toml_string(value: str) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("\x7f", "\\u007f")
+
+
+def dumps(policy: Policy) -> str:
+    lines = [_HEADER.rstrip("\n"), "", "version = 1"]
+    for rule in policy.rules:
+        lines += [
+            "",
+            "[[rule]]",
+            f"action = {_toml_string(rule.action)}",
+            f"kind = {_toml_string(rule.kind)}",
+            f"pattern = {_toml_string(rule.pattern)}",
+        ]
+        if rule.kind == "command":
+            lines.append(f"match = {_toml_string(rule.match)}")
+        if rule.note:
+            lines.append(f"note = {_toml_string(rule.note)}")
+    return "\n".join(lines) + "\n"
+
+
+def loads(text: str, *, source: str = "policy") -> Policy:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise PolicyError(f"{source} is not valid TOML: {err}.") from None
+    version = data.get("version", 1)
+    if version != 1:
+        raise PolicyError(f"{source} has version {version!r}; this Signoff reads version 1.")
+    raw_rules = data.get("rule", [])
+    if not isinstance(raw_rules, list):
+        raise PolicyError(f"{source}: rules are written as [[rule]] tables.")
+    rules: list[Rule] = []
+    for number, raw in enumerate(raw_rules, start=1):
+        if not isinstance(raw, dict):
+            raise PolicyError(f"{source}: rule {number} is not a table.")
+        unknown = set(raw) - {"action", "kind", "pattern", "match", "note"}
+        if unknown:
+            raise PolicyError(f"{source}: rule {number} has unknown keys {sorted(unknown)}.")
+        values = {key: raw.get(key) for key in ("action", "kind", "pattern", "match", "note")}
+        for key, value in values.items():
+            if value is not None and not isinstance(value, str):
+                raise PolicyError(f"{source}: rule {number}: `{key}` must be a string.")
+        try:
+            if values["kind"] == "command":
+                rules.append(
+                    Rule.for_command(
+                        values["action"] or "", values["pattern"] or "", values["match"], values["note"] or ""
+                    )
+                )
+            else:
+                rules.append(
+                    Rule(
+                        values["action"] or "",
+                        values["kind"] or "",
+                        values["pattern"] or "",
+                        "prefix",
+                        values["note"] or "",
+                    )
+                )
+        except PolicyError as err:
+            raise PolicyError(f"{source}: rule {number}: {err}") from None
+    return Policy(tuple(rules))
+
+
+def load_policy(root: str | os.PathLike[str]) -> Policy:
+    """The workspace's policy; no file means no rules (the defaults). Raises PolicyError for a broken file."""
+    path = policy_path(root)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Policy()
+    except (OSError, UnicodeDecodeError) as err:
+        raise PolicyError(f"Cannot read {path}: {err}.") from None
+    return loads(text, source=str(path))
+
+
+def save_policy(root: str | os.PathLike[str], policy: Policy) -> Path:
+    """Write the policy atomically (a reader sees the old file or the new one, never half of it)."""
+    path = policy_path(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=".policy.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(dumps(policy))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def add_rules(root: str | os.PathLike[str], rules: Iterable[Rule]) -> Policy:
+    """Append rules to the workspace's policy file (re-read first, so edits made elsewhere are kept)."""
+    policy = load_policy(root).with_rules(rules)
+    save_policy(root, policy)
+    return policy
+
+
+# -- rules from decisions ----------------------------------------------------------------------------------------------
+
+
+def rules_to_always_allow(proposal: Any) -> list[Rule]:
+    """The rules that would have allowed this proposal: the exact command parts, or this one file.
+
+    Empty when no rule could (the command cannot be read for sure, or it touches .git/ or .signoff/).
+    """
+    if proposal.kind == "command":
+        parsed = parse_command(proposal.command or "")
+        if parsed.problems:
+            return []
+        rules: list[Rule] = []
+        for item in parsed.commands:
+            if _is_plain_cd(item) or item.dynamic_name or not item.words:
+                continue
+            rule = Rule.for_command("allow", shlex.join(item.words), "exact")
+            if not any(_same_rule(rule, old) for old in rules):
+                rules.append(rule)
+        return rules
+    path = proposal.path or ""
+    if not path or PurePosixPath(path).parts[0] in _GUARDED_DIRS:
+        return []
+    return [Rule("allow", proposal.kind if proposal.kind in ("edit", "create") else "file", escape_path_glob(path))]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    rule: Rule
+    count: int
+    text: str
+    # Proposal ids the suggestion was drawn from (for display).
+    examples: tuple[int, ...] = field(default=())
+
+
+def suggest_rules(
+    history: Iterable[tuple[Any, Any]],
+    policy: Policy,
+    root: str | os.PathLike[str],
+    *,
+    threshold: int = SUGGEST_AFTER,
+) -> list[Suggestion]:
+    """Offers for rules, from decisions people made in this workspace: the same command part approved ``threshold``
+    times, or that many changes approved under one folder, never rejected, and not already allowed."""
+    command_counts: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    command_rejected: set[tuple[str, ...]] = set()
+    folder_counts: dict[str, list[int]] = defaultdict(list)
+    folder_rejected: set[str] = set()
+    for proposal, decision in history:
+        if decision.channel == POLICY_CHANNEL:
+            continue
+        approved = decision.verdict == "approve"
+        if proposal.kind == "command":
+            parsed = parse_command(proposal.command or "")
+            if parsed.problems:
+                continue
+            for item in parsed.commands:
+                if _is_plain_cd(item) or item.dynamic_name or not item.words:
+                    continue
+                if approved:
+                    command_counts[item.words].append(proposal.id)
+                else:
+                    command_rejected.add(item.words)
+        elif proposal.path:
+            folder = posixpath.dirname(proposal.path)
+            if folder.split("/")[0] in _GUARDED_DIRS:
+                continue
+            if approved:
+                folder_counts[folder].append(proposal.id)
+            else:
+                folder_rejected.add(folder)
+    suggestions: list[Suggestion] = []
+    for words, ids in command_counts.items():
+        ids = sorted(set(ids))
+        if len(ids) < threshold or words in command_rejected:
+            continue
+        rule = Rule.for_command("allow", shlex.join(words), "exact")
+        if policy.check_command(rule.pattern, root=root).action == "allow" or any(
+            _same_rule(rule, r) for r in policy.rules
+        ):
+            continue
+        suggestions.append(
+            Suggestion(
+                rule, len(ids), f"You approved `{rule.pattern}` {len(ids)} times here. Always allow it?", tuple(ids)
+            )
+        )
+    for folder, ids in folder_counts.items():
+        ids = sorted(set(ids))
+        if len(ids) < threshold or folder in folder_rejected:
+            continue
+        pattern = "/*" if folder == "" else escape_path_glob(folder) + "/**"
+        rule = Rule("allow", "file", pattern)
+        sample = f"{folder}/x" if folder else "x"
+        if policy.check_file("edit", sample).action == "allow" or any(_same_rule(rule, r) for r in policy.rules):
+            continue
+        where = f"under {folder}/" if folder else "at the top of the workspace"
+        suggestions.append(
+            Suggestion(
+                rule, len(ids), f"You approved {len(ids)} changes {where}. Always allow changes there?", tuple(ids)
+            )
+        )
+    suggestions.sort(key=lambda s: -s.count)
+    return suggestions
+
+
+def describe(policy: Policy) -> list[str]:
+    return [
+        f"{number}. {rule.label}" + (f"  — {rule.note}" if rule.note else "")
+        for number, rule in enumerate(policy.rules, 1)
+    ]
+
+
+def remove_rule(root: str | os.PathLike[str], number: int) -> Rule:
+    """Remove rule ``number`` (1-based, as listed) from the workspace's policy file; returns it."""
+    policy = load_policy(root)
+    if not 1 <= number <= len(policy.rules):
+        raise PolicyError(f"There is no rule {number}; the policy has {len(policy.rules)} rule(s).")
+    rules = list(policy.rules)
+    removed = rules.pop(number - 1)
+    save_policy(root, Policy(tuple(rules)))
+    return removed
+
+
+def policy_listing(root: str | os.PathLike[str]) -> str:
+    """The policy as the command line shows it."""
+    policy = load_policy(root)
+    path = policy_path(root)
+    if not policy.rules:
+        return (
+            f"No rules in {path}: reads run, edits and commands ask, paths outside the workspace are refused.\n"
+            'Add one with: signoff policy add allow command "pytest -q"'
+        )
+    return f"Rules in {path} (the first that matches decides):\n" + "\n".join(describe(policy))

@@ -1,0 +1,161 @@
+"""Plain, immutable copies of stored rows: what crosses threads and reaches the window, never live ORM objects.
+
+No Qt here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; everything Signoff stores is UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: int
+    workspace_root: str
+    task: str
+    endpoint: str
+    model: str
+    system_prompt: str
+    tools: list[dict[str, Any]]
+    sampling: dict[str, Any]
+    max_turns: int
+    status: str
+    stop_reason: str | None
+    error: str | None
+    turns: int
+    input_tokens: int
+    output_tokens: int
+    cache_creation_input_tokens: int
+    cache_read_input_tokens: int
+    runner_id: str | None
+    heartbeat_at: dt.datetime | None
+    created_at: dt.datetime
+    ended_at: dt.datetime | None
+
+    @property
+    def is_over(self) -> bool:
+        return self.status in {"finished", "stopped", "failed"}
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    seq: int
+    role: str
+    content: list[dict[str, Any]]
+    stop_reason: str | None
+    usage: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ProposalRecord:
+    id: int
+    session_id: int
+    workspace_root: str
+    task: str
+    message_seq: int
+    tool_use_id: str
+    tool_name: str
+    tool_input: dict[str, Any]
+    kind: str
+    path: str | None
+    command: str | None
+    cwd: str | None
+    base_hash: str | None
+    old_content: bytes | None
+    new_content: bytes | None
+    shown_text: str
+    shown_hash: str
+    lines_added: int
+    lines_removed: int
+    status: str
+    result: dict[str, Any] | None
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+
+    @property
+    def target(self) -> str:
+        """The file path, or the command, for one-line listings."""
+        return self.path if self.path is not None else (self.command or "")
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    id: int
+    proposal_id: int
+    verdict: str
+    reason: str | None
+    edited_content: bytes | None
+    reviewer: str
+    time_on_screen_ms: int | None
+    decided_at: dt.datetime
+    channel: str
+    hunk_verdicts: list[dict[str, Any]] | None = None
+    strength: int | None = None
+    # The proposal's shown_hash when it was decided: what the reviewer saw, checked again before applying.
+    shown_hash: str | None = None
+    # Team mode: 'first' / 'second' of two reviews, 'adjudication', or None for a single review.
+    review_stage: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueItemRecord:
+    """One row of the review queue: what the list shows, without the proposal's contents."""
+
+    id: int
+    session_id: int
+    workspace_root: str
+    task: str
+    kind: str
+    path: str | None
+    command: str | None
+    lines_added: int
+    lines_removed: int
+    status: str
+    created_at: dt.datetime
+    # The value the queue is sorted by (with ``id``, the keyset position of the row).
+    sort_key: Any
+    # Team mode: who holds the item now, when the schema has claims.
+    claimed_by: str | None = None
+
+    @property
+    def target(self) -> str:
+        return self.path if self.path is not None else (self.command or "")
+
+
+@dataclass(frozen=True)
+class QueueTextRecord:
+    id: int
+    kind: str
+    shown_text: str
+    path: str | None
+    base_hash: str | None
+    workspace_root: str
+    # For commands: the folder it runs in (workspace-relative), which the policy check needs.
+    cwd: str | None = None
+
+
+@dataclass(frozen=True)
+class ProposalStateRecord:
+    id: int
+    status: str
+    decided_at: dt.datetime | None
+    verdict: str | None
+    reviewer: str | None
+
+
+@dataclass(frozen=True)
+class QueueStatsRecord:
+    waiting: int
+    decided_today: int
+    decided_last_hour: int
+    # Median time on screen of today's decisions made in a window; None when there are none.
+    median_ms: float | None

@@ -1,0 +1,74 @@
+"""Waiting for a person's decision on a proposal, wherever it is made, and for its undo window to pass.
+
+Decisions (and undos) made in this process wake the waiter at once (``notify``); those made by another process (a
+reviewer's window elsewhere, ``signoff approve``/``undo``) are found by polling the shared database. A decision is
+handed to the runner only once it is final: ``undo_window_s`` after it was made, claimed atomically against an undo.
+No Qt here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.domain.records import DecisionRecord
+from app.store.async_repository import AsyncRepository
+from app.store.models import utcnow
+from app.store.team_review import STILL_UNDECIDED
+
+POLL_INTERVAL_S = 0.5
+# After a lost race with an undo, look again soon rather than spinning.
+_RECHECK_S = 0.05
+
+
+class ProposalWithdrawn(Exception):
+    pass
+
+
+class DecisionWaiter:
+    def __init__(
+        self, repository: AsyncRepository, *, poll_interval_s: float = POLL_INTERVAL_S, undo_window_s: float = 0.0
+    ) -> None:
+        self._repository = repository
+        self._poll_interval_s = poll_interval_s
+        # Seconds a decision can still be taken back; the window sets it from Settings.
+        self.undo_window_s = undo_window_s
+        self._wakeups: dict[int, asyncio.Event] = {}
+
+    def notify(self, proposal_id: int) -> None:
+        """A decision on ``proposal_id`` was just stored (or taken back) in this process."""
+        event = self._wakeups.get(proposal_id)
+        if event is not None:
+            event.set()
+
+    async def wait(self, proposal_id: int) -> DecisionRecord:
+        """The final decision on a pending or freshly decided proposal; it is 'applying' when this returns."""
+        event = self._wakeups.setdefault(proposal_id, asyncio.Event())
+        try:
+            while True:
+                # Cleared before the check, so a notify() racing with it is never lost.
+                event.clear()
+                timeout = self._poll_interval_s
+                proposal = await self._repository.get_proposal(proposal_id)
+                if proposal.status == "decided":
+                    decision = await self._repository.latest_decision(proposal_id)
+                    if decision is not None:
+                        window = self.undo_window_s
+                        remaining = (decision.decided_at - utcnow()).total_seconds() + window
+                        if remaining <= 0:
+                            if await self._repository.claim_for_apply(proposal_id, window_s=window):
+                                return decision
+                            timeout = _RECHECK_S
+                        else:
+                            timeout = min(timeout, remaining)
+                elif proposal.status not in STILL_UNDECIDED:
+                    # awaiting_second_review and disputed are not final either: keep waiting for the deciding review.
+                    decision = await self._repository.latest_decision(proposal_id)
+                    if decision is not None:
+                        return decision
+                    raise ProposalWithdrawn(f"Proposal {proposal_id} was withdrawn ({proposal.status}).")
+                try:
+                    await asyncio.wait_for(event.wait(), timeout)
+                except TimeoutError:
+                    pass
+        finally:
+            self._wakeups.pop(proposal_id, None)

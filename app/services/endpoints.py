@@ -1,0 +1,69 @@
+"""Which Messages API a session talks to: Anthropic's (key from ``api_key``, ANTHROPIC_BASE_URL honoured by the SDK)
+or the shipped offline demo, served by the same local stand-in the tests use. Both go through ``anthropic``.
+
+No Qt here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import anthropic
+
+from app.services.api_key import ApiKey
+
+ANTHROPIC = "anthropic"
+DEMO = "demo"
+API_MAX_RETRIES = 4
+
+
+class NoApiKeyError(Exception):
+    pass
+
+
+class Endpoints:
+    """Hands out SDK clients per endpoint; owns the demo stand-in server while one is needed."""
+
+    def __init__(self, api_key: Callable[[], ApiKey | None], *, demo_chunk_delay_s: float = 0.012) -> None:
+        self._api_key = api_key
+        self._demo_chunk_delay_s = demo_chunk_delay_s
+        self._demo_server = None
+        self._lock = threading.Lock()
+
+    def client(self, endpoint: str) -> anthropic.AsyncAnthropic:
+        if endpoint == DEMO:
+            return anthropic.AsyncAnthropic(
+                base_url=self.demo_base_url(), api_key="offline-demo", max_retries=API_MAX_RETRIES
+            )
+        key = self._api_key()
+        if key is None:
+            raise NoApiKeyError(
+                "No Anthropic API key: add one in Settings or set ANTHROPIC_API_KEY (or use the offline demo)."
+            )
+        return anthropic.AsyncAnthropic(api_key=key.value, max_retries=API_MAX_RETRIES)
+
+    def demo_base_url(self) -> str:
+        from app.standin.demo import DEMO_MODELS, DemoScenario
+        from app.standin.server import StandinServer
+
+        with self._lock:
+            if self._demo_server is None:
+                self._demo_server = StandinServer(
+                    DemoScenario(), models=DEMO_MODELS, chunk_delay=self._demo_chunk_delay_s
+                ).start()
+            return self._demo_server.base_url
+
+    async def model_ids(self, endpoint: str) -> list[str]:
+        """Model ids from the Models API, newest first as the API lists them."""
+        client = self.client(endpoint)
+        try:
+            return [model.id async for model in client.models.list(limit=100)]
+        finally:
+            await client.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._demo_server is not None:
+                self._demo_server.stop()
+                self._demo_server = None

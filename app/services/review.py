@@ -1,0 +1,146 @@
+"""Review operations: approve, reject with a reason, edit then approve. One named operation each, shared by the
+window and the command line; each validates, then records the decision durably (the runner applies it).
+
+No Qt here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+from app.domain import hunks
+from app.domain.diffing import compute_diff
+from app.domain.records import DecisionRecord, ProposalRecord
+from app.store.repository import Repository
+
+
+class ReviewError(Exception):
+    """A decision that cannot be taken as asked; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    proposal_id: int
+    verdict: str  # approve | reject | edit
+    reviewer: str
+    reason: str | None = None
+    # For 'edit': the full new file content, or the command, to apply instead of the proposal.
+    edited_content: bytes | None = None
+    time_on_screen_ms: int | None = None
+    shown_at: dt.datetime | None = None
+    channel: str = "window"
+    # Per-hunk verdicts when the reviewer split the proposal (see store.models.Decision.hunk_verdicts).
+    hunk_verdicts: list[dict] | None = None
+    # Optional 1-5 confidence rating.
+    strength: int | None = None
+    # Team mode: this decision settles a disagreement between two reviewers (see app.store.team_review).
+    adjudication: bool = False
+    # Compare mode: what was compared and which was picked (app.services.compare builds it; stored on the decision).
+    compare: dict | None = None
+
+
+def approve(proposal_id: int, reviewer: str, **context) -> DecisionRequest:
+    return DecisionRequest(proposal_id, "approve", reviewer, **context)
+
+
+def reject(proposal_id: int, reviewer: str, reason: str, **context) -> DecisionRequest:
+    return DecisionRequest(proposal_id, "reject", reviewer, reason=reason, **context)
+
+
+def edit(proposal_id: int, reviewer: str, edited_content: bytes, **context) -> DecisionRequest:
+    return DecisionRequest(proposal_id, "edit", reviewer, edited_content=edited_content, **context)
+
+
+# The verdict a per-hunk request carries until validation replaces it with the summary.
+HUNKS = "hunks"
+
+
+def by_hunk(proposal_id: int, reviewer: str, verdicts: list[hunks.HunkVerdict], **context) -> DecisionRequest:
+    """A decision hunk by hunk; ``validated`` turns it into its whole-proposal summary and the bytes to apply."""
+    try:
+        stored = hunks.to_json(verdicts)
+    except hunks.HunkError as err:
+        raise ReviewError(str(err)) from None
+    return DecisionRequest(proposal_id, HUNKS, reviewer, hunk_verdicts=stored, **context)
+
+
+def validated(proposal: ProposalRecord, request: DecisionRequest) -> DecisionRequest:
+    """Check a request against its proposal; an edit identical to the proposal is an approval.
+
+    Whether it is still waiting is checked when the decision is recorded, atomically with it.
+    """
+    if not request.reviewer.strip():
+        raise ReviewError("A decision needs a reviewer name (set it in Settings).")
+    if request.hunk_verdicts is not None:
+        return _validated_by_hunk(proposal, request)
+    if request.verdict == "reject":
+        if not (request.reason or "").strip():
+            raise ReviewError("A rejection needs a reason: the agent revises from it.")
+        return replace(request, reason=request.reason.strip())
+    if request.verdict == "edit":
+        if request.edited_content is None:
+            raise ReviewError("An edit needs the content to apply instead.")
+        if proposal.kind == "command":
+            try:
+                command = request.edited_content.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                raise ReviewError("The edited command is not valid UTF-8.") from None
+            if not command:
+                raise ReviewError("The edited command is empty; reject the proposal instead.")
+            if command == (proposal.command or "").strip():
+                return replace(request, verdict="approve", edited_content=None)
+            return replace(request, edited_content=command.encode("utf-8"))
+        if request.edited_content == proposal.new_content:
+            return replace(request, verdict="approve", edited_content=None)
+        return request
+    if request.verdict != "approve":
+        raise ReviewError(f"Unknown verdict {request.verdict!r}; use approve, reject or edit.")
+    return request
+
+
+def _validated_by_hunk(proposal: ProposalRecord, request: DecisionRequest) -> DecisionRequest:
+    """Every hunk judged, reasons for rejections; the summary verdict, and for a mixed result the exact bytes."""
+    if proposal.kind == "command":
+        raise ReviewError("A command has no hunks; approve, reject or edit it as a whole.")
+    if proposal.new_content is None:
+        raise ReviewError("This proposal deletes a file; it can only be judged as a whole.")
+    diff = compute_diff(proposal.old_content, proposal.new_content, proposal.path or "file")
+    try:
+        verdicts = hunks.from_json(request.hunk_verdicts)
+        result = hunks.apply_verdicts(proposal.old_content, diff, verdicts)
+        stored = hunks.to_json(verdicts)
+    except hunks.HunkError as err:
+        raise ReviewError(str(err)) from None
+    verdict, reason = hunks.summary(result)
+    edited = result.content if verdict == hunks.EDIT else None
+    if edited is not None and edited == proposal.new_content:
+        # Edits that end up exactly as proposed are an approval of the whole.
+        verdict, edited = hunks.APPROVE, None
+    return replace(request, verdict=verdict, reason=reason, edited_content=edited, hunk_verdicts=stored)
+
+
+def _check_strength(request: DecisionRequest) -> None:
+    if request.strength is not None and not (isinstance(request.strength, int) and 1 <= request.strength <= 5):
+        raise ReviewError("A strength rating is a whole number from 1 to 5.")
+
+
+def decide(repository: Repository, request: DecisionRequest) -> DecisionRecord:
+    """Validate and durably record a decision. Raises ReviewError, UnknownItemError or AlreadyDecidedError."""
+    proposal = repository.get_proposal(request.proposal_id)
+    _check_strength(request)
+    checked = validated(proposal, request)
+    return repository.record_decision(
+        checked.proposal_id,
+        verdict=checked.verdict,
+        reviewer=checked.reviewer,
+        reason=checked.reason,
+        edited_content=checked.edited_content,
+        time_on_screen_ms=checked.time_on_screen_ms,
+        shown_at=checked.shown_at,
+        channel=checked.channel,
+        hunk_verdicts=checked.hunk_verdicts,
+        strength=checked.strength,
+        adjudication=checked.adjudication,
+        compare=checked.compare,
+    )

@@ -1,0 +1,198 @@
+"""Running sessions in this process: start, resume, stop, decide; several at once, each its own asyncio task.
+
+Used by the window and by ``signoff run``. Closing the app detaches sessions instead of stopping them, so a waiting
+proposal is still waiting after a restart; deciding it resumes its session here if no live process drives it.
+No Qt here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+
+from app.domain.records import DecisionRecord, SessionRecord
+from app.domain.tools import SYSTEM_PROMPT, tool_definitions
+from app.services import compare, review
+from app.services.agent import SessionBusyError, SessionRunner
+from app.services.decision_wait import DecisionWaiter
+from app.services.endpoints import Endpoints
+from app.services.events import EventListener, SessionEvent, StatusChanged
+from app.services.workspace import Workspace
+from app.store.async_repository import AsyncRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NewSession:
+    workspace_root: str
+    task: str
+    model: str
+    max_turns: int
+    max_tokens: int
+    endpoint: str
+
+
+def new_runner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class SessionManager:
+    def __init__(
+        self,
+        repository: AsyncRepository,
+        endpoints: Endpoints,
+        *,
+        waiter: DecisionWaiter | None = None,
+        runner_id: str | None = None,
+        command_timeout_s: float = 120.0,
+        api_timeout_s: float | None = None,
+    ) -> None:
+        self.repository = repository
+        self.endpoints = endpoints
+        self.waiter = waiter or DecisionWaiter(repository)
+        self.runner_id = runner_id or new_runner_id()
+        self._command_timeout_s = command_timeout_s
+        # Per HTTP attempt to the API (None: the SDK's default); the SDK retries a timed-out attempt.
+        self.api_timeout_s = api_timeout_s
+        self._listeners: list[EventListener] = []
+        self._tasks: dict[int, asyncio.Task[str]] = {}
+        self._runners: dict[int, SessionRunner] = {}
+
+    def add_listener(self, listener: EventListener) -> None:
+        self._listeners.append(listener)
+
+    def _emit(self, event: SessionEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("session listener failed")
+
+    def is_running(self, session_id: int) -> bool:
+        task = self._tasks.get(session_id)
+        return task is not None and not task.done()
+
+    def task(self, session_id: int) -> asyncio.Task[str] | None:
+        return self._tasks.get(session_id)
+
+    async def start(self, spec: NewSession) -> SessionRecord:
+        root = str(Workspace(spec.workspace_root).root)
+        if not spec.task.strip():
+            raise ValueError("Type a task for the agent first.")
+        # Fail before storing anything when there is no key for this endpoint.
+        self.endpoints.client(spec.endpoint)
+        session = await self.repository.create_session(
+            workspace_root=root,
+            task=spec.task.strip(),
+            endpoint=spec.endpoint,
+            model=spec.model,
+            system_prompt=SYSTEM_PROMPT,
+            tools=tool_definitions(),
+            sampling={"max_tokens": spec.max_tokens},
+            max_turns=spec.max_turns,
+        )
+        await self.repository.append_message(session.id, "user", [{"type": "text", "text": spec.task.strip()}])
+        self._spawn(session)
+        return session
+
+    async def resume(self, session_id: int) -> asyncio.Task[str]:
+        if self.is_running(session_id):
+            return self._tasks[session_id]
+        session = await self.repository.get_session(session_id)
+        if session.is_over:
+            raise ValueError(f"Session {session_id} has {session.status}; it cannot be resumed.")
+        return self._spawn(session)
+
+    def _spawn(self, session: SessionRecord) -> asyncio.Task[str]:
+        runner = SessionRunner(
+            session,
+            repository=self.repository,
+            client=self.endpoints.client(session.endpoint),
+            waiter=self.waiter,
+            runner_id=self.runner_id,
+            listener=self._emit,
+            command_timeout_s=self._command_timeout_s,
+            api_timeout_s=self.api_timeout_s,
+        )
+        task = asyncio.create_task(self._run(runner), name=f"signoff-session-{session.id}")
+        self._tasks[session.id] = task
+        self._runners[session.id] = runner
+        return task
+
+    async def _run(self, runner: SessionRunner) -> str:
+        try:
+            return await runner.run()
+        except SessionBusyError as err:
+            self._emit(StatusChanged(runner.session_id, "busy", str(err)))
+            return "busy"
+        finally:
+            await runner.close()
+            self._runners.pop(runner.session_id, None)
+
+    def stop(self, session_id: int) -> bool:
+        """Stop a session at once, also while a proposal waits; its waiting proposals are withdrawn."""
+        task = self._tasks.get(session_id)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+    async def decide(self, request: review.DecisionRequest) -> DecisionRecord:
+        """Record a decision durably, wake the runner waiting for it, and resume the session if nobody drives it."""
+        decision = await self.repository.run(review.decide, self.repository.sync, request)
+        await self._carry_on(request.proposal_id)
+        return decision
+
+    async def compare(self, proposal_id: int, count: int, *, requested_by: str, channel: str = "window"):
+        """Sample ``count`` alternatives for a waiting proposal with its session's endpoint; returns the stored
+        CompareRecord (app.services.compare). Only reads: the session's runner keeps waiting meanwhile."""
+        proposal = await self.repository.get_proposal(proposal_id)
+        session = await self.repository.get_session(proposal.session_id)
+        client = self.endpoints.client(session.endpoint)
+        try:
+            return await compare.sample(
+                self.repository, client, proposal_id, count, requested_by=requested_by, channel=channel
+            )
+        finally:
+            await client.close()
+
+    async def pick(self, request) -> DecisionRecord:
+        """Record a pick among compared alternatives (app.services.compare.PickRequest), wake the runner, and resume the
+        session if nobody drives it."""
+        decision = await self.repository.run(compare.pick, self.repository.sync, request)
+        await self._carry_on(request.proposal_id)
+        return decision
+
+    async def _carry_on(self, proposal_id: int) -> None:
+        """After a decision: wake the runner waiting for it, or resume its session here if nobody drives it."""
+        self.waiter.notify(proposal_id)
+        proposal = await self.repository.get_proposal(proposal_id)
+        if not self.is_running(proposal.session_id) and not await self.repository.has_live_runner(proposal.session_id):
+            try:
+                await self.resume(proposal.session_id)
+            except ValueError:
+                pass
+
+    async def wait(self, session_id: int) -> str:
+        task = self._tasks[session_id]
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if task.cancelled():
+                return "stopped"
+            raise
+
+    async def shutdown(self) -> None:
+        """Detach from every running session (they stay resumable) and close clients."""
+        tasks = [task for task in self._tasks.values() if not task.done()]
+        for runner in self._runners.values():
+            runner.detaching = True
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
