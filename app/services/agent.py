@@ -279,11 +279,11 @@ class SessionRunner:
             try:
                 final = await self._stream_once(session, request_messages, sampling)
                 break
-            except (anthropic.APIStatusError, httpx2.TransportError) as err:
+            except (anthropic.APIStatusError, anthropic.APIConnectionError, httpx2.TransportError) as err:
                 # Only a stream cut mid-message is retried here: an `error` event inside a 200 response, or the
-                # connection dropped mid-body (the transport's own error, not the SDK's). Failures before the
-                # response (429, 529, 5xx, resets, timeouts) were already retried, with backoff, by the SDK.
-                retryable = not isinstance(err, anthropic.APIStatusError) or err.status_code == 200
+                # connection dropped mid-body. Failures before the response (429, 529, 5xx, resets, timeouts) were
+                # already retried, with backoff, by the SDK.
+                retryable = _stream_cut_mid_message(err)
                 attempt += 1
                 if not retryable or attempt > STREAM_RETRIES:
                     raise
@@ -611,6 +611,24 @@ def _shown_mismatch(proposal: ProposalRecord, decision: DecisionRecord) -> str |
     return None
 
 
+def _stream_cut_mid_message(err: Exception) -> bool:
+    """An `error` event inside a 200 response, or the body cut off after it began. Newer SDKs (anthropic >= 2) wrap the
+    transport's error of a cut body in APIConnectionError; older ones let httpx's error through."""
+    if isinstance(err, anthropic.APIStatusError):
+        return err.status_code == 200
+    if isinstance(err, anthropic.APITimeoutError):
+        return False
+    cut_body = (httpx2.RemoteProtocolError, httpx2.ReadError)
+    if isinstance(err, httpx2.TransportError):
+        return isinstance(err, cut_body)
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, cut_body):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def _sdk_retried(err: Exception) -> bool:
     """Whether the SDK retried the request before giving up with ``err`` (the statuses and failures it retries)."""
     if isinstance(err, anthropic.APIStatusError):
@@ -625,6 +643,9 @@ def _command_hash(command: str) -> str:
 def _describe_api_error(err: Exception) -> str:
     if isinstance(err, httpx2.TransportError):
         return f"The connection to the API broke off ({type(err).__name__})."
+    if isinstance(err, anthropic.APIConnectionError) and _stream_cut_mid_message(err):
+        cut = err.__cause__ or err.__context__
+        return f"The connection to the API broke off ({type(cut).__name__ if cut else 'cut mid-message'})."
     if isinstance(err, anthropic.AuthenticationError):
         return "The API key was refused (401). Check it in Settings."
     if isinstance(err, anthropic.PermissionDeniedError):
