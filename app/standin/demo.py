@@ -89,6 +89,16 @@ if __name__ == "__main__":
 '''
 
 
+_TESTS_INNER_SPACES = _TESTS_FULL.replace(
+    """    def test_a_single_name_is_capitalised(self):""",
+    """    def test_runs_of_spaces_inside_a_name_become_one(self):
+        self.assertEqual(tidy_name("ada   lovelace"), "Ada Lovelace")
+        self.assertEqual(tidy_name("ada \\t lovelace"), "Ada Lovelace")
+
+    def test_a_single_name_is_capitalised(self):""",
+)
+
+
 @dataclass(frozen=True)
 class _Proposal:
     # The sentence the agent says before the tool call.
@@ -228,6 +238,78 @@ _ALTERNATIVES: dict[int, tuple[_Proposal, ...]] = {
 
 
 @dataclass(frozen=True)
+class _Revision:
+    """A way the demo agent can take a rejection's reason into account: when the reason matches ``pattern``, it says
+    ``answer`` and proposes ``proposal``. The demo is scripted, so it follows only reasons it has a revision for."""
+
+    pattern: re.Pattern[str]
+    answer: str
+    proposal: _Proposal
+
+
+def _revision(pattern: str, answer: str, proposal: _Proposal) -> _Revision:
+    return _Revision(re.compile(pattern, re.IGNORECASE), answer, proposal)
+
+
+_REVISIONS: dict[int, tuple[_Revision, ...]] = {
+    _FIX_STEP_INDEX: (
+        _revision(
+            r"\btitle\b|simpl|short|one[- ]?liner|built-?in|standard",
+            "str.title() does exactly this in one call, so I use it.",
+            _ALTERNATIVES[_FIX_STEP_INDEX][2],
+        ),
+        _revision(
+            r"\bmc|keep|as typed|rest of|preserve|lower-?cas|camel|o'|apostroph|hyphen",
+            "I now upper-case only the first letter of each word and keep the rest as typed.",
+            _STEPS[_FIX_STEP_INDEX].proposals[1],
+        ),
+    ),
+    _FIX_STEP_INDEX + 1: (
+        _revision(
+            r"inner|inside|between|middle|double|several|multiple|runs? of|tab|whitespace|spaces",
+            "I added a test that runs of spaces and tabs inside a name become one space.",
+            _Proposal(
+                "Here is the test file again, now also covering spaces inside a name.",
+                EDIT_TOOL_NAME,
+                {"command": "create", "path": "test_greet.py", "file_text": _TESTS_INNER_SPACES},
+            ),
+        ),
+        _revision(
+            r"small|fewer|less|only|minimal|readme|too (many|much|long)",
+            "I kept only the tests for what the README promises.",
+            _STEPS[_FIX_STEP_INDEX + 1].proposals[1],
+        ),
+    ),
+    _FIX_STEP_INDEX + 2: (
+        _revision(
+            r"quiet|-q\b|less output|verbose|noisy",
+            "I run them quietly.",
+            _ALTERNATIVES[_FIX_STEP_INDEX + 2][1],
+        ),
+        _revision(
+            r"only|just|new|test_greet|module|one file",
+            "I run only the new test module.",
+            _STEPS[_FIX_STEP_INDEX + 2].proposals[1],
+        ),
+    ),
+}
+
+
+def _revision_for(step_index: int, reason: str) -> _Revision | None:
+    return next((r for r in _REVISIONS.get(step_index, ()) if r.pattern.search(reason)), None)
+
+
+def _follow_ups(step_index: int) -> str:
+    """What kinds of reasons the scripted demo can follow at this step, for when it met one it cannot."""
+    hints = {
+        _FIX_STEP_INDEX: "a simpler fix (str.title), or keeping the rest of each word as typed",
+        _FIX_STEP_INDEX + 1: "testing spaces inside a name, or fewer tests",
+        _FIX_STEP_INDEX + 2: "quieter output, or running only the new module",
+    }
+    return hints.get(step_index, "")
+
+
+@dataclass(frozen=True)
 class _Outcome:
     step_index: int
     proposal_index: int
@@ -296,7 +378,17 @@ def demo_scenario(request: Mapping[str, Any]) -> Turn:
     proposal = _STEPS[step_index].proposals[proposal_index]
     text = proposal.text
     if proposal_index > 0:
-        text = f"{_retry_preface(outcomes[-1])} {text}"
+        revision = _revision_for(step_index, outcomes[-1].detail) if outcomes[-1].verdict == "rejected" else None
+        if revision is not None:
+            proposal = revision.proposal
+            text = f"{_retry_preface(outcomes[-1])} {revision.answer} {proposal.text}"
+        elif outcomes[-1].verdict == "rejected" and _follow_ups(step_index):
+            text = (
+                f"{_retry_preface(outcomes[-1])} This scripted demo cannot work out a change from that reason (it "
+                f"follows reasons such as {_follow_ups(step_index)}), so here is its other version. {text}"
+            )
+        else:
+            text = f"{_retry_preface(outcomes[-1])} {text}"
     elif step_index == _FIX_STEP_INDEX + 1 and not _fix_went_through(outcomes):
         text = f"No fix went through, so greet.py keeps its bug; tests will still show it. {text}"
     return tool_turn(text_block(text), tool_use_block(proposal.tool_name, proposal.tool_input))

@@ -294,3 +294,48 @@ def test_the_demo_runs_through_the_real_sdk_stream_and_server(workspace):
     assert "The tests passed" in walk.summary
     assert len(server.message_bodies) == len(walk.turns)
     assert server.scenario_errors == []
+
+
+def test_a_rejection_asking_for_inner_spaces_gets_a_test_file_that_covers_them(workspace):
+    def ask_for_inner_spaces(tool_input: dict[str, Any], seen_before: int) -> Decision:
+        if tool_input["command"] == "create" and seen_before == 0:
+            return Decision("reject", "also test inner spaces")
+        return Decision("approve")
+
+    walk = walk_demo(workspace, ask_for_inner_spaces)
+
+    first, second = [tool_input for tool_input in walk.tool_inputs() if tool_input["command"] == "create"]
+    assert "ada   lovelace" not in first["file_text"]
+    assert 'tidy_name("ada   lovelace")' in second["file_text"]
+    retry_text = next(turn.content[0]["text"] for turn in walk.turns if "“also test inner spaces”" in str(turn.content))
+    assert "runs of spaces and tabs inside a name" in retry_text
+    assert 'tidy_name("ada   lovelace")' in (workspace.root / "test_greet.py").read_text()
+    assert "The tests passed (Ran 5 tests" in walk.summary
+
+
+def test_a_fix_rejected_as_too_long_is_revised_to_the_builtin_the_reason_names(workspace):
+    def ask_for_a_builtin(tool_input: dict[str, Any], seen_before: int) -> Decision:
+        if tool_input["command"] == "str_replace" and seen_before == 0:
+            return Decision("reject", "simpler please: there is a built-in for this")
+        return Decision("approve")
+
+    walk = walk_demo(workspace, ask_for_a_builtin)
+
+    fixes = [tool_input["new_str"] for tool_input in walk.tool_inputs() if tool_input["command"] == "str_replace"]
+    assert fixes[1] == "    return raw.strip().title()"
+    assert "raw.strip().title()" in (workspace.root / "greet.py").read_text()
+
+
+def test_a_reason_the_scripted_demo_cannot_follow_is_said_so_not_answered_with_a_pretence(workspace):
+    def reject_vaguely(tool_input: dict[str, Any], seen_before: int) -> Decision:
+        if tool_input["command"] == "create" and seen_before == 0:
+            return Decision("reject", "hmm, I do not like the vibe")
+        return Decision("approve")
+
+    walk = walk_demo(workspace, reject_vaguely)
+
+    retry_text = next(
+        turn.content[0]["text"] for turn in walk.turns if "“hmm, I do not like the vibe”" in str(turn.content)
+    )
+    assert "cannot work out a change from that reason" in retry_text
+    assert "testing spaces inside a name, or fewer tests" in retry_text
