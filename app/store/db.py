@@ -139,7 +139,7 @@ class _Migrations:
     def __init__(self, script_location: str | os.PathLike[str] | None) -> None:
         self.dir = str(script_location if script_location is not None else migrations_dir())
         self._graph: RevisionGraph | None = scan_revisions(self.dir)
-        self._script: _Migrations | None = None
+        self._script: ScriptDirectory | None = None
 
     @property
     def script(self) -> ScriptDirectory:
