@@ -11,9 +11,6 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-import bashlex
-import bashlex.errors
-
 # Nested `bash -c`, `eval`, `xargs sh -c` ... deeper than this is refused rather than followed.
 MAX_NESTING = 6
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "yash"})
@@ -112,6 +109,11 @@ def _parse_into(collector: _Collector, text: str, *, via: str | None) -> None:
         if via is None:
             collector.problem("the command is empty")
         return
+    # Imported on first use: bashlex builds its parser tables when imported (0.1-0.25 s), which every start of a
+    # command that parses no command line (`signoff queue`, `approve`) would otherwise pay.
+    import bashlex
+    import bashlex.errors
+
     try:
         trees = bashlex.parse(text)
     except (

@@ -21,14 +21,12 @@ from app.domain.records import DecisionRecord, MessageRecord, ProposalRecord
 from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME, changes_the_world, system_blocks, tools_for_request
 from app.services import review
 from app.services.agent import assistant_content_for_history, draft_fields
+from app.services.compare_limits import DEFAULT_ALTERNATIVES, MAX_ALTERNATIVES, MIN_ALTERNATIVES
 from app.services.review import ReviewError
 from app.services.workspace import ToolInputError, Workspace
 from app.store.audit import alternative_content_sha256
 from app.store.compare import REPLACED, AlternativeRecord, CompareRecord
 
-MIN_ALTERNATIVES = 2
-MAX_ALTERNATIVES = 4
-DEFAULT_ALTERNATIVES = 3
 NO_CHANGE = "none"
 
 

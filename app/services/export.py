@@ -1,12 +1,12 @@
-"""Exports stored decisions as training datasets: options, the export itself (batches of sessions rendered in this
-process or, for large exports, in worker processes; files written under temporary names and renamed into place whole),
-the dataset card and the command line. Reading is in app.store.export_read, rendering in app.services.export_rows.
-No Qt here; cancellable from any thread.
+"""Exports stored decisions as training datasets: typed options in, a typed ExportReport out. The export itself
+(batches of sessions rendered in this process or, for large exports, in worker processes; files written under
+temporary names and renamed into place whole) and the dataset card. An export never replaces a file that exists unless
+its options say ``force`` (the command line's --force; the window asks first). Reading is in app.store.export_read,
+rendering in app.services.export_rows, the command line in app.cli.export. No Qt here; cancellable from any thread.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import gc
 import glob
@@ -36,14 +36,14 @@ __all__ = [
     "ExportOptions",
     "ExportProgress",
     "ExportReport",
+    "ExportTargetsExistError",
     "command_line",
     "count_decisions",
     "dataset_card",
+    "existing_targets",
     "export_dataset",
-    "options_from_args",
     "parse_when",
     "planned_files",
-    "run_export",
     "validate",
 ]
 
@@ -61,6 +61,16 @@ FORMAT_DESCRIPTIONS = {
 
 class ExportError(Exception):
     """The export cannot run as asked; the message says why in one sentence."""
+
+
+class ExportTargetsExistError(ExportError):
+    """Files the export would write already exist and the options do not allow replacing them."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        names = ", ".join(str(path) for path in paths)
+        verb = "exists" if len(paths) == 1 else "exist"
+        super().__init__(f"{names} already {verb}; the export replaces nothing unless you allow it (--force).")
 
 
 class ExportCancelled(Exception):
@@ -81,6 +91,8 @@ class ExportOptions:
     command: str | None = None
     # Processes rendering rows: None picks by size (worker processes for large exports, one per core, up to 4).
     workers: int | None = None
+    # Replace data files and card that already exist; without it an existing target stops the export before it starts.
+    force: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,21 +194,39 @@ def validate(options: ExportOptions) -> None:
 
 
 def planned_files(options: ExportOptions) -> tuple[dict[str, Path], Path]:
-    """The data files by split name and the card path: a `.jsonl` path is the file itself, anything else a folder."""
+    """The data files by split name and the card path.
+
+    A `.jsonl` path is the data file itself and its card goes beside it as ``<stem>.card.md`` (never the folder's
+    README.md, which belongs to whoever owns that folder); anything else is a folder of the export's own, holding the
+    data files and the card as README.md, where dataset hubs look for it.
+    """
     out = Path(options.out).expanduser()
     if out.suffix == ".jsonl":
-        folder = out.parent
         if options.split is None:
             files = {"train": out}
         else:
             files = {"train": out.with_name(out.stem + ".train.jsonl"), "test": out.with_name(out.stem + ".test.jsonl")}
+        return files, out.with_name(out.stem + ".card.md")
+    if options.split is None:
+        files = {"train": out / f"{options.format}.jsonl"}
     else:
-        folder = out
-        if options.split is None:
-            files = {"train": out / f"{options.format}.jsonl"}
-        else:
-            files = {"train": out / "train.jsonl", "test": out / "test.jsonl"}
-    return files, folder / "README.md"
+        files = {"train": out / "train.jsonl", "test": out / "test.jsonl"}
+    return files, out / "README.md"
+
+
+def existing_targets(options: ExportOptions) -> list[Path]:
+    """The data files and card of this export that already exist (what --force, or the window's question, allows
+    replacing)."""
+    files, card = planned_files(options)
+    return [path for path in (*files.values(), card) if path.exists() or path.is_symlink()]
+
+
+def _refuse_existing(options: ExportOptions) -> None:
+    if options.force:
+        return
+    existing = existing_targets(options)
+    if existing:
+        raise ExportTargetsExistError(existing)
 
 
 # -- the export ----------------------------------------------------------------------------------------------------------
@@ -266,6 +296,7 @@ def export_dataset(
 ) -> ExportReport:
     """Write the dataset and its card; raises ExportError (bad options), ExportCancelled (nothing left behind)."""
     validate(options)
+    _refuse_existing(options)
     started = time.perf_counter()
     files, card_path = planned_files(options)
     folder = card_path.parent
@@ -377,6 +408,8 @@ def export_dataset(
             card.write(dataset_card(report, options))
             card.flush()
             os.fsync(card.fileno())
+        # Once more at the end: a file that appeared while rows were rendered is not the export's to replace.
+        _refuse_existing(options)
         for name, path in files.items():
             os.replace(temps[name], path)
         os.replace(card_temp, card_path)
@@ -449,7 +482,7 @@ def _table(counts: dict[str, int], header: tuple[str, str]) -> list[str]:
 
 
 def dataset_card(report: ExportReport, options: ExportOptions) -> str:
-    """README.md for the export: front matter naming the files, then what is in them and how they were made."""
+    """The dataset card (README.md of an export folder, <name>.card.md beside a .jsonl file): front matter naming the files, then what is in them and how they were made."""
     splits = "\n".join(f"      - split: {name}\n        path: {path.name}" for name, path in report.files.items())
     lines = [
         "---",
@@ -562,7 +595,7 @@ def dataset_card(report: ExportReport, options: ExportOptions) -> str:
     return "\n".join(lines)
 
 
-# -- the command line ----------------------------------------------------------------------------------------------------
+# -- dates -------------------------------------------------------------------------------------------------------------------
 
 
 def parse_when(text: str | None, *, end_of_day: bool = False) -> dt.datetime | None:
@@ -578,49 +611,3 @@ def parse_when(text: str | None, *, end_of_day: bool = False) -> dt.datetime | N
     except ValueError:
         raise ExportError(f"{text!r} is not a date; write it as 2026-05-01 or 2026-05-01T14:30.") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def options_from_args(args: Any, command: str | None = None) -> ExportOptions:
-    filters = ExportFilters(
-        since=parse_when(args.since),
-        until=parse_when(args.until, end_of_day=True),
-        workspace=str(Path(args.workspace).expanduser().resolve()) if args.workspace else None,
-        reviewer=args.reviewer or None,
-        model=args.model or None,
-        verdicts=tuple(args.verdict or ()),
-        sources=tuple(args.source or ()),
-        min_seconds=args.min_seconds,
-    )
-    options = ExportOptions(
-        format=args.format,
-        out=Path(args.out),
-        filters=filters,
-        split=args.split,
-        seed=args.seed,
-        redact=not args.no_redact,
-        dedupe=not args.no_dedupe,
-        command=command,
-        workers=getattr(args, "workers", None),
-    )
-    validate(options)
-    return options
-
-
-def run_export(args: Any, database: Any, db_url: str | None = None) -> int:
-    """`signoff export`: write the files, print what was written. Raises ExportError for anything it cannot do."""
-    options = options_from_args(args)
-    options = dataclasses.replace(options, command=command_line(options, db_url))
-    try:
-        report = export_dataset(database, options)
-    finally:
-        database.close()
-    for name, path in report.files.items():
-        print(f"{path}: {report.rows[name]} rows ({name})")
-    print(f"{report.card}: dataset card")
-    workers = f" by {report.workers} worker processes" if report.workers else ""
-    print(
-        f"{report.decisions} decisions in {report.sessions} sessions -> {report.total_rows} rows in {report.seconds:.2f} s"
-        f"{workers}; {report.duplicates_dropped} duplicates dropped; "
-        + (f"{report.redacted} secrets redacted." if options.redact else "redaction off.")
-    )
-    return 0

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from app.domain import hunks
-from app.domain.diffing import compute_diff
 from app.domain.records import DecisionRecord, ProposalRecord
 from app.store.repository import Repository
+
+if TYPE_CHECKING:
+    from app.domain import hunks
 
 
 class ReviewError(Exception):
@@ -58,6 +60,8 @@ HUNKS = "hunks"
 
 def by_hunk(proposal_id: int, reviewer: str, verdicts: list[hunks.HunkVerdict], **context) -> DecisionRequest:
     """A decision hunk by hunk; ``validated`` turns it into its whole-proposal summary and the bytes to apply."""
+    from app.domain import hunks
+
     try:
         stored = hunks.to_json(verdicts)
     except hunks.HunkError as err:
@@ -101,6 +105,10 @@ def validated(proposal: ProposalRecord, request: DecisionRequest) -> DecisionReq
 
 def _validated_by_hunk(proposal: ProposalRecord, request: DecisionRequest) -> DecisionRequest:
     """Every hunk judged, reasons for rejections; the summary verdict, and for a mixed result the exact bytes."""
+    # Imported here: the diff engine (pygit2) is needed only for per-hunk decisions, not for every approval.
+    from app.domain import hunks
+    from app.domain.diffing import compute_diff
+
     if proposal.kind == "command":
         raise ReviewError("A command has no hunks; approve, reject or edit it as a whole.")
     if proposal.new_content is None:

@@ -10,17 +10,13 @@ import errno
 import os
 import shutil
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import psycopg
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
@@ -43,6 +39,12 @@ from app.store.errors import (
     UnsupportedDatabaseError,
 )
 from app.store.models import Base
+from app.store.revisions import RevisionGraph, scan_revisions
+
+if TYPE_CHECKING:
+    import psycopg
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 DEFAULT_FILE_NAME = "signoff.db"
 DEFAULT_LOCK_TIMEOUT = 10.0
@@ -52,6 +54,8 @@ POSTGRES_MIGRATION_WAIT_S = 120
 # Key of the transaction-level advisory lock that serialises migrations of one PostgreSQL database ("signoff" in hex).
 MIGRATION_LOCK_KEY = 0x7369676E6F6666
 SQLITE_HEADER = b"SQLite format 3\x00"
+# Alembic's default version table, which Signoff's env.py keeps.
+VERSION_TABLE = "alembic_version"
 # Below this much free space an unexplained disk error is most likely a full disk.
 NEARLY_FULL_BYTES = 1 << 20
 
@@ -108,6 +112,8 @@ def alembic_config(
     script_location: str | os.PathLike[str] | None = None, *, connection: Connection | None = None
 ) -> Config:
     """An Alembic Config for Signoff's migrations without any alembic.ini; env.py uses ``connection`` when given."""
+    from alembic.config import Config
+
     config = Config()
     location = str(script_location if script_location is not None else migrations_dir())
     # Config values go through ConfigParser interpolation, where a bare % would be read as a reference.
@@ -118,10 +124,51 @@ def alembic_config(
 
 
 def head_revision(script_location: str | os.PathLike[str] | None = None) -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config(script_location)).get_current_head()
     if head is None:
         raise MigrationError(f"Signoff's migrations folder {script_location or migrations_dir()} holds no revision.")
     return head
+
+
+class _Migrations:
+    """The shipped (or given) migrations: head and known revisions from a plain scan of the versions folder
+    (app.store.revisions), Alembic's ScriptDirectory only when the scan cannot tell or a migration has to run."""
+
+    def __init__(self, script_location: str | os.PathLike[str] | None) -> None:
+        self.dir = str(script_location if script_location is not None else migrations_dir())
+        self._graph: RevisionGraph | None = scan_revisions(self.dir)
+        self._script: ScriptDirectory | None = None
+
+    @property
+    def script(self) -> ScriptDirectory:
+        if self._script is None:
+            from alembic.script import ScriptDirectory
+
+            self._script = ScriptDirectory.from_config(alembic_config(self.dir))
+        return self._script
+
+    def get_current_head(self) -> str | None:
+        return self._graph.head if self._graph is not None else self.script.get_current_head()
+
+    def known_revisions(self) -> frozenset[str]:
+        if self._graph is not None:
+            return self._graph.known
+        return frozenset(revision.revision for revision in self.script.walk_revisions())
+
+
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    """The exception types a database driver raises. psycopg is imported only by a PostgreSQL database (SQLAlchemy's
+    dialect loads it), so where it was never imported none of its errors can occur."""
+    errors: tuple[type[BaseException], ...] = (DBAPIError, sqlite3.Error)
+    psycopg_module = sys.modules.get("psycopg")
+    return errors + (psycopg_module.Error,) if psycopg_module is not None else errors
+
+
+def _is_psycopg_error(exc: BaseException) -> bool:
+    psycopg_module = sys.modules.get("psycopg")
+    return psycopg_module is not None and isinstance(exc, psycopg_module.Error)
 
 
 class Database:
@@ -168,7 +215,7 @@ class Database:
         or None when ``exc`` is not a database failure."""
         if isinstance(exc, StoreError):
             return exc
-        if not isinstance(exc, (DBAPIError, sqlite3.Error, psycopg.Error)):
+        if not isinstance(exc, _driver_errors()):
             return None
         return _translate(exc, self.location, self.path, lock_timeout=self.lock_timeout)
 
@@ -201,7 +248,7 @@ def open_database(
     """
     setting = url if url is not None else str(data_dir() / DEFAULT_FILE_NAME)
     resolved = make_url(db_url_from_setting(setting))
-    script = ScriptDirectory.from_config(alembic_config(script_location))
+    script = _Migrations(script_location)
     if resolved.get_backend_name() == "sqlite":
         return _open_sqlite(resolved, script, migrate=migrate, lock_timeout=lock_timeout)
     return _open_postgres(resolved, script, migrate=migrate)
@@ -210,7 +257,7 @@ def open_database(
 # -- SQLite ------------------------------------------------------------------------------------------------------------
 
 
-def _open_sqlite(url: URL, script: ScriptDirectory, *, migrate: bool, lock_timeout: float) -> Database:
+def _open_sqlite(url: URL, script: _Migrations, *, migrate: bool, lock_timeout: float) -> Database:
     path = Path(url.database) if url.database and url.database != ":memory:" else None
     location = _location(url, path)
     if path is not None:
@@ -303,7 +350,7 @@ class _Outcome:
 def _bootstrap_sqlite(
     engine: Engine,
     pragmas: _SqlitePragmas,
-    script: ScriptDirectory,
+    script: _Migrations,
     path: Path | None,
     location: str,
     *,
@@ -351,7 +398,7 @@ def _switch_to_wal(connection: Connection, pragmas: _SqlitePragmas) -> None:
 
 
 def _check_and_migrate_sqlite(
-    connection: Connection, script: ScriptDirectory, path: Path | None, location: str, *, migrate: bool
+    connection: Connection, script: _Migrations, path: Path | None, location: str, *, migrate: bool
 ) -> _Outcome:
     head = script.get_current_head()
     # IMMEDIATE takes the write lock up front, so a second Signoff starting at the same moment waits here instead of
@@ -433,7 +480,7 @@ def _backup_sqlite(path: Path, revision: str) -> Path:
 # -- PostgreSQL --------------------------------------------------------------------------------------------------------
 
 
-def _open_postgres(url: URL, script: ScriptDirectory, *, migrate: bool) -> Database:
+def _open_postgres(url: URL, script: _Migrations, *, migrate: bool) -> Database:
     location = _location(url, None)
     engine = create_engine(
         url,
@@ -452,7 +499,7 @@ def _open_postgres(url: URL, script: ScriptDirectory, *, migrate: bool) -> Datab
     )
 
 
-def _bootstrap_postgres(engine: Engine, script: ScriptDirectory, location: str, *, migrate: bool) -> _Outcome:
+def _bootstrap_postgres(engine: Engine, script: _Migrations, location: str, *, migrate: bool) -> _Outcome:
     head = script.get_current_head()
     with engine.connect() as connection:
         with connection.begin():
@@ -478,9 +525,9 @@ def _bootstrap_postgres(engine: Engine, script: ScriptDirectory, location: str, 
 # -- shared ------------------------------------------------------------------------------------------------------------
 
 
-def _current_revision(connection: Connection, script: ScriptDirectory, location: str) -> str | None:
-    heads = MigrationContext.configure(connection).get_current_heads()
-    known = {revision.revision for revision in script.walk_revisions()}
+def _current_revision(connection: Connection, script: _Migrations, location: str) -> str | None:
+    heads = _stored_revisions(connection)
+    known = script.known_revisions()
     unknown = [head for head in heads if head not in known]
     if unknown:
         raise DatabaseTooNewError(
@@ -498,6 +545,13 @@ def _current_revision(connection: Connection, script: ScriptDirectory, location:
     return heads[0] if heads else None
 
 
+def _stored_revisions(connection: Connection) -> list[str]:
+    """What Alembic's version table records, read as MigrationContext.get_current_heads does, without Alembic."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return []
+    return [str(row[0]) for row in connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))]
+
+
 def _refuse_foreign_tables(connection: Connection, location: str, *, any_table: bool) -> None:
     """A database without Signoff's version stamp must not already hold tables Signoff would create or clobber."""
     existing = set(inspect(connection).get_table_names())
@@ -511,14 +565,16 @@ def _refuse_foreign_tables(connection: Connection, location: str, *, any_table: 
 
 
 def _upgrade(
-    connection: Connection, script: ScriptDirectory, location: str, current: str | None, backup_path: Path | None
+    connection: Connection, script: _Migrations, location: str, current: str | None, backup_path: Path | None
 ) -> None:
+    from alembic import command
+
     config = alembic_config(script.dir, connection=connection)
     try:
         command.upgrade(config, "head")
     except StoreError:
         raise
-    except (DBAPIError, sqlite3.Error, psycopg.Error, OSError):
+    except (*_driver_errors(), OSError):
         # Disk full, lost connection and the like: _store_errors words them better than a generic failure.
         raise
     except Exception as exc:
@@ -560,7 +616,7 @@ def _store_errors(location: str, *, path: Path | None, lock_timeout: float) -> I
         yield
     except StoreError:
         raise
-    except (DBAPIError, sqlite3.Error, psycopg.Error, OSError) as exc:
+    except (*_driver_errors(), OSError) as exc:
         raise _translate(exc, location, path, lock_timeout=lock_timeout) from exc
 
 
@@ -568,7 +624,7 @@ def _translate(exc: BaseException, location: str, path: Path | None, *, lock_tim
     original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     if isinstance(original, sqlite3.Error):
         return _sqlite_error(original, location, path, lock_timeout)
-    if isinstance(original, psycopg.Error):
+    if _is_psycopg_error(original):
         return _postgres_error(original, location)
     if isinstance(original, OSError):
         return _os_error(original, location, path, doing="use")
@@ -601,6 +657,8 @@ def _sqlite_error(exc: sqlite3.Error, location: str, path: Path | None, lock_tim
 
 
 def _postgres_error(exc: psycopg.Error, location: str) -> StoreError:
+    import psycopg
+
     state = exc.sqlstate or ""
     message = _first_line(exc)
     lowered = str(exc).lower()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 import traceback
 
@@ -54,8 +53,8 @@ def install_excepthook(app: QApplication) -> None:
 def run_window(*, db_url: str | None = None, demo: bool = False) -> int:
     import qasync
 
+    from app.services.runtime import open_store
     from app.services.settings import load_settings
-    from app.store.db import open_database
     from app.store.errors import StoreError
 
     _configure_logging()
@@ -69,9 +68,8 @@ def run_window(*, db_url: str | None = None, demo: bool = False) -> int:
     collector = MainThreadGarbageCollector(app)
 
     settings = load_settings()
-    url = db_url or os.environ.get("SIGNOFF_DB") or settings.database or None
     try:
-        database = open_database(url)
+        database = open_store(db_url, settings)
     except StoreError as err:
         QMessageBox.critical(None, "Signoff cannot open its database", str(err))
         return 1

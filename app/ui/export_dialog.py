@@ -5,6 +5,8 @@ Cancel stops it and leaves no partial file. The export itself lives in app.servi
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -38,6 +41,7 @@ from app.services.export import (
     ExportProgress,
     ExportReport,
     command_line,
+    existing_targets,
     export_dataset,
     parse_when,
     validate,
@@ -74,6 +78,8 @@ class ExportDialog(QDialog):
         self._relay.done.connect(self._on_done)
         self._relay.failed.connect(self._on_failed)
         self._relay.cancelled.connect(self._on_cancelled)
+        # Asked before an export would replace files that exist; tests (and embedders) put their own answer here.
+        self.confirm_overwrite: Callable[[list[Path]], bool] = self._ask_overwrite
 
         self.format_combo = QComboBox()
         for name in FORMATS:
@@ -87,7 +93,10 @@ class ExportDialog(QDialog):
 
         folder = default_folder or Path.home() / "signoff-datasets"
         self.out_edit = QLineEdit(str(folder / "trl-dpo"))
-        self.out_edit.setToolTip("A folder (the data file and README.md go in it) or a .jsonl file path.")
+        self.out_edit.setToolTip(
+            "A folder (the data files and README.md go in it) or a .jsonl file path (its card goes beside it as "
+            "NAME.card.md). Existing files are replaced only after you confirm."
+        )
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)
         out_row = QHBoxLayout()
@@ -281,6 +290,12 @@ class ExportDialog(QDialog):
         except ExportError as err:
             self._show_status(str(err), error=True)
             return False
+        existing = existing_targets(options)
+        if existing:
+            if not self.confirm_overwrite(existing):
+                self._show_status(f"Nothing written: {_names(existing)} already there and kept.", error=True)
+                return False
+            options = replace(options, force=True)
         self.report = None
         self._cancel = threading.Event()
         self.progress.setRange(0, 0)  # busy until the first count arrives
@@ -291,6 +306,18 @@ class ExportDialog(QDialog):
         )
         self._thread.start()
         return True
+
+    def _ask_overwrite(self, paths: list[Path]) -> bool:
+        """Called from the Export button's click (never from a coroutine), so a modal question is safe here."""
+        answer = QMessageBox.question(
+            self,
+            "Replace existing files?",
+            f"{_names(paths)} already {'exists' if len(paths) == 1 else 'exist'}. Replace "
+            f"{'it' if len(paths) == 1 else 'them'} with this export?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _work(self, options: ExportOptions, cancel: threading.Event, relay: _Relay) -> None:
         try:
@@ -393,3 +420,7 @@ def _row(boxes) -> QWidget:
         layout.addWidget(box)
     layout.addStretch(1)
     return holder
+
+
+def _names(paths: list[Path]) -> str:
+    return ", ".join(str(path) for path in paths)

@@ -32,16 +32,16 @@ from app.domain.records import ProposalRecord, SessionRecord
 from app.services import events, review
 from app.services.api_key import ApiKeyStore
 from app.services.compare import CompareError, PickRequest
-from app.services.decision_wait import DecisionWaiter
 from app.services.demo_workspace import DEMO_TASK, make_demo_workspace
 from app.services.endpoints import ANTHROPIC, DEMO, Endpoints, NoApiKeyError
 from app.services.review import ReviewError
+from app.services.runtime import session_runtime
 from app.services.sessions import NewSession, SessionManager
 from app.services.settings import Settings, save_settings
 from app.standin.demo import DEMO_MODEL_ID
 from app.store.async_repository import AsyncRepository
 from app.store.errors import StoreError
-from app.store.repository import AlreadyDecidedError, Repository, UnknownItemError
+from app.store.repository import AlreadyDecidedError, UnknownItemError
 from app.ui.composer import Composer
 from app.ui.policy_dialog import PolicyController
 from app.ui.queue_view import QueueView
@@ -76,13 +76,9 @@ class WindowContext:
 
     @classmethod
     def create(cls, database: Any, *, settings: Settings, key_store: ApiKeyStore | None = None) -> WindowContext:
-        repository = AsyncRepository(Repository(database))
-        key_store = key_store or ApiKeyStore()
-        endpoints = Endpoints(key_store.current)
-        # Decisions take effect only after the undo window (Settings), in whichever process runs the session.
-        waiter = DecisionWaiter(repository, undo_window_s=settings.undo_seconds)
-        manager = SessionManager(repository, endpoints, waiter=waiter)
-        return cls(database, repository, key_store, endpoints, manager, settings)
+        # The composition root the command line shares (app.services.runtime).
+        built = session_runtime(database, settings=settings, key_store=key_store)
+        return cls(database, built.repository, built.key_store, built.endpoints, built.manager, settings)
 
 
 def _typing_somewhere() -> bool:

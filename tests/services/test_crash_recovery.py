@@ -245,13 +245,13 @@ def test_an_export_killed_mid_write_leaves_no_partial_output_and_the_next_export
 
     _kill_when(child, writing, "the export started writing")
     assert child.returncode == -signal.SIGKILL
-    assert not target.exists() and not (out / "README.md").exists()
+    assert not target.exists() and not (out / "raw.card.md").exists()
     left = [p.name for p in out.iterdir()]
     assert left and all(name.endswith(".partial") for name in left)  # it really was killed mid-write
 
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "raw.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == ["raw.card.md", "raw.jsonl"]
     with target.open(encoding="utf-8") as rows:
         assert sum(1 for _ in rows) == 5_000
 

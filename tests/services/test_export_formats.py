@@ -217,8 +217,10 @@ def test_the_export_command_writes_the_file_and_card_and_reports_counts(reviewed
     assert code == 0
     assert len(out.read_text().splitlines()) == 2
     assert "2 rows" in printed and "secrets redacted" in printed
-    card = (tmp_path / "cli" / "README.md").read_text()
+    # Beside the file under its name, never the folder's README.md (issue #12: an export replaced one).
+    card = (tmp_path / "cli" / "pairs.card.md").read_text()
     assert "--format openai-dpo" in card and "--source edit" in card
+    assert not (tmp_path / "cli" / "README.md").exists()
 
 
 def test_the_export_command_explains_bad_input_in_one_line(reviewed_db, tmp_path, capsys):
@@ -311,7 +313,7 @@ def test_the_split_is_by_session_seeded_and_loads_as_train_and_test_through_the_
 def test_a_jsonl_path_with_a_split_writes_two_files_and_the_card_beside_them(many_sessions_db, tmp_path):
     report = export(many_sessions_db, "trl-kto", tmp_path / "prefs.jsonl", split=0.5, seed=3)
     assert report.files == {"train": tmp_path / "prefs.train.jsonl", "test": tmp_path / "prefs.test.jsonl"}
-    assert report.card == tmp_path / "README.md"
+    assert report.card == tmp_path / "prefs.card.md"
     assert len(report.files["train"].read_text().splitlines()) == report.rows["train"] > 0
     assert len(report.files["test"].read_text().splitlines()) == report.rows["test"] > 0
 

@@ -132,3 +132,43 @@ def test_a_form_that_cannot_run_says_why_and_starts_nothing(qtbot, large_db, tmp
     assert not dialog.start_export()
     assert "is not a date" in dialog.status_label.text()
     assert "is not a date" in dialog.command_label.text()
+
+
+def test_the_card_of_a_jsonl_export_goes_beside_it_and_never_replaces_the_folders_readme(qtbot, large_db, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# My project\n", encoding="utf-8")
+    dialog = ExportDialog(large_db, default_folder=tmp_path)
+    qtbot.addWidget(dialog)
+    asked: list[list[Path]] = []
+    dialog.confirm_overwrite = lambda paths: asked.append(paths) or False
+    dialog.set_format("trl-dpo")
+    dialog.out_edit.setText(str(tmp_path / "x.jsonl"))
+    with qtbot.waitSignal(dialog.exported, timeout=120_000) as finished:
+        assert dialog.start_export()
+    report = finished.args[0]
+    assert report.card == tmp_path / "x.card.md" and report.card.read_text().startswith("---")
+    assert readme.read_text(encoding="utf-8") == "# My project\n"
+    assert asked == []  # nothing existed, so nothing was asked
+
+
+def test_the_dialog_asks_before_replacing_an_existing_export_and_keeps_it_when_told_no(qtbot, large_db, tmp_path):
+    data, card = tmp_path / "x.jsonl", tmp_path / "x.card.md"
+    data.write_text("keep me\n", encoding="utf-8")
+    dialog = ExportDialog(large_db, default_folder=tmp_path)
+    qtbot.addWidget(dialog)
+    asked: list[list[Path]] = []
+    dialog.confirm_overwrite = lambda paths: asked.append(paths) or False
+    dialog.set_format("trl-dpo")
+    dialog.out_edit.setText(str(data))
+
+    assert not dialog.start_export() and not dialog.is_running
+    assert asked == [[data]]
+    assert data.read_text(encoding="utf-8") == "keep me\n" and not card.exists()
+    assert "kept" in dialog.status_label.text() and str(data) in dialog.status_label.text()
+
+    dialog.confirm_overwrite = lambda paths: asked.append(paths) or True
+    with qtbot.waitSignal(dialog.exported, timeout=120_000) as finished:
+        assert dialog.start_export()
+    assert asked[-1] == [data]
+    report = finished.args[0]
+    assert data.read_text(encoding="utf-8") != "keep me\n" and report.total_rows > 0 and card.exists()

@@ -1,0 +1,98 @@
+"""What several commands share: opening the database through the composition root (app.services.runtime), the
+reviewer's name, reading a proposal, reading a file the reviewer gives (bounded), and the one-line summaries."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.cli.errors import CliError
+
+if TYPE_CHECKING:
+    from app.store.db import Database
+    from app.store.repository import Repository
+
+# The largest file `edit --file` and `decide --hunk N=edit:PATH` read: a proposal's replacement, never a data dump.
+MAX_EDIT_FILE_BYTES = 5 * 1024 * 1024
+
+
+def database(db_url: str | None) -> Database:
+    from app.services.runtime import open_store
+    from app.store.errors import StoreError
+
+    try:
+        return open_store(db_url)
+    except StoreError as err:
+        raise CliError(str(err)) from None
+
+
+def repository(db_url: str | None) -> Repository:
+    return repository_of(database(db_url))
+
+
+def repository_of(database: Database) -> Repository:
+    from app.services.runtime import repository_over
+
+    return repository_over(database)
+
+
+def reviewer(args: argparse.Namespace) -> str:
+    from app.services.settings import load_settings
+
+    return (getattr(args, "reviewer", None) or "").strip() or load_settings().reviewer_name
+
+
+def proposal(repository: Repository, proposal_id: int) -> Any:
+    from app.store.repository import UnknownItemError
+
+    try:
+        return repository.get_proposal(proposal_id)
+    except UnknownItemError as err:
+        raise CliError(str(err)) from None
+
+
+def read_edit_file(name: str, *, limit: int = MAX_EDIT_FILE_BYTES) -> bytes:
+    """The bytes of a reviewer's replacement file: at most ``limit`` bytes of UTF-8 text. A bigger file (or an endless
+    one such as /dev/zero), a folder, a binary or non-UTF-8 file is refused with one sentence; nothing else is read."""
+    path = Path(name)
+    if path.is_dir():
+        raise CliError(f"{name} is a folder; give the file holding your version.")
+    try:
+        with path.open("rb") as source:
+            content = source.read(limit + 1)
+    except OSError as err:
+        raise CliError(f"Cannot read {name}: {err.strerror or err}.") from None
+    if len(content) > limit:
+        raise CliError(
+            f"{name} is larger than {_size(limit)}, the most Signoff reads for an edit; give a smaller file."
+        )
+    if b"\x00" in content:
+        raise CliError(f"{name} is a binary file (it holds NUL bytes); an edit must be UTF-8 text.")
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CliError(
+            f"{name} is not UTF-8 text (byte {err.start} cannot be decoded); save it as UTF-8 and try again."
+        ) from None
+    return content
+
+
+def _size(limit: int) -> str:
+    return f"{limit / (1024 * 1024):g} MB" if limit >= 1024 * 1024 else f"{limit:,} bytes"
+
+
+def say_who_applies(repository: Repository, session_id: int) -> None:
+    if repository.has_live_runner(session_id):
+        print(f"The runner of session {session_id} applies it and the agent continues.")
+    else:
+        print(
+            f"No process is running session {session_id} now; "
+            f"`signoff resume {session_id}` (or opening Signoff) applies it and continues."
+        )
+
+
+def summary(proposal: Any) -> str:
+    if proposal.kind == "command":
+        return f"command: {proposal.command}"
+    return f"{proposal.kind} {proposal.path} (+{proposal.lines_added} -{proposal.lines_removed})"

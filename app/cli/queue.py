@@ -1,0 +1,91 @@
+"""``signoff queue`` and ``signoff stats``: what waits for whom, and how the reviewers agree."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from app.cli import common
+
+
+def queue(args: argparse.Namespace, db_url: str | None) -> int:
+    from app.services import queue as core_queue
+
+    repository = common.repository(db_url)
+    # The reviewer's own queue: plain waiting proposals plus the second reviews (never of their own first review,
+    # and without its verdict) and adjudications they may do.
+    reviewer = common.reviewer(args)
+    cache = core_queue.FlagCache()
+    spec = core_queue.QueueSpec(core_queue.QueueFilter(flag=args.flag))
+    pending, flags, after = [], {}, None
+    while True:
+        page = core_queue.fetch_page(repository, spec, after=after, limit=1000, flag_cache=cache, reviewer=reviewer)
+        pending += page.items
+        flags.update(page.flags)
+        if page.next_after is None:
+            break
+        after = page.next_after
+    if args.json:
+        rows = [
+            {
+                "id": p.id,
+                "session": p.session_id,
+                "workspace": p.workspace_root,
+                "task": p.task,
+                "kind": p.kind,
+                "path": p.path,
+                "command": p.command,
+                "added": p.lines_added,
+                "removed": p.lines_removed,
+                "created_at": p.created_at.isoformat(),
+                "status": p.status,
+                "flags": sorted(flags.get(p.id, ())),
+                "claimed_by": p.claimed_by,
+            }
+            for p in pending
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not pending:
+        print("Nothing is waiting for a decision.")
+        return 0
+    print(f"{'ID':>6}  {'SESSION':>7}  {'STATE':<22} {'KIND':<8} {'+/-':>9}  {'FLAGS':<16} PATH OR COMMAND")
+    for p in pending:
+        counts = "" if p.kind == "command" else f"+{p.lines_added} -{p.lines_removed}"
+        state = core_queue.state_text(p.status, claimed_by=p.claimed_by)
+        marks = ",".join(sorted(flags.get(p.id, ()))) or "-"
+        print(f"{p.id:>6}  {p.session_id:>7}  {state:<22} {p.kind:<8} {counts:>9}  {marks:<16} {p.target}")
+    disputed = [p.id for p in pending if p.status == "disputed"]
+    if disputed:
+        print(
+            f"Disputed: `signoff show ID --reviewer {reviewer}` shows both reviews to you as adjudicator; "
+            "decide with --adjudication."
+        )
+    return 0
+
+
+def stats(args: argparse.Namespace, db_url: str | None) -> int:
+    stats = common.repository(db_url).team_stats()
+    if args.json:
+        print(json.dumps(stats.as_json(), indent=2))
+        return 0
+    waiting = stats.waiting
+    print(
+        f"Waiting: {waiting['pending']} · awaiting second review: {waiting['awaiting_second_review']}"
+        f" · disputed: {waiting['disputed']}"
+    )
+    if stats.reviewers:
+        print(
+            "Decisions by reviewer: " + ", ".join(f"{name} {count}" for name, count in sorted(stats.reviewers.items()))
+        )
+    if not stats.pairs:
+        print("No item has two independent reviews yet, so there is no agreement to show.")
+        return 0
+    print(f"{'REVIEWER A':<20} {'REVIEWER B':<20} {'ITEMS':>6} {'AGREE':>7} {'KAPPA':>7}")
+    for pair in stats.pairs:
+        kappa = "n/a" if pair.kappa is None else f"{pair.kappa:.2f}"
+        print(
+            f"{pair.reviewer_a:<20} {pair.reviewer_b:<20} {pair.items:>6} "
+            f"{pair.percent_agreement * 100:>6.1f}% {kappa:>7}"
+        )
+    return 0

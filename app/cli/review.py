@@ -1,0 +1,220 @@
+"""``signoff show | approve | reject | edit | decide | undo | claim | release``: one reviewer's actions on one proposal,
+each through the same service function the window calls (app.services.review, undo; the store's claims)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from app.cli import common
+from app.cli.errors import CliError
+
+
+def show(args: argparse.Namespace, db_url: str | None) -> int:
+    repository = common.repository(db_url)
+    proposal = common.proposal(repository, args.proposal_id)
+    print(f"Proposal {proposal.id} · session {proposal.session_id} · {proposal.status} · {common.summary(proposal)}")
+    print(f"Workspace: {proposal.workspace_root}")
+    if proposal.kind == "command":
+        print(f"Working directory: {proposal.cwd or '.'}")
+        print(f"$ {proposal.command}")
+    else:
+        sys.stdout.write(numbered_hunks(proposal.shown_text))
+    # A first of two reviews stays hidden until the proposal is decided (reviews are independent).
+    decision = repository.visible_decision(proposal.id)
+    if proposal.status in ("awaiting_second_review", "disputed"):
+        from app.store.team_review import STATUS_WORDS
+
+        print(f"Review: {STATUS_WORDS[proposal.status]}.")
+        if proposal.status == "disputed":
+            _print_reviews_for_adjudicator(repository, proposal.id, common.reviewer(args))
+    if decision is not None:
+        reason = f": {decision.reason}" if decision.reason else ""
+        print(f"Decision: {decision.verdict} by {decision.reviewer}{reason}")
+        for entry in decision.hunk_verdicts or []:
+            detail = f": {entry['reason']}" if entry.get("reason") else ""
+            print(f"  Hunk {entry['hunk'] + 1}: {entry['verdict']}{detail}")
+    return 0
+
+
+def _print_reviews_for_adjudicator(repository: Any, proposal_id: int, reviewer: str) -> None:
+    from app.store.team_review import DecisionRefusedError
+
+    try:
+        verdicts = repository.earlier_verdicts(proposal_id, reviewer)
+    except DecisionRefusedError:
+        print("You may not adjudicate it, so its two reviews stay hidden from you.")
+        return
+    for verdict in verdicts:
+        reason = f": {verdict.reason}" if verdict.reason else ""
+        print(f"  {verdict.stage} review by {verdict.reviewer}: {verdict.verdict}{reason}")
+    print(f"Settle it with `signoff approve|reject|edit {proposal_id} --adjudication`.")
+
+
+def numbered_hunks(shown_text: str) -> str:
+    """The shown diff with "Hunk 1 of 3" above each hunk, the numbers `signoff decide --hunk N=...` takes."""
+    lines = shown_text.splitlines(keepends=True)
+    # Inside a hunk every line starts with ' ', '+', '-' or '\\': only headers start with "@@".
+    total = sum(1 for line in lines if line.startswith("@@ "))
+    numbered, number = [], 0
+    for line in lines:
+        if line.startswith("@@ ") and total:
+            number += 1
+            numbered.append(f"── Hunk {number} of {total} ──\n")
+        numbered.append(line)
+    text = "".join(numbered)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def parse_hunk_verdicts(specs: list[str]) -> list[Any]:
+    """``N=approve``, ``N=reject:REASON``, ``N=edit:PATH`` (N counts from 1) -> HunkVerdicts (0-based)."""
+    from app.domain.hunks import HunkVerdict
+
+    verdicts = []
+    for spec in specs:
+        number, equals, rest = spec.partition("=")
+        if not equals or not number.strip().isdigit() or int(number) < 1:
+            raise CliError(
+                f"--hunk {spec!r}: write N=approve, N=reject:REASON or N=edit:PATH, with N from `signoff show`."
+            )
+        index = int(number) - 1
+        verdict, _colon, detail = rest.partition(":")
+        verdict = verdict.strip().lower()
+        if verdict == "approve":
+            verdicts.append(HunkVerdict(index, "approve"))
+        elif verdict == "reject":
+            if not detail.strip():
+                raise CliError(f"--hunk {spec!r}: a rejected hunk needs a reason: {number}=reject:REASON.")
+            verdicts.append(HunkVerdict(index, "reject", reason=detail.strip()))
+        elif verdict == "edit":
+            if not detail:
+                raise CliError(
+                    f"--hunk {spec!r}: an edited hunk needs the file with its new lines: {number}=edit:PATH."
+                )
+            verdicts.append(HunkVerdict(index, "edit", edited=common.read_edit_file(detail)))
+        else:
+            raise CliError(f"--hunk {spec!r}: unknown verdict {verdict!r}; use approve, reject:REASON or edit:PATH.")
+    return verdicts
+
+
+def decide_hunks(args: argparse.Namespace, db_url: str | None) -> int:
+    from app.services import review
+    from app.store.errors import StoreError
+
+    repository = common.repository(db_url)
+    proposal = common.proposal(repository, args.proposal_id)
+    # Every hunk's file is read (and refused) before anything is recorded.
+    verdicts = parse_hunk_verdicts(args.hunk)
+    try:
+        request = review.by_hunk(proposal.id, common.reviewer(args), verdicts, channel="cli")
+        decision = review.decide(repository, request)
+    except (review.ReviewError, StoreError) as err:
+        raise CliError(str(err)) from None
+    words = {"approve": "applied", "reject": "NOT applied", "edit": "applied with your edit"}
+    judged = ", ".join(
+        f"hunk {entry['hunk'] + 1} {words[entry['verdict']]}" + (f" ({entry['reason']})" if entry["reason"] else "")
+        for entry in decision.hunk_verdicts or []
+    )
+    print(f"Decided hunk by hunk: proposal {proposal.id} ({common.summary(proposal)}): {judged}.")
+    common.say_who_applies(repository, proposal.session_id)
+    return 0
+
+
+def approve(args: argparse.Namespace, db_url: str | None) -> int:
+    return _decide(args, db_url, "approve")
+
+
+def reject(args: argparse.Namespace, db_url: str | None) -> int:
+    return _decide(args, db_url, "reject")
+
+
+def edit(args: argparse.Namespace, db_url: str | None) -> int:
+    return _decide(args, db_url, "edit")
+
+
+def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
+    from app.services import review
+    from app.services.settings import load_settings
+    from app.store.repository import AlreadyDecidedError, UnknownItemError
+    from app.store.team_review import STATUS_WORDS, DecisionRefusedError
+
+    repository = common.repository(db_url)
+    proposal = common.proposal(repository, args.proposal_id)
+    # Bounded: at most MAX_EDIT_FILE_BYTES of UTF-8 text, refused before anything is recorded.
+    edited = common.read_edit_file(args.file) if verdict == "edit" else None
+    request = review.DecisionRequest(
+        proposal.id,
+        verdict,
+        common.reviewer(args),
+        reason=getattr(args, "reason", None),
+        edited_content=edited,
+        channel="cli",
+        adjudication=bool(getattr(args, "adjudication", False)),
+    )
+    try:
+        decision = review.decide(repository, request)
+    except (review.ReviewError, AlreadyDecidedError, UnknownItemError, DecisionRefusedError) as err:
+        raise CliError(str(err)) from None
+    status_now = repository.get_proposal(proposal.id).status
+    if status_now in STATUS_WORDS and status_now != "pending":
+        print(
+            f"Recorded your review of proposal {proposal.id} ({common.summary(proposal)}); "
+            f"it is now {STATUS_WORDS[status_now]}."
+        )
+        return 0
+    words = {"approve": "Approved", "reject": "Rejected", "edit": "Approved with your edit"}[decision.verdict]
+    print(f"{words}: proposal {proposal.id} ({common.summary(proposal)}).")
+    window_s = load_settings().undo_seconds
+    if window_s > 0:
+        print(f"It takes effect in {window_s:g} s; until then `signoff undo {proposal.id}` takes it back.")
+    common.say_who_applies(repository, proposal.session_id)
+    return 0
+
+
+def undo(args: argparse.Namespace, db_url: str | None) -> int:
+    from app.services import undo as undo_service
+    from app.services.settings import load_settings
+    from app.store.repository import UndoRefusedError, UnknownItemError
+
+    repository = common.repository(db_url)
+    window_s = load_settings().undo_seconds
+    try:
+        proposal = undo_service.undo(
+            repository, args.proposal_id, common.reviewer(args), window_s=window_s, channel="cli"
+        )
+    except (UndoRefusedError, UnknownItemError) as err:
+        raise CliError(str(err)) from None
+    print(f"Undone: proposal {proposal.id} ({common.summary(proposal)}) waits for a decision again.")
+    return 0
+
+
+def claim(args: argparse.Namespace, db_url: str | None) -> int:
+    return _claim(args, db_url, release=False)
+
+
+def release(args: argparse.Namespace, db_url: str | None) -> int:
+    return _claim(args, db_url, release=True)
+
+
+def _claim(args: argparse.Namespace, db_url: str | None, *, release: bool) -> int:
+    import datetime as dt
+
+    from app.store.claims import clock
+    from app.store.repository import UnknownItemError
+    from app.store.team_review import DecisionRefusedError
+
+    reviewer = common.reviewer(args)
+    repository = common.repository(db_url)
+    try:
+        if release:
+            if not repository.release_claim(args.proposal_id, reviewer):
+                raise CliError(f"{reviewer} holds no claim on proposal {args.proposal_id}.")
+            print(f"Released proposal {args.proposal_id}.")
+            return 0
+        # The parser refuses nan, inf and leases out of range (app.cli.parser.lease_seconds).
+        claim = repository.claim_proposal(args.proposal_id, reviewer, lease=dt.timedelta(seconds=args.lease))
+    except (DecisionRefusedError, UnknownItemError) as err:
+        raise CliError(str(err)) from None
+    print(f"Claimed proposal {claim.proposal_id} until {clock(claim.expires_at)} for {reviewer}.")
+    return 0
