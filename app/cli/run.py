@@ -67,6 +67,9 @@ def _print_event(event: Any) -> None:
     sys.stdout.flush()
 
 
+_DETACHING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
 async def _run_headless(db_url: str | None, start: Callable[[Any], Awaitable[int]]) -> int:
     from app.services.runtime import session_runtime
     from app.services.settings import load_settings
@@ -77,15 +80,32 @@ async def _run_headless(db_url: str | None, start: Callable[[Any], Awaitable[int
     loop = asyncio.get_running_loop()
     try:
         session_id = await start(manager)
+        ended_by: list[signal.Signals] = []
+
+        def detach(signum: signal.Signals) -> None:
+            ended_by.append(signum)
+            manager.detach(session_id)
+
+        # Ctrl+C is the person at this terminal stopping the agent; SIGTERM / SIGHUP end only this process (a
+        # supervisor, a closed terminal): the session and its waiting proposals stay, as when the window closes.
         loop.add_signal_handler(signal.SIGINT, manager.stop, session_id)
-        loop.add_signal_handler(signal.SIGTERM, manager.stop, session_id)
+        for signum in _DETACHING_SIGNALS:
+            loop.add_signal_handler(signum, detach, signum)
         status = await manager.wait(session_id)
+        if status == "detached":
+            waiting = len(await repository.pending_proposals(session_id))
+            print(
+                f"Runner ended by {ended_by[0].name if ended_by else 'a signal'}; session {session_id} keeps "
+                f"{waiting} waiting proposal(s) and stays resumable: `signoff resume {session_id}`."
+            )
+            return 128 + int(ended_by[0]) if ended_by else EXIT_ERROR
         final = await repository.get_session(session_id)
         print(f"Session {session_id} {final.status}" + (f": {final.error}" if final.error else "."))
         return 0 if status in ("finished", "stopped") else EXIT_ERROR
     finally:
         loop.remove_signal_handler(signal.SIGINT)
-        loop.remove_signal_handler(signal.SIGTERM)
+        for signum in _DETACHING_SIGNALS:
+            loop.remove_signal_handler(signum)
         await manager.shutdown()
         runtime.close()
 

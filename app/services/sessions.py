@@ -61,6 +61,8 @@ class SessionManager:
         self.api_timeout_s = api_timeout_s
         self._listeners: list[EventListener] = []
         self._tasks: dict[int, asyncio.Task[str]] = {}
+        # Sessions let go of (not stopped) because their runner process is ending: see detach().
+        self._detached: set[int] = set()
         self._runners: dict[int, SessionRunner] = {}
 
     def add_listener(self, listener: EventListener) -> None:
@@ -134,6 +136,19 @@ class SessionManager:
             await runner.close()
             self._runners.pop(runner.session_id, None)
 
+    def detach(self, session_id: int) -> bool:
+        """Let go of a session without ending it (the runner's process is being terminated): its waiting proposals
+        stay waiting and the session stays resumable, exactly as when the window closes."""
+        task = self._tasks.get(session_id)
+        if task is None or task.done():
+            return False
+        runner = self._runners.get(session_id)
+        if runner is not None:
+            runner.detaching = True
+        self._detached.add(session_id)
+        task.cancel()
+        return True
+
     def stop(self, session_id: int) -> bool:
         """Stop a session at once, also while a proposal waits; its waiting proposals are withdrawn."""
         task = self._tasks.get(session_id)
@@ -184,7 +199,7 @@ class SessionManager:
             return await task
         except asyncio.CancelledError:
             if task.cancelled():
-                return "stopped"
+                return "detached" if session_id in self._detached else "stopped"
             raise
 
     async def shutdown(self) -> None:
