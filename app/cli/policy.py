@@ -11,25 +11,26 @@ from app.cli.errors import CliError
 
 def policy_command(args: argparse.Namespace, db_url: str | None) -> int:
     from app.domain import policy
+    from app.services import policy_file
 
     root = Path(args.workspace).expanduser()
     if not root.is_dir():
         raise CliError(f"The workspace folder {root} does not exist or is not a folder.")
     try:
         if args.policy_command == "show":
-            print(policy.policy_listing(root))
+            print(policy_file.policy_listing(root))
         elif args.policy_command == "add":
             if args.kind == "command":
                 rule = policy.Rule.for_command(args.action, args.pattern, args.match, args.note)
             else:
                 rule = policy.Rule(args.action, args.kind, args.pattern, "prefix", args.note)
-            policy.add_rules(root, [rule])
+            policy_file.add_rules(root, [rule])
             print(f"Added: {rule.label} ({policy.policy_path(root)}).")
         elif args.policy_command == "remove":
-            removed = policy.remove_rule(root, args.number)
+            removed = policy_file.remove_rule(root, args.number)
             print(f"Removed rule {args.number}: {removed.label}.")
         else:
-            rules = policy.load_policy(root)
+            rules = policy_file.load_policy(root)
             if args.check_command is not None:
                 verdict = rules.check_command(args.check_command, args.cwd, root=root)
             else:

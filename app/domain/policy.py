@@ -1,16 +1,17 @@
-"""Per-workspace rules (allow / ask / deny) for proposed edits and commands, their file, and offers to add rules.
+"""Per-workspace rules (allow / ask / deny) for proposed edits and commands, their file's text, and offers to add rules.
 
-Rules live in ``.signoff/policy.toml`` under the workspace. This decides; it never records or applies anything, and
-whatever it cannot be sure of is "ask" (a person looks). No Qt here.
+Rules live in ``.signoff/policy.toml`` under the workspace. This decides; it never reads or writes files, records or
+applies anything (app.services.policy_file does the file), and whatever it cannot be sure of is "ask". No Qt here.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import posixpath
+import re
 import shlex
-import tempfile
 import tomllib
 from collections import defaultdict
 from collections.abc import Iterable
@@ -18,6 +19,9 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+import tomlkit
+import tomlkit.items
 
 from app.domain.path_glob import path_glob_regex
 from app.domain.shell_parse import ParsedCommand, SimpleCommand, parse_command
@@ -311,7 +315,9 @@ def escape_path_glob(path: str) -> str:
     return "/" + escaped
 
 
-# -- the file ------------------------------------------------------------------------------------------------------------
+# -- the file's text ---------------------------------------------------------------------------------------------------
+# Reading and writing the file (the lock, the backup, the atomic rename) is app.services.policy_file's job: these
+# functions only turn text into rules and rules into text, keeping every comment the person wrote.
 
 _HEADER = """\
 # Signoff policy for this workspace: which proposed changes need a person.
@@ -325,6 +331,11 @@ _HEADER = """\
 # Without a matching rule: reads run, edits and commands ask. Paths outside the workspace are always refused.
 
 """
+_TOP_KEYS = ("version", "rule")
+_RULE_KEYS = ("action", "kind", "pattern", "match", "note")
+# A table header or a key at the start of a line; good enough to point a person at the line they wrote.
+_HEADER_LINE = re.compile(r"^\s*(\[\[?)\s*([^\]]*?)\s*\]\]?")
+_KEY_LINE = re.compile(r"^\s*(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_.-]+)\s*=")
 
 
 def policy_path(root: str | os.PathLike[str]) -> Path:
@@ -336,104 +347,192 @@ def _toml_string(value: str) -> str:
     return text.replace("\x7f", "\\u007f")
 
 
+def _rule_lines(rule: Rule) -> list[str]:
+    lines = [
+        "[[rule]]",
+        f"action = {_toml_string(rule.action)}",
+        f"kind = {_toml_string(rule.kind)}",
+        f"pattern = {_toml_string(rule.pattern)}",
+    ]
+    if rule.kind == "command":
+        lines.append(f"match = {_toml_string(rule.match)}")
+    if rule.note:
+        lines.append(f"note = {_toml_string(rule.note)}")
+    return lines
+
+
 def dumps(policy: Policy) -> str:
+    """A fresh policy file (with the explanatory header) holding ``policy``'s rules."""
     lines = [_HEADER.rstrip("\n"), "", "version = 1"]
     for rule in policy.rules:
-        lines += [
-            "",
-            "[[rule]]",
-            f"action = {_toml_string(rule.action)}",
-            f"kind = {_toml_string(rule.kind)}",
-            f"pattern = {_toml_string(rule.pattern)}",
-        ]
-        if rule.kind == "command":
-            lines.append(f"match = {_toml_string(rule.match)}")
-        if rule.note:
-            lines.append(f"note = {_toml_string(rule.note)}")
+        lines += ["", *_rule_lines(rule)]
     return "\n".join(lines) + "\n"
 
 
+@dataclass
+class _Lines:
+    """Where each table and key was written (1-based line numbers), for messages."""
+
+    tables: dict[str, int] = field(default_factory=dict)
+    # (table name or "" for the top, index of the [[table]] occurrence, key) -> line
+    keys: dict[tuple[str, int, str], int] = field(default_factory=dict)
+
+
+def _locate(text: str) -> _Lines:
+    found = _Lines()
+    table, occurrence = "", 0
+    seen: dict[str, int] = defaultdict(int)
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER_LINE.match(line)
+        if header and not _KEY_LINE.match(line):
+            table = header.group(2).strip().strip("\"'")
+            occurrence = seen[table]
+            seen[table] += 1
+            found.tables.setdefault(table, number)
+            continue
+        key = _KEY_LINE.match(line)
+        if key:
+            name = key.group(1).strip("\"'")
+            found.keys.setdefault((table, occurrence, name.split(".")[0]), number)
+    return found
+
+
+def _did_you_mean(name: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    if not close and name.rstrip("s") in choices:
+        close = [name.rstrip("s")]
+    return f"; did you mean {close[0]!r}?" if close else "."
+
+
+def _unknown_top(data: dict[str, Any], lines: _Lines, source: str) -> PolicyError | None:
+    for name in data:
+        if name in _TOP_KEYS:
+            continue
+        if isinstance(data[name], (dict, list)) and name in lines.tables:
+            brackets = "[[{}]]" if isinstance(data[name], list) else "[{}]"
+            hint = _did_you_mean(name, ["rule"])
+            hint = hint.replace("'rule'", "[[rule]]")
+            return PolicyError(
+                f"{source}, line {lines.tables[name]}: unknown table {brackets.format(name)}{hint} "
+                "Signoff reads only `version` and [[rule]] tables, and changes nothing until this is fixed."
+            )
+        line = lines.keys.get(("", 0, name))
+        where = f", line {line}" if line else ""
+        return PolicyError(
+            f"{source}{where}: unknown key {name!r}{_did_you_mean(name, _TOP_KEYS)} "
+            "Signoff reads only `version` and [[rule]] tables, and changes nothing until this is fixed."
+        )
+    return None
+
+
 def loads(text: str, *, source: str = "policy") -> Policy:
+    """The rules in a policy file's text; anything Signoff would not use as written is a PolicyError."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise PolicyError(f"{source} is not valid TOML: {err}.") from None
+    lines = _locate(text)
+    unknown = _unknown_top(data, lines, source)
+    if unknown is not None:
+        raise unknown
     version = data.get("version", 1)
     if version != 1:
         raise PolicyError(f"{source} has version {version!r}; this Signoff reads version 1.")
     raw_rules = data.get("rule", [])
     if not isinstance(raw_rules, list):
-        raise PolicyError(f"{source}: rules are written as [[rule]] tables.")
+        line = lines.tables.get("rule") or lines.keys.get(("", 0, "rule"))
+        where = f", line {line}" if line else ""
+        raise PolicyError(f"{source}{where}: rules are written as [[rule]] tables.")
     rules: list[Rule] = []
     for number, raw in enumerate(raw_rules, start=1):
-        if not isinstance(raw, dict):
-            raise PolicyError(f"{source}: rule {number} is not a table.")
-        unknown = set(raw) - {"action", "kind", "pattern", "match", "note"}
-        if unknown:
-            raise PolicyError(f"{source}: rule {number} has unknown keys {sorted(unknown)}.")
-        values = {key: raw.get(key) for key in ("action", "kind", "pattern", "match", "note")}
-        for key, value in values.items():
-            if value is not None and not isinstance(value, str):
-                raise PolicyError(f"{source}: rule {number}: `{key}` must be a string.")
-        try:
-            if values["kind"] == "command":
-                rules.append(
-                    Rule.for_command(
-                        values["action"] or "", values["pattern"] or "", values["match"], values["note"] or ""
-                    )
-                )
-            else:
-                rules.append(
-                    Rule(
-                        values["action"] or "",
-                        values["kind"] or "",
-                        values["pattern"] or "",
-                        "prefix",
-                        values["note"] or "",
-                    )
-                )
-        except PolicyError as err:
-            raise PolicyError(f"{source}: rule {number}: {err}") from None
+        rules.append(_rule_from_table(raw, number, lines, source))
     return Policy(tuple(rules))
 
 
-def load_policy(root: str | os.PathLike[str]) -> Policy:
-    """The workspace's policy; no file means no rules (the defaults). Raises PolicyError for a broken file."""
-    path = policy_path(root)
+def _rule_from_table(raw: Any, number: int, lines: _Lines, source: str) -> Rule:
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{source}: rule {number} is not a table.")
+    unknown = [key for key in raw if key not in _RULE_KEYS]
+    if unknown:
+        line = lines.keys.get(("rule", number - 1, unknown[0]))
+        where = f", line {line}" if line else ""
+        raise PolicyError(
+            f"{source}{where}: rule {number} has unknown keys {sorted(unknown)}{_did_you_mean(unknown[0], _RULE_KEYS)}"
+        )
+    values = {key: raw.get(key) for key in _RULE_KEYS}
+    for key, value in values.items():
+        if value is not None and not isinstance(value, str):
+            raise PolicyError(f"{source}: rule {number}: `{key}` must be a string.")
+    action, kind, pattern, note = (values[key] or "" for key in ("action", "kind", "pattern", "note"))
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return Policy()
-    except (OSError, UnicodeDecodeError) as err:
-        raise PolicyError(f"Cannot read {path}: {err}.") from None
-    return loads(text, source=str(path))
+        if kind == "command":
+            return Rule.for_command(action, pattern, values["match"], note)
+        return Rule(action, kind, pattern, "prefix", note)
+    except PolicyError as err:
+        raise PolicyError(f"{source}: rule {number}: {err}") from None
 
 
-def save_policy(root: str | os.PathLike[str], policy: Policy) -> Path:
-    """Write the policy atomically (a reader sees the old file or the new one, never half of it)."""
-    path = policy_path(root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=".policy.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(dumps(policy))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+def _rule_table(rule: Rule) -> tomlkit.items.Table:
+    table = tomlkit.parse("\n".join(_rule_lines(rule)) + "\n")["rule"][0]
+    table.add(tomlkit.nl())
+    return table
 
 
-def add_rules(root: str | os.PathLike[str], rules: Iterable[Rule]) -> Policy:
-    """Append rules to the workspace's policy file (re-read first, so edits made elsewhere are kept)."""
-    policy = load_policy(root).with_rules(rules)
-    save_policy(root, policy)
-    return policy
+def _document(text: str | None, source: str) -> tuple[tomlkit.TOMLDocument, Policy]:
+    """The file's text as an editable document and its rules; refuses (PolicyError) text it cannot read, so nothing
+    the person wrote is dropped by a rewrite."""
+    if text is None or not text.strip():
+        return tomlkit.parse(dumps(Policy())), Policy()
+    policy = loads(text, source=source)
+    return tomlkit.parse(text), policy
+
+
+def _rules_of(document: tomlkit.TOMLDocument) -> tomlkit.items.AoT:
+    if "rule" not in document:
+        document.append("rule", tomlkit.aot())
+    return document["rule"]
+
+
+def text_with_rules_added(text: str | None, rules: Iterable[Rule], *, source: str = "policy") -> tuple[str, Policy]:
+    """``text`` (a policy file's, None for no file) with ``rules`` appended where missing; comments are kept."""
+    if text is None or not text.strip():
+        merged = Policy().with_rules(rules)
+        return dumps(merged), merged
+    document, policy = _document(text, source)
+    merged = policy.with_rules(rules)
+    table_list = _rules_of(document)
+    for rule in merged.rules[len(policy.rules) :]:
+        table_list.append(_rule_table(rule))
+    return tomlkit.dumps(document), merged
+
+
+def text_without_rule(text: str | None, number: int, *, source: str = "policy") -> tuple[str, Rule]:
+    """``text`` without rule ``number`` (1-based, as listed); the other rules and every comment are kept."""
+    document, policy = _document(text, source)
+    if not 1 <= number <= len(policy.rules):
+        raise PolicyError(f"There is no rule {number}; the policy has {len(policy.rules)} rule(s).")
+    del _rules_of(document)[number - 1]
+    return tomlkit.dumps(document), policy.rules[number - 1]
+
+
+def text_with_rules(text: str | None, rules: Iterable[Rule], *, source: str = "policy") -> tuple[str, Policy]:
+    """``text`` holding exactly ``rules`` in this order (as the policy window saves them): a rule that was already
+    there keeps its table, comments included; new ones are added."""
+    wanted = Policy().with_rules(rules)
+    if text is None or not text.strip():
+        return dumps(wanted), wanted
+    document, policy = _document(text, source)
+    old_tables = list(_rules_of(document)) if policy.rules else []
+    tables = []
+    for rule in wanted.rules:
+        index = next((i for i, old in enumerate(policy.rules) if _same_rule(old, rule) and old.note == rule.note), None)
+        tables.append(old_tables[index] if index is not None else _rule_table(rule))
+    table_list = _rules_of(document)
+    while len(table_list):
+        del table_list[0]
+    for table in tables:
+        table_list.append(table)
+    return tomlkit.dumps(document), wanted
 
 
 # -- rules from decisions ----------------------------------------------------------------------------------------------
@@ -546,26 +645,3 @@ def describe(policy: Policy) -> list[str]:
         f"{number}. {rule.label}" + (f"  — {rule.note}" if rule.note else "")
         for number, rule in enumerate(policy.rules, 1)
     ]
-
-
-def remove_rule(root: str | os.PathLike[str], number: int) -> Rule:
-    """Remove rule ``number`` (1-based, as listed) from the workspace's policy file; returns it."""
-    policy = load_policy(root)
-    if not 1 <= number <= len(policy.rules):
-        raise PolicyError(f"There is no rule {number}; the policy has {len(policy.rules)} rule(s).")
-    rules = list(policy.rules)
-    removed = rules.pop(number - 1)
-    save_policy(root, Policy(tuple(rules)))
-    return removed
-
-
-def policy_listing(root: str | os.PathLike[str]) -> str:
-    """The policy as the command line shows it."""
-    policy = load_policy(root)
-    path = policy_path(root)
-    if not policy.rules:
-        return (
-            f"No rules in {path}: reads run, edits and commands ask, paths outside the workspace are refused.\n"
-            'Add one with: signoff policy add allow command "pytest -q"'
-        )
-    return f"Rules in {path} (the first that matches decides):\n" + "\n".join(describe(policy))

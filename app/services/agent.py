@@ -22,7 +22,7 @@ from app.domain import tool_results
 from app.domain.diffing import compute_diff
 from app.domain.hunks import HunkError, PartialResult
 from app.domain.hunks import decision_result as hunk_decision_result
-from app.domain.policy import POLICY_CHANNEL, POLICY_REVIEWER, PolicyError, load_policy
+from app.domain.policy import POLICY_CHANNEL, POLICY_REVIEWER, PolicyError
 from app.domain.records import DecisionRecord, MessageRecord, ProposalRecord, SessionRecord
 from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME, changes_the_world, system_blocks, tools_for_request
 from app.services import editor_tool
@@ -41,6 +41,7 @@ from app.services.events import (
     ToolResultSent,
     UsageUpdated,
 )
+from app.services.policy_file import load_policy
 from app.services.workspace import ToolInputError, Workspace, sha256_hex
 from app.store.async_repository import AsyncRepository
 from app.store.compare import REPLACED

@@ -16,12 +16,13 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.policy import PolicyError, load_policy
+from app.domain.policy import PolicyError
 from app.domain.records import DecisionRecord, MessageRecord, ProposalRecord
 from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME, changes_the_world, system_blocks, tools_for_request
 from app.services import review
 from app.services.agent import assistant_content_for_history, draft_fields
 from app.services.compare_limits import DEFAULT_ALTERNATIVES, MAX_ALTERNATIVES, MIN_ALTERNATIVES
+from app.services.policy_file import load_policy
 from app.services.review import ReviewError
 from app.services.workspace import ToolInputError, Workspace
 from app.store.audit import alternative_content_sha256

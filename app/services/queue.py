@@ -15,6 +15,7 @@ from typing import Any
 from app.domain import policy as core_policy
 from app.domain.deceptive_text import find_deceptive_characters
 from app.domain.records import QueueItemRecord, QueueStatsRecord, QueueTextRecord
+from app.services.policy_file import load_policy
 from app.store.repository import Repository
 
 PAGE_SIZE = 200
@@ -194,7 +195,7 @@ class PolicyCache:
             entry = (None, core_policy.Policy())
         else:
             try:
-                entry = (stamp, core_policy.load_policy(root))
+                entry = (stamp, load_policy(root))
             except core_policy.PolicyError:
                 entry = (stamp, None)
         self._policies[root] = entry

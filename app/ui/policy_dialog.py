@@ -1,5 +1,6 @@
 """The window side of workspace policies: the Policies dialog (list, add, remove, reorder rules), the offer to turn
-repeated approvals into a rule, and "always allow this here". Thin: rules, matching and the file are app.domain.policy.
+repeated approvals into a rule, and "always allow this here". Thin: rules and matching are app.domain.policy,
+the file app.services.policy_file.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from qasync import asyncSlot
 
 from app.domain import policy
 from app.domain.policy import Policy, PolicyError, Rule, Suggestion
+from app.services import policy_file
 
 log = logging.getLogger(__name__)
 # How many recent sessions of a workspace are read to find repeated approvals.
@@ -47,7 +49,7 @@ class PolicyDialog(QDialog):
         self.workspace_root = workspace_root
         self.error: str | None = None
         try:
-            rules = list(policy.load_policy(workspace_root).rules)
+            rules = list(policy_file.load_policy(workspace_root).rules)
         except PolicyError as err:
             # Nothing is overwritten: the broken file stays as it is until it is fixed by hand.
             self.error = str(err)
@@ -185,8 +187,8 @@ class PolicyDialog(QDialog):
         if self.error is not None:
             return
         try:
-            policy.save_policy(self.workspace_root, Policy(tuple(self.rules)))
-        except OSError as err:
+            policy_file.save_policy(self.workspace_root, Policy(tuple(self.rules)))
+        except (PolicyError, OSError) as err:
             self.error_label.setText(f"The policy was not saved: {err}")
             self.error_label.show()
             return
@@ -305,7 +307,7 @@ class PolicyController(QObject):
             )
             return
         try:
-            await asyncio.to_thread(policy.add_rules, proposal.workspace_root, rules)
+            await asyncio.to_thread(policy_file.add_rules, proposal.workspace_root, rules)
         except (PolicyError, OSError) as err:
             panel.show_banner(f"The rule was not added, and nothing was decided: {err}")
             return
@@ -320,7 +322,7 @@ class PolicyController(QObject):
         root = proposal.workspace_root
         try:
             history = await self.window.repository.run(workspace_history, self.window.repository.sync, root)
-            current = await asyncio.to_thread(policy.load_policy, root)
+            current = await asyncio.to_thread(policy_file.load_policy, root)
         except (PolicyError, OSError, RuntimeError) as err:
             log.info("no rule offer for %s: %s", root, err)
             return
@@ -338,7 +340,7 @@ class PolicyController(QObject):
         if root is None:
             return
         try:
-            await asyncio.to_thread(policy.add_rules, root, [suggestion.rule])
+            await asyncio.to_thread(policy_file.add_rules, root, [suggestion.rule])
         except (PolicyError, OSError) as err:
             self.window.review_panel.show_banner(f"The rule was not added: {err}")
             return

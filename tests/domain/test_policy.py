@@ -12,18 +12,16 @@ from app.domain.policy import (
     Policy,
     PolicyError,
     Rule,
-    add_rules,
     dumps,
-    load_policy,
     loads,
     policy_path,
     rules_to_always_allow,
-    save_policy,
     suggest_rules,
 )
 from app.domain.records import DecisionRecord, ProposalRecord
 from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME
 from app.services import events, review
+from app.services.policy_file import add_rules, load_policy, save_policy
 from app.standin.scenario import text_turn, tool_turn, tool_use_block
 from tests.support.agent_harness import run
 

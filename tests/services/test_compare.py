@@ -473,6 +473,7 @@ def _waiting_create(stack):
 
 def test_an_alternative_the_workspace_policy_denies_cannot_be_picked(stack_factory):
     from app.domain import policy
+    from app.services import policy_file
 
     risky = tool_turn(
         text_block("Start over."), tool_use_block(COMMAND_TOOL_NAME, {"command": "rm -rf build"}, "toolu_rm")
@@ -481,7 +482,7 @@ def test_an_alternative_the_workspace_policy_denies_cannot_be_picked(stack_facto
         [Alternatives(tool_turn(edit("'Hello, '", "toolu_original")), risky), text_turn("Done.")],
         files={"greet.py": GREET},
     )
-    policy.add_rules(stack.workspace, [policy.Rule.for_command("deny", "rm", None, "never delete")])
+    policy_file.add_rules(stack.workspace, [policy.Rule.for_command("deny", "rm", None, "never delete")])
 
     async def scenario():
         session = await stack.start()

@@ -15,7 +15,7 @@ import pytest
 
 from app import cli
 from app.domain import policy
-from app.services import undo
+from app.services import policy_file, undo
 from app.services.export import ExportFilters, count_decisions
 from app.services.queue import (
     OUTSIDE_POLICY,
@@ -267,7 +267,7 @@ def test_the_outside_policy_flag_marks_what_no_rule_foresaw_and_follows_edits_of
     ruled, unruled = tmp_path / "ruled", tmp_path / "unruled"
     for folder in (ruled, unruled):
         (folder / "src").mkdir(parents=True)
-    policy.save_policy(
+    policy_file.save_policy(
         ruled,
         policy.Policy(
             (
@@ -299,7 +299,7 @@ def test_the_outside_policy_flag_marks_what_no_rule_foresaw_and_follows_edits_of
     # Unchanged file: the flags are the very same objects (nothing recomputed). Allowing docs/ clears that flag.
     again = fetch_page(lite, QueueSpec(), flag_cache=cache)
     assert all(again.flags[pid] is page.flags[pid] for pid in flagged)
-    policy.add_rules(ruled, [policy.Rule("allow", "file", "docs/**")])
+    policy_file.add_rules(ruled, [policy.Rule("allow", "file", "docs/**")])
     stamp = time.time() + 5
     os.utime(policy.policy_path(ruled), (stamp, stamp))
     docs = next(

