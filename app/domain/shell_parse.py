@@ -7,10 +7,11 @@ asks a person instead of guessing. No Qt here.
 from __future__ import annotations
 
 import posixpath
-import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+# Longer command lines are not parsed (a policy check of one asks a person) and are refused as tool input.
+MAX_COMMAND_CHARS = 64 * 1024
 # Nested `bash -c`, `eval`, `xargs sh -c` ... deeper than this is refused rather than followed.
 MAX_NESTING = 6
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "yash"})
@@ -65,6 +66,48 @@ class ParsedCommand:
         return not self.problems
 
 
+_BLANKS = frozenset(" \t\r\n")
+
+
+def unquoted_word(raw: str) -> str | None:
+    """One shell word after POSIX quote removal (as ``shlex.split`` gives it, in linear time: shlex grows its token
+    one character at a time, quadratic on long words); None unless ``raw`` is exactly one complete word."""
+    out: list[str] = []
+    index, length, quote = 0, len(raw), ""
+    while index < length:
+        char = raw[index]
+        if quote == "'":
+            end = raw.find("'", index)
+            if end < 0:
+                return None
+            out.append(raw[index:end])
+            index, quote = end + 1, ""
+            continue
+        if quote == '"':
+            if char == '"':
+                quote = ""
+            elif char == "\\" and index + 1 < length and raw[index + 1] in '\\"$`\n':
+                out.append(raw[index + 1])
+                index += 1
+            else:
+                out.append(char)
+        elif char in "'\"":
+            quote = char
+        elif char == "\\":
+            if index + 1 >= length:
+                return None
+            out.append(raw[index + 1])
+            index += 1
+        elif char in _BLANKS:
+            return None
+        else:
+            out.append(char)
+        index += 1
+    if quote or not raw:
+        return None
+    return "".join(out)
+
+
 def _quote(word: str) -> str:
     if word and all(ch.isalnum() or ch in "-_./=:,+@%^" for ch in word):
         return word
@@ -88,7 +131,14 @@ class _Collector:
 def parse_command(command: str) -> ParsedCommand:
     """Everything ``/bin/sh -c command`` would run, as far as its text tells; see ``ParsedCommand.problems``."""
     collector = _Collector(command)
-    _parse_into(collector, command, via=None)
+    if len(command) > MAX_COMMAND_CHARS:
+        # bashlex reads about 100 kB a second; past this a person reads the line instead of the agent waiting.
+        collector.problem(
+            f"the command line is {len(command):,} characters long, more than the {MAX_COMMAND_CHARS:,} a policy "
+            "check reads"
+        )
+    else:
+        _parse_into(collector, command, via=None)
     return ParsedCommand(
         source=command,
         commands=tuple(collector.commands),
@@ -205,14 +255,11 @@ class _Walker:
         if "\\\n" in raw:
             self.collector.problem("a line continuation inside a word")
             return node.word
-        try:
-            words = shlex.split(raw, comments=False, posix=True)
-        except ValueError:
-            words = []
-        if len(words) != 1:
+        word = unquoted_word(raw)
+        if word is None:
             self.collector.problem(f"a word the parser cannot read for sure ({raw[:40]})")
             return node.word
-        return words[0]
+        return word
 
     def _command(self, node: Any) -> None:
         argv: list[str] = []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from app.domain.shell_parse import parse_command
 
@@ -181,3 +183,37 @@ def test_nested_quotes_are_read_by_posix_rules_not_by_the_parsers_guess() -> Non
 def test_shell_code_built_from_variables_is_a_problem() -> None:
     assert not parse_command('bash -c "rm $TARGET"').understood
     assert not parse_command("eval $CMD").understood
+
+
+# -- long lines ---------------------------------------------------------------------------------------------------
+
+
+def test_a_command_line_longer_than_the_limit_asks_a_person_and_says_why() -> None:
+    from app.domain.policy import Policy, Rule
+    from app.domain.shell_parse import MAX_COMMAND_CHARS
+
+    line = "echo " + " ".join(["abc"] * (1024 * 1024 // 4))
+    verdict = Policy((Rule.for_command("allow", "echo"),)).check_command(line, root="/tmp")
+    assert verdict.action == "ask"
+    assert f"{len(line):,} characters long" in verdict.reason and f"{MAX_COMMAND_CHARS:,}" in verdict.reason
+    assert Policy((Rule.for_command("allow", "echo"),)).check_command("echo abc", root="/tmp").action == "allow"
+
+
+@given(st.text(alphabet="ab '\"\\\t\n", max_size=10))
+def test_quote_removal_agrees_with_shlex_on_every_single_word(raw: str) -> None:
+    import shlex
+
+    from app.domain.shell_parse import unquoted_word
+
+    assume("\\\n" not in raw and raw == raw.strip(" \t\r\n"))
+    try:
+        words = shlex.split(raw, comments=False, posix=True)
+    except ValueError:
+        words = []
+    assert unquoted_word(raw) == (words[0] if len(words) == 1 else None)
+
+
+def test_one_long_quoted_word_is_read_exactly() -> None:
+    word = "x" * 30_000
+    parsed = parse_command(f"echo '{word}' \"{word}\"")
+    assert parsed.understood and parsed.commands[0].argv == ("echo", word, word)
