@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pick": ("compare", "pick"),
     "export": ("export", "export"),
     "policy": ("policy", "policy_command"),
+    "init-db": ("init_db", "init_db"),
     "audit": ("audit", "audit"),
     "diff": ("diff", "diff"),
 }

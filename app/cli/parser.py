@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_other_commands(commands)
     _add_export_command(commands)
     _add_policy_commands(commands)
+    init_db = commands.add_parser("init-db", help="create the database (at URL, SIGNOFF_DB, Settings or the default)")
+    init_db.add_argument("url", nargs="?", metavar="URL", help="a SQLite file path or a postgresql+psycopg:// URL")
     return parser
 
 

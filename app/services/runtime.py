@@ -41,10 +41,11 @@ def database_setting(db_url: str | None, settings: Settings | None = None) -> st
 
 
 def open_store(db_url: str | None = None, settings: Settings | None = None) -> Database:
-    """Open (and migrate to head) the database the setting names; raises app.store.errors.StoreError."""
-    from app.store.db import open_database
+    """Open (and migrate to head) the database the setting names; raises app.store.errors.StoreError. A --db or
+    SIGNOFF_DB URL must name an existing database (app.services.database_location)."""
+    from app.services.database_location import open_chosen_database
 
-    return open_database(database_setting(db_url, settings))
+    return open_chosen_database(db_url, settings=settings)
 
 
 def repository_over(database: Database) -> Repository:

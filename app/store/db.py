@@ -238,8 +238,14 @@ def open_database(
     migrate: bool = True,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     script_location: str | os.PathLike[str] | None = None,
+    create: bool = True,
+    make_folders: bool = True,
 ) -> Database:
     """Open (creating if needed) the database at ``url`` and migrate it to head.
+
+    A SQLite file that does not exist is created only with ``create`` (the default location, Settings, ``signoff
+    init-db``: places the person chose), in a folder made only with ``make_folders``; otherwise a missing file or
+    folder is a DatabaseNotFoundError naming it, so a mistyped URL never yields an empty queue.
 
     ``url`` None means ``data_dir()/signoff.db``; a plain path means a SQLite file. With ``migrate=False`` the schema is
     left as found (a database newer than this code is still refused). ``lock_timeout`` is how long to wait for another
@@ -250,8 +256,27 @@ def open_database(
     resolved = make_url(db_url_from_setting(setting))
     script = _Migrations(script_location)
     if resolved.get_backend_name() == "sqlite":
+        if resolved.database and resolved.database != ":memory:":
+            _refuse_missing_sqlite(Path(resolved.database), create=create, make_folders=make_folders)
         return _open_sqlite(resolved, script, migrate=migrate, lock_timeout=lock_timeout)
     return _open_postgres(resolved, script, migrate=migrate)
+
+
+def _refuse_missing_sqlite(path: Path, *, create: bool, make_folders: bool) -> None:
+    if path.exists():
+        return
+    if not make_folders and not path.parent.is_dir():
+        raise DatabaseNotFoundError(
+            f"The folder {path.parent} for the database {path} does not exist; check the path, or create the "
+            "folder first.",
+            location=str(path),
+        )
+    if not create:
+        raise DatabaseNotFoundError(
+            f"There is no Signoff database at {path}; check the path, or create one there with "
+            f"`signoff init-db {path}`.",
+            location=str(path),
+        )
 
 
 # -- SQLite ------------------------------------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ def signoff(*args: str, env: dict[str, str], check: bool = True, timeout: float 
 def cli_env(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["SIGNOFF_DB"] = str(tmp_path / "queue.db")
+    # A URL given in SIGNOFF_DB must name an existing database (`signoff init-db` makes one).
+    signoff("init-db", env=env | {"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     return env
 
@@ -190,3 +192,33 @@ def test_demo_runs_headless_through_the_stand_in(tmp_path, cli_env):
     assert runner.returncode == 0, output
     assert (workspace / "test_greet.py").exists()
     assert "The tests passed" in output or "OK" in output
+
+
+def test_a_database_url_naming_nothing_fails_with_one_line_and_creates_no_file(tmp_path, cli_env):
+    work = tmp_path / "work"
+    work.mkdir()
+    for url in ("::::", str(tmp_path / "no-such-folder" / "queue.db"), str(tmp_path / "typo.db")):
+        result = subprocess.run(
+            [sys.executable, "-m", "app", "queue"],
+            env=cli_env | {"SIGNOFF_DB": url},
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 1, result.stdout
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("signoff: "), result.stderr
+        assert "does not exist" in lines[0] or "There is no Signoff database" in lines[0]
+    assert list(work.iterdir()) == []
+    assert not (tmp_path / "no-such-folder").exists() and not (tmp_path / "typo.db").exists()
+
+
+def test_init_db_creates_the_database_where_asked_and_says_which_file_is_in_use(tmp_path, cli_env):
+    target = tmp_path / "team.db"
+    result = signoff("init-db", str(target), env=cli_env)
+    assert str(target) in result.stdout
+    assert target.read_bytes().startswith(b"SQLite format 3\x00")
+    assert signoff("queue", "--db", str(target), env=cli_env).returncode == 0
+    refused = signoff("init-db", str(tmp_path / "missing" / "x.db"), env=cli_env, check=False)
+    assert refused.returncode == 1 and "does not exist" in refused.stderr

@@ -386,6 +386,7 @@ def test_signoff_compare_samples_in_its_own_process_and_signoff_pick_reaches_the
     workspace.mkdir()
     (workspace / "greet.py").write_text(GREET)
     env = dict(os.environ, SIGNOFF_DB=str(tmp_path / "queue.db"), PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    signoff("init-db", env=env)
     with StandinServer(ScriptedScenario([step_with_alternatives(), text_turn("Done.")])) as server:
         env.update(ANTHROPIC_BASE_URL=server.base_url, ANTHROPIC_API_KEY="sk-ant-cli-test")
         runner = subprocess.Popen(

@@ -38,6 +38,8 @@ def child_env(tmp_path: Path, server: StandinServer) -> dict[str, str]:
     config = tmp_path / "child-config"
     config.mkdir(exist_ok=True)
     (config / "settings.json").write_text(json.dumps({"undo_seconds": 0}))
+    # A URL given in SIGNOFF_DB must name an existing database.
+    open_database(str(tmp_path / "signoff.db")).close()
     return dict(
         os.environ,
         SIGNOFF_DB=str(tmp_path / "signoff.db"),
