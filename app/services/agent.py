@@ -22,12 +22,13 @@ from app.domain import tool_results
 from app.domain.diffing import compute_diff
 from app.domain.hunks import HunkError, PartialResult
 from app.domain.hunks import decision_result as hunk_decision_result
+from app.domain.input_limits import InputLimitError, check_command_text, check_edit_bytes
 from app.domain.policy import POLICY_CHANNEL, POLICY_REVIEWER, PolicyError
 from app.domain.records import DecisionRecord, MessageRecord, ProposalRecord, SessionRecord
 from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME, changes_the_world, system_blocks, tools_for_request
 from app.services import editor_tool
 from app.services.apply import ApplyConflict, apply_file_change, describe_write_error
-from app.services.command_tool import CommandDraft, draft_command, run_command
+from app.services.command_tool import CommandDraft, capped_for_model, draft_command, run_command
 from app.services.decision_wait import DecisionWaiter, ProposalWithdrawn
 from app.services.events import (
     AssistantMessageDone,
@@ -42,6 +43,7 @@ from app.services.events import (
     UsageUpdated,
 )
 from app.services.policy_file import load_policy
+from app.services.settings import load_settings
 from app.services.workspace import ToolInputError, Workspace, sha256_hex
 from app.store.async_repository import AsyncRepository
 from app.store.compare import REPLACED
@@ -353,7 +355,8 @@ class SessionRunner:
                     text, is_error = editor_tool.view(self._workspace, tool_input), False
             except ToolInputError as err:
                 text, is_error = str(err), True
-            results.append(tool_results.result_block(tool_use_id, text, is_error=is_error))
+            # The proposal keeps the full text; the model gets it cut like command output.
+            results.append(tool_results.result_block(tool_use_id, capped_for_model(text), is_error=is_error))
             self._emit(ToolResultSent(self.session_id, tool_use_id, name, text, is_error, proposal_id, status))
         return results
 
@@ -569,12 +572,22 @@ def draft_fields(workspace: Workspace, tool_name: str, tool_input: Any) -> dict[
     """A world-changing tool call drafted as the runner drafts a proposal (raises ToolInputError)."""
     if tool_name == COMMAND_TOOL_NAME:
         draft = draft_command(workspace, tool_input)
+        try:
+            check_command_text(draft.command, what="The `command`")
+        except InputLimitError as err:
+            raise ToolInputError(str(err)) from None
         shown = draft.command
         fields: dict[str, Any] = dict(
             kind="command", command=draft.command, cwd=draft.cwd, lines_added=0, lines_removed=0
         )
     else:
         change = editor_tool.draft_change(workspace, tool_input)
+        try:
+            check_edit_bytes(
+                change.new_content, what=f"The new content of {change.path}", max_bytes=load_settings().max_edit_bytes
+            )
+        except InputLimitError as err:
+            raise ToolInputError(str(err)) from None
         diff = compute_diff(change.old_content, change.new_content, change.path)
         shown = diff.binary_summary if diff.is_binary else diff.text
         fields = dict(

@@ -45,6 +45,17 @@ class CommandOutcome:
         return f"Ran: {command}\n{status}\nOutput:\n{output}"
 
 
+def capped_for_model(text: str) -> str:
+    """``text`` as the model may get it: the first and last OUTPUT_*_BYTES, the middle cut with a note."""
+    data = text.encode("utf-8")
+    if len(data) <= OUTPUT_HEAD_BYTES + OUTPUT_TAIL_BYTES:
+        return text
+    head = data[:OUTPUT_HEAD_BYTES].decode("utf-8", errors="ignore")
+    tail = data[-OUTPUT_TAIL_BYTES:].decode("utf-8", errors="ignore")
+    skipped = len(data) - OUTPUT_HEAD_BYTES - OUTPUT_TAIL_BYTES
+    return f"{head}\n[... {skipped:,} bytes cut; the reviewer sees the whole text in Signoff ...]\n{tail}"
+
+
 def draft_command(workspace: Workspace, tool_input: Any) -> CommandDraft:
     if not isinstance(tool_input, dict):
         raise ToolInputError("run_command input must be a JSON object with a `command` string.")

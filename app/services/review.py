@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.domain.input_limits import InputLimitError, check_command_text, check_edit_bytes
 from app.domain.records import DecisionRecord, ProposalRecord
+from app.services.settings import load_settings
 from app.store.repository import Repository
 
 if TYPE_CHECKING:
@@ -69,6 +72,35 @@ def by_hunk(proposal_id: int, reviewer: str, verdicts: list[hunks.HunkVerdict], 
     return DecisionRequest(proposal_id, HUNKS, reviewer, hunk_verdicts=stored, **context)
 
 
+def read_edit_file(path: Path, max_bytes: int) -> bytes:
+    """A reviewer's edit file, read no further than one byte past ``max_bytes`` (``/dev/zero`` never ends), so the
+    limit check in ``validated`` can say it is too large. Raises OSError."""
+    with path.open("rb") as handle:
+        return handle.read(max_bytes + 1)
+
+
+def _check_limits(proposal: ProposalRecord, edited: bytes) -> None:
+    what = "The edited command" if proposal.kind == "command" else f"The edited content for {proposal.path}"
+    # A file that was binary before may stay binary; everything else a person edits must be text.
+    was_text = proposal.kind == "command" or _is_text(proposal.new_content) or _is_text(proposal.old_content)
+    try:
+        check_edit_bytes(edited, what=what, max_bytes=load_settings().max_edit_bytes, text=was_text)
+        if proposal.kind == "command":
+            check_command_text(edited.decode("utf-8"), what=what)
+    except InputLimitError as err:
+        raise ReviewError(str(err)) from None
+
+
+def _is_text(content: bytes | None) -> bool:
+    if content is None or b"\x00" in content:
+        return False
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def validated(proposal: ProposalRecord, request: DecisionRequest) -> DecisionRequest:
     """Check a request against its proposal; an edit identical to the proposal is an approval.
 
@@ -85,6 +117,7 @@ def validated(proposal: ProposalRecord, request: DecisionRequest) -> DecisionReq
     if request.verdict == "edit":
         if request.edited_content is None:
             raise ReviewError("An edit needs the content to apply instead.")
+        _check_limits(proposal, request.edited_content)
         if proposal.kind == "command":
             try:
                 command = request.edited_content.decode("utf-8").strip()

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from app.domain.input_limits import DEFAULT_MAX_EDIT_BYTES
 from app.paths import config_dir
+from app.services.safe_files import update_file
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
 DEFAULT_MAX_TURNS = 30
@@ -36,6 +37,8 @@ class Settings:
     last_workspace: str = ""
     # Seconds a decision can be taken back (u in the queue, `signoff undo`) before the runner carries it out.
     undo_seconds: float = 5.0
+    # File content above this many bytes (a reviewer's edit, an agent's new file) is refused with a message.
+    max_edit_bytes: int = DEFAULT_MAX_EDIT_BYTES
 
     @property
     def reviewer_name(self) -> str:
@@ -67,7 +70,16 @@ def load_settings() -> Settings:
 
 
 def save_settings(settings: Settings) -> None:
-    path = settings_path()
-    temp = path.with_suffix(".json.tmp")
-    temp.write_text(json.dumps(asdict(settings), indent=2) + "\n", encoding="utf-8")
-    os.replace(temp, path)
+    """Merge ``settings`` into the file as it is now (keys this version does not know are kept), under a lock, with
+    the previous file kept as settings.json.bak and the new one written atomically."""
+
+    def merged(old: bytes | None) -> tuple[bytes, None]:
+        try:
+            current = json.loads(old) if old is not None else {}
+        except ValueError:
+            current = {}  # a damaged file is replaced; update_file keeps it as the backup
+        values = current if isinstance(current, dict) else {}
+        values.update(asdict(settings))
+        return (json.dumps(values, indent=2) + "\n").encode("utf-8"), None
+
+    update_file(settings_path(), merged)

@@ -62,6 +62,19 @@ def test_a_broken_policy_file_is_shown_and_never_overwritten_by_the_dialog(qtbot
     assert policy_path(tmp_path).read_text(encoding="utf-8") == "[[rule]\n"
 
 
+def test_a_misspelt_table_is_shown_by_the_dialog_with_its_line_and_the_right_name(qtbot, tmp_path: Path) -> None:
+    text = '# ours\nversion = 1\n\n[[rules]]\naction = "allow"\nkind = "command"\npattern = "ls"\n'
+    policy_path(tmp_path).parent.mkdir()
+    policy_path(tmp_path).write_text(text, encoding="utf-8")
+    dialog = PolicyDialog(str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.open()
+    shown = dialog.error_label.text()
+    assert not dialog.error_label.isHidden() and "line 4" in shown and "did you mean [[rule]]" in shown, shown
+    dialog.save()
+    assert policy_path(tmp_path).read_text(encoding="utf-8") == text
+
+
 def test_ctrl_shift_a_adds_a_rule_then_approves_so_the_same_command_runs_unasked_next_time(
     qtbot, qasync_loop, stack_factory
 ):
