@@ -515,13 +515,19 @@ def text_without_rule(text: str | None, number: int, *, source: str = "policy") 
     return tomlkit.dumps(document), policy.rules[number - 1]
 
 
-def text_with_rules(text: str | None, rules: Iterable[Rule], *, source: str = "policy") -> tuple[str, Policy]:
-    """``text`` holding exactly ``rules`` in this order (as the policy window saves them): a rule that was already
-    there keeps its table, comments included; new ones are added."""
+def text_with_rules(
+    text: str | None, rules: Iterable[Rule], *, source: str = "policy", loaded: Iterable[Rule] | None = None
+) -> tuple[str, Policy]:
+    """``text`` holding ``rules`` in this order (as the policy window saves them): a rule that was already there
+    keeps its table, comments included; new ones are added. With ``loaded`` (the rules the editor started from),
+    rules written meanwhile by someone else are kept after them instead of being dropped."""
     wanted = Policy().with_rules(rules)
     if text is None or not text.strip():
         return dumps(wanted), wanted
     document, policy = _document(text, source)
+    if loaded is not None:
+        before = list(loaded)
+        wanted = wanted.with_rules(r for r in policy.rules if not any(_same_rule(r, old) for old in before))
     old_tables = list(_rules_of(document)) if policy.rules else []
     tables = []
     for rule in wanted.rules:

@@ -72,9 +72,11 @@ def remove_rule(root: str | os.PathLike[str], number: int) -> Rule:
     return _update(root, lambda text, source: text_without_rule(text, number, source=source))
 
 
-def save_policy(root: str | os.PathLike[str], policy: Policy) -> Path:
-    """Make the file hold exactly ``policy``'s rules, keeping its comments and the tables of rules it keeps."""
-    _update(root, lambda text, source: text_with_rules(text, policy.rules, source=source))
+def save_policy(root: str | os.PathLike[str], policy: Policy, *, loaded: Policy | None = None) -> Path:
+    """Make the file hold ``policy``'s rules, keeping its comments and the tables of rules it keeps; with ``loaded``
+    (what an editor started from), rules others added since are kept too."""
+    before = None if loaded is None else loaded.rules
+    _update(root, lambda text, source: text_with_rules(text, policy.rules, source=source, loaded=before))
     return policy_path(root)
 
 

@@ -55,6 +55,8 @@ class PolicyDialog(QDialog):
             self.error = str(err)
             rules = []
         self.rules: list[Rule] = rules
+        # What the file held when the dialog opened: rules added elsewhere since (the CLI, "Always allow") are kept.
+        self.loaded = Policy(tuple(rules))
 
         path = QLabel(
             f"{policy.policy_path(workspace_root)}\nThe first rule that matches decides. Without one, edits and "
@@ -187,7 +189,7 @@ class PolicyDialog(QDialog):
         if self.error is not None:
             return
         try:
-            policy_file.save_policy(self.workspace_root, Policy(tuple(self.rules)))
+            policy_file.save_policy(self.workspace_root, Policy(tuple(self.rules)), loaded=self.loaded)
         except (PolicyError, OSError) as err:
             self.error_label.setText(f"The policy was not saved: {err}")
             self.error_label.show()

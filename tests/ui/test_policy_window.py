@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDialogButtonBox
 
 from app.domain.policy import Policy, Rule, policy_path
 from app.domain.tools import COMMAND_TOOL_NAME
-from app.services.policy_file import load_policy, save_policy
+from app.services.policy_file import add_rules, load_policy, save_policy
 from app.standin.scenario import text_turn, tool_turn, tool_use_block
 from app.ui.policy_dialog import PolicyDialog
 from tests.support.window_harness import WindowDriver
@@ -73,6 +73,18 @@ def test_a_misspelt_table_is_shown_by_the_dialog_with_its_line_and_the_right_nam
     assert not dialog.error_label.isHidden() and "line 4" in shown and "did you mean [[rule]]" in shown, shown
     dialog.save()
     assert policy_path(tmp_path).read_text(encoding="utf-8") == text
+
+
+def test_saving_the_dialog_keeps_a_rule_the_cli_added_while_it_was_open(qtbot, tmp_path: Path) -> None:
+    save_policy(tmp_path, Policy((Rule.for_command("allow", "pytest -q"),)))
+    dialog = PolicyDialog(str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.open()
+    add_rules(tmp_path, [Rule("deny", "edit", "*.lock")])  # another process, while the dialog is open
+    dialog.rule_list.setCurrentRow(0)
+    dialog.remove_button.click()
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    assert load_policy(tmp_path).rules == (Rule("deny", "edit", "*.lock"),)
 
 
 def test_ctrl_shift_a_adds_a_rule_then_approves_so_the_same_command_runs_unasked_next_time(
