@@ -215,6 +215,7 @@ def test_signoff_queue_lists_a_reviewers_own_stages_and_shows_both_reviews_only_
 
 def test_review_rules_are_set_and_shown_from_the_command_line_and_bad_input_changes_nothing(tmp_path, capsys):
     db = ["--db", str(tmp_path / "rules.db")]
+    assert cli.main(["init-db", str(tmp_path / "rules.db")]) == 0  # --db names an existing database
     workspace = tmp_path / "project"
     workspace.mkdir()
     where = ["--workspace", str(workspace)]
