@@ -101,6 +101,7 @@ def run_compare(
 
 
 def run_pick(args: argparse.Namespace, *, repository, reviewer: str, error: type[Exception]) -> int:
+    from app.services import decisions
     from app.services.review import ReviewError
     from app.store.errors import StoreError
 
@@ -119,12 +120,11 @@ def run_pick(args: argparse.Namespace, *, repository, reviewer: str, error: type
             args.proposal_id,
             compare_id,
             None if args.reject_all else args.alternative,
-            reviewer,
+            "",
             reason=args.reason,
-            channel="cli",
             strength=args.strength,
         )
-        decision = compare.pick(repository, request)
+        decision = decisions.pick(repository, request, decisions.Actor.cli(reviewer)).decision
     except (compare.CompareError, ReviewError, StoreError) as err:
         raise error(str(err)) from None
     proposal = repository.get_proposal(decision.proposal_id)

@@ -523,15 +523,15 @@ def _parse_hunk_verdicts(specs: list[str]):
 
 
 def _cmd_decide(args: argparse.Namespace, db_url: str | None) -> int:
-    from app.services import review
+    from app.services import decisions, review
     from app.store.errors import StoreError
 
     repository = _repository(db_url)
     proposal = _proposal(repository, args.proposal_id)
     verdicts = _parse_hunk_verdicts(args.hunk)
     try:
-        request = review.by_hunk(proposal.id, _reviewer(args), verdicts, channel="cli")
-        decision = review.decide(repository, request)
+        request = review.by_hunk(proposal.id, "", verdicts)
+        decision = decisions.decide(repository, request, decisions.Actor.cli(_reviewer(args))).decision
     except (review.ReviewError, StoreError) as err:
         raise CliError(str(err)) from None
     words = {"approve": "applied", "reject": "NOT applied", "edit": "applied with your edit"}
@@ -545,9 +545,8 @@ def _cmd_decide(args: argparse.Namespace, db_url: str | None) -> int:
 
 
 def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
-    from app.services import review
+    from app.services import decisions, review
     from app.services.settings import load_settings
-    from app.store.repository import AlreadyDecidedError, UnknownItemError
 
     repository = _repository(db_url)
     proposal = _proposal(repository, args.proposal_id)
@@ -559,20 +558,18 @@ def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
         except OSError as err:
             raise CliError(f"Cannot read {path}: {err.strerror or err}.") from None
     request = review.DecisionRequest(
-        proposal.id,
-        verdict,
-        _reviewer(args),
-        reason=getattr(args, "reason", None),
-        edited_content=edited,
-        channel="cli",
-        adjudication=bool(getattr(args, "adjudication", False)),
+        proposal.id, verdict, "", reason=getattr(args, "reason", None), edited_content=edited
     )
-    from app.store.team_review import STATUS_WORDS, DecisionRefusedError
+    from app.store.team_review import STATUS_WORDS
 
+    actor = decisions.Actor.cli(_reviewer(args), adjudication=bool(getattr(args, "adjudication", False)))
     try:
-        decision = review.decide(repository, request)
-    except (review.ReviewError, AlreadyDecidedError, UnknownItemError, DecisionRefusedError) as err:
-        raise CliError(str(err)) from None
+        decision = decisions.decide(repository, request, actor).decision
+    except Exception as err:
+        failure = decisions.failure(err, proposal.id)
+        if failure is None:
+            raise
+        raise CliError(failure.message) from None
     status_now = repository.get_proposal(proposal.id).status
     if status_now in STATUS_WORDS and status_now != "pending":
         print(
@@ -648,14 +645,15 @@ def _cmd_stats(args: argparse.Namespace, db_url: str | None) -> int:
 
 
 def _cmd_undo(args: argparse.Namespace, db_url: str | None) -> int:
-    from app.services import undo
+    from app.services import decisions
     from app.services.settings import load_settings
     from app.store.repository import UndoRefusedError, UnknownItemError
 
     repository = _repository(db_url)
     window_s = load_settings().undo_seconds
+    actor = decisions.Actor.cli(_reviewer(args))
     try:
-        proposal = undo.undo(repository, args.proposal_id, _reviewer(args), window_s=window_s, channel="cli")
+        proposal = decisions.undo(repository, args.proposal_id, actor, window_s=window_s)
     except (UndoRefusedError, UnknownItemError) as err:
         raise CliError(str(err)) from None
     print(f"Undone: proposal {proposal.id} ({_summary(proposal)}) waits for a decision again.")

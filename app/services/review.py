@@ -127,7 +127,11 @@ def _check_strength(request: DecisionRequest) -> None:
 
 def decide(repository: Repository, request: DecisionRequest) -> DecisionRecord:
     """Validate and durably record a decision. Raises ReviewError, UnknownItemError or AlreadyDecidedError."""
-    proposal = repository.get_proposal(request.proposal_id)
+    return record(repository, repository.get_proposal(request.proposal_id), request)
+
+
+def record(repository: Repository, proposal: ProposalRecord, request: DecisionRequest) -> DecisionRecord:
+    """Validate a decision against its proposal (read by the caller) and durably record it."""
     _check_strength(request)
     checked = validated(proposal, request)
     return repository.record_decision(

@@ -29,20 +29,20 @@ from PySide6.QtWidgets import (
 from qasync import asyncSlot
 
 from app.domain.records import ProposalRecord, SessionRecord
-from app.services import events, review
+from app.services import decisions, events, review
 from app.services.api_key import ApiKeyStore
-from app.services.compare import CompareError, PickRequest
+from app.services.compare import PickRequest
 from app.services.decision_wait import DecisionWaiter
 from app.services.demo_workspace import DEMO_TASK, make_demo_workspace
 from app.services.endpoints import ANTHROPIC, DEMO, Endpoints, NoApiKeyError
-from app.services.review import ReviewError
 from app.services.sessions import NewSession, SessionManager
 from app.services.settings import Settings, save_settings
 from app.standin.demo import DEMO_MODEL_ID
 from app.store.async_repository import AsyncRepository
 from app.store.errors import StoreError
-from app.store.repository import AlreadyDecidedError, Repository, UnknownItemError
+from app.store.repository import Repository, UnknownItemError
 from app.ui.composer import Composer
+from app.ui.operations import run_op
 from app.ui.policy_dialog import PolicyController
 from app.ui.queue_view import QueueView
 from app.ui.review_panel import ReviewPanel
@@ -604,37 +604,40 @@ class MainWindow(QMainWindow):
         self._show_next_proposal()
         self.review_panel.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
+    def actor(self) -> decisions.Actor:
+        """Who decides in this window: the reviewer of Settings (filled into every request by the service)."""
+        return decisions.Actor.window(self.settings.reviewer_name)
+
     @asyncSlot(object)
     async def decide(self, request: review.DecisionRequest) -> None:
-        request = replace(request, reviewer=self.settings.reviewer_name)
-        stored, decided = await self._store_decision(request.proposal_id, lambda: self.manager.decide(request))
-        if stored and request.verdict == "approve":
+        decided = await self._store_decision(request.proposal_id, self.manager.decide(request, self.actor()))
+        if decided is not None and request.verdict == "approve":
             self.policies.after_decision(decided)
 
-    async def _store_decision(self, proposal_id: int, store) -> tuple[bool, ProposalRecord | None]:
-        """Store a decision (or a pick) made in the review pane, then move the pane on; on failure say why there.
-        Returns whether it was stored, and the waiting proposal it settled (if the window listed it)."""
+    async def _store_decision(self, proposal_id: int, action) -> ProposalRecord | None:
+        """Run a decision (or a pick) made in the review pane, then move the pane on; on failure say why there.
+        Returns the waiting proposal it settled (if stored and the window listed it)."""
         self.review_panel.set_busy(True)
-        try:
-            await store()
-        except (ReviewError, CompareError, AlreadyDecidedError, UnknownItemError) as err:
-            self.review_panel.set_busy(False)
-            self.review_panel.show_banner(str(err))
-            if isinstance(err, AlreadyDecidedError):
+        settled: list[ProposalRecord | None] = []
+
+        def failed(failure: decisions.Failure) -> None:
+            self.review_panel.show_banner(failure.message)
+            if failure.gone:
                 self.pending.pop(proposal_id, None)
-            return False, None
-        except StoreError as err:
-            self.review_panel.set_busy(False)
-            self.review_panel.show_banner(f"The decision was not saved: {err}")
-            return False, None
-        decided = self.pending.pop(proposal_id, None)
-        self.review_panel.set_busy(False)
-        self._show_next_proposal(force=True)
-        if decided is not None and decided.session_id in self.sessions:
-            self._upsert_session(self.sessions[decided.session_id])
-        self._update_title()
-        self.pending_changed.emit()
-        return True, decided
+
+        def stored(_decision) -> None:
+            decided = self.pending.pop(proposal_id, None)
+            settled.append(decided)
+            self._show_next_proposal(force=True)
+            if decided is not None and decided.session_id in self.sessions:
+                self._upsert_session(self.sessions[decided.session_id])
+            self._update_title()
+            self.pending_changed.emit()
+
+        await run_op(
+            action, proposal_id, on_success=stored, on_failure=failed, on_done=lambda: self.review_panel.set_busy(False)
+        )
+        return settled[0] if settled else None
 
     # -- compare mode --------------------------------------------------------------------------------------------------
 
@@ -652,8 +655,7 @@ class MainWindow(QMainWindow):
     @asyncSlot(object)
     async def pick(self, request: PickRequest) -> None:
         """Record the pick among compared alternatives (or the rejection of all); the runner carries it out."""
-        request = replace(request, reviewer=self.settings.reviewer_name)
-        await self._store_decision(request.proposal_id, lambda: self.manager.pick(request))
+        await self._store_decision(request.proposal_id, self.manager.pick(request, self.actor()))
 
     # -- export --------------------------------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -42,18 +42,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.records import ProposalRecord, QueueItemRecord
-from app.services import compare, review, undo
+from app.domain.records import DecisionRecord, ProposalRecord, QueueItemRecord
+from app.services import compare, decisions, review
 from app.services import queue as core_queue
-from app.services.compare import CompareError
 from app.services.queue import FLAG_LABELS, FlagCache, QueueFilter, QueueSort, QueueSpec
-from app.services.review import ReviewError
 from app.services.sessions import SessionManager
 from app.store.async_repository import AsyncRepository
 from app.store.errors import StoreError
 from app.store.models import Proposal, utcnow
-from app.store.repository import AlreadyDecidedError, UndoRefusedError, UnknownItemError
+from app.store.repository import UnknownItemError
 from app.store.team_review import AWAITING_SECOND_REVIEW, DISPUTED, EarlierVerdict
+from app.ui.operations import run_op
 from app.ui.queue_filters import FilterBar
 from app.ui.review_panel import ReviewPanel
 
@@ -1053,15 +1052,18 @@ class QueueView(QWidget):
 
     def _pick(self, request: compare.PickRequest) -> None:
         """Show the pick at once, move on at once, and store it meanwhile (the runner carries it out)."""
-        request = replace(request, reviewer=self.reviewer())
         pid = request.proposal_id
         verdict = "reject" if request.position is None else "approve"
         self.model.set_local(pid, LocalState("deciding", verdict))
         self._storing += 1
-        self._spawn(self._persist(pid, lambda: self.manager.pick(request)))
+        self._spawn(self._persist(pid, self.manager.pick(request, self.actor())))
         self._advance_from(pid)
         self.message_label.hide()
         QTimer.singleShot(0, self.focus_list)
+
+    def actor(self) -> decisions.Actor:
+        """Who decides on this page (app.services.decisions fills it into each request)."""
+        return decisions.Actor.window(self.reviewer())
 
     def _panel_decision(self, request: review.DecisionRequest) -> None:
         self.submit(request)
@@ -1070,15 +1072,11 @@ class QueueView(QWidget):
 
     def submit(self, request: review.DecisionRequest, *, advance: bool = True) -> asyncio.Task:
         """Show the decision at once, move to the next waiting item at once, and store the decision meanwhile."""
-        row = self.model.row_of(request.proposal_id)
-        # A decision on a disputed item settles it (only adjudicators are shown disputed items; the store checks).
-        disputed = row is not None and self.model.rows[row].status == DISPUTED
-        request = replace(request, reviewer=self.reviewer(), adjudication=disputed)
         self.model.set_local(request.proposal_id, LocalState("deciding", request.verdict))
         # Queued on the database thread before the read-ahead of the next items; counted at once, so moving on
         # below knows a commit is under way.
         self._storing += 1
-        task = self._spawn(self._store(request))
+        task = self._spawn(self._persist(request.proposal_id, self.manager.decide(request, self.actor())))
         if advance:
             self._advance_from(request.proposal_id)
         self.message_label.hide()
@@ -1098,30 +1096,25 @@ class QueueView(QWidget):
             return
         self._select_row(following)
 
-    async def _store(self, request: review.DecisionRequest) -> None:
-        await self._persist(request.proposal_id, lambda: self.manager.decide(request))
-
-    async def _persist(self, pid: int, store: Callable[[], Any]) -> None:
+    async def _persist(self, pid: int, action: Awaitable[DecisionRecord]) -> None:
         """Store one decision (or pick) made on ``pid`` and show what became of it."""
-        try:
-            decision = await store()
-        except (ReviewError, AlreadyDecidedError, UnknownItemError, CompareError) as err:
-            if isinstance(err, (ReviewError, CompareError)):
-                self.model.set_local(pid, None)
-            else:
+
+        def failed(failure: decisions.Failure) -> None:
+            if failure.gone:
                 self.model.remove(pid)
-            self.show_message(str(err))
+            else:
+                self.model.set_local(pid, None)
+            self.show_message(failure.message)
             self.changed.emit()
-            return
-        except StoreError as err:
-            self.model.set_local(pid, None)
-            self.show_message(f"The decision on #{pid} was not saved: {err}")
-            self.changed.emit()
-            return
-        finally:
+
+        def done() -> None:
             self._storing -= 1
             if not self._storing:
                 self._show_due_panel()
+
+        decision = await run_op(action, pid, on_success=lambda _: None, on_failure=failed, on_done=done)
+        if decision is None:
+            return
         state = LocalState("decided", decision.verdict, decision.decided_at)
         if decision.review_stage in ("first", "second"):
             # One of two reviews: whether it decided anything (agreement) or not (first, dispute) is the store's word.
@@ -1175,21 +1168,15 @@ class QueueView(QWidget):
             self.show_message("There is no decision to undo.")
             return
         self.model.set_local(pid, replace(state, status="undoing"))
-        try:
-            record = await self.repository.run(
-                undo.undo,
-                self.repository.sync,
-                pid,
-                self.reviewer(),
-                window_s=self.manager.waiter.undo_window_s,
-                channel="window",
-            )
-        except (UndoRefusedError, UnknownItemError, StoreError) as err:
+
+        def refused(failure: decisions.Failure) -> None:
             self.model.set_local(pid, state)
-            self.show_message(str(err))
+            self.show_message(failure.message)
             self.changed.emit()
+
+        record = await run_op(self.manager.undo(pid, self.actor()), pid, on_success=lambda _: None, on_failure=refused)
+        if record is None:
             return
-        self.manager.waiter.notify(pid)
         self._records[pid] = record
         self.model.set_local(pid, None)
         row = self.model.row_of(pid)
