@@ -43,6 +43,7 @@ from app.services.export import (
     validate,
 )
 from app.store.errors import StoreError
+from app.ui.background import start_worker
 
 VERDICTS = ("approve", "reject", "edit")
 
@@ -286,10 +287,7 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, 0)  # busy until the first count arrives
         self._show_status("Counting decisions…")
         self._set_running(True)
-        self._thread = threading.Thread(
-            target=self._work, args=(options, self._cancel, self._relay), name="signoff-export", daemon=True
-        )
-        self._thread.start()
+        self._thread = start_worker(self._work, options, self._cancel, self._relay, name="signoff-export")
         return True
 
     def _work(self, options: ExportOptions, cancel: threading.Event, relay: _Relay) -> None:

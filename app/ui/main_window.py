@@ -41,6 +41,7 @@ from app.standin.demo import DEMO_MODEL_ID
 from app.store.async_repository import AsyncRepository
 from app.store.errors import StoreError
 from app.store.repository import Repository, UnknownItemError
+from app.ui.background import run_in_thread
 from app.ui.composer import Composer
 from app.ui.operations import run_op
 from app.ui.policy_dialog import PolicyController
@@ -235,7 +236,7 @@ class MainWindow(QMainWindow):
 
     async def start(self) -> None:
         """Load history and waiting work, pick API or demo mode, start polling for other processes' proposals."""
-        key = await asyncio.to_thread(self.context.key_store.current)
+        key = await run_in_thread(self.context.key_store.current)
         self.demo_mode = self._force_demo or key is None
         await self._load_sessions()
         await self.refresh()
@@ -261,7 +262,7 @@ class MainWindow(QMainWindow):
         if export_dialog is not None:
             # An export reads the database being closed below: stop it first (it leaves no partial file).
             export_dialog.cancel_export()
-            await asyncio.to_thread(export_dialog.wait, 10.0)
+            await run_in_thread(export_dialog.wait, 10.0)
         await self.manager.shutdown()
         self.context.endpoints.close()
         self.repository.close()
@@ -413,7 +414,7 @@ class MainWindow(QMainWindow):
             self.composer.start_button.setEnabled(True)
         if spec.endpoint != DEMO:
             self.settings = replace(self.settings, last_workspace=spec.workspace_root, model=spec.model)
-            await asyncio.to_thread(save_settings, self.settings)
+            await run_in_thread(save_settings, self.settings)
         self.composer.task_edit.clear()
         view = self._transcript_for(session.id)
         view.add_task(session.task)
@@ -423,7 +424,7 @@ class MainWindow(QMainWindow):
 
     @asyncSlot()
     async def start_demo(self) -> None:
-        workspace = await asyncio.to_thread(make_demo_workspace)
+        workspace = await run_in_thread(make_demo_workspace)
         spec = NewSession(
             workspace_root=str(workspace),
             task=DEMO_TASK,
@@ -671,7 +672,7 @@ class MainWindow(QMainWindow):
     @asyncSlot()
     async def open_settings(self) -> None:
         # The keyring may take seconds (a locked desktop keyring): never ask it on the UI thread.
-        key = await asyncio.to_thread(self.context.key_store.current)
+        key = await run_in_thread(self.context.key_store.current)
         if key is None:
             status = "No key: the offline demo runs instead of Claude."
         else:
@@ -692,13 +693,13 @@ class MainWindow(QMainWindow):
         self.settings = result.settings
         self.manager.waiter.undo_window_s = self.settings.undo_seconds
         self.queue_view.set_undo_window(self.settings.undo_seconds)
-        await asyncio.to_thread(save_settings, self.settings)
+        await run_in_thread(save_settings, self.settings)
         if result.new_api_key == "":
-            await asyncio.to_thread(self.context.key_store.forget)
+            await run_in_thread(self.context.key_store.forget)
         elif result.new_api_key:
-            where = await asyncio.to_thread(self.context.key_store.save, result.new_api_key)
+            where = await run_in_thread(self.context.key_store.save, result.new_api_key)
             self.statusBar().showMessage(f"API key: {where}", 10000)
-        key = await asyncio.to_thread(self.context.key_store.current)
+        key = await run_in_thread(self.context.key_store.current)
         self.demo_mode = key is None
         self._apply_mode()
         await self._load_models()

@@ -4,7 +4,6 @@ repeated approvals into a rule, and "always allow this here". Thin: rules, match
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from qasync import asyncSlot
 
 from app.domain import policy
 from app.domain.policy import Policy, PolicyError, Rule, Suggestion
+from app.ui.background import run_in_thread
 
 log = logging.getLogger(__name__)
 # How many recent sessions of a workspace are read to find repeated approvals.
@@ -305,7 +305,7 @@ class PolicyController(QObject):
             )
             return
         try:
-            await asyncio.to_thread(policy.add_rules, proposal.workspace_root, rules)
+            await run_in_thread(policy.add_rules, proposal.workspace_root, rules)
         except (PolicyError, OSError) as err:
             panel.show_banner(f"The rule was not added, and nothing was decided: {err}")
             return
@@ -320,7 +320,7 @@ class PolicyController(QObject):
         root = proposal.workspace_root
         try:
             history = await self.window.repository.run(workspace_history, self.window.repository.sync, root)
-            current = await asyncio.to_thread(policy.load_policy, root)
+            current = await run_in_thread(policy.load_policy, root)
         except (PolicyError, OSError, RuntimeError) as err:
             log.info("no rule offer for %s: %s", root, err)
             return
@@ -338,7 +338,7 @@ class PolicyController(QObject):
         if root is None:
             return
         try:
-            await asyncio.to_thread(policy.add_rules, root, [suggestion.rule])
+            await run_in_thread(policy.add_rules, root, [suggestion.rule])
         except (PolicyError, OSError) as err:
             self.window.review_panel.show_banner(f"The rule was not added: {err}")
             return

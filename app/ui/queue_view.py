@@ -52,6 +52,7 @@ from app.store.errors import StoreError
 from app.store.models import Proposal, utcnow
 from app.store.repository import UnknownItemError
 from app.store.team_review import AWAITING_SECOND_REVIEW, DISPUTED, EarlierVerdict
+from app.ui.background import run_in_thread, store_errors
 from app.ui.operations import run_op
 from app.ui.queue_filters import FilterBar
 from app.ui.review_panel import ReviewPanel
@@ -276,7 +277,7 @@ class QueueModel(QAbstractTableModel):
         # Read on a thread of its own, like the figures (SQLite's WAL lets readers run beside the writer): a reload
         # of the list every few seconds took up to 100 ms of the database thread, and a decision pressed meanwhile
         # queued behind it — the keystroke's slowest 1%.
-        return await asyncio.to_thread(
+        return await run_in_thread(
             core_queue.fetch_page,
             self.repository.sync,
             self.spec,
@@ -284,6 +285,7 @@ class QueueModel(QAbstractTableModel):
             limit=limit,
             flag_cache=self.flag_cache,
             reviewer=self.reviewer().strip() or None,
+            explain=store_errors(self.repository),
         )
 
     async def _fetch_more(self, generation: int, after) -> None:
@@ -587,6 +589,12 @@ class QueueNotifier(QObject):
         return QIcon(pixmap)
 
 
+async def read_beside(repository: AsyncRepository, fn: Callable[..., Any], *args: Any) -> Any:
+    """A read on a thread of its own beside the database thread (WAL lets readers run beside the writer), with the
+    store's one-sentence errors."""
+    return await run_in_thread(fn, *args, explain=store_errors(repository))
+
+
 class QueueView(QWidget):
     """The queue page. ``changed`` fires after anything the reviewer can see changed (rows, states, figures)."""
 
@@ -794,7 +802,9 @@ class QueueView(QWidget):
                 await self.model.load(visible=self._visible_rows())
             local_ids = self.model.pending_local_ids()
             if local_ids:
-                self.model.apply_states(await asyncio.to_thread(self.repository.sync.proposal_states, local_ids))
+                self.model.apply_states(
+                    await read_beside(self.repository, self.repository.sync.proposal_states, local_ids)
+                )
             self._stats_due = self._stats_due or changed or clock - self._stats_at > STATS_EVERY_S * 5
             if self._stats_due and (self.last_stats is None or clock - self._stats_at > STATS_EVERY_S):
                 await self._refresh_stats()
@@ -802,7 +812,9 @@ class QueueView(QWidget):
             self.notifier.update(waiting, new_items, focused=self.window_is_focused())
             if clock - self._choices_at > CHOICES_EVERY_S or new_items:
                 self._choices_at = clock
-                choices = await asyncio.to_thread(self.repository.sync.queue_choices, 200, self.reviewer() or None)
+                choices = await read_beside(
+                    self.repository, self.repository.sync.queue_choices, 200, self.reviewer() or None
+                )
                 self.filter_bar.set_choices(
                     sorted({root for _, _, root in choices}), [(sid, task) for sid, task, _ in choices]
                 )
@@ -821,12 +833,14 @@ class QueueView(QWidget):
         # never queues behind them on the database thread.
         # "Waiting" is what this reviewer may review (their queue's items), so the tray's count is their work.
         reviewer = self.reviewer() or None
-        self.last_stats = await asyncio.to_thread(core_queue.queue_stats, self.repository.sync, now, None, reviewer)
+        self.last_stats = await read_beside(
+            self.repository, core_queue.queue_stats, self.repository.sync, now, None, reviewer
+        )
         self.stats_label.setText("<b>All sessions:</b> " + core_queue.stats_text(self.last_stats))
         self._stats_session = None if item is None else item.session_id
         if item is not None:
-            self.last_session_stats = await asyncio.to_thread(
-                core_queue.queue_stats, self.repository.sync, now, item.session_id, reviewer
+            self.last_session_stats = await read_beside(
+                self.repository, core_queue.queue_stats, self.repository.sync, now, item.session_id, reviewer
             )
             self.session_stats_label.setText(
                 f"<b>Session #{item.session_id}:</b> " + core_queue.stats_text(self.last_session_stats)

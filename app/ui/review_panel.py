@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import threading
 import time
 from collections.abc import Callable
 
@@ -35,6 +34,7 @@ from app.domain.records import ProposalRecord
 from app.services import compare, review
 from app.services.endpoints import NoApiKeyError
 from app.store.errors import StoreError
+from app.ui.background import LoadTokens, start_worker
 from app.ui.compare_view import CompareBar, CompareView
 from app.ui.diff_view import DiffView
 from app.ui.policy_dialog import RuleSuggestionBar
@@ -81,10 +81,7 @@ class DeceptiveScanner(QObject):
         if size <= proposal_warnings.LARGE_SCAN_BYTES:
             return self._store(proposal.id, _findings_of(proposal, diff))
         self._running.add(proposal.id)
-        worker = threading.Thread(
-            target=self._scan_in_worker, args=(proposal,), name=f"deceptive-scan-{proposal.id}", daemon=True
-        )
-        worker.start()
+        start_worker(self._scan_in_worker, proposal, name=f"deceptive-scan-{proposal.id}")
         return None
 
     def _scan_in_worker(self, proposal: ProposalRecord) -> None:
@@ -141,7 +138,7 @@ class EditBox(QPlainTextEdit):
 
 
 class ReviewPanel(QFrame):
-    """Shows ``proposal`` and emits ``decision_requested`` with a DecisionRequest (reviewer filled by the window)."""
+    """Shows ``proposal`` and emits ``decision_requested`` with a DecisionRequest (the reviewer is filled in by app.services.decisions)."""
 
     decision_requested = Signal(object)
     # "Always allow this here": approve, after the window has added rules allowing it (app.ui.policy_dialog).
@@ -155,6 +152,8 @@ class ReviewPanel(QFrame):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # Compare loads carry a token naming their proposal; a late answer for another one is dropped.
+        self.loads = LoadTokens()
         self.setObjectName("reviewPanel")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.proposal: ProposalRecord | None = None
@@ -841,6 +840,10 @@ class ReviewPanel(QFrame):
         else:
             self.setFocus(Qt.FocusReason.OtherFocusReason)
 
+    def shown_id(self) -> int | None:
+        """The id of the proposal on screen: what a load's token must name for its answer to be shown."""
+        return None if self.proposal is None else self.proposal.id
+
     def show_compare(self, record) -> None:
         """Show a compare's alternatives side by side (dropped if the pane moved on to another proposal)."""
         if self.proposal is None or record.proposal_id != self.proposal.id:
@@ -868,6 +871,7 @@ class ReviewPanel(QFrame):
     ) -> bool:
         """Sample ``count`` alternatives through the session manager and show them, or say why not (the owner's
         answer to compare_requested). ``alive`` is False once the owner is shutting down: nothing is shown then."""
+        token = self.loads.issue("sample", proposal_id)
         try:
             record = await manager.compare(proposal_id, count, requested_by=requested_by)
         except (compare.CompareError, NoApiKeyError, StoreError, ValueError) as err:
@@ -876,18 +880,21 @@ class ReviewPanel(QFrame):
             return False
         if not alive():
             return False
+        if not self.loads.is_current(token, self.shown_id()):
+            return True  # stored; the pane moved on to another proposal, so a late answer is not shown
         self.show_compare(record)
         return True
 
     async def show_last_from(self, repository, proposal_id: int, alive: Callable[[], bool] = lambda: True) -> None:
         """Show the alternatives sampled last time for ``proposal_id`` (the answer to last_compare_requested)."""
+        token = self.loads.issue("last compare", proposal_id)
         try:
             record = await repository.latest_compare(proposal_id)
         except StoreError as err:
             record, problem = None, str(err)
         else:
             problem = f"No alternatives were sampled for proposal #{proposal_id} yet: press C, then Enter."
-        if not alive():
+        if not alive() or not self.loads.is_current(token, self.shown_id()):
             return
         if record is None:
             self.compare_failed(proposal_id, problem)
