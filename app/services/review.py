@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 from app.domain import hunks
-from app.domain.diffing import compute_diff
+from app.domain.diffing import proposal_diff
 from app.domain.records import DecisionRecord, ProposalRecord
 from app.store.repository import Repository
 
@@ -105,7 +105,7 @@ def _validated_by_hunk(proposal: ProposalRecord, request: DecisionRequest) -> De
         raise ReviewError("A command has no hunks; approve, reject or edit it as a whole.")
     if proposal.new_content is None:
         raise ReviewError("This proposal deletes a file; it can only be judged as a whole.")
-    diff = compute_diff(proposal.old_content, proposal.new_content, proposal.path or "file")
+    diff = proposal_diff(proposal.id, proposal.old_content, proposal.new_content, proposal.path or "file")
     try:
         verdicts = hunks.from_json(request.hunk_verdicts)
         result = hunks.apply_verdicts(proposal.old_content, diff, verdicts)

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.domain import hunks, proposal_warnings
 from app.domain.diff_types import FileDiff
-from app.domain.diffing import compute_diff
+from app.domain.diffing import proposal_diff
 from app.domain.records import ProposalRecord
 from app.services import compare, review
 from app.services.endpoints import NoApiKeyError
@@ -38,6 +38,7 @@ from app.ui.background import LoadTokens, start_worker
 from app.ui.compare_view import CompareBar, CompareView
 from app.ui.diff_view import DiffView
 from app.ui.policy_dialog import RuleSuggestionBar
+from app.ui.review_keys import REVIEW_KEYS
 
 
 def proposal_title(proposal: ProposalRecord) -> str:
@@ -106,7 +107,7 @@ def _findings_of(proposal: ProposalRecord, diff: FileDiff | None) -> list[propos
         return proposal_warnings.command_findings(proposal.command or "")
     if proposal.new_content is None:
         return []
-    diff = diff or compute_diff(proposal.old_content, proposal.new_content, proposal.path or "file")
+    diff = diff or proposal_diff(proposal.id, proposal.old_content, proposal.new_content, proposal.path or "file")
     return proposal_warnings.added_line_findings(diff)
 
 
@@ -168,6 +169,20 @@ class ReviewPanel(QFrame):
         self.scanner = DeceptiveScanner(self)
         self.scanner.found.connect(self._on_scanned)
 
+        self._build_labels()
+        self._build_views()
+        self._build_inputs()
+        self._build_verdict_buttons()
+        self._build_hunk_row()
+        self._build_layout()
+        self._install_keys()
+        self.diff_view.current_hunk_changed.connect(self._on_view_hunk_changed)
+        # The pane keeps focus, so the view's own keys (n/p between hunks, t, /, ...) must live on it too.
+        self.diff_view.install_keys(self)
+        self._set_enabled(False)
+
+    def _build_labels(self) -> None:
+        """The title, subtitle, banners, hunk list and notice above the diff."""
         self.title = QLabel("Nothing waiting for a decision.")
         self.title.setObjectName("proposalTitle")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -194,6 +209,8 @@ class ReviewPanel(QFrame):
         self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notice.hide()
 
+    def _build_views(self) -> None:
+        """The diff, the compare bar and the side-by-side compare view."""
         self.diff_view = DiffView(self)
         self.diff_view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.diff_view.setFocusProxy(None)
@@ -214,6 +231,8 @@ class ReviewPanel(QFrame):
         # Set by an owner that handles compare_requested and pick_requested (the main window); else C only explains.
         self.compare_enabled = False
 
+    def _build_inputs(self) -> None:
+        """The reason box and the edit box (shown while a reason or an edit is typed)."""
         self.reason_box = ReasonBox()
         self.reason_box.setPlaceholderText("Why reject? The agent revises from this. Enter submits, Esc cancels.")
         self.reason_box.hide()
@@ -230,6 +249,8 @@ class ReviewPanel(QFrame):
         self.edit_hint.setObjectName("editHint")
         self.edit_hint.hide()
 
+    def _build_verdict_buttons(self) -> None:
+        """Approve / Reject / Edit, Always allow, Compare, the compare-mode buttons, Confirm and Cancel."""
         self.approve_button = QPushButton("Approve  [A]")
         self.approve_button.setObjectName("approveButton")
         self.reject_button = QPushButton("Reject…  [R]")
@@ -285,6 +306,8 @@ class ReviewPanel(QFrame):
         self.confirm_button.hide()
         self.cancel_button.hide()
 
+    def _build_hunk_row(self) -> None:
+        """The per-hunk row: move between hunks, judge one, submit all."""
         self.previous_hunk_button = QPushButton("◀")
         self.previous_hunk_button.setToolTip("Previous hunk  [P]")
         self.next_hunk_button = QPushButton("▶")
@@ -333,6 +356,8 @@ class ReviewPanel(QFrame):
         hunk_layout.addStretch(1)
         self.hunk_row.hide()
 
+    def _build_layout(self) -> None:
+        """The strength label and the layout of everything built above."""
         # The reviewer's optional 1-5 confidence in the next decision (keys 1..5; the same key again clears it).
         self.strength: int | None = None
         self.strength_label = QLabel("")
@@ -372,38 +397,16 @@ class ReviewPanel(QFrame):
         layout.addWidget(self.rule_suggestion)
         layout.addWidget(self.hunk_row)
 
-        # Single keys, live while the pane (or a child) has focus; text boxes swallow printable keys first.
-        for key, slot in (
-            ("A", self.approve),
-            ("R", self.start_reject),
-            ("E", self.start_edit),
-            ("C", self.start_compare),
-        ):
-            shortcut = QShortcut(QKeySequence(key), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
-        always_allow_key = QShortcut(QKeySequence("Ctrl+Shift+A"), self)
-        always_allow_key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        always_allow_key.activated.connect(self.always_allow)
-        for value in range(1, 6):
-            shortcut = QShortcut(QKeySequence(str(value)), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(lambda value=value: self.set_strength(value))
-        hunk_keys = [
-            ("Shift+A", self.approve_hunk),
-            ("Shift+R", self.start_reject_hunk),
-            ("Shift+E", self.start_edit_hunk),
-            ("Ctrl+Return", self._ctrl_enter),
-            ("Ctrl+Enter", self._ctrl_enter),
-        ]
-        for key, slot in hunk_keys:
-            shortcut = QShortcut(QKeySequence(key), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
-        self.diff_view.current_hunk_changed.connect(self._on_view_hunk_changed)
-        # The pane keeps focus, so the view's own keys (n/p between hunks, t, /, ...) must live on it too.
-        self.diff_view.install_keys(self)
-        self._set_enabled(False)
+    def _install_keys(self) -> None:
+        """Single keys from REVIEW_KEYS, live while the pane (or a child) has focus; text boxes swallow printable keys
+        first."""
+        for binding in REVIEW_KEYS:
+            action = getattr(self, binding.action)
+            slot = action if binding.argument is None else (lambda action=action, value=binding.argument: action(value))
+            for key in binding.keys:
+                shortcut = QShortcut(QKeySequence(key), self)
+                shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                shortcut.activated.connect(slot)
 
     # -- showing -------------------------------------------------------------------------------------------------------
 
@@ -431,7 +434,7 @@ class ReviewPanel(QFrame):
         if proposal.kind == "command":
             self.diff_view.show_command(proposal.command or "", proposal.cwd or ".", token=proposal.id)
         else:
-            diff = compute_diff(proposal.old_content, proposal.new_content, proposal.path or "")
+            diff = proposal_diff(proposal.id, proposal.old_content, proposal.new_content, proposal.path or "file")
             self.diff_view.show_diff(
                 diff,
                 token=proposal.id,
