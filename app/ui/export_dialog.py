@@ -76,6 +76,29 @@ class ExportDialog(QDialog):
         self._relay.failed.connect(self._on_failed)
         self._relay.cancelled.connect(self._on_cancelled)
 
+        form = self._build_format_and_folder(default_folder)
+        filters = self._build_filters()
+        output = self._build_output()
+        self._build_status()
+        buttons = self._build_buttons()
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(filters)
+        layout.addWidget(output)
+        layout.addWidget(QLabel("Same as:"))
+        layout.addWidget(self.command_label)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status_label)
+        layout.addLayout(buttons)
+        self.resize(720, self.sizeHint().height())
+
+        self._connect_form()
+
+    # -- building ------------------------------------------------------------------------------------------------------
+
+    def _build_format_and_folder(self, default_folder: Path | None) -> QFormLayout:
+        """The format picker with its help line, and where to save."""
         self.format_combo = QComboBox()
         for name in FORMATS:
             self.format_combo.addItem(name, name)
@@ -94,7 +117,14 @@ class ExportDialog(QDialog):
         out_row = QHBoxLayout()
         out_row.addWidget(self.out_edit, 1)
         out_row.addWidget(browse)
+        form = QFormLayout()
+        form.addRow("Format", self.format_combo)
+        form.addRow("", self.format_help)
+        form.addRow("Save to", out_row)
+        return form
 
+    def _build_filters(self) -> QGroupBox:
+        """Which decisions: dates, workspace, reviewer, model, verdicts, sources, time on screen."""
         self.since_edit = QLineEdit()
         self.since_edit.setPlaceholderText("YYYY-MM-DD (any)")
         self.until_edit = QLineEdit()
@@ -117,7 +147,19 @@ class ExportDialog(QDialog):
         self.min_seconds.setRange(0.0, 3600.0)
         self.min_seconds.setDecimals(1)
         self.min_seconds.setSuffix(" s on screen")
+        filters = QGroupBox("Which decisions")
+        filter_form = QFormLayout(filters)
+        filter_form.addRow("Decided", dates)
+        filter_form.addRow("Workspace", self.workspace_edit)
+        filter_form.addRow("Reviewer", self.reviewer_edit)
+        filter_form.addRow("Model", self.model_edit)
+        filter_form.addRow("Verdicts", _row(self.verdict_boxes.values()))
+        filter_form.addRow("Sources", _row(self.source_boxes.values()))
+        filter_form.addRow("At least", self.min_seconds)
+        return filters
 
+    def _build_output(self) -> QGroupBox:
+        """The test split with its seed, redaction and deduplication."""
         self.split_spin = QDoubleSpinBox()
         self.split_spin.setRange(0.0, 0.9)
         self.split_spin.setSingleStep(0.05)
@@ -129,20 +171,6 @@ class ExportDialog(QDialog):
         self.redact_box.setChecked(True)
         self.dedupe_box = QCheckBox("Drop rows identical to an earlier one")
         self.dedupe_box.setChecked(True)
-
-        form = QFormLayout()
-        form.addRow("Format", self.format_combo)
-        form.addRow("", self.format_help)
-        form.addRow("Save to", out_row)
-        filters = QGroupBox("Which decisions")
-        filter_form = QFormLayout(filters)
-        filter_form.addRow("Decided", dates)
-        filter_form.addRow("Workspace", self.workspace_edit)
-        filter_form.addRow("Reviewer", self.reviewer_edit)
-        filter_form.addRow("Model", self.model_edit)
-        filter_form.addRow("Verdicts", _row(self.verdict_boxes.values()))
-        filter_form.addRow("Sources", _row(self.source_boxes.values()))
-        filter_form.addRow("At least", self.min_seconds)
         output = QGroupBox("Output")
         output_form = QFormLayout(output)
         split_row = QHBoxLayout()
@@ -152,7 +180,10 @@ class ExportDialog(QDialog):
         output_form.addRow("Split", split_row)
         output_form.addRow("", self.redact_box)
         output_form.addRow("", self.dedupe_box)
+        return output
 
+    def _build_status(self) -> None:
+        """The equivalent command, the progress bar and the status line."""
         self.command_label = QLabel("")
         self.command_label.setObjectName("exportCommand")
         self.command_label.setWordWrap(True)
@@ -167,6 +198,7 @@ class ExportDialog(QDialog):
         self.status_label.setMinimumHeight(self.fontMetrics().lineSpacing() * 3)
         self.status_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
+    def _build_buttons(self) -> QHBoxLayout:
         self.export_button = QPushButton("Export")
         self.export_button.setDefault(True)
         self.export_button.clicked.connect(self.start_export)
@@ -180,18 +212,10 @@ class ExportDialog(QDialog):
         buttons.addWidget(self.export_button)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.close_button)
+        return buttons
 
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(filters)
-        layout.addWidget(output)
-        layout.addWidget(QLabel("Same as:"))
-        layout.addWidget(self.command_label)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status_label)
-        layout.addLayout(buttons)
-        self.resize(720, self.sizeHint().height())
-
+    def _connect_form(self) -> None:
+        """Every field updates the equivalent command; the format sets its defaults."""
         self._last_format = self.format_combo.currentData()
         self.format_combo.currentIndexChanged.connect(self._format_changed)
         for edit in (

@@ -35,7 +35,7 @@ def test_an_approval_from_the_window_and_from_the_cli_run_the_same_service_funct
         [
             tool_turn(edit("'hi '", "'Hello, '")),
             tool_turn(edit("'Hello, '", "'Hello there, '")),
-            tool_turn(edit("return", "return  ")),
+            tool_turn(edit("+ name", "+ name.title()")),
             text_turn("Done."),
         ],
         files={"greet.py": GREET},
@@ -77,7 +77,7 @@ def test_an_approval_from_the_window_and_from_the_cli_run_the_same_service_funct
     assert outside.returncode == 0, outside.stderr
     assert code == 0
     assert calls == [(first, "window"), (third, "cli")], "the window and the CLI call decisions.decide"
-    assert (stack.workspace / "greet.py").read_text() == "def greet(name):\n    return  'Hello there, ' + name\n"
+    assert (stack.workspace / "greet.py").read_text() == "def greet(name):\n    return 'Hello there, ' + name.title()\n"
     trail = [(d.proposal_id, d.verdict, d.reviewer, d.channel) for d in decisions_in(stack.db_path)]
     assert sorted(trail) == [
         (first, "approve", "ada", "window"),
