@@ -71,7 +71,8 @@ def decide(repository: Repository, request: DecisionRequest, actor: Actor) -> Ou
 
 
 def pick(repository: Repository, request: PickRequest, actor: Actor) -> Outcome:
-    """Pick one of a compare's alternatives (or reject them all); a picked alternative is decided as its own proposal."""
+    """Pick one of a compare's alternatives (or reject them all); a picked alternative is decided as a proposal of
+    its own."""
 
     def work() -> Outcome:
         proposal = repository.get_proposal(request.proposal_id)

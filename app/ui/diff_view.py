@@ -1,4 +1,5 @@
-"""The review pane's diff and command view: paints only the visible rows, so any size opens instantly.
+"""The review pane's diff and command view: paints only the visible rows, so any size opens instantly. Its parts:
+diff_geometry (placing rows), diff_folds (modes, hunks, folds), diff_find (search), diff_painter (painting).
 It must never lex (syntax.py does, off the UI thread) nor lay out the whole text (no QTextDocument)."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Running a user action from the window: one op per action (in the manner of anki's ``CollectionOp``) that awaits the
-service call (app.services.decisions through SessionManager) and then calls ``on_success`` or ``on_failure`` on the GUI thread.
+"""Running a user action from the window: one op per action (in the manner of anki's ``CollectionOp``) that awaits
+the service call (app.services.decisions through SessionManager), then calls ``on_success`` or ``on_failure`` on the
+GUI thread.
 
 Errors are mapped to one sentence in one place (``decisions.failure``); an op never touches widgets itself, its
 callbacks do. Unexpected errors (bugs) are not swallowed.

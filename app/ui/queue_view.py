@@ -158,7 +158,7 @@ class QueueModel(QAbstractTableModel):
         self._bold = QFont()
         self._bold.setBold(True)
 
-    # -- the Qt model ----------------------------------------------------------------------------------------------------
+    # -- the Qt model --------------------------------------------------------------------------------------------------
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.rows)
@@ -261,7 +261,7 @@ class QueueModel(QAbstractTableModel):
             return
         self.set_spec(replace(self.spec, sort=QueueSort(name, order == Qt.SortOrder.DescendingOrder)))
 
-    # -- loading -----------------------------------------------------------------------------------------------------------
+    # -- loading -------------------------------------------------------------------------------------------------------
 
     def _spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.ensure_future(coroutine)
@@ -402,7 +402,7 @@ class QueueModel(QAbstractTableModel):
     def _index_positions(self) -> None:
         self._positions = {item.id: row for row, item in enumerate(self.rows)}
 
-    # -- rows and their states ----------------------------------------------------------------------------------------------
+    # -- rows and their states -----------------------------------------------------------------------------------------
 
     def row_of(self, proposal_id: int) -> int | None:
         return self._positions.get(proposal_id)
@@ -752,7 +752,7 @@ class QueueView(QWidget):
         self.poll_timer.setInterval(POLL_INTERVAL_MS)
         self.poll_timer.timeout.connect(self._tick)
 
-    # -- start and stop --------------------------------------------------------------------------------------------------
+    # -- start and stop ------------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         self._started = True
@@ -778,7 +778,7 @@ class QueueView(QWidget):
         task.add_done_callback(self._tasks.discard)
         return task
 
-    # -- polling: new items, outcomes, figures ---------------------------------------------------------------------------
+    # -- polling: new items, outcomes, figures -------------------------------------------------------------------------
 
     def _tick(self) -> None:
         self.model.tick()
@@ -848,7 +848,7 @@ class QueueView(QWidget):
         else:
             self.session_stats_label.setText("")
 
-    # -- the current row and the review pane -----------------------------------------------------------------------------
+    # -- the current row and the review pane ---------------------------------------------------------------------------
 
     def _visible_rows(self) -> tuple[int, int]:
         viewport = self.table.viewport()
@@ -995,7 +995,7 @@ class QueueView(QWidget):
                     self._spawn(self._record(item.id))
             next_row += 1
 
-    # -- keys ------------------------------------------------------------------------------------------------------------
+    # -- keys ----------------------------------------------------------------------------------------------------------
 
     def _command(self, name: str) -> None:
         index = self.table.currentIndex()
@@ -1060,7 +1060,7 @@ class QueueView(QWidget):
         items = [self.model.rows[row] for row in rows if row < len(self.model.rows)]
         return [item for item in items if self.model.is_waiting(item.id)]
 
-    # -- deciding --------------------------------------------------------------------------------------------------------
+    # -- deciding ------------------------------------------------------------------------------------------------------
 
     # -- compare mode: sampling and picks go through the session manager, as on the Sessions page ---------------------
 
@@ -1206,7 +1206,7 @@ class QueueView(QWidget):
         self.message_label.setStyleSheet("color: #c62828;" if kind == "error" else "color: #1565c0;")
         self.message_label.show()
 
-    # -- filters -----------------------------------------------------------------------------------------------------------
+    # -- filters -------------------------------------------------------------------------------------------------------
 
     def _filter_changed(self, value: QueueFilter) -> None:
         self.model.set_spec(replace(self.model.spec, filter=value))

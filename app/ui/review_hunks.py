@@ -144,7 +144,8 @@ class ReviewHunks:
         self._request(request)
 
     def hunk_marks(self) -> dict[int, str]:
-        """Each judged hunk's verdict ("approve" / "reject" / "edit"), for the badges on the diff view's hunk headers."""
+        """Each judged hunk's verdict ("approve" / "reject" / "edit"), for the badges on the diff view's hunk
+        headers."""
         return {index: verdict.verdict for index, verdict in self.hunk_verdicts.items()}
 
     def _show_hunk_state(self) -> None:

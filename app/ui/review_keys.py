@@ -1,6 +1,6 @@
 """The review pane's keys as one data table: which key runs which action of ReviewPanel, with the words for it.
 
-Read by ReviewPanel to install its shortcuts, and meant for a menu bar and a shortcut sheet later. No widgets built here.
+Read by ReviewPanel to install its shortcuts, and meant for a menu bar and a shortcut sheet later. No widgets here.
 """
 
 from __future__ import annotations

@@ -36,7 +36,8 @@ from app.ui.review_parts import (
 
 
 class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
-    """Shows ``proposal`` and emits ``decision_requested`` with a DecisionRequest (the reviewer is filled in by app.services.decisions)."""
+    """Shows ``proposal`` and emits ``decision_requested`` with a DecisionRequest (app.services.decisions fills in the
+    reviewer). Built by ReviewPanelBuilders; hunk-by-hunk review in ReviewHunks, compare mode in ReviewCompare."""
 
     decision_requested = Signal(object)
     # "Always allow this here": approve, after the window has added rules allowing it (app.ui.policy_dialog).

@@ -83,7 +83,7 @@ class TeamModeController(QObject):
         if self.lease_keeper is not None:
             await self.lease_keeper.close()
 
-    # -- live updates ----------------------------------------------------------------------------------------------------
+    # -- live updates --------------------------------------------------------------------------------------------------
 
     def _schedule_refresh(self) -> None:
         if self._refresh_scheduled or self._stopped:
@@ -110,7 +110,7 @@ class TeamModeController(QObject):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    # -- claims ---------------------------------------------------------------------------------------------------------
+    # -- claims --------------------------------------------------------------------------------------------------------
 
     def shown_proposal_id(self) -> int | None:
         """The waiting proposal the reviewer has on screen now, on whichever page is showing."""
@@ -127,7 +127,7 @@ class TeamModeController(QObject):
         if self.lease_keeper is not None and not self._stopped:
             self.lease_keeper.hold(self.shown_proposal_id())
 
-    # -- stats ----------------------------------------------------------------------------------------------------------
+    # -- stats ---------------------------------------------------------------------------------------------------------
 
     @asyncSlot()
     async def open_stats(self) -> None:
