@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from app.domain.records import DecisionRecord, ProposalRecord
 from app.services import compare, review
+from app.services import undo as undo_
 from app.services.compare import CompareError, PickRequest
 from app.services.review import DecisionRequest, ReviewError
 from app.store.compare import CompareRefusedError
@@ -86,7 +87,7 @@ def undo(repository: Repository, proposal_id: int, actor: Actor, *, window_s: fl
     """Take back the actor's standing decision inside its undo window; the proposal returns to the step before it."""
     return _translated(
         repository,
-        lambda: repository.undo_decision(proposal_id, actor.reviewer, window_s=window_s, channel=actor.channel),
+        lambda: undo_.undo(repository, proposal_id, actor.reviewer, window_s=window_s, channel=actor.channel),
     )
 
 
