@@ -544,7 +544,10 @@ class MainWindow(QMainWindow):
             known_sessions = set(self.sessions)
             self.pending = {p.id: p for p in pending}
             for session_id in {p.session_id for p in pending} - known_sessions:
-                self._upsert_session(await self.repository.get_session(session_id))
+                session = await self.repository.get_session(session_id)
+                if self._shutting_down:
+                    return  # the window closed while the database thread answered
+                self._upsert_session(session)
             for session_id in {p.session_id for p in pending}:
                 self._upsert_session(self.sessions[session_id])
             for proposal in pending:
