@@ -78,6 +78,7 @@ def compare(args: argparse.Namespace, db_url: str | None) -> int:
 
 def pick(args: argparse.Namespace, db_url: str | None) -> int:
     from app.services import compare as compare_service
+    from app.services import decisions
     from app.services.review import ReviewError
     from app.store.errors import StoreError
 
@@ -99,12 +100,11 @@ def pick(args: argparse.Namespace, db_url: str | None) -> int:
             args.proposal_id,
             compare_id,
             None if args.reject_all else args.alternative,
-            reviewer,
+            "",
             reason=args.reason,
-            channel="cli",
             strength=args.strength,
         )
-        decision = compare_service.pick(repository, request)
+        decision = decisions.pick(repository, request, decisions.Actor.cli(reviewer)).decision
     except (compare_service.CompareError, ReviewError, StoreError) as err:
         raise CliError(str(err)) from None
     proposal = repository.get_proposal(decision.proposal_id)

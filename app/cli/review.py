@@ -99,7 +99,7 @@ def parse_hunk_verdicts(specs: list[str]) -> list[Any]:
 
 
 def decide_hunks(args: argparse.Namespace, db_url: str | None) -> int:
-    from app.services import review
+    from app.services import decisions, review
     from app.store.errors import StoreError
 
     repository = common.repository(db_url)
@@ -107,8 +107,8 @@ def decide_hunks(args: argparse.Namespace, db_url: str | None) -> int:
     # Every hunk's file is read (and refused) before anything is recorded.
     verdicts = parse_hunk_verdicts(args.hunk)
     try:
-        request = review.by_hunk(proposal.id, common.reviewer(args), verdicts, channel="cli")
-        decision = review.decide(repository, request)
+        request = review.by_hunk(proposal.id, "", verdicts)
+        decision = decisions.decide(repository, request, decisions.Actor.cli(common.reviewer(args))).decision
     except (review.ReviewError, StoreError) as err:
         raise CliError(str(err)) from None
     words = {"approve": "applied", "reject": "NOT applied", "edit": "applied with your edit"}
@@ -134,28 +134,25 @@ def edit(args: argparse.Namespace, db_url: str | None) -> int:
 
 
 def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
-    from app.services import review
+    from app.services import decisions, review
     from app.services.settings import load_settings
-    from app.store.repository import AlreadyDecidedError, UnknownItemError
-    from app.store.team_review import STATUS_WORDS, DecisionRefusedError
+    from app.store.team_review import STATUS_WORDS
 
     repository = common.repository(db_url)
     proposal = common.proposal(repository, args.proposal_id)
     # Bounded: at most MAX_EDIT_FILE_BYTES of UTF-8 text, refused before anything is recorded.
     edited = common.read_edit_file(args.file) if verdict == "edit" else None
     request = review.DecisionRequest(
-        proposal.id,
-        verdict,
-        common.reviewer(args),
-        reason=getattr(args, "reason", None),
-        edited_content=edited,
-        channel="cli",
-        adjudication=bool(getattr(args, "adjudication", False)),
+        proposal.id, verdict, "", reason=getattr(args, "reason", None), edited_content=edited
     )
+    actor = decisions.Actor.cli(common.reviewer(args), adjudication=bool(getattr(args, "adjudication", False)))
     try:
-        decision = review.decide(repository, request)
-    except (review.ReviewError, AlreadyDecidedError, UnknownItemError, DecisionRefusedError) as err:
-        raise CliError(str(err)) from None
+        decision = decisions.decide(repository, request, actor).decision
+    except Exception as err:
+        failure = decisions.failure(err, proposal.id)
+        if failure is None:
+            raise
+        raise CliError(failure.message) from None
     status_now = repository.get_proposal(proposal.id).status
     if status_now in STATUS_WORDS and status_now != "pending":
         print(
@@ -173,15 +170,15 @@ def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
 
 
 def undo(args: argparse.Namespace, db_url: str | None) -> int:
-    from app.services import undo as undo_service
+    from app.services import decisions
     from app.services.settings import load_settings
     from app.store.repository import UndoRefusedError, UnknownItemError
 
     repository = common.repository(db_url)
     window_s = load_settings().undo_seconds
     try:
-        proposal = undo_service.undo(
-            repository, args.proposal_id, common.reviewer(args), window_s=window_s, channel="cli"
+        proposal = decisions.undo(
+            repository, args.proposal_id, decisions.Actor.cli(common.reviewer(args)), window_s=window_s
         )
     except (UndoRefusedError, UnknownItemError) as err:
         raise CliError(str(err)) from None

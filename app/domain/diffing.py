@@ -3,7 +3,10 @@ Pure computation: no Qt, no file or network I/O, never difflib."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 
 from pygit2 import Patch
@@ -23,6 +26,33 @@ _BINARY_SNIFF_BYTES = 8000
 INTRALINE_MAX_CHARS = 2000
 # Token-matrix bound for the LCS after common prefix/suffix are stripped, to keep one pair under ~10 ms.
 _INTRALINE_MAX_CELLS = 40_000
+
+
+# One diff per proposal: the review pane, the deceptive-character scan and per-hunk validation all ask for the same
+# proposal's diff; keyed by proposal id and a hash of both contents, so a changed content never gets a stale diff.
+_CACHE_SIZE = 32
+_cache: OrderedDict[tuple[int, str, str], FileDiff] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _content_key(content: bytes | None) -> str:
+    return "none" if content is None else hashlib.blake2b(content, digest_size=16).hexdigest()
+
+
+def proposal_diff(proposal_id: int, old: bytes | None, new: bytes | None, path: str) -> FileDiff:
+    """``compute_diff`` for a proposal, computed once and kept for the last few proposals (any thread may ask)."""
+    key = (proposal_id, f"{path}\0{_content_key(old)}", _content_key(new))
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+            return cached
+    diff = compute_diff(old, new, path)
+    with _cache_lock:
+        _cache[key] = diff
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return diff
 
 
 def compute_diff(old: bytes | None, new: bytes | None, path: str, *, context_lines: int = 3) -> FileDiff:

@@ -9,15 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from app.domain import hunks
+from app.domain.diffing import proposal_diff
 from app.domain.input_limits import InputLimitError, check_command_text, check_edit_bytes
 from app.domain.records import DecisionRecord, ProposalRecord
 from app.services.settings import load_settings
 from app.store.repository import Repository
-
-if TYPE_CHECKING:
-    from app.domain import hunks
 
 
 class ReviewError(Exception):
@@ -140,13 +138,12 @@ def _validated_by_hunk(proposal: ProposalRecord, request: DecisionRequest) -> De
     """Every hunk judged, reasons for rejections; the summary verdict, and for a mixed result the exact bytes."""
     # Imported here: the diff engine (pygit2) is needed only for per-hunk decisions, not for every approval.
     from app.domain import hunks
-    from app.domain.diffing import compute_diff
 
     if proposal.kind == "command":
         raise ReviewError("A command has no hunks; approve, reject or edit it as a whole.")
     if proposal.new_content is None:
         raise ReviewError("This proposal deletes a file; it can only be judged as a whole.")
-    diff = compute_diff(proposal.old_content, proposal.new_content, proposal.path or "file")
+    diff = proposal_diff(proposal.id, proposal.old_content, proposal.new_content, proposal.path or "file")
     try:
         verdicts = hunks.from_json(request.hunk_verdicts)
         result = hunks.apply_verdicts(proposal.old_content, diff, verdicts)
@@ -168,7 +165,11 @@ def _check_strength(request: DecisionRequest) -> None:
 
 def decide(repository: Repository, request: DecisionRequest) -> DecisionRecord:
     """Validate and durably record a decision. Raises ReviewError, UnknownItemError or AlreadyDecidedError."""
-    proposal = repository.get_proposal(request.proposal_id)
+    return record(repository, repository.get_proposal(request.proposal_id), request)
+
+
+def record(repository: Repository, proposal: ProposalRecord, request: DecisionRequest) -> DecisionRecord:
+    """Validate a decision against its proposal (read by the caller) and durably record it."""
     _check_strength(request)
     checked = validated(proposal, request)
     return repository.record_decision(

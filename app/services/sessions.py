@@ -14,9 +14,9 @@ import socket
 import uuid
 from dataclasses import dataclass
 
-from app.domain.records import DecisionRecord, SessionRecord
+from app.domain.records import DecisionRecord, ProposalRecord, SessionRecord
 from app.domain.tools import SYSTEM_PROMPT, tool_definitions
-from app.services import compare, review
+from app.services import compare, decisions, review
 from app.services.agent import SessionBusyError, SessionRunner
 from app.services.decision_wait import DecisionWaiter
 from app.services.endpoints import Endpoints
@@ -157,11 +157,13 @@ class SessionManager:
         task.cancel()
         return True
 
-    async def decide(self, request: review.DecisionRequest) -> DecisionRecord:
-        """Record a decision durably, wake the runner waiting for it, and resume the session if nobody drives it."""
-        decision = await self.repository.run(review.decide, self.repository.sync, request)
-        await self._carry_on(request.proposal_id)
-        return decision
+    async def decide(self, request: review.DecisionRequest, actor: decisions.Actor | None = None) -> DecisionRecord:
+        """Record a decision durably (app.services.decisions.decide, the one path for window and CLI), wake the runner
+        waiting for it, and resume the session if nobody drives it. Without ``actor`` the request says who decides."""
+        actor = actor or decisions.Actor(request.reviewer, request.channel)
+        outcome = await self.repository.run(decisions.decide, self.repository.sync, request, actor)
+        await self._carry_on(outcome.proposal)
+        return outcome.decision
 
     async def compare(self, proposal_id: int, count: int, *, requested_by: str, channel: str = "window"):
         """Sample ``count`` alternatives for a waiting proposal with its session's endpoint; returns the stored
@@ -176,17 +178,26 @@ class SessionManager:
         finally:
             await client.close()
 
-    async def pick(self, request) -> DecisionRecord:
-        """Record a pick among compared alternatives (app.services.compare.PickRequest), wake the runner, and resume the
+    async def pick(self, request: compare.PickRequest, actor: decisions.Actor | None = None) -> DecisionRecord:
+        """Record a pick among compared alternatives (app.services.decisions.pick), wake the runner, and resume the
         session if nobody drives it."""
-        decision = await self.repository.run(compare.pick, self.repository.sync, request)
-        await self._carry_on(request.proposal_id)
-        return decision
+        actor = actor or decisions.Actor(request.reviewer, request.channel)
+        outcome = await self.repository.run(decisions.pick, self.repository.sync, request, actor)
+        await self._carry_on(outcome.proposal)
+        return outcome.decision
 
-    async def _carry_on(self, proposal_id: int) -> None:
-        """After a decision: wake the runner waiting for it, or resume its session here if nobody drives it."""
+    async def undo(self, proposal_id: int, actor: decisions.Actor) -> ProposalRecord:
+        """Take a decision back inside the undo window (app.services.decisions.undo) and tell the waiting runner."""
+        window_s = self.waiter.undo_window_s
+        proposal = await self.repository.run(
+            decisions.undo, self.repository.sync, proposal_id, actor, window_s=window_s
+        )
         self.waiter.notify(proposal_id)
-        proposal = await self.repository.get_proposal(proposal_id)
+        return proposal
+
+    async def _carry_on(self, proposal: ProposalRecord) -> None:
+        """After a decision: wake the runner waiting for it, or resume its session here if nobody drives it."""
+        self.waiter.notify(proposal.id)
         if not self.is_running(proposal.session_id) and not await self.repository.has_live_runner(proposal.session_id):
             try:
                 await self.resume(proposal.session_id)

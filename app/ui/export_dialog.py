@@ -47,6 +47,7 @@ from app.services.export import (
     validate,
 )
 from app.store.errors import StoreError
+from app.ui.background import start_worker
 
 VERDICTS = ("approve", "reject", "edit")
 
@@ -81,6 +82,29 @@ class ExportDialog(QDialog):
         # Asked before an export would replace files that exist; tests (and embedders) put their own answer here.
         self.confirm_overwrite: Callable[[list[Path]], bool] = self._ask_overwrite
 
+        form = self._build_format_and_folder(default_folder)
+        filters = self._build_filters()
+        output = self._build_output()
+        self._build_status()
+        buttons = self._build_buttons()
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(filters)
+        layout.addWidget(output)
+        layout.addWidget(QLabel("Same as:"))
+        layout.addWidget(self.command_label)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status_label)
+        layout.addLayout(buttons)
+        self.resize(720, self.sizeHint().height())
+
+        self._connect_form()
+
+    # -- building ------------------------------------------------------------------------------------------------------
+
+    def _build_format_and_folder(self, default_folder: Path | None) -> QFormLayout:
+        """The format picker with its help line, and where to save."""
         self.format_combo = QComboBox()
         for name in FORMATS:
             self.format_combo.addItem(name, name)
@@ -102,7 +126,14 @@ class ExportDialog(QDialog):
         out_row = QHBoxLayout()
         out_row.addWidget(self.out_edit, 1)
         out_row.addWidget(browse)
+        form = QFormLayout()
+        form.addRow("Format", self.format_combo)
+        form.addRow("", self.format_help)
+        form.addRow("Save to", out_row)
+        return form
 
+    def _build_filters(self) -> QGroupBox:
+        """Which decisions: dates, workspace, reviewer, model, verdicts, sources, time on screen."""
         self.since_edit = QLineEdit()
         self.since_edit.setPlaceholderText("YYYY-MM-DD (any)")
         self.until_edit = QLineEdit()
@@ -125,7 +156,19 @@ class ExportDialog(QDialog):
         self.min_seconds.setRange(0.0, 3600.0)
         self.min_seconds.setDecimals(1)
         self.min_seconds.setSuffix(" s on screen")
+        filters = QGroupBox("Which decisions")
+        filter_form = QFormLayout(filters)
+        filter_form.addRow("Decided", dates)
+        filter_form.addRow("Workspace", self.workspace_edit)
+        filter_form.addRow("Reviewer", self.reviewer_edit)
+        filter_form.addRow("Model", self.model_edit)
+        filter_form.addRow("Verdicts", _row(self.verdict_boxes.values()))
+        filter_form.addRow("Sources", _row(self.source_boxes.values()))
+        filter_form.addRow("At least", self.min_seconds)
+        return filters
 
+    def _build_output(self) -> QGroupBox:
+        """The test split with its seed, redaction and deduplication."""
         self.split_spin = QDoubleSpinBox()
         self.split_spin.setRange(0.0, 0.9)
         self.split_spin.setSingleStep(0.05)
@@ -137,20 +180,6 @@ class ExportDialog(QDialog):
         self.redact_box.setChecked(True)
         self.dedupe_box = QCheckBox("Drop rows identical to an earlier one")
         self.dedupe_box.setChecked(True)
-
-        form = QFormLayout()
-        form.addRow("Format", self.format_combo)
-        form.addRow("", self.format_help)
-        form.addRow("Save to", out_row)
-        filters = QGroupBox("Which decisions")
-        filter_form = QFormLayout(filters)
-        filter_form.addRow("Decided", dates)
-        filter_form.addRow("Workspace", self.workspace_edit)
-        filter_form.addRow("Reviewer", self.reviewer_edit)
-        filter_form.addRow("Model", self.model_edit)
-        filter_form.addRow("Verdicts", _row(self.verdict_boxes.values()))
-        filter_form.addRow("Sources", _row(self.source_boxes.values()))
-        filter_form.addRow("At least", self.min_seconds)
         output = QGroupBox("Output")
         output_form = QFormLayout(output)
         split_row = QHBoxLayout()
@@ -160,7 +189,10 @@ class ExportDialog(QDialog):
         output_form.addRow("Split", split_row)
         output_form.addRow("", self.redact_box)
         output_form.addRow("", self.dedupe_box)
+        return output
 
+    def _build_status(self) -> None:
+        """The equivalent command, the progress bar and the status line."""
         self.command_label = QLabel("")
         self.command_label.setObjectName("exportCommand")
         self.command_label.setWordWrap(True)
@@ -175,6 +207,7 @@ class ExportDialog(QDialog):
         self.status_label.setMinimumHeight(self.fontMetrics().lineSpacing() * 3)
         self.status_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
+    def _build_buttons(self) -> QHBoxLayout:
         self.export_button = QPushButton("Export")
         self.export_button.setDefault(True)
         self.export_button.clicked.connect(self.start_export)
@@ -188,18 +221,10 @@ class ExportDialog(QDialog):
         buttons.addWidget(self.export_button)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.close_button)
+        return buttons
 
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(filters)
-        layout.addWidget(output)
-        layout.addWidget(QLabel("Same as:"))
-        layout.addWidget(self.command_label)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status_label)
-        layout.addLayout(buttons)
-        self.resize(720, self.sizeHint().height())
-
+    def _connect_form(self) -> None:
+        """Every field updates the equivalent command; the format sets its defaults."""
         self._last_format = self.format_combo.currentData()
         self.format_combo.currentIndexChanged.connect(self._format_changed)
         for edit in (
@@ -301,10 +326,7 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, 0)  # busy until the first count arrives
         self._show_status("Counting decisions…")
         self._set_running(True)
-        self._thread = threading.Thread(
-            target=self._work, args=(options, self._cancel, self._relay), name="signoff-export", daemon=True
-        )
-        self._thread.start()
+        self._thread = start_worker(self._work, options, self._cancel, self._relay, name="signoff-export")
         return True
 
     def _ask_overwrite(self, paths: list[Path]) -> bool:

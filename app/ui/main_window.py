@@ -29,20 +29,21 @@ from PySide6.QtWidgets import (
 from qasync import asyncSlot
 
 from app.domain.records import ProposalRecord, SessionRecord
-from app.services import events, review
+from app.services import decisions, events, review
 from app.services.api_key import ApiKeyStore
-from app.services.compare import CompareError, PickRequest
+from app.services.compare import PickRequest
 from app.services.demo_workspace import DEMO_TASK, make_demo_workspace
 from app.services.endpoints import ANTHROPIC, DEMO, Endpoints, NoApiKeyError
-from app.services.review import ReviewError
 from app.services.runtime import session_runtime
 from app.services.sessions import NewSession, SessionManager
 from app.services.settings import Settings, save_settings
 from app.standin.demo import DEMO_MODEL_ID
 from app.store.async_repository import AsyncRepository
 from app.store.errors import StoreError
-from app.store.repository import AlreadyDecidedError, UnknownItemError
+from app.store.repository import UnknownItemError
+from app.ui.background import run_in_thread
 from app.ui.composer import Composer
+from app.ui.operations import run_op
 from app.ui.policy_dialog import PolicyController
 from app.ui.queue_view import QueueView
 from app.ui.review_panel import ReviewPanel
@@ -231,7 +232,7 @@ class MainWindow(QMainWindow):
 
     async def start(self) -> None:
         """Load history and waiting work, pick API or demo mode, start polling for other processes' proposals."""
-        key = await asyncio.to_thread(self.context.key_store.current)
+        key = await run_in_thread(self.context.key_store.current)
         self.demo_mode = self._force_demo or key is None
         await self._load_sessions()
         await self.refresh()
@@ -257,7 +258,7 @@ class MainWindow(QMainWindow):
         if export_dialog is not None:
             # An export reads the database being closed below: stop it first (it leaves no partial file).
             export_dialog.cancel_export()
-            await asyncio.to_thread(export_dialog.wait, 10.0)
+            await run_in_thread(export_dialog.wait, 10.0)
         await self.manager.shutdown()
         self.context.endpoints.close()
         self.repository.close()
@@ -409,7 +410,7 @@ class MainWindow(QMainWindow):
             self.composer.start_button.setEnabled(True)
         if spec.endpoint != DEMO:
             self.settings = replace(self.settings, last_workspace=spec.workspace_root, model=spec.model)
-            await asyncio.to_thread(save_settings, self.settings)
+            await run_in_thread(save_settings, self.settings)
         self.composer.task_edit.clear()
         view = self._transcript_for(session.id)
         view.add_task(session.task)
@@ -419,7 +420,7 @@ class MainWindow(QMainWindow):
 
     @asyncSlot()
     async def start_demo(self) -> None:
-        workspace = await asyncio.to_thread(make_demo_workspace)
+        workspace = await run_in_thread(make_demo_workspace)
         spec = NewSession(
             workspace_root=str(workspace),
             task=DEMO_TASK,
@@ -539,7 +540,10 @@ class MainWindow(QMainWindow):
             known_sessions = set(self.sessions)
             self.pending = {p.id: p for p in pending}
             for session_id in {p.session_id for p in pending} - known_sessions:
-                self._upsert_session(await self.repository.get_session(session_id))
+                session = await self.repository.get_session(session_id)
+                if self._shutting_down:
+                    return  # the window closed while the database thread answered
+                self._upsert_session(session)
             for session_id in {p.session_id for p in pending}:
                 self._upsert_session(self.sessions[session_id])
             for proposal in pending:
@@ -600,37 +604,40 @@ class MainWindow(QMainWindow):
         self._show_next_proposal()
         self.review_panel.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
+    def actor(self) -> decisions.Actor:
+        """Who decides in this window: the reviewer of Settings (filled into every request by the service)."""
+        return decisions.Actor.window(self.settings.reviewer_name)
+
     @asyncSlot(object)
     async def decide(self, request: review.DecisionRequest) -> None:
-        request = replace(request, reviewer=self.settings.reviewer_name)
-        stored, decided = await self._store_decision(request.proposal_id, lambda: self.manager.decide(request))
-        if stored and request.verdict == "approve":
+        decided = await self._store_decision(request.proposal_id, self.manager.decide(request, self.actor()))
+        if decided is not None and request.verdict == "approve":
             self.policies.after_decision(decided)
 
-    async def _store_decision(self, proposal_id: int, store) -> tuple[bool, ProposalRecord | None]:
-        """Store a decision (or a pick) made in the review pane, then move the pane on; on failure say why there.
-        Returns whether it was stored, and the waiting proposal it settled (if the window listed it)."""
+    async def _store_decision(self, proposal_id: int, action) -> ProposalRecord | None:
+        """Run a decision (or a pick) made in the review pane, then move the pane on; on failure say why there.
+        Returns the waiting proposal it settled (if stored and the window listed it)."""
         self.review_panel.set_busy(True)
-        try:
-            await store()
-        except (ReviewError, CompareError, AlreadyDecidedError, UnknownItemError) as err:
-            self.review_panel.set_busy(False)
-            self.review_panel.show_banner(str(err))
-            if isinstance(err, AlreadyDecidedError):
+        settled: list[ProposalRecord | None] = []
+
+        def failed(failure: decisions.Failure) -> None:
+            self.review_panel.show_banner(failure.message)
+            if failure.gone:
                 self.pending.pop(proposal_id, None)
-            return False, None
-        except StoreError as err:
-            self.review_panel.set_busy(False)
-            self.review_panel.show_banner(f"The decision was not saved: {err}")
-            return False, None
-        decided = self.pending.pop(proposal_id, None)
-        self.review_panel.set_busy(False)
-        self._show_next_proposal(force=True)
-        if decided is not None and decided.session_id in self.sessions:
-            self._upsert_session(self.sessions[decided.session_id])
-        self._update_title()
-        self.pending_changed.emit()
-        return True, decided
+
+        def stored(_decision) -> None:
+            decided = self.pending.pop(proposal_id, None)
+            settled.append(decided)
+            self._show_next_proposal(force=True)
+            if decided is not None and decided.session_id in self.sessions:
+                self._upsert_session(self.sessions[decided.session_id])
+            self._update_title()
+            self.pending_changed.emit()
+
+        await run_op(
+            action, proposal_id, on_success=stored, on_failure=failed, on_done=lambda: self.review_panel.set_busy(False)
+        )
+        return settled[0] if settled else None
 
     # -- compare mode --------------------------------------------------------------------------------------------------
 
@@ -648,8 +655,7 @@ class MainWindow(QMainWindow):
     @asyncSlot(object)
     async def pick(self, request: PickRequest) -> None:
         """Record the pick among compared alternatives (or the rejection of all); the runner carries it out."""
-        request = replace(request, reviewer=self.settings.reviewer_name)
-        await self._store_decision(request.proposal_id, lambda: self.manager.pick(request))
+        await self._store_decision(request.proposal_id, self.manager.pick(request, self.actor()))
 
     # -- export --------------------------------------------------------------------------------------------------------
 
@@ -665,7 +671,7 @@ class MainWindow(QMainWindow):
     @asyncSlot()
     async def open_settings(self) -> None:
         # The keyring may take seconds (a locked desktop keyring): never ask it on the UI thread.
-        key = await asyncio.to_thread(self.context.key_store.current)
+        key = await run_in_thread(self.context.key_store.current)
         if key is None:
             status = "No key: the offline demo runs instead of Claude."
         else:
@@ -686,13 +692,13 @@ class MainWindow(QMainWindow):
         self.settings = result.settings
         self.manager.waiter.undo_window_s = self.settings.undo_seconds
         self.queue_view.set_undo_window(self.settings.undo_seconds)
-        await asyncio.to_thread(save_settings, self.settings)
+        await run_in_thread(save_settings, self.settings)
         if result.new_api_key == "":
-            await asyncio.to_thread(self.context.key_store.forget)
+            await run_in_thread(self.context.key_store.forget)
         elif result.new_api_key:
-            where = await asyncio.to_thread(self.context.key_store.save, result.new_api_key)
+            where = await run_in_thread(self.context.key_store.save, result.new_api_key)
             self.statusBar().showMessage(f"API key: {where}", 10000)
-        key = await asyncio.to_thread(self.context.key_store.current)
+        key = await run_in_thread(self.context.key_store.current)
         self.demo_mode = key is None
         self._apply_mode()
         await self._load_models()

@@ -5,7 +5,6 @@ the file app.services.policy_file.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from qasync import asyncSlot
 from app.domain import policy
 from app.domain.policy import Policy, PolicyError, Rule, Suggestion
 from app.services import policy_file
+from app.ui.background import run_in_thread
 
 log = logging.getLogger(__name__)
 # How many recent sessions of a workspace are read to find repeated approvals.
@@ -309,7 +309,7 @@ class PolicyController(QObject):
             )
             return
         try:
-            await asyncio.to_thread(policy_file.add_rules, proposal.workspace_root, rules)
+            await run_in_thread(policy_file.add_rules, proposal.workspace_root, rules)
         except (PolicyError, OSError) as err:
             panel.show_banner(f"The rule was not added, and nothing was decided: {err}")
             return
@@ -324,7 +324,7 @@ class PolicyController(QObject):
         root = proposal.workspace_root
         try:
             history = await self.window.repository.run(workspace_history, self.window.repository.sync, root)
-            current = await asyncio.to_thread(policy_file.load_policy, root)
+            current = await run_in_thread(policy_file.load_policy, root)
         except (PolicyError, OSError, RuntimeError) as err:
             log.info("no rule offer for %s: %s", root, err)
             return
@@ -342,7 +342,7 @@ class PolicyController(QObject):
         if root is None:
             return
         try:
-            await asyncio.to_thread(policy_file.add_rules, root, [suggestion.rule])
+            await run_in_thread(policy_file.add_rules, root, [suggestion.rule])
         except (PolicyError, OSError) as err:
             self.window.review_panel.show_banner(f"The rule was not added: {err}")
             return

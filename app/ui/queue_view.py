@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -42,18 +42,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.records import ProposalRecord, QueueItemRecord
-from app.services import compare, review, undo
+from app.domain.records import DecisionRecord, ProposalRecord, QueueItemRecord
+from app.services import compare, decisions, review
 from app.services import queue as core_queue
-from app.services.compare import CompareError
 from app.services.queue import FLAG_LABELS, FlagCache, QueueFilter, QueueSort, QueueSpec
-from app.services.review import ReviewError
 from app.services.sessions import SessionManager
 from app.store.async_repository import AsyncRepository
 from app.store.errors import StoreError
 from app.store.models import Proposal, utcnow
-from app.store.repository import AlreadyDecidedError, UndoRefusedError, UnknownItemError
+from app.store.repository import UnknownItemError
 from app.store.team_review import AWAITING_SECOND_REVIEW, DISPUTED, EarlierVerdict
+from app.ui.background import run_in_thread, store_errors
+from app.ui.operations import run_op
 from app.ui.queue_filters import FilterBar
 from app.ui.review_panel import ReviewPanel
 
@@ -158,7 +158,7 @@ class QueueModel(QAbstractTableModel):
         self._bold = QFont()
         self._bold.setBold(True)
 
-    # -- the Qt model ----------------------------------------------------------------------------------------------------
+    # -- the Qt model --------------------------------------------------------------------------------------------------
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.rows)
@@ -261,7 +261,7 @@ class QueueModel(QAbstractTableModel):
             return
         self.set_spec(replace(self.spec, sort=QueueSort(name, order == Qt.SortOrder.DescendingOrder)))
 
-    # -- loading -----------------------------------------------------------------------------------------------------------
+    # -- loading -------------------------------------------------------------------------------------------------------
 
     def _spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.ensure_future(coroutine)
@@ -277,7 +277,7 @@ class QueueModel(QAbstractTableModel):
         # Read on a thread of its own, like the figures (SQLite's WAL lets readers run beside the writer): a reload
         # of the list every few seconds took up to 100 ms of the database thread, and a decision pressed meanwhile
         # queued behind it — the keystroke's slowest 1%.
-        return await asyncio.to_thread(
+        return await run_in_thread(
             core_queue.fetch_page,
             self.repository.sync,
             self.spec,
@@ -285,6 +285,7 @@ class QueueModel(QAbstractTableModel):
             limit=limit,
             flag_cache=self.flag_cache,
             reviewer=self.reviewer().strip() or None,
+            explain=store_errors(self.repository),
         )
 
     async def _fetch_more(self, generation: int, after) -> None:
@@ -401,7 +402,7 @@ class QueueModel(QAbstractTableModel):
     def _index_positions(self) -> None:
         self._positions = {item.id: row for row, item in enumerate(self.rows)}
 
-    # -- rows and their states ----------------------------------------------------------------------------------------------
+    # -- rows and their states -----------------------------------------------------------------------------------------
 
     def row_of(self, proposal_id: int) -> int | None:
         return self._positions.get(proposal_id)
@@ -588,6 +589,12 @@ class QueueNotifier(QObject):
         return QIcon(pixmap)
 
 
+async def read_beside(repository: AsyncRepository, fn: Callable[..., Any], *args: Any) -> Any:
+    """A read on a thread of its own beside the database thread (WAL lets readers run beside the writer), with the
+    store's one-sentence errors."""
+    return await run_in_thread(fn, *args, explain=store_errors(repository))
+
+
 class QueueView(QWidget):
     """The queue page. ``changed`` fires after anything the reviewer can see changed (rows, states, figures)."""
 
@@ -745,7 +752,7 @@ class QueueView(QWidget):
         self.poll_timer.setInterval(POLL_INTERVAL_MS)
         self.poll_timer.timeout.connect(self._tick)
 
-    # -- start and stop --------------------------------------------------------------------------------------------------
+    # -- start and stop ------------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         self._started = True
@@ -771,7 +778,7 @@ class QueueView(QWidget):
         task.add_done_callback(self._tasks.discard)
         return task
 
-    # -- polling: new items, outcomes, figures ---------------------------------------------------------------------------
+    # -- polling: new items, outcomes, figures -------------------------------------------------------------------------
 
     def _tick(self) -> None:
         self.model.tick()
@@ -795,7 +802,9 @@ class QueueView(QWidget):
                 await self.model.load(visible=self._visible_rows())
             local_ids = self.model.pending_local_ids()
             if local_ids:
-                self.model.apply_states(await asyncio.to_thread(self.repository.sync.proposal_states, local_ids))
+                self.model.apply_states(
+                    await read_beside(self.repository, self.repository.sync.proposal_states, local_ids)
+                )
             self._stats_due = self._stats_due or changed or clock - self._stats_at > STATS_EVERY_S * 5
             if self._stats_due and (self.last_stats is None or clock - self._stats_at > STATS_EVERY_S):
                 await self._refresh_stats()
@@ -803,7 +812,9 @@ class QueueView(QWidget):
             self.notifier.update(waiting, new_items, focused=self.window_is_focused())
             if clock - self._choices_at > CHOICES_EVERY_S or new_items:
                 self._choices_at = clock
-                choices = await asyncio.to_thread(self.repository.sync.queue_choices, 200, self.reviewer() or None)
+                choices = await read_beside(
+                    self.repository, self.repository.sync.queue_choices, 200, self.reviewer() or None
+                )
                 self.filter_bar.set_choices(
                     sorted({root for _, _, root in choices}), [(sid, task) for sid, task, _ in choices]
                 )
@@ -822,12 +833,14 @@ class QueueView(QWidget):
         # never queues behind them on the database thread.
         # "Waiting" is what this reviewer may review (their queue's items), so the tray's count is their work.
         reviewer = self.reviewer() or None
-        self.last_stats = await asyncio.to_thread(core_queue.queue_stats, self.repository.sync, now, None, reviewer)
+        self.last_stats = await read_beside(
+            self.repository, core_queue.queue_stats, self.repository.sync, now, None, reviewer
+        )
         self.stats_label.setText("<b>All sessions:</b> " + core_queue.stats_text(self.last_stats))
         self._stats_session = None if item is None else item.session_id
         if item is not None:
-            self.last_session_stats = await asyncio.to_thread(
-                core_queue.queue_stats, self.repository.sync, now, item.session_id, reviewer
+            self.last_session_stats = await read_beside(
+                self.repository, core_queue.queue_stats, self.repository.sync, now, item.session_id, reviewer
             )
             self.session_stats_label.setText(
                 f"<b>Session #{item.session_id}:</b> " + core_queue.stats_text(self.last_session_stats)
@@ -835,7 +848,7 @@ class QueueView(QWidget):
         else:
             self.session_stats_label.setText("")
 
-    # -- the current row and the review pane -----------------------------------------------------------------------------
+    # -- the current row and the review pane ---------------------------------------------------------------------------
 
     def _visible_rows(self) -> tuple[int, int]:
         viewport = self.table.viewport()
@@ -982,7 +995,7 @@ class QueueView(QWidget):
                     self._spawn(self._record(item.id))
             next_row += 1
 
-    # -- keys ------------------------------------------------------------------------------------------------------------
+    # -- keys ----------------------------------------------------------------------------------------------------------
 
     def _command(self, name: str) -> None:
         index = self.table.currentIndex()
@@ -1047,21 +1060,24 @@ class QueueView(QWidget):
         items = [self.model.rows[row] for row in rows if row < len(self.model.rows)]
         return [item for item in items if self.model.is_waiting(item.id)]
 
-    # -- deciding --------------------------------------------------------------------------------------------------------
+    # -- deciding ------------------------------------------------------------------------------------------------------
 
     # -- compare mode: sampling and picks go through the session manager, as on the Sessions page ---------------------
 
     def _pick(self, request: compare.PickRequest) -> None:
         """Show the pick at once, move on at once, and store it meanwhile (the runner carries it out)."""
-        request = replace(request, reviewer=self.reviewer())
         pid = request.proposal_id
         verdict = "reject" if request.position is None else "approve"
         self.model.set_local(pid, LocalState("deciding", verdict))
         self._storing += 1
-        self._spawn(self._persist(pid, lambda: self.manager.pick(request)))
+        self._spawn(self._persist(pid, self.manager.pick(request, self.actor())))
         self._advance_from(pid)
         self.message_label.hide()
         QTimer.singleShot(0, self.focus_list)
+
+    def actor(self) -> decisions.Actor:
+        """Who decides on this page (app.services.decisions fills it into each request)."""
+        return decisions.Actor.window(self.reviewer())
 
     def _panel_decision(self, request: review.DecisionRequest) -> None:
         self.submit(request)
@@ -1070,15 +1086,11 @@ class QueueView(QWidget):
 
     def submit(self, request: review.DecisionRequest, *, advance: bool = True) -> asyncio.Task:
         """Show the decision at once, move to the next waiting item at once, and store the decision meanwhile."""
-        row = self.model.row_of(request.proposal_id)
-        # A decision on a disputed item settles it (only adjudicators are shown disputed items; the store checks).
-        disputed = row is not None and self.model.rows[row].status == DISPUTED
-        request = replace(request, reviewer=self.reviewer(), adjudication=disputed)
         self.model.set_local(request.proposal_id, LocalState("deciding", request.verdict))
         # Queued on the database thread before the read-ahead of the next items; counted at once, so moving on
         # below knows a commit is under way.
         self._storing += 1
-        task = self._spawn(self._store(request))
+        task = self._spawn(self._persist(request.proposal_id, self.manager.decide(request, self.actor())))
         if advance:
             self._advance_from(request.proposal_id)
         self.message_label.hide()
@@ -1098,30 +1110,25 @@ class QueueView(QWidget):
             return
         self._select_row(following)
 
-    async def _store(self, request: review.DecisionRequest) -> None:
-        await self._persist(request.proposal_id, lambda: self.manager.decide(request))
-
-    async def _persist(self, pid: int, store: Callable[[], Any]) -> None:
+    async def _persist(self, pid: int, action: Awaitable[DecisionRecord]) -> None:
         """Store one decision (or pick) made on ``pid`` and show what became of it."""
-        try:
-            decision = await store()
-        except (ReviewError, AlreadyDecidedError, UnknownItemError, CompareError) as err:
-            if isinstance(err, (ReviewError, CompareError)):
-                self.model.set_local(pid, None)
-            else:
+
+        def failed(failure: decisions.Failure) -> None:
+            if failure.gone:
                 self.model.remove(pid)
-            self.show_message(str(err))
+            else:
+                self.model.set_local(pid, None)
+            self.show_message(failure.message)
             self.changed.emit()
-            return
-        except StoreError as err:
-            self.model.set_local(pid, None)
-            self.show_message(f"The decision on #{pid} was not saved: {err}")
-            self.changed.emit()
-            return
-        finally:
+
+        def done() -> None:
             self._storing -= 1
             if not self._storing:
                 self._show_due_panel()
+
+        decision = await run_op(action, pid, on_success=lambda _: None, on_failure=failed, on_done=done)
+        if decision is None:
+            return
         state = LocalState("decided", decision.verdict, decision.decided_at)
         if decision.review_stage in ("first", "second"):
             # One of two reviews: whether it decided anything (agreement) or not (first, dispute) is the store's word.
@@ -1175,21 +1182,15 @@ class QueueView(QWidget):
             self.show_message("There is no decision to undo.")
             return
         self.model.set_local(pid, replace(state, status="undoing"))
-        try:
-            record = await self.repository.run(
-                undo.undo,
-                self.repository.sync,
-                pid,
-                self.reviewer(),
-                window_s=self.manager.waiter.undo_window_s,
-                channel="window",
-            )
-        except (UndoRefusedError, UnknownItemError, StoreError) as err:
+
+        def refused(failure: decisions.Failure) -> None:
             self.model.set_local(pid, state)
-            self.show_message(str(err))
+            self.show_message(failure.message)
             self.changed.emit()
+
+        record = await run_op(self.manager.undo(pid, self.actor()), pid, on_success=lambda _: None, on_failure=refused)
+        if record is None:
             return
-        self.manager.waiter.notify(pid)
         self._records[pid] = record
         self.model.set_local(pid, None)
         row = self.model.row_of(pid)
@@ -1205,7 +1206,7 @@ class QueueView(QWidget):
         self.message_label.setStyleSheet("color: #c62828;" if kind == "error" else "color: #1565c0;")
         self.message_label.show()
 
-    # -- filters -----------------------------------------------------------------------------------------------------------
+    # -- filters -------------------------------------------------------------------------------------------------------
 
     def _filter_changed(self, value: QueueFilter) -> None:
         self.model.set_spec(replace(self.model.spec, filter=value))

@@ -16,6 +16,7 @@ from qasync import asyncSlot
 from app.services.claim_lease import LeaseKeeper
 from app.store.errors import StoreError
 from app.store.notify import QueueListener, open_queue_listener
+from app.ui.background import run_in_thread
 from app.ui.stats_view import StatsView
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class TeamModeController(QObject):
         if not self.is_team_database:
             return  # SQLite: the window's and the queue's 1 s polling stay in charge
         try:
-            self.listener = await asyncio.to_thread(
+            self.listener = await run_in_thread(
                 open_queue_listener, self.window.context.database, lambda _change: self.notified.emit()
             )
         except Exception as err:  # polling still works; say why updates are slower
@@ -75,14 +76,14 @@ class TeamModeController(QObject):
         self._stopped = True
         listener, self.listener = self.listener, None
         if listener is not None:
-            await asyncio.to_thread(listener.stop)
+            await run_in_thread(listener.stop)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.lease_keeper is not None:
             await self.lease_keeper.close()
 
-    # -- live updates ----------------------------------------------------------------------------------------------------
+    # -- live updates --------------------------------------------------------------------------------------------------
 
     def _schedule_refresh(self) -> None:
         if self._refresh_scheduled or self._stopped:
@@ -109,7 +110,7 @@ class TeamModeController(QObject):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    # -- claims ---------------------------------------------------------------------------------------------------------
+    # -- claims --------------------------------------------------------------------------------------------------------
 
     def shown_proposal_id(self) -> int | None:
         """The waiting proposal the reviewer has on screen now, on whichever page is showing."""
@@ -126,7 +127,7 @@ class TeamModeController(QObject):
         if self.lease_keeper is not None and not self._stopped:
             self.lease_keeper.hold(self.shown_proposal_id())
 
-    # -- stats ----------------------------------------------------------------------------------------------------------
+    # -- stats ---------------------------------------------------------------------------------------------------------
 
     @asyncSlot()
     async def open_stats(self) -> None:
