@@ -67,7 +67,7 @@ def run_compare(
     from app.store.repository import Repository
 
     if args.last:
-        record = Repository(database).latest_compare(args.proposal_id)
+        record = Repository(database).compares.latest(args.proposal_id)
         if record is None:
             raise error(
                 f"Proposal {args.proposal_id} has no alternatives yet; `signoff compare {args.proposal_id}` samples them."
@@ -79,8 +79,8 @@ def run_compare(
         repository = AsyncRepository(Repository(database))
         endpoints = Endpoints(ApiKeyStore().current)
         try:
-            proposal = await repository.get_proposal(args.proposal_id)
-            session = await repository.get_session(proposal.session_id)
+            proposal = await repository.read(lambda store: store.proposals.get(args.proposal_id))
+            session = await repository.read(lambda store: store.sessions.get(proposal.session_id))
             client = endpoints.client(session.endpoint)
             try:
                 return await compare.sample(
@@ -109,7 +109,7 @@ def run_pick(args: argparse.Namespace, *, repository, reviewer: str, error: type
     try:
         compare_id = args.compare
         if compare_id is None:
-            latest = repository.latest_compare(args.proposal_id)
+            latest = repository.compares.latest(args.proposal_id)
             if latest is None:
                 raise error(
                     f"Proposal {args.proposal_id} has no alternatives; `signoff compare {args.proposal_id}` samples them."
@@ -127,7 +127,7 @@ def run_pick(args: argparse.Namespace, *, repository, reviewer: str, error: type
         decision = compare.pick(repository, request)
     except (compare.CompareError, ReviewError, StoreError) as err:
         raise error(str(err)) from None
-    proposal = repository.get_proposal(decision.proposal_id)
+    proposal = repository.proposals.get(decision.proposal_id)
     if args.reject_all:
         print(f"Rejected every alternative of proposal {args.proposal_id}: {decision.reason}")
     elif args.alternative == 0:

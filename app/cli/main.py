@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from app.domain.lifecycle import ProposalStatus
+
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
@@ -274,16 +276,16 @@ def _reviewer(args: argparse.Namespace) -> str:
 
 
 def _proposal(repository, proposal_id: int):
-    from app.store.repository import UnknownItemError
+    from app.store.errors import UnknownItemError
 
     try:
-        return repository.get_proposal(proposal_id)
+        return repository.proposals.get(proposal_id)
     except UnknownItemError as err:
         raise CliError(str(err)) from None
 
 
 def _say_who_applies(repository, session_id: int) -> None:
-    if repository.has_live_runner(session_id):
+    if repository.sessions.has_live_runner(session_id):
         print(f"The runner of session {session_id} applies it and the agent continues.")
     else:
         print(
@@ -348,7 +350,7 @@ def _cmd_queue(args: argparse.Namespace, db_url: str | None) -> int:
         state = core_queue.state_text(p.status, claimed_by=p.claimed_by)
         marks = ",".join(sorted(flags.get(p.id, ()))) or "-"
         print(f"{p.id:>6}  {p.session_id:>7}  {state:<22} {p.kind:<8} {counts:>9}  {marks:<16} {p.target}")
-    disputed = [p.id for p in pending if p.status == "disputed"]
+    disputed = [p.id for p in pending if p.status == ProposalStatus.DISPUTED]
     if disputed:
         print(
             f"Disputed: `signoff show ID --reviewer {reviewer}` shows both reviews to you as adjudicator; "
@@ -367,7 +369,7 @@ def _cmd_review_rules(args: argparse.Namespace, db_url: str | None) -> int:
     repository = _repository(db_url)
     if args.rules_command == "set":
         try:
-            rules = repository.set_review_rules(
+            rules = repository.reviews.set_rules(
                 workspace,
                 kinds=_comma_list([args.kinds]),
                 path_globs=_comma_list(args.paths),
@@ -378,7 +380,7 @@ def _cmd_review_rules(args: argparse.Namespace, db_url: str | None) -> int:
             raise CliError(str(err)) from None
         print(f"Saved the review rules of {workspace}.")
     else:
-        rules = repository.review_rules(workspace)
+        rules = repository.reviews.rules(workspace)
     print(_rules_text(rules))
     return 0
 
@@ -404,7 +406,7 @@ def _rules_text(rules) -> str:
 
 def _cmd_sessions(args: argparse.Namespace, db_url: str | None) -> int:
     repository = _repository(db_url)
-    sessions = repository.list_sessions()
+    sessions = repository.sessions.recent()
     if args.json:
         print(
             json.dumps(
@@ -442,12 +444,12 @@ def _cmd_show(args: argparse.Namespace, db_url: str | None) -> int:
     else:
         sys.stdout.write(_numbered_hunks(proposal.shown_text))
     # A first of two reviews stays hidden until the proposal is decided (reviews are independent).
-    decision = repository.visible_decision(proposal.id)
-    if proposal.status in ("awaiting_second_review", "disputed"):
+    decision = repository.proposals.visible_decision(proposal.id)
+    if proposal.status in (ProposalStatus.AWAITING_SECOND_REVIEW, ProposalStatus.DISPUTED):
         from app.store.team_review import STATUS_WORDS
 
         print(f"Review: {STATUS_WORDS[proposal.status]}.")
-        if proposal.status == "disputed":
+        if proposal.status == ProposalStatus.DISPUTED:
             _print_reviews_for_adjudicator(repository, proposal.id, _reviewer(args))
     if decision is not None:
         reason = f": {decision.reason}" if decision.reason else ""
@@ -459,10 +461,10 @@ def _cmd_show(args: argparse.Namespace, db_url: str | None) -> int:
 
 
 def _print_reviews_for_adjudicator(repository, proposal_id: int, reviewer: str) -> None:
-    from app.store.team_review import DecisionRefusedError
+    from app.store.errors import DecisionRefusedError
 
     try:
-        verdicts = repository.earlier_verdicts(proposal_id, reviewer)
+        verdicts = repository.reviews.earlier_verdicts(proposal_id, reviewer)
     except DecisionRefusedError:
         print("You may not adjudicate it, so its two reviews stay hidden from you.")
         return
@@ -547,7 +549,7 @@ def _cmd_decide(args: argparse.Namespace, db_url: str | None) -> int:
 def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
     from app.services import review
     from app.services.settings import load_settings
-    from app.store.repository import AlreadyDecidedError, UnknownItemError
+    from app.store.errors import AlreadyDecidedError, UnknownItemError
 
     repository = _repository(db_url)
     proposal = _proposal(repository, args.proposal_id)
@@ -567,14 +569,15 @@ def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
         channel="cli",
         adjudication=bool(getattr(args, "adjudication", False)),
     )
-    from app.store.team_review import STATUS_WORDS, DecisionRefusedError
+    from app.store.errors import DecisionRefusedError
+    from app.store.team_review import STATUS_WORDS
 
     try:
         decision = review.decide(repository, request)
     except (review.ReviewError, AlreadyDecidedError, UnknownItemError, DecisionRefusedError) as err:
         raise CliError(str(err)) from None
-    status_now = repository.get_proposal(proposal.id).status
-    if status_now in STATUS_WORDS and status_now != "pending":
+    status_now = repository.proposals.get(proposal.id).status
+    if status_now in STATUS_WORDS and status_now != ProposalStatus.PENDING:
         print(
             f"Recorded your review of proposal {proposal.id} ({_summary(proposal)}); it is now {STATUS_WORDS[status_now]}."
         )
@@ -600,21 +603,19 @@ def _cmd_export(args: argparse.Namespace, db_url: str | None) -> int:
 def _cmd_claim(args: argparse.Namespace, db_url: str | None, *, release: bool) -> int:
     import datetime as dt
 
-    from app.store.claims import clock
-    from app.store.repository import UnknownItemError
-    from app.store.team_review import DecisionRefusedError
+    from app.store.errors import DecisionRefusedError, UnknownItemError, clock
 
     reviewer = _reviewer(args)
     repository = _repository(db_url)
     try:
         if release:
-            if not repository.release_claim(args.proposal_id, reviewer):
+            if not repository.claims.release(args.proposal_id, reviewer):
                 raise CliError(f"{reviewer} holds no claim on proposal {args.proposal_id}.")
             print(f"Released proposal {args.proposal_id}.")
             return 0
         if args.lease <= 0:
             raise CliError("A lease is a positive number of seconds.")
-        claim = repository.claim_proposal(args.proposal_id, reviewer, lease=dt.timedelta(seconds=args.lease))
+        claim = repository.claims.claim(args.proposal_id, reviewer, lease=dt.timedelta(seconds=args.lease))
     except (DecisionRefusedError, UnknownItemError) as err:
         raise CliError(str(err)) from None
     print(f"Claimed proposal {claim.proposal_id} until {clock(claim.expires_at)} for {reviewer}.")
@@ -622,7 +623,7 @@ def _cmd_claim(args: argparse.Namespace, db_url: str | None, *, release: bool) -
 
 
 def _cmd_stats(args: argparse.Namespace, db_url: str | None) -> int:
-    stats = _repository(db_url).team_stats()
+    stats = _repository(db_url).reviews.stats()
     if args.json:
         print(json.dumps(stats.as_json(), indent=2))
         return 0
@@ -650,7 +651,7 @@ def _cmd_stats(args: argparse.Namespace, db_url: str | None) -> int:
 def _cmd_undo(args: argparse.Namespace, db_url: str | None) -> int:
     from app.services import undo
     from app.services.settings import load_settings
-    from app.store.repository import UndoRefusedError, UnknownItemError
+    from app.store.errors import UndoRefusedError, UnknownItemError
 
     repository = _repository(db_url)
     window_s = load_settings().undo_seconds
@@ -728,7 +729,7 @@ async def _run_headless(db_url: str | None, start) -> int:
         loop.add_signal_handler(signal.SIGINT, manager.stop, session_id)
         loop.add_signal_handler(signal.SIGTERM, manager.stop, session_id)
         status = await manager.wait(session_id)
-        final = await repository.get_session(session_id)
+        final = await repository.read(lambda store: store.sessions.get(session_id))
         print(f"Session {session_id} {final.status}" + (f": {final.error}" if final.error else "."))
         return 0 if status in ("finished", "stopped") else EXIT_ERROR
     finally:
@@ -775,7 +776,7 @@ def _cmd_run(args: argparse.Namespace, db_url: str | None) -> int:
 
 def _cmd_resume(args: argparse.Namespace, db_url: str | None) -> int:
     from app.services.endpoints import NoApiKeyError
-    from app.store.repository import UnknownItemError
+    from app.store.errors import UnknownItemError
 
     async def start(manager) -> int:
         try:
@@ -840,7 +841,7 @@ def _cmd_pick(args: argparse.Namespace, db_url: str | None) -> int:
 
     repository = _repository(db_url)
     code = run_pick(args, repository=repository, reviewer=_reviewer(args), error=CliError)
-    _say_who_applies(repository, repository.get_proposal(args.proposal_id).session_id)
+    _say_who_applies(repository, repository.proposals.get(args.proposal_id).session_id)
     return code
 
 

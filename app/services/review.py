@@ -127,10 +127,10 @@ def _check_strength(request: DecisionRequest) -> None:
 
 def decide(repository: Repository, request: DecisionRequest) -> DecisionRecord:
     """Validate and durably record a decision. Raises ReviewError, UnknownItemError or AlreadyDecidedError."""
-    proposal = repository.get_proposal(request.proposal_id)
+    proposal = repository.proposals.get(request.proposal_id)
     _check_strength(request)
     checked = validated(proposal, request)
-    return repository.record_decision(
+    return repository.proposals.record_decision(
         checked.proposal_id,
         verdict=checked.verdict,
         reviewer=checked.reviewer,

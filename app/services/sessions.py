@@ -86,24 +86,30 @@ class SessionManager:
             raise ValueError("Type a task for the agent first.")
         # Fail before storing anything when there is no key for this endpoint.
         self.endpoints.client(spec.endpoint)
-        session = await self.repository.create_session(
-            workspace_root=root,
-            task=spec.task.strip(),
-            endpoint=spec.endpoint,
-            model=spec.model,
-            system_prompt=SYSTEM_PROMPT,
-            tools=tool_definitions(),
-            sampling={"max_tokens": spec.max_tokens},
-            max_turns=spec.max_turns,
+        session = await self.repository.write(
+            lambda store: store.sessions.create(
+                workspace_root=root,
+                task=spec.task.strip(),
+                endpoint=spec.endpoint,
+                model=spec.model,
+                system_prompt=SYSTEM_PROMPT,
+                tools=tool_definitions(),
+                sampling={"max_tokens": spec.max_tokens},
+                max_turns=spec.max_turns,
+            )
         )
-        await self.repository.append_message(session.id, "user", [{"type": "text", "text": spec.task.strip()}])
+        await self.repository.write(
+            lambda store: store.sessions.append_message(
+                session.id, "user", [{"type": "text", "text": spec.task.strip()}]
+            )
+        )
         self._spawn(session)
         return session
 
     async def resume(self, session_id: int) -> asyncio.Task[str]:
         if self.is_running(session_id):
             return self._tasks[session_id]
-        session = await self.repository.get_session(session_id)
+        session = await self.repository.read(lambda store: store.sessions.get(session_id))
         if session.is_over:
             raise ValueError(f"Session {session_id} has {session.status}; it cannot be resumed.")
         return self._spawn(session)
@@ -144,15 +150,15 @@ class SessionManager:
 
     async def decide(self, request: review.DecisionRequest) -> DecisionRecord:
         """Record a decision durably, wake the runner waiting for it, and resume the session if nobody drives it."""
-        decision = await self.repository.run(review.decide, self.repository.sync, request)
+        decision = await self.repository.write(review.decide, request)
         await self._carry_on(request.proposal_id)
         return decision
 
     async def compare(self, proposal_id: int, count: int, *, requested_by: str, channel: str = "window"):
         """Sample ``count`` alternatives for a waiting proposal with its session's endpoint; returns the stored
         CompareRecord (app.services.compare). Only reads: the session's runner keeps waiting meanwhile."""
-        proposal = await self.repository.get_proposal(proposal_id)
-        session = await self.repository.get_session(proposal.session_id)
+        proposal = await self.repository.read(lambda store: store.proposals.get(proposal_id))
+        session = await self.repository.read(lambda store: store.sessions.get(proposal.session_id))
         client = self.endpoints.client(session.endpoint)
         try:
             return await compare.sample(
@@ -164,15 +170,17 @@ class SessionManager:
     async def pick(self, request) -> DecisionRecord:
         """Record a pick among compared alternatives (app.services.compare.PickRequest), wake the runner, and resume the
         session if nobody drives it."""
-        decision = await self.repository.run(compare.pick, self.repository.sync, request)
+        decision = await self.repository.write(compare.pick, request)
         await self._carry_on(request.proposal_id)
         return decision
 
     async def _carry_on(self, proposal_id: int) -> None:
         """After a decision: wake the runner waiting for it, or resume its session here if nobody drives it."""
         self.waiter.notify(proposal_id)
-        proposal = await self.repository.get_proposal(proposal_id)
-        if not self.is_running(proposal.session_id) and not await self.repository.has_live_runner(proposal.session_id):
+        proposal = await self.repository.read(lambda store: store.proposals.get(proposal_id))
+        if not self.is_running(proposal.session_id) and not await self.repository.read(
+            lambda store: store.sessions.has_live_runner(proposal.session_id)
+        ):
             try:
                 await self.resume(proposal.session_id)
             except ValueError:

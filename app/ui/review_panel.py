@@ -882,7 +882,7 @@ class ReviewPanel(QFrame):
     async def show_last_from(self, repository, proposal_id: int, alive: Callable[[], bool] = lambda: True) -> None:
         """Show the alternatives sampled last time for ``proposal_id`` (the answer to last_compare_requested)."""
         try:
-            record = await repository.latest_compare(proposal_id)
+            record = await repository.read(lambda store: store.compares.latest(proposal_id))
         except StoreError as err:
             record, problem = None, str(err)
         else:
