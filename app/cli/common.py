@@ -47,7 +47,7 @@ def proposal(repository: Repository, proposal_id: int) -> Any:
     from app.store.repository import UnknownItemError
 
     try:
-        return repository.get_proposal(proposal_id)
+        return repository.proposals.get(proposal_id)
     except UnknownItemError as err:
         raise CliError(str(err)) from None
 
@@ -83,7 +83,7 @@ def _size(limit: int) -> str:
 
 
 def say_who_applies(repository: Repository, session_id: int) -> None:
-    if repository.has_live_runner(session_id):
+    if repository.sessions.has_live_runner(session_id):
         print(f"The runner of session {session_id} applies it and the agent continues.")
     else:
         print(

@@ -35,7 +35,7 @@ def _print_compare(record: Any) -> None:
 def compare(args: argparse.Namespace, db_url: str | None) -> int:
     database = common.database(db_url)
     if args.last:
-        record = common.repository_of(database).latest_compare(args.proposal_id)
+        record = common.repository_of(database).compares.latest(args.proposal_id)
         if record is None:
             raise CliError(
                 f"Proposal {args.proposal_id} has no alternatives yet; "
@@ -56,8 +56,8 @@ def compare(args: argparse.Namespace, db_url: str | None) -> int:
         runtime = session_runtime(database, settings=load_settings())
         repository = runtime.repository
         try:
-            proposal = await repository.get_proposal(args.proposal_id)
-            session = await repository.get_session(proposal.session_id)
+            proposal = await repository.read(lambda store: store.proposals.get(args.proposal_id))
+            session = await repository.read(lambda store: store.sessions.get(proposal.session_id))
             client = runtime.endpoints.client(session.endpoint)
             try:
                 return await compare_service.sample(
@@ -89,7 +89,7 @@ def pick(args: argparse.Namespace, db_url: str | None) -> int:
     try:
         compare_id = args.compare
         if compare_id is None:
-            latest = repository.latest_compare(args.proposal_id)
+            latest = repository.compares.latest(args.proposal_id)
             if latest is None:
                 raise CliError(
                     f"Proposal {args.proposal_id} has no alternatives; "
@@ -107,7 +107,7 @@ def pick(args: argparse.Namespace, db_url: str | None) -> int:
         decision = decisions.pick(repository, request, decisions.Actor.cli(reviewer)).decision
     except (compare_service.CompareError, ReviewError, StoreError) as err:
         raise CliError(str(err)) from None
-    proposal = repository.get_proposal(decision.proposal_id)
+    proposal = repository.proposals.get(decision.proposal_id)
     if args.reject_all:
         print(f"Rejected every alternative of proposal {args.proposal_id}: {decision.reason}")
     elif args.alternative == 0:
@@ -117,5 +117,5 @@ def pick(args: argparse.Namespace, db_url: str | None) -> int:
             f"Picked alternative {args.alternative}: it answers the step as proposal {proposal.id} "
             f"({proposal.kind} {proposal.target}), approved."
         )
-    common.say_who_applies(repository, repository.get_proposal(args.proposal_id).session_id)
+    common.say_who_applies(repository, repository.proposals.get(args.proposal_id).session_id)
     return 0

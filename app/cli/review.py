@@ -22,7 +22,7 @@ def show(args: argparse.Namespace, db_url: str | None) -> int:
     else:
         sys.stdout.write(numbered_hunks(proposal.shown_text))
     # A first of two reviews stays hidden until the proposal is decided (reviews are independent).
-    decision = repository.visible_decision(proposal.id)
+    decision = repository.proposals.visible_decision(proposal.id)
     if proposal.status in ("awaiting_second_review", "disputed"):
         from app.store.team_review import STATUS_WORDS
 
@@ -42,7 +42,7 @@ def _print_reviews_for_adjudicator(repository: Any, proposal_id: int, reviewer: 
     from app.store.team_review import DecisionRefusedError
 
     try:
-        verdicts = repository.earlier_verdicts(proposal_id, reviewer)
+        verdicts = repository.reviews.earlier_verdicts(proposal_id, reviewer)
     except DecisionRefusedError:
         print("You may not adjudicate it, so its two reviews stay hidden from you.")
         return
@@ -153,7 +153,7 @@ def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
         if failure is None:
             raise
         raise CliError(failure.message) from None
-    status_now = repository.get_proposal(proposal.id).status
+    status_now = repository.proposals.get(proposal.id).status
     if status_now in STATUS_WORDS and status_now != "pending":
         print(
             f"Recorded your review of proposal {proposal.id} ({common.summary(proposal)}); "
@@ -205,12 +205,12 @@ def _claim(args: argparse.Namespace, db_url: str | None, *, release: bool) -> in
     repository = common.repository(db_url)
     try:
         if release:
-            if not repository.release_claim(args.proposal_id, reviewer):
+            if not repository.claims.release(args.proposal_id, reviewer):
                 raise CliError(f"{reviewer} holds no claim on proposal {args.proposal_id}.")
             print(f"Released proposal {args.proposal_id}.")
             return 0
         # The parser refuses nan, inf and leases out of range (app.cli.parser.lease_seconds).
-        claim = repository.claim_proposal(args.proposal_id, reviewer, lease=dt.timedelta(seconds=args.lease))
+        claim = repository.claims.claim(args.proposal_id, reviewer, lease=dt.timedelta(seconds=args.lease))
     except (DecisionRefusedError, UnknownItemError) as err:
         raise CliError(str(err)) from None
     print(f"Claimed proposal {claim.proposal_id} until {clock(claim.expires_at)} for {reviewer}.")

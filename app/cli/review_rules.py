@@ -20,7 +20,7 @@ def review_rules(args: argparse.Namespace, db_url: str | None) -> int:
     repository = common.repository(db_url)
     if args.rules_command == "set":
         try:
-            rules = repository.set_review_rules(
+            rules = repository.reviews.set_rules(
                 workspace,
                 kinds=_comma_list([args.kinds]),
                 path_globs=_comma_list(args.paths),
@@ -31,7 +31,7 @@ def review_rules(args: argparse.Namespace, db_url: str | None) -> int:
             raise CliError(str(err)) from None
         print(f"Saved the review rules of {workspace}.")
     else:
-        rules = repository.review_rules(workspace)
+        rules = repository.reviews.rules(workspace)
     print(_rules_text(rules))
     return 0
 

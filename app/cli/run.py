@@ -17,7 +17,7 @@ from app.cli.errors import EXIT_ERROR, CliError
 
 def sessions(args: argparse.Namespace, db_url: str | None) -> int:
     repository = common.repository(db_url)
-    sessions = repository.list_sessions()
+    sessions = repository.sessions.recent()
     if args.json:
         print(
             json.dumps(
@@ -93,13 +93,13 @@ async def _run_headless(db_url: str | None, start: Callable[[Any], Awaitable[int
             loop.add_signal_handler(signum, detach, signum)
         status = await manager.wait(session_id)
         if status == "detached":
-            waiting = len(await repository.pending_proposals(session_id))
+            waiting = await repository.read(lambda store: store.proposals.waiting_count(session_id))
             print(
                 f"Runner ended by {ended_by[0].name if ended_by else 'a signal'}; session {session_id} keeps "
                 f"{waiting} waiting proposal(s) and stays resumable: `signoff resume {session_id}`."
             )
             return 128 + int(ended_by[0]) if ended_by else EXIT_ERROR
-        final = await repository.get_session(session_id)
+        final = await repository.read(lambda store: store.sessions.get(session_id))
         print(f"Session {session_id} {final.status}" + (f": {final.error}" if final.error else "."))
         return 0 if status in ("finished", "stopped") else EXIT_ERROR
     finally:

@@ -165,7 +165,9 @@ def find_deceptive_characters(text: str) -> list[Finding]:
             word_start = match.start()
             while word_start > 0 and _WORD_CHAR_RE.match(text[word_start - 1]):
                 word_start -= 1
-            word_end = _WORD_RE.match(text, word_start).end()
+            word_match = _WORD_RE.match(text, word_start)
+            assert word_match is not None  # the scan stopped on a word character
+            word_end = word_match.end()
             word = text[word_start:word_end]
             if word in harmless_words:
                 continue
@@ -201,8 +203,7 @@ def find_deceptive_characters(text: str) -> list[Finding]:
 
 def _may_mix_scripts(text: str) -> bool:
     """False when the scripts of all letters in the text together are a harmless mix, so no word can be."""
-    scripts = {_script(char) for char in set(text) if not char.isascii()}
-    scripts.discard(None)
+    scripts = {script for char in set(text) if not char.isascii() and (script := _script(char)) is not None}
     if not scripts:
         return False
     scripts.add("LATIN")
@@ -320,12 +321,12 @@ def _script(char: str) -> str | None:
 
 
 def _mixed_script_findings(word_start: int, word: str) -> list[tuple[int, str, str]]:
-    scripts = {_script(char) for char in set(word)}
-    scripts.discard(None)
+    scripts = {script for char in set(word) if (script := _script(char)) is not None}
     if len(scripts) < 2 or not _is_suspicious_mix(scripts):
         return []
-    scripts_by_position = [(offset, _script(char)) for offset, char in enumerate(word)]
-    scripts_by_position = [(offset, script) for offset, script in scripts_by_position if script is not None]
+    scripts_by_position = [
+        (offset, script) for offset, char in enumerate(word) if (script := _script(char)) is not None
+    ]
 
     if "LATIN" in scripts:
         suspects = {script for script in scripts if script in _LATIN_LOOKALIKE_SCRIPTS}

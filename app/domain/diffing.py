@@ -8,6 +8,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from typing import Any
 
 from pygit2 import Patch
 from pygit2.enums import DiffOption
@@ -152,7 +153,7 @@ def _looks_binary(content: bytes | None) -> bool:
     return content is not None and b"\0" in content[:_BINARY_SNIFF_BYTES]
 
 
-def _convert_hunk(hunk) -> Hunk:
+def _convert_hunk(hunk: Any) -> Hunk:
     lines: list[DiffLine] = []
     for line in hunk.lines:
         origin = line.origin
@@ -262,6 +263,7 @@ def binary_summary(old: bytes | None, new: bytes | None) -> str:
     if old is None and new is None:
         return "binary file"
     if old is None:
+        assert new is not None
         sizes = f"new, {format_size(len(new))}"
     elif new is None:
         sizes = f"deleted, {format_size(len(old))}"

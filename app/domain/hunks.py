@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from app.domain.diff_types import FileDiff, Hunk
 from app.domain.diffing import compute_diff
@@ -186,7 +187,7 @@ def _hunks(count: int) -> str:
 # ------------------------------------------------------------------------------------------------------- storage
 
 
-def to_json(verdicts: Iterable[HunkVerdict]) -> list[dict]:
+def to_json(verdicts: Iterable[HunkVerdict]) -> list[dict[str, Any]]:
     """The stored form (Decision.hunk_verdicts): [{"hunk": i, "verdict", "reason", "edited"}], by hunk, 0-based.
 
     "edited" holds the exact replacement bytes as text; edits must be UTF-8.

@@ -142,9 +142,9 @@ class Policy:
 
         # A deny anywhere wins, even where other parts could not be understood.
         for item in items:
-            for rule in self.rules:
-                if rule.kind == "command" and rule.action == "deny" and _rule_catches(rule, item):
-                    return Verdict("deny", f"`{_shown(item)}` is denied by the rule: {rule.label}.", (rule,))
+            for deny in self.rules:
+                if deny.kind == "command" and deny.action == "deny" and _rule_catches(deny, item):
+                    return Verdict("deny", f"`{_shown(item)}` is denied by the rule: {deny.label}.", (deny,))
 
         if parsed.problems:
             return Verdict(

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.domain.lifecycle import ProposalStatus
 from app.domain.tools import EDITOR_TOOL_NAME
 
 # Where a row came from; users filter on these.
@@ -89,7 +90,7 @@ class DecidedStep:
     channel: str
     hunk_verdicts: list[dict[str, Any]] | None
     strength: int | None
-    status: str = "applied"
+    status: str = ProposalStatus.APPLIED
     # Team mode: 'first' / 'second' of two independent reviews, or 'adjudication'; None for a single review.
     review_stage: str | None = None
     # Compare mode: the alternatives shown and the pick, as stored on the decision (app.services.compare.summary).
@@ -222,7 +223,11 @@ def compare_examples(
             continue
         role = f"rejected-a{alternative.position}"
         completions.append(LabelledCompletion(seq, alternative.completion, False, SOURCE_COMPARE, step, None, role))
-        if chosen is not None and _completion_key(alternative.completion) != _completion_key(chosen.completion):
+        if (
+            chosen is not None
+            and chosen.completion is not None
+            and _completion_key(alternative.completion) != _completion_key(chosen.completion)
+        ):
             pairs.append(
                 PreferencePair(
                     seq,
@@ -357,7 +362,7 @@ def session_examples(
 
     for step in sorted(steps, key=_by_proposal_then_decision):
         if step.compare and alternatives is not None:
-            compared_pairs, compared = compare_examples(step, alternatives.get(step.compare.get("compare_id"), ()))
+            compared_pairs, compared = compare_examples(step, alternatives.get(step.compare.get("compare_id", -1), ()))
             pairs.extend(compared_pairs)
             completions.extend(compared)
         proposed = proposed_completion(messages, step)
@@ -458,7 +463,7 @@ def chat_messages(message: dict[str, Any], style: str, tool_names: dict[str, str
             out["tool_calls"] = calls
         return [out]
     rendered: list[dict[str, Any]] = []
-    texts: list[str] = []
+    texts = []
     for block in blocks:
         kind = block.get("type")
         if kind == "tool_result":

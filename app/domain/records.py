@@ -7,9 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
+
+from app.domain.lifecycle import ProposalStatus
 
 
+@overload
+def as_utc(value: dt.datetime) -> dt.datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+@overload
+def as_utc(value: dt.datetime | None) -> dt.datetime | None: ...
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """SQLite hands back naive datetimes; everything Signoff stores is UTC."""
     if value is None:
@@ -76,7 +84,7 @@ class ProposalRecord:
     shown_hash: str
     lines_added: int
     lines_removed: int
-    status: str
+    status: ProposalStatus
     result: dict[str, Any] | None
     created_at: dt.datetime
     decided_at: dt.datetime | None
@@ -119,7 +127,7 @@ class QueueItemRecord:
     command: str | None
     lines_added: int
     lines_removed: int
-    status: str
+    status: ProposalStatus
     created_at: dt.datetime
     # The value the queue is sorted by (with ``id``, the keyset position of the row).
     sort_key: Any
@@ -146,7 +154,7 @@ class QueueTextRecord:
 @dataclass(frozen=True)
 class ProposalStateRecord:
     id: int
-    status: str
+    status: ProposalStatus
     decided_at: dt.datetime | None
     verdict: str | None
     reviewer: str | None
@@ -159,3 +167,49 @@ class QueueStatsRecord:
     decided_last_hour: int
     # Median time on screen of today's decisions made in a window; None when there are none.
     median_ms: float | None
+
+
+@dataclass(frozen=True)
+class AlternativeRecord:
+    id: int
+    compare_id: int
+    position: int
+    content: list[dict[str, Any]] | None
+    api_message_id: str | None
+    stop_reason: str | None
+    sampling: dict[str, Any]
+    usage: dict[str, Any] | None
+    tool_use_id: str | None
+    tool_name: str | None
+    tool_input: dict[str, Any] | None
+    kind: str
+    path: str | None
+    command: str | None
+    cwd: str | None
+    base_hash: str | None
+    old_content: bytes | None
+    new_content: bytes | None
+    shown_text: str
+    shown_hash: str
+    lines_added: int
+    lines_removed: int
+    note: str | None
+
+    @property
+    def proposes_change(self) -> bool:
+        return self.kind != "none"
+
+    @property
+    def label(self) -> str:
+        return "Original" if self.position == 0 else f"Alternative {self.position}"
+
+
+@dataclass(frozen=True)
+class CompareRecord:
+    id: int
+    proposal_id: int
+    requested_by: str
+    count: int
+    channel: str
+    created_at: dt.datetime
+    alternatives: tuple[AlternativeRecord, ...]

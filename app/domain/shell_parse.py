@@ -251,7 +251,7 @@ class _Walker:
         quote mixes (``'a'"'"'b'``), and a wrong word would let a rule match something else than what runs."""
         raw = self.text[node.pos[0] : node.pos[1]]
         if "$" in raw or "`" in raw:
-            return node.word  # only known at run time; marked dynamic by _expansions
+            return str(node.word)  # only known at run time; marked dynamic by _expansions
         if "\\\n" in raw:
             self.collector.problem("a line continuation inside a word")
             return node.word

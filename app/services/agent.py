@@ -23,6 +23,7 @@ from app.domain.diffing import compute_diff
 from app.domain.hunks import HunkError, PartialResult
 from app.domain.hunks import decision_result as hunk_decision_result
 from app.domain.input_limits import InputLimitError, check_command_text, check_edit_bytes
+from app.domain.lifecycle import STILL_UNDECIDED, ProposalStatus
 from app.domain.policy import POLICY_CHANNEL, POLICY_REVIEWER, PolicyError
 from app.domain.records import DecisionRecord, MessageRecord, ProposalRecord, SessionRecord
 from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME, changes_the_world, system_blocks, tools_for_request
@@ -49,7 +50,6 @@ from app.store.async_repository import AsyncRepository
 from app.store.compare import REPLACED
 from app.store.errors import StoreError
 from app.store.models import utcnow
-from app.store.team_review import STILL_UNDECIDED
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ class SessionRunner:
             log.exception("session event listener failed")
 
     async def _set_status(self, status: str, detail: str = "", **fields: Any) -> None:
-        await self._repository.update_session(self.session_id, status=status, **fields)
+        await self._repository.write(lambda store: store.sessions.update(self.session_id, status=status, **fields))
         self._emit(StatusChanged(self.session_id, status, detail))
 
     async def _watch_attempt(self, request: Any, call_next: Any) -> Any:
@@ -191,12 +191,14 @@ class SessionRunner:
 
     async def run(self) -> str:
         """Drive the session until it ends; returns the final status. Cancel the task to stop it."""
-        claimed = await self._repository.claim_session(self.session_id, self._runner_id)
+        claimed = await self._repository.write(lambda store: store.sessions.claim(self.session_id, self._runner_id))
         if not claimed:
-            holder = (await self._repository.get_session(self.session_id)).runner_id
+            holder = (await self._repository.read(lambda store: store.sessions.get(self.session_id))).runner_id
             if holder is not None and runner_process_is_gone(holder):
                 # Its process died on this host (a crash, kill -9): no need to wait for its heartbeat to go stale.
-                claimed = await self._repository.take_over_session(self.session_id, self._runner_id, holder)
+                claimed = await self._repository.write(
+                    lambda store: store.sessions.take_over(self.session_id, self._runner_id, holder)
+                )
         if not claimed:
             raise SessionBusyError(f"Session {self.session_id} is being run by another Signoff process.")
         heartbeat = asyncio.create_task(self._heartbeat())
@@ -205,7 +207,9 @@ class SessionRunner:
         except asyncio.CancelledError:
             if self.detaching:
                 raise
-            withdrawn = await asyncio.shield(self._repository.cancel_pending(self.session_id))
+            withdrawn = await asyncio.shield(
+                self._repository.write(lambda store: store.proposals.cancel_pending(self.session_id))
+            )
             detail = "Stopped by the reviewer." + (f" {withdrawn} waiting proposal(s) withdrawn." if withdrawn else "")
             await asyncio.shield(self._set_status("stopped", detail, stop_reason="stopped", ended_at=utcnow()))
             raise
@@ -235,7 +239,9 @@ class SessionRunner:
             except Exception:
                 log.exception("session %s: heartbeat failed", self.session_id)
             try:
-                await asyncio.shield(self._repository.release_session(self.session_id, self._runner_id))
+                await asyncio.shield(
+                    self._repository.write(lambda store: store.sessions.release(self.session_id, self._runner_id))
+                )
             except Exception:
                 # Unreleased, the session is taken over once this process is gone (or its heartbeat is stale).
                 log.exception("session %s: could not release it", self.session_id)
@@ -243,12 +249,12 @@ class SessionRunner:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_INTERVAL_S)
-            await self._repository.heartbeat(self.session_id, self._runner_id)
+            await self._repository.write(lambda store: store.sessions.heartbeat(self.session_id, self._runner_id))
 
     async def _loop(self) -> str:
         await self._set_status("running", error=None)
         while True:
-            messages = await self._repository.load_messages(self.session_id)
+            messages = await self._repository.read(lambda store: store.sessions.messages(self.session_id))
             last = messages[-1]
             if last.role == "assistant":
                 tool_uses = [b for b in last.content if b.get("type") == "tool_use"]
@@ -259,9 +265,11 @@ class SessionRunner:
                 except StepReplaced as replaced:
                     self._emit(StatusChanged(self.session_id, "picked", str(replaced)))
                     continue
-                await self._repository.append_message(self.session_id, "user", results)
+                await self._repository.write(
+                    lambda store, sent: store.sessions.append_message(self.session_id, "user", sent), results
+                )
                 continue
-            session = await self._repository.get_session(self.session_id)
+            session = await self._repository.read(lambda store: store.sessions.get(self.session_id))
             if session.turns >= session.max_turns:
                 return await self._finish("max_turns", f"Reached the limit of {session.max_turns} turns.")
             await self._assistant_turn(session, messages)
@@ -297,12 +305,19 @@ class SessionRunner:
                 await asyncio.sleep(delay)
         usage = final.usage.model_dump(mode="json", exclude_none=True) if final.usage else {}
         content = assistant_content_for_history(final.content)
-        seq = await self._repository.append_message(
-            self.session_id, "assistant", content, api_message_id=final.id, stop_reason=final.stop_reason, usage=usage
+        seq = await self._repository.write(
+            lambda store: store.sessions.append_message(
+                self.session_id,
+                "assistant",
+                content,
+                api_message_id=final.id,
+                stop_reason=final.stop_reason,
+                usage=usage,
+            )
         )
-        await self._repository.add_usage(self.session_id, usage)
-        await self._repository.update_session(self.session_id, turns=session.turns + 1)
-        totals = await self._repository.get_session(self.session_id)
+        await self._repository.write(lambda store: store.sessions.add_usage(self.session_id, usage))
+        await self._repository.write(lambda store: store.sessions.update(self.session_id, turns=session.turns + 1))
+        totals = await self._repository.read(lambda store: store.sessions.get(self.session_id))
         self._emit(
             UsageUpdated(
                 self.session_id,
@@ -350,7 +365,9 @@ class SessionRunner:
                     proposal = await self._proposal_for(message.seq, tool_use_id, name, tool_input)
                     text, is_error = await self._resolve(proposal)
                     proposal_id = proposal.id
-                    status = (await self._repository.get_proposal(proposal.id)).status
+                    status = (
+                        await self._repository.read(lambda store, pid: store.proposals.get(pid), proposal.id)
+                    ).status
                 else:
                     text, is_error = editor_tool.view(self._workspace, tool_input), False
             except ToolInputError as err:
@@ -361,7 +378,7 @@ class SessionRunner:
         return results
 
     async def _proposal_for(self, message_seq: int, tool_use_id: str, name: str, tool_input: Any) -> ProposalRecord:
-        existing = await self._repository.proposal_for_tool_use(self.session_id, tool_use_id)
+        existing = await self._repository.read(lambda store: store.proposals.for_tool_use(self.session_id, tool_use_id))
         if existing is not None:
             return existing
         fields: dict[str, Any] = {
@@ -372,7 +389,7 @@ class SessionRunner:
             "tool_input": tool_input,
         }
         fields.update(draft_fields(self._workspace, name, tool_input))
-        return await self._repository.create_proposal(**fields)
+        return await self._repository.write(lambda store: store.proposals.create(**fields))
 
     async def _resolve(self, proposal: ProposalRecord) -> tuple[str, bool]:
         """Wait for the decision (unless it was made and resolved before a restart), apply it, say what happened."""
@@ -381,11 +398,11 @@ class SessionRunner:
         if proposal.result is not None:
             return proposal.result["content"], bool(proposal.result.get("is_error"))
         decided_by_policy = None
-        if proposal.status == "pending":
+        if proposal.status == ProposalStatus.PENDING:
             proposal, decided_by_policy = await self._apply_policy(proposal)
         if decided_by_policy is not None:
             decision = decided_by_policy
-        elif proposal.status in ("decided", *STILL_UNDECIDED):
+        elif proposal.status in (ProposalStatus.DECIDED, *STILL_UNDECIDED):
             # A decision still inside its undo window is not final: the waiter holds it until it is. Nor is a first
             # of two reviews, or a disagreement waiting for adjudication (team mode).
             if proposal.status in STILL_UNDECIDED:
@@ -398,19 +415,22 @@ class SessionRunner:
                 return tool_results.withdrawn(), True
             await self._set_status("running")
         else:
-            decision = await self._repository.latest_decision(proposal.id)
-            if decision is None:
+            latest = await self._repository.read(lambda store: store.proposals.latest_decision(proposal.id))
+            if latest is None:
                 return tool_results.withdrawn(), True
+            decision = latest
         # Found 'applying' on entry: an earlier run of this session died while carrying the decision out.
-        interrupted = proposal.status == "applying"
+        interrupted = proposal.status == ProposalStatus.APPLYING
         status, text, is_error, applied_hash = await self._carry_out(proposal, decision, interrupted=interrupted)
-        await self._repository.resolve_proposal(
-            proposal.id, status=status, result={"content": text, "is_error": is_error}, applied_hash=applied_hash
+        await self._repository.write(
+            lambda store: store.proposals.resolve(
+                proposal.id, status=status, result={"content": text, "is_error": is_error}, applied_hash=applied_hash
+            )
         )
         return text, is_error
 
     async def _raise_if_replaced(self, proposal_id: int) -> None:
-        if (await self._repository.get_proposal(proposal_id)).status == REPLACED:
+        if (await self._repository.read(lambda store: store.proposals.get(proposal_id))).status == REPLACED:
             raise StepReplaced(f"Proposal {proposal_id} was replaced by the alternative the reviewer picked.")
 
     async def _apply_policy(self, proposal: ProposalRecord) -> tuple[ProposalRecord, DecisionRecord | None]:
@@ -426,18 +446,20 @@ class SessionRunner:
             return proposal, None
         approve = verdict.action == "allow"
         try:
-            await self._repository.record_decision(
-                proposal.id,
-                verdict="approve" if approve else "reject",
-                reviewer=verdict.reviewer if approve else POLICY_REVIEWER,
-                reason=None
-                if approve
-                else f"Denied by this workspace's policy (.signoff/policy.toml). {verdict.reason}",
-                channel=POLICY_CHANNEL,
+            await self._repository.write(
+                lambda store: store.proposals.record_decision(
+                    proposal.id,
+                    verdict="approve" if approve else "reject",
+                    reviewer=verdict.reviewer if approve else POLICY_REVIEWER,
+                    reason=None
+                    if approve
+                    else f"Denied by this workspace's policy (.signoff/policy.toml). {verdict.reason}",
+                    channel=POLICY_CHANNEL,
+                )
             )
         except StoreError:
             # Someone decided it first (or the proposal is gone): their decision stands.
-            return await self._repository.get_proposal(proposal.id), None
+            return await self._repository.read(lambda store: store.proposals.get(proposal.id)), None
         self._emit(
             StatusChanged(
                 self.session_id,
@@ -445,14 +467,16 @@ class SessionRunner:
                 f"Policy {'allowed' if approve else 'denied'} proposal {proposal.id}: {verdict.reason}",
             )
         )
-        current = await self._repository.get_proposal(proposal.id)
-        if current.status == "decided" and await self._repository.claim_for_apply(proposal.id, window_s=0):
-            return current, await self._repository.latest_decision(proposal.id)
+        current = await self._repository.read(lambda store: store.proposals.get(proposal.id))
+        if current.status == ProposalStatus.DECIDED and await self._repository.write(
+            lambda store: store.proposals.claim_for_apply(proposal.id, window_s=0)
+        ):
+            return current, await self._repository.read(lambda store: store.proposals.latest_decision(proposal.id))
         return current, None
 
     async def _carry_out(
         self, proposal: ProposalRecord, decision: DecisionRecord, *, interrupted: bool = False
-    ) -> tuple[str, str, bool, str | None]:
+    ) -> tuple[ProposalStatus, str, bool, str | None]:
         """Apply a final decision; with ``interrupted``, finish (or truthfully give up) one an earlier run began.
 
         Before any byte is written or any command starts, the target (sha256 of the exact file bytes, or of the
@@ -461,19 +485,23 @@ class SessionRunner:
         the base; a command is never run a second time.
         """
         by_hunk = await self._hunk_outcome(proposal, decision)
-        intent = await self._repository.apply_intent(proposal.id) if interrupted else None
+        intent = (
+            await self._repository.read(lambda store: store.proposals.apply_intent(proposal.id))
+            if interrupted
+            else None
+        )
         if decision.verdict == "reject":
             if by_hunk is not None:
-                return "rejected", tool_results.hunks_rejected(proposal.path, by_hunk), True, None
+                return ProposalStatus.REJECTED, tool_results.hunks_rejected(proposal.path, by_hunk), True, None
             return (
-                "rejected",
+                ProposalStatus.REJECTED,
                 tool_results.rejected(proposal.kind, proposal.path, decision.reason or "(no reason given)"),
                 True,
                 None,
             )
         mismatch = await asyncio.to_thread(_shown_mismatch, proposal, decision)
         if mismatch is not None:
-            return "failed", tool_results.apply_failed(proposal.path, mismatch), True, None
+            return ProposalStatus.FAILED, tool_results.apply_failed(proposal.path, mismatch), True, None
         if proposal.kind == "command":
             ran = proposal.command or ""
             prefix = ""
@@ -483,10 +511,12 @@ class SessionRunner:
                     prefix = tool_results.command_edited_prefix(proposal.command or "", ran)
             if intent is not None:
                 # It may have run, partly or wholly; running it again could do its effect twice.
-                return "failed", tool_results.command_interrupted(ran), True, None
-            if not await self._repository.record_apply_intent(proposal.id, _command_hash(ran)):
+                return ProposalStatus.FAILED, tool_results.command_interrupted(ran), True, None
+            if not await self._repository.write(
+                lambda store: store.proposals.record_apply_intent(proposal.id, _command_hash(ran))
+            ):
                 return (
-                    "failed",
+                    ProposalStatus.FAILED,
                     tool_results.apply_failed(None, "the decision is no longer being carried out"),
                     True,
                     None,
@@ -496,8 +526,8 @@ class SessionRunner:
                     self._workspace, CommandDraft(ran, proposal.cwd or "."), timeout_s=self._command_timeout_s
                 )
             except (OSError, ToolInputError) as err:
-                return "failed", tool_results.apply_failed(None, str(err)), True, None
-            return "applied", prefix + outcome.as_tool_result_text(ran), False, None
+                return ProposalStatus.FAILED, tool_results.apply_failed(None, str(err)), True, None
+            return ProposalStatus.APPLIED, prefix + outcome.as_tool_result_text(ran), False, None
 
         assert proposal.path is not None and proposal.new_content is not None
         content = proposal.new_content
@@ -506,16 +536,18 @@ class SessionRunner:
         target_hash = sha256_hex(content) or ""
         if intent is not None and intent != target_hash:
             return (
-                "failed",
+                ProposalStatus.FAILED,
                 tool_results.apply_failed(
                     proposal.path, "the bytes recorded for this interrupted apply are not the approved bytes"
                 ),
                 True,
                 None,
             )
-        if not await self._repository.record_apply_intent(proposal.id, target_hash):
+        if not await self._repository.write(
+            lambda store: store.proposals.record_apply_intent(proposal.id, target_hash)
+        ):
             return (
-                "failed",
+                ProposalStatus.FAILED,
                 tool_results.apply_failed(proposal.path, "the decision is no longer being carried out"),
                 True,
                 None,
@@ -530,24 +562,29 @@ class SessionRunner:
             )
         except ApplyConflict as err:
             if interrupted:
-                return "conflict", tool_results.interrupted_conflict(proposal.path, str(err)), True, None
-            return "conflict", tool_results.conflict(proposal.path, str(err)), True, None
+                return ProposalStatus.CONFLICT, tool_results.interrupted_conflict(proposal.path, str(err)), True, None
+            return ProposalStatus.CONFLICT, tool_results.conflict(proposal.path, str(err)), True, None
         except OSError as err:
-            return "failed", tool_results.apply_failed(proposal.path, describe_write_error(err)), True, None
+            return (
+                ProposalStatus.FAILED,
+                tool_results.apply_failed(proposal.path, describe_write_error(err)),
+                True,
+                None,
+            )
         except ToolInputError as err:
-            return "failed", tool_results.apply_failed(proposal.path, str(err)), True, None
+            return ProposalStatus.FAILED, tool_results.apply_failed(proposal.path, str(err)), True, None
         if finished_before:
             text = tool_results.file_applied_before_restart(
                 proposal.kind, proposal.path, proposal.lines_added, proposal.lines_removed
             )
-            return "applied", text, False, applied_hash
+            return ProposalStatus.APPLIED, text, False, applied_hash
         if by_hunk is not None and not by_hunk.all_approved:
             text = tool_results.hunks_applied(proposal.path, proposal.new_content, replace(by_hunk, content=content))
         elif content != proposal.new_content:
             text = tool_results.file_applied_with_edits(proposal.path, proposal.new_content, content)
         else:
             text = tool_results.file_applied(proposal.kind, proposal.path, proposal.lines_added, proposal.lines_removed)
-        return "applied", text, False, applied_hash
+        return ProposalStatus.APPLIED, text, False, applied_hash
 
     async def _hunk_outcome(self, proposal: ProposalRecord, decision: DecisionRecord) -> PartialResult | None:
         """What each hunk's verdict did, for a decision taken hunk by hunk; None for a whole-proposal decision."""

@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable
 
 from app.store.async_repository import AsyncRepository
-from app.store.claims import DEFAULT_LEASE, ClaimRecord, ProposalClaimedError
-from app.store.errors import StoreError
+from app.store.claims import DEFAULT_LEASE, ClaimRecord
+from app.store.errors import ProposalClaimedError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class LeaseKeeper:
         held, self.held = self.held, None
         if held is not None:
             try:
-                await self._repository.release_claim(held.proposal_id, held.reviewer)
+                await self._repository.write(lambda store: store.claims.release(held.proposal_id, held.reviewer))
             except StoreError as err:  # the lease lapses on its own
                 log.info("could not release the claim on proposal %s: %s", held.proposal_id, err)
 
@@ -76,7 +76,9 @@ class LeaseKeeper:
             if target is not None:
                 reviewer = self._reviewer()
                 try:
-                    self.held = await self._repository.claim_proposal(target, reviewer, lease=self._lease)
+                    self.held = await self._repository.write(
+                        lambda store, pid, who: store.claims.claim(pid, who, lease=self._lease), target, reviewer
+                    )
                 except ProposalClaimedError as err:
                     self.held = None
                     if self._on_refused is not None and target == self._target:

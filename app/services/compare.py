@@ -16,8 +16,9 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from app.domain.lifecycle import ProposalStatus
 from app.domain.policy import PolicyError
-from app.domain.records import DecisionRecord, MessageRecord, ProposalRecord
+from app.domain.records import AlternativeRecord, CompareRecord, DecisionRecord, MessageRecord, ProposalRecord
 from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME, changes_the_world, system_blocks, tools_for_request
 from app.services import review
 from app.services.agent import assistant_content_for_history, draft_fields
@@ -26,7 +27,7 @@ from app.services.policy_file import load_policy
 from app.services.review import ReviewError
 from app.services.workspace import ToolInputError, Workspace
 from app.store.audit import alternative_content_sha256
-from app.store.compare import REPLACED, AlternativeRecord, CompareRecord
+from app.store.compare import REPLACED
 
 NO_CHANGE = "none"
 
@@ -65,7 +66,7 @@ def check_comparable(proposal: ProposalRecord, messages: list[MessageRecord], co
     """The step's assistant message, if the proposal can get alternatives; else CompareError saying why."""
     if not MIN_ALTERNATIVES <= count <= MAX_ALTERNATIVES:
         raise CompareError(f"Ask for {MIN_ALTERNATIVES} to {MAX_ALTERNATIVES} alternatives, not {count}.")
-    if proposal.status != "pending":
+    if proposal.status != ProposalStatus.PENDING:
         raise CompareError(f"Proposal {proposal.id} no longer waits ({proposal.status}); there is nothing to compare.")
     if proposal.message_seq >= len(messages) or messages[proposal.message_seq].role != "assistant":
         raise CompareError(f"Proposal {proposal.id}'s step is missing from its session's transcript.")
@@ -220,9 +221,9 @@ async def sample(
     carries the session's own sampling settings (the Messages API version in use takes no temperature: the answers
     differ by the model's own sampling), recorded with every alternative as sent.
     """
-    proposal = await repository.get_proposal(proposal_id)
-    session = await repository.get_session(proposal.session_id)
-    messages = await repository.load_messages(proposal.session_id)
+    proposal = await repository.read(lambda store: store.proposals.get(proposal_id))
+    session = await repository.read(lambda store: store.sessions.get(proposal.session_id))
+    messages = await repository.read(lambda store: store.sessions.messages(proposal.session_id))
     message = check_comparable(proposal, messages, count)
     prompt = prompt_messages(messages, proposal.message_seq)
     sampling = dict(session.sampling)
@@ -277,9 +278,11 @@ async def sample(
                 stop_reason=answer.stop_reason,
             )
         )
-        await repository.add_usage(session.id, usage)
-    return await repository.create_compare(
-        proposal.id, requested_by=requested_by, channel=channel, count=count, alternatives=alternatives
+        await repository.write(lambda store, used: store.sessions.add_usage(session.id, used), usage)
+    return await repository.write(
+        lambda store: store.compares.create(
+            proposal.id, requested_by=requested_by, channel=channel, count=count, alternatives=alternatives
+        )
     )
 
 
@@ -303,11 +306,11 @@ def pick(repository: Any, request: PickRequest) -> DecisionRecord:
     thread with the synchronous Repository. Raises CompareError, ReviewError and the store's errors."""
     if not request.reviewer.strip():
         raise ReviewError("A decision needs a reviewer name (set it in Settings).")
-    proposal = repository.get_proposal(request.proposal_id)
+    proposal = repository.proposals.get(request.proposal_id)
     if proposal.status == REPLACED:
         said = (proposal.result or {}).get("content", "")
         raise CompareError(f"Proposal {proposal.id} was already decided in compare mode: {said}")
-    compare = repository.get_compare(request.compare_id)
+    compare = repository.compares.get(request.compare_id)
     if compare.proposal_id != request.proposal_id:
         raise CompareError(f"Compare {request.compare_id} is not about proposal {request.proposal_id}.")
     record = summary(compare, request.position)
@@ -337,7 +340,7 @@ def pick(repository: Any, request: PickRequest) -> DecisionRecord:
     if request.strength is not None and not (isinstance(request.strength, int) and 1 <= request.strength <= 5):
         raise ReviewError("A strength rating is a whole number from 1 to 5.")
     _refuse_if_denied(alternative, proposal.workspace_root)
-    decision, _picked_id = repository.pick_alternative(
+    decision, _picked_id = repository.compares.pick(
         request.proposal_id,
         alternative.id,
         history_content=history_content(alternative.content or [], alternative.tool_use_id or ""),

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 
+from app.domain.lifecycle import STILL_UNDECIDED, ProposalStatus
 from app.domain.records import DecisionRecord
 from app.store.async_repository import AsyncRepository
 from app.store.models import utcnow
-from app.store.team_review import STILL_UNDECIDED
 
 POLL_INTERVAL_S = 0.5
 # After a lost race with an undo, look again soon rather than spinning.
@@ -48,21 +48,24 @@ class DecisionWaiter:
                 # Cleared before the check, so a notify() racing with it is never lost.
                 event.clear()
                 timeout = self._poll_interval_s
-                proposal = await self._repository.get_proposal(proposal_id)
-                if proposal.status == "decided":
-                    decision = await self._repository.latest_decision(proposal_id)
+                proposal = await self._repository.read(lambda store: store.proposals.get(proposal_id))
+                if proposal.status == ProposalStatus.DECIDED:
+                    decision = await self._repository.read(lambda store: store.proposals.latest_decision(proposal_id))
                     if decision is not None:
                         window = self.undo_window_s
                         remaining = (decision.decided_at - utcnow()).total_seconds() + window
                         if remaining <= 0:
-                            if await self._repository.claim_for_apply(proposal_id, window_s=window):
+                            if await self._repository.write(
+                                lambda store, after: store.proposals.claim_for_apply(proposal_id, window_s=after),
+                                window,
+                            ):
                                 return decision
                             timeout = _RECHECK_S
                         else:
                             timeout = min(timeout, remaining)
                 elif proposal.status not in STILL_UNDECIDED:
                     # awaiting_second_review and disputed are not final either: keep waiting for the deciding review.
-                    decision = await self._repository.latest_decision(proposal_id)
+                    decision = await self._repository.read(lambda store: store.proposals.latest_decision(proposal_id))
                     if decision is not None:
                         return decision
                     raise ProposalWithdrawn(f"Proposal {proposal_id} was withdrawn ({proposal.status}).")

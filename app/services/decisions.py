@@ -63,7 +63,7 @@ def decide(repository: Repository, request: DecisionRequest, actor: Actor) -> Ou
     """Approve, reject, edit or judge hunk by hunk: validate, then durably record (the runner applies it)."""
 
     def work() -> Outcome:
-        proposal = repository.get_proposal(request.proposal_id)
+        proposal = repository.proposals.get(request.proposal_id)
         adjudication = actor.settles_disputes and proposal.status == DISPUTED or request.adjudication
         filled = replace(request, reviewer=actor.reviewer, channel=actor.channel, adjudication=adjudication)
         return Outcome(review.record(repository, proposal, filled), proposal)
@@ -76,7 +76,7 @@ def pick(repository: Repository, request: PickRequest, actor: Actor) -> Outcome:
     its own."""
 
     def work() -> Outcome:
-        proposal = repository.get_proposal(request.proposal_id)
+        proposal = repository.proposals.get(request.proposal_id)
         filled = replace(request, reviewer=actor.reviewer, channel=actor.channel)
         return Outcome(compare.pick(repository, filled), proposal)
 

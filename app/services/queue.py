@@ -14,6 +14,7 @@ from typing import Any
 
 from app.domain import policy as core_policy
 from app.domain.deceptive_text import find_deceptive_characters
+from app.domain.lifecycle import ProposalStatus
 from app.domain.records import QueueItemRecord, QueueStatsRecord, QueueTextRecord
 from app.services.policy_file import load_policy
 from app.store.repository import Repository
@@ -222,7 +223,7 @@ class FlagCache:
     def fill(self, repository: Repository, ids: list[int]) -> dict[int, frozenset[str]]:
         missing = [i for i in ids if i not in self._fixed]
         if missing:
-            for pid, text in repository.queue_texts(missing).items():
+            for pid, text in repository.queue.texts(missing).items():
                 self._fixed[pid] = flags_for(text)
                 command = text.shown_text if text.kind == "command" else None
                 self._targets[pid] = _PolicyTarget(text.kind, text.path, command, text.cwd, text.workspace_root)
@@ -269,7 +270,7 @@ def fetch_page(
     sort = spec.sort
     wanted_flag = spec.filter.flag
     if not wanted_flag:
-        items = repository.queue_page(sort=sort.column, descending=sort.descending, after=after, limit=limit, **args)
+        items = repository.queue.page(sort=sort.column, descending=sort.descending, after=after, limit=limit, **args)
         flags = flag_cache.fill(repository, [item.id for item in items])
         next_after = (items[-1].sort_key, items[-1].id) if len(items) == limit else None
         return QueuePage(items, flags, next_after)
@@ -278,7 +279,7 @@ def fetch_page(
     scanned = 0
     position = after
     while True:
-        batch = repository.queue_page(
+        batch = repository.queue.page(
             sort=sort.column, descending=sort.descending, after=position, limit=max(limit, 500), **args
         )
         batch_flags = flag_cache.fill(repository, [item.id for item in batch])
@@ -298,25 +299,25 @@ def fetch_page(
 # -- what the reviewer reads --------------------------------------------------------------------------------------------
 
 _VERDICT_WORDS = {"approve": "approved", "reject": "rejected", "edit": "approved with edit"}
-_FINAL_WORDS = {
-    "pending": "waiting",
-    "applying": "applying…",
-    "applied": "applied",
-    "rejected": "rejected",
-    "conflict": "conflict: not applied",
-    "failed": "failed",
-    "not_applied": "not applied",
-    "cancelled": "withdrawn",
+_FINAL_WORDS: dict[str, str] = {
+    ProposalStatus.PENDING: "waiting",
+    ProposalStatus.APPLYING: "applying…",
+    ProposalStatus.APPLIED: "applied",
+    ProposalStatus.REJECTED: "rejected",
+    ProposalStatus.CONFLICT: "conflict: not applied",
+    ProposalStatus.FAILED: "failed",
+    ProposalStatus.NOT_APPLIED: "not applied",
+    ProposalStatus.CANCELLED: "withdrawn",
     # Compare mode: the reviewer picked a sampled alternative, which is carried out as its own proposal.
-    "replaced": "replaced by a picked alternative",
+    ProposalStatus.REPLACED: "replaced by a picked alternative",
 }
 
 
 # Team mode's stages of a proposal still waiting, as the state column and `signoff queue` name them.
-STAGE_WORDS = {
-    "pending": "waiting",
-    "awaiting_second_review": "second review",
-    "disputed": "disputed · adjudicate",
+STAGE_WORDS: dict[str, str] = {
+    ProposalStatus.PENDING: "waiting",
+    ProposalStatus.AWAITING_SECOND_REVIEW: "second review",
+    ProposalStatus.DISPUTED: "disputed · adjudicate",
 }
 
 
@@ -333,11 +334,11 @@ def state_text(
     if status in STAGE_WORDS:
         word = STAGE_WORDS[status]
         if claimed_by:
-            return f"taken by {claimed_by}" if status == "pending" else f"{word} · taken by {claimed_by}"
+            return f"taken by {claimed_by}" if status == ProposalStatus.PENDING else f"{word} · taken by {claimed_by}"
         return word
     if status == "deciding":
         return "saving…"
-    if status == "decided":
+    if status == ProposalStatus.DECIDED:
         word = _VERDICT_WORDS.get(verdict or "", "decided")
         if decided_at is not None and now is not None:
             remaining = (decided_at - now).total_seconds() + undo_window_s
@@ -346,13 +347,13 @@ def state_text(
                 seconds = min(math.ceil(remaining), math.ceil(undo_window_s))
                 return f"{word} · {action} {max(1, seconds)} s"
         return f"{word} · final"
-    if status == "rejected" or (verdict == "reject" and status in ("applying",)):
+    if status == ProposalStatus.REJECTED or (verdict == "reject" and status in (ProposalStatus.APPLYING,)):
         return "rejected"
     return _FINAL_WORDS.get(status, status)
 
 
 def is_final(status: str) -> bool:
-    return status not in ("pending", "deciding", "decided")
+    return status not in (ProposalStatus.PENDING, "deciding", ProposalStatus.DECIDED)
 
 
 def age_text(created_at: dt.datetime, now: dt.datetime) -> str:
@@ -376,7 +377,7 @@ def queue_stats(
     repository: Repository, now: dt.datetime, session_id: int | None = None, reviewer: str | None = None
 ) -> QueueStatsRecord:
     """Today's figures; "waiting" counts what ``reviewer`` may review when one is named (their queue's items)."""
-    return repository.queue_stats(
+    return repository.queue.stats(
         day_start=day_start(now), hour_ago=now - dt.timedelta(hours=1), session_id=session_id, reviewer=reviewer
     )
 

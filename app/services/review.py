@@ -165,14 +165,14 @@ def _check_strength(request: DecisionRequest) -> None:
 
 def decide(repository: Repository, request: DecisionRequest) -> DecisionRecord:
     """Validate and durably record a decision. Raises ReviewError, UnknownItemError or AlreadyDecidedError."""
-    return record(repository, repository.get_proposal(request.proposal_id), request)
+    return record(repository, repository.proposals.get(request.proposal_id), request)
 
 
 def record(repository: Repository, proposal: ProposalRecord, request: DecisionRequest) -> DecisionRecord:
     """Validate a decision against its proposal (read by the caller) and durably record it."""
     _check_strength(request)
     checked = validated(proposal, request)
-    return repository.record_decision(
+    return repository.proposals.record_decision(
         checked.proposal_id,
         verdict=checked.verdict,
         reviewer=checked.reviewer,

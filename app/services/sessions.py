@@ -88,24 +88,30 @@ class SessionManager:
             raise ValueError("Type a task for the agent first.")
         # Fail before storing anything when there is no key for this endpoint.
         self.endpoints.client(spec.endpoint)
-        session = await self.repository.create_session(
-            workspace_root=root,
-            task=spec.task.strip(),
-            endpoint=spec.endpoint,
-            model=spec.model,
-            system_prompt=SYSTEM_PROMPT,
-            tools=tool_definitions(),
-            sampling={"max_tokens": spec.max_tokens},
-            max_turns=spec.max_turns,
+        session = await self.repository.write(
+            lambda store: store.sessions.create(
+                workspace_root=root,
+                task=spec.task.strip(),
+                endpoint=spec.endpoint,
+                model=spec.model,
+                system_prompt=SYSTEM_PROMPT,
+                tools=tool_definitions(),
+                sampling={"max_tokens": spec.max_tokens},
+                max_turns=spec.max_turns,
+            )
         )
-        await self.repository.append_message(session.id, "user", [{"type": "text", "text": spec.task.strip()}])
+        await self.repository.write(
+            lambda store: store.sessions.append_message(
+                session.id, "user", [{"type": "text", "text": spec.task.strip()}]
+            )
+        )
         self._spawn(session)
         return session
 
     async def resume(self, session_id: int) -> asyncio.Task[str]:
         if self.is_running(session_id):
             return self._tasks[session_id]
-        session = await self.repository.get_session(session_id)
+        session = await self.repository.read(lambda store: store.sessions.get(session_id))
         if session.is_over:
             raise ValueError(f"Session {session_id} has {session.status}; it cannot be resumed.")
         return self._spawn(session)
@@ -161,15 +167,15 @@ class SessionManager:
         """Record a decision durably (app.services.decisions.decide, the one path for window and CLI), wake the runner
         waiting for it, and resume the session if nobody drives it. Without ``actor`` the request says who decides."""
         actor = actor or decisions.Actor(request.reviewer, request.channel)
-        outcome = await self.repository.run(decisions.decide, self.repository.sync, request, actor)
+        outcome = await self.repository.write(decisions.decide, request, actor)
         await self._carry_on(outcome.proposal)
         return outcome.decision
 
     async def compare(self, proposal_id: int, count: int, *, requested_by: str, channel: str = "window"):
         """Sample ``count`` alternatives for a waiting proposal with its session's endpoint; returns the stored
         CompareRecord (app.services.compare). Only reads: the session's runner keeps waiting meanwhile."""
-        proposal = await self.repository.get_proposal(proposal_id)
-        session = await self.repository.get_session(proposal.session_id)
+        proposal = await self.repository.read(lambda store: store.proposals.get(proposal_id))
+        session = await self.repository.read(lambda store: store.sessions.get(proposal.session_id))
         client = self.endpoints.client(session.endpoint)
         try:
             return await compare.sample(
@@ -182,15 +188,15 @@ class SessionManager:
         """Record a pick among compared alternatives (app.services.decisions.pick), wake the runner, and resume the
         session if nobody drives it."""
         actor = actor or decisions.Actor(request.reviewer, request.channel)
-        outcome = await self.repository.run(decisions.pick, self.repository.sync, request, actor)
+        outcome = await self.repository.write(decisions.pick, request, actor)
         await self._carry_on(outcome.proposal)
         return outcome.decision
 
     async def undo(self, proposal_id: int, actor: decisions.Actor) -> ProposalRecord:
         """Take a decision back inside the undo window (app.services.decisions.undo) and tell the waiting runner."""
         window_s = self.waiter.undo_window_s
-        proposal = await self.repository.run(
-            decisions.undo, self.repository.sync, proposal_id, actor, window_s=window_s
+        proposal = await self.repository.write(
+            decisions.undo, proposal_id, actor, window_s=window_s
         )
         self.waiter.notify(proposal_id)
         return proposal
@@ -198,7 +204,9 @@ class SessionManager:
     async def _carry_on(self, proposal: ProposalRecord) -> None:
         """After a decision: wake the runner waiting for it, or resume its session here if nobody drives it."""
         self.waiter.notify(proposal.id)
-        if not self.is_running(proposal.session_id) and not await self.repository.has_live_runner(proposal.session_id):
+        if not self.is_running(proposal.session_id) and not await self.repository.read(
+            lambda store: store.sessions.has_live_runner(proposal.session_id)
+        ):
             try:
                 await self.resume(proposal.session_id)
             except ValueError:

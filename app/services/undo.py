@@ -20,4 +20,4 @@ def undo(
 
     Raises UndoRefusedError (window passed, already being applied, decided by someone else) or UnknownItemError.
     """
-    return repository.undo_decision(proposal_id, reviewer, window_s=window_s, channel=channel)
+    return repository.proposals.undo(proposal_id, reviewer, window_s=window_s, channel=channel)

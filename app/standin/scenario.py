@@ -1,5 +1,5 @@
-"""What the stand-in API answers: replies (Turn, Fault, StreamFault, ConnectionReset, Stall), block helpers and a
-scripted scenario.
+"""What the stand-in API answers: replies (Turn, Fault, StreamFault, ConnectionReset, Stall) and block helpers (the
+tests' scripted scenario is tests/support/scripted_scenario.py; the demo's is app.standin.demo).
 
 Plain data only; no HTTP and no Qt here. A scenario is any ``callable(request: dict) -> Reply``.
 """
@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Union
 
@@ -93,19 +92,6 @@ Reply = Union[Turn, Fault, StreamFault, ConnectionReset, Stall]
 Scenario = Callable[[dict[str, Any]], Reply]
 
 
-@dataclass(frozen=True)
-class Alternatives:
-    """A script entry for compare mode: the first request for a prompt gets ``turns[0]``; each later request with the
-    very same prompt (the same step sampled again) gets the next turn, cycling, without using up the script."""
-
-    turns: tuple[Turn, ...]
-
-    def __init__(self, *turns: Turn) -> None:
-        if not turns:
-            raise ValueError("Alternatives needs at least one turn")
-        object.__setattr__(self, "turns", tuple(turns))
-
-
 def prompt_key(request: Mapping[str, Any]) -> str:
     """What makes two requests the same prompt: model, system, tools and messages, cache breakpoints left out."""
 
@@ -135,48 +121,6 @@ def text_turn(text: str) -> Turn:
 def tool_turn(*blocks: dict[str, Any]) -> Turn:
     """A turn that ends asking for tools; pass text and tool_use blocks in the order the model would say them."""
     return Turn(list(blocks), "tool_use")
-
-
-class ScriptedScenario:
-    """Answers requests with ``replies`` in order; once they run out, every request gets a 500 saying so.
-
-    An ``Alternatives`` entry answers its first request with its first turn and every repeat of that same prompt
-    (compare mode) with the next of its turns, so N parallel resamples get N distinct answers."""
-
-    def __init__(self, replies: Iterable[Reply | Alternatives]) -> None:
-        self.replies: tuple[Reply | Alternatives, ...] = tuple(replies)
-        self._next_index = 0
-        self._lock = threading.Lock()
-        # prompt key -> (its Alternatives, how many of its turns were served)
-        self._resampled: dict[str, tuple[Alternatives, int]] = {}
-
-    def __call__(self, request: dict[str, Any]) -> Reply:
-        key = prompt_key(request) if any(isinstance(reply, Alternatives) for reply in self.replies) else None
-        with self._lock:
-            if key is not None and key in self._resampled:
-                alternatives, served = self._resampled[key]
-                self._resampled[key] = (alternatives, served + 1)
-                return alternatives.turns[served % len(alternatives.turns)]
-            index = self._next_index
-            self._next_index += 1
-            reply = self.replies[index] if index < len(self.replies) else None
-            if isinstance(reply, Alternatives):
-                self._resampled[key] = (reply, 1)
-                return reply.turns[0]
-        if reply is not None:
-            return reply
-        return Fault(
-            500,
-            "api_error",
-            f"The stand-in's scripted scenario ran out of replies: it had {len(self.replies)}, "
-            f"and this is request {index + 1}.",
-        )
-
-    @property
-    def used(self) -> int:
-        """How many requests the scenario has answered (including ones past the end of the script)."""
-        with self._lock:
-            return self._next_index
 
 
 def _seconds_text(seconds: float) -> str:

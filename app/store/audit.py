@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, select, text
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import aliased
 
+from app.domain.lifecycle import ProposalStatus
 from app.store.models import Alternative, Decision, Proposal
 
 # The "previous hash" of the first decision.
@@ -23,16 +24,10 @@ GENESIS = "0" * 64
 # pg_advisory_xact_lock key serialising chain appends across connections (ASCII "sgnchain" folded into 63 bits).
 CHAIN_LOCK_KEY = int.from_bytes(b"sgnchain", "big") & 0x7FFF_FFFF_FFFF_FFFF
 # Proposal states that exist only after at least one decision was recorded on them.
-_DECIDED_STATES = (
-    "decided",
-    "applying",
-    "applied",
-    "rejected",
-    "conflict",
-    "failed",
-    "not_applied",
-    "awaiting_second_review",
-    "disputed",
+_DECIDED_STATES = tuple(
+    status
+    for status in ProposalStatus
+    if status not in (ProposalStatus.PENDING, ProposalStatus.CANCELLED, ProposalStatus.REPLACED)
 )
 
 

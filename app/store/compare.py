@@ -10,122 +10,28 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session as OrmSession
 
-from app.domain.records import DecisionRecord, as_utc
+from app.domain.lifecycle import ProposalStatus
+from app.domain.records import CompareRecord, DecisionRecord
 from app.store.audit import seal_decision
+from app.store.base import StoreBase, changed_rows, require_transition
 from app.store.claims import free_for, refuse_if_claimed
-from app.store.errors import StoreError
+from app.store.errors import AlreadyDecidedError, CompareRefusedError, DecisionRefusedError, UnknownItemError
+from app.store.mappers import ALTERNATIVE_FIELDS, compare_record, decision_record
 from app.store.models import AgentSession, Alternative, Compare, Decision, Message, Proposal, utcnow
-from app.store.team_review import DecisionRefusedError, rules_for_workspace_id
+from app.store.team_review import rules_for_workspace_id
 
 # The status of a proposal whose step was answered by a picked alternative instead.
-REPLACED = "replaced"
+REPLACED = ProposalStatus.REPLACED
 
 
-class CompareRefusedError(StoreError):
-    """The compare or pick cannot be done as asked; the message says why in one line."""
+class Compares(StoreBase):
+    """Compare mode's alternatives and picks (``store.compares``)."""
 
-
-@dataclass(frozen=True)
-class AlternativeRecord:
-    id: int
-    compare_id: int
-    position: int
-    content: list[dict[str, Any]] | None
-    api_message_id: str | None
-    stop_reason: str | None
-    sampling: dict[str, Any]
-    usage: dict[str, Any] | None
-    tool_use_id: str | None
-    tool_name: str | None
-    tool_input: dict[str, Any] | None
-    kind: str
-    path: str | None
-    command: str | None
-    cwd: str | None
-    base_hash: str | None
-    old_content: bytes | None
-    new_content: bytes | None
-    shown_text: str
-    shown_hash: str
-    lines_added: int
-    lines_removed: int
-    note: str | None
-
-    @property
-    def proposes_change(self) -> bool:
-        return self.kind != "none"
-
-    @property
-    def label(self) -> str:
-        return "Original" if self.position == 0 else f"Alternative {self.position}"
-
-
-@dataclass(frozen=True)
-class CompareRecord:
-    id: int
-    proposal_id: int
-    requested_by: str
-    count: int
-    channel: str
-    created_at: dt.datetime
-    alternatives: tuple[AlternativeRecord, ...]
-
-
-# Columns an alternative row takes from the caller (everything but ids and the time).
-ALTERNATIVE_FIELDS = (
-    "position",
-    "content",
-    "api_message_id",
-    "stop_reason",
-    "sampling",
-    "usage",
-    "tool_use_id",
-    "tool_name",
-    "tool_input",
-    "kind",
-    "path",
-    "command",
-    "cwd",
-    "base_hash",
-    "old_content",
-    "new_content",
-    "shown_text",
-    "shown_hash",
-    "lines_added",
-    "lines_removed",
-    "note",
-)
-
-
-def _alternative_record(row: Alternative) -> AlternativeRecord:
-    return AlternativeRecord(row.id, row.compare_id, *(getattr(row, name) for name in ALTERNATIVE_FIELDS))
-
-
-def _compare_record(row: Compare) -> CompareRecord:
-    return CompareRecord(
-        row.id,
-        row.proposal_id,
-        row.requested_by,
-        row.count,
-        row.channel,
-        as_utc(row.created_at),
-        tuple(_alternative_record(alternative) for alternative in row.alternatives),
-    )
-
-
-class CompareMixin:
-    """Repository methods for compare mode (mixed into app.store.repository.Repository)."""
-
-    def _orm(self) -> OrmSession:  # provided by Repository
-        raise NotImplementedError
-
-    def create_compare(
+    def create(
         self, proposal_id: int, *, requested_by: str, channel: str, count: int, alternatives: Sequence[dict[str, Any]]
     ) -> CompareRecord:
         """Store a compare and its alternatives (position 0 the original) while the proposal still waits."""
@@ -133,7 +39,7 @@ class CompareMixin:
             status = orm.scalar(select(Proposal.status).where(Proposal.id == proposal_id))
             if status is None:
                 raise CompareRefusedError(f"There is no proposal {proposal_id}.")
-            if status != "pending":
+            if status != ProposalStatus.PENDING:
                 raise CompareRefusedError(
                     f"Proposal {proposal_id} no longer waits ({status}); there is nothing to compare."
                 )
@@ -143,24 +49,24 @@ class CompareMixin:
             orm.add(compare)
             orm.flush()
             compare_id = compare.id
-        return self.get_compare(compare_id)
+        return self.get(compare_id)
 
-    def get_compare(self, compare_id: int) -> CompareRecord:
+    def get(self, compare_id: int) -> CompareRecord:
         with self._orm() as orm:
             row = orm.get(Compare, compare_id)
             if row is None:
                 raise CompareRefusedError(f"There is no compare {compare_id}.")
-            return _compare_record(row)
+            return compare_record(row)
 
-    def latest_compare(self, proposal_id: int) -> CompareRecord | None:
+    def latest(self, proposal_id: int) -> CompareRecord | None:
         """The newest compare of a proposal, or None."""
         with self._orm() as orm:
             row = orm.scalar(
                 select(Compare).where(Compare.proposal_id == proposal_id).order_by(Compare.id.desc()).limit(1)
             )
-            return None if row is None else _compare_record(row)
+            return None if row is None else compare_record(row)
 
-    def pick_alternative(
+    def pick(
         self,
         proposal_id: int,
         alternative_id: int,
@@ -175,8 +81,6 @@ class CompareMixin:
     ) -> tuple[DecisionRecord, int]:
         """Answer the proposal's step with a sampled alternative, approved; returns the decision and the new proposal's
         id. Exactly one decision wins per proposal: the original must still be pending (and not claimed by another)."""
-        from app.store.repository import AlreadyDecidedError, UnknownItemError, _decision_record
-
         now = utcnow()
         with self._orm() as orm, orm.begin():
             row = orm.execute(
@@ -201,9 +105,10 @@ class CompareMixin:
                     f"The conversation went on after proposal {proposal_id}'s step; its alternatives can no longer "
                     "take its place."
                 )
+            require_transition(proposal_id, ProposalStatus.PENDING, REPLACED)
             taken = orm.execute(
                 update(Proposal)
-                .where(Proposal.id == proposal_id, Proposal.status == "pending", free_for(reviewer, now))
+                .where(Proposal.id == proposal_id, Proposal.status == ProposalStatus.PENDING, free_for(reviewer, now))
                 .values(
                     status=REPLACED,
                     decided_at=now,
@@ -217,7 +122,7 @@ class CompareMixin:
                     },
                 )
             )
-            if taken.rowcount != 1:
+            if changed_rows(taken) != 1:
                 refuse_if_claimed(orm, proposal_id, reviewer, now)
                 raise AlreadyDecidedError(
                     f"Proposal {proposal_id} no longer waits ({original.status}); nothing was picked."
@@ -249,7 +154,7 @@ class CompareMixin:
                 shown_hash=alternative.shown_hash,
                 lines_added=alternative.lines_added,
                 lines_removed=alternative.lines_removed,
-                status="decided",
+                status=ProposalStatus.DECIDED,
                 created_at=now,
                 decided_at=now,
             )
@@ -267,4 +172,4 @@ class CompareMixin:
                 compare=compare,
             )
             seal_decision(orm, decision)
-            return _decision_record(decision), picked.id
+            return decision_record(decision), picked.id

@@ -59,7 +59,7 @@ class _mostly_true(FunctionElement[bool]):  # noqa: N801 (an SQL function, named
 
 @compiles(_mostly_true)
 def _mostly_true_anywhere(element: _mostly_true, compiler: Any, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
+    return str(compiler.process(element.clauses, **kw))
 
 
 @compiles(_mostly_true, "sqlite")
@@ -69,7 +69,7 @@ def _mostly_true_on_sqlite(element: _mostly_true, compiler: Any, **kw: Any) -> s
 
 def _decision_clauses(filters: ExportFilters) -> list[Any]:
     # Undo entries and the decisions they took back are no judgments (app.store.audit.live_decisions).
-    clauses = [_mostly_true(live_decisions())]
+    clauses: list[Any] = [_mostly_true(live_decisions())]
     if filters.since:
         clauses.append(Decision.decided_at >= filters.since)
     if filters.until:
@@ -83,7 +83,7 @@ def _decision_clauses(filters: ExportFilters) -> list[Any]:
     return clauses
 
 
-def _joined(statement):
+def _joined(statement: Any) -> Any:
     return (
         statement.select_from(Decision)
         .join(Proposal, Decision.proposal_id == Proposal.id)
@@ -171,7 +171,7 @@ def _fetch_all(connection: Any, statement: Any, parameters: dict[str, Any] | Non
     third of the read at 100k decisions) is skipped; the callers convert the few typed columns themselves."""
     result = connection.execute(statement, parameters)
     try:
-        return result.cursor.fetchall()
+        return list(result.cursor.fetchall())
     finally:
         result.close()
 
@@ -193,7 +193,8 @@ def _utc(moment: Any) -> dt.datetime | None:
         else:
             # Parsing with the offset appended is 5x faster than parsing and then replace(tzinfo=...).
             return dt.datetime.fromisoformat(moment + "+00:00")
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+    utc: dt.datetime = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+    return utc
 
 
 class JsonTexts:
@@ -260,7 +261,7 @@ def _statements_for(filters: ExportFilters, with_contents: bool) -> _Statements:
     key = (filters, with_contents)
     found = _statements.get(key)
     if found is None:
-        ids = bindparam("ids", expanding=True)
+        ids: Any = bindparam("ids", expanding=True)
         found = _Statements(
             select(*_step_select(with_contents))
             .join(Decision, Decision.proposal_id == Proposal.id)
@@ -332,7 +333,7 @@ def read_sessions(
                 message_seq,
                 tool_use_id,
                 tool_name,
-                loads(tool_input) if tool_input is not None else None,
+                loads(tool_input),
                 kind,
                 path,
                 command,

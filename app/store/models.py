@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from app.domain.lifecycle import ProposalStatus
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -182,7 +184,7 @@ class Proposal(Base):
     lines_added: Mapped[int] = mapped_column(Integer, default=0)
     lines_removed: Mapped[int] = mapped_column(Integer, default=0)
     # pending -> decided -> applied | conflict | failed | not_applied ; pending -> cancelled
-    status: Mapped[str] = mapped_column(String(32), default="pending")
+    status: Mapped[str] = mapped_column(String(32), default=ProposalStatus.PENDING.value)
     # What the agent was told: the tool_result block's content and is_error flag.
     result: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     applied_hash: Mapped[str | None] = mapped_column(String(64))

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import psycopg
 from sqlalchemy import func, select
 
+from app.domain.lifecycle import STILL_UNDECIDED
 from app.store.models import Decision, Proposal
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,8 @@ class _ThreadedListener:
             self._thread.join()
             self._thread = None
 
-    def __enter__(self):
-        self.start()
+    def __enter__(self) -> Any:
+        self.start()  # type: ignore[attr-defined]  # every listener class below defines start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -180,7 +181,7 @@ class SqlitePollingListener(_ThreadedListener):
             return tuple(
                 orm.execute(
                     select(func.count(Proposal.id), func.max(Proposal.id), func.max(Proposal.decided_at)).where(
-                        Proposal.status.in_(("pending", "awaiting_second_review", "disputed"))
+                        Proposal.status.in_(STILL_UNDECIDED)
                     )
                 ).one()
             ) + (orm.scalar(select(func.max(Decision.id))),)

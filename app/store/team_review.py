@@ -13,23 +13,22 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session as OrmSession
 
-from app.domain.agreement import PairAgreement, pairwise_agreement
-from app.domain.records import as_utc
-from app.domain.review_rules import NO_RULES, ReviewRules, checked
+from app.domain.agreement import PairAgreement
+from app.domain.lifecycle import ProposalStatus
+from app.domain.review_rules import NO_RULES, ReviewRules
 from app.store.audit import live_decisions
-from app.store.errors import StoreError
-from app.store.models import AgentSession, Decision, Proposal, ReviewRule, Workspace, utcnow
-from app.store.workspaces import workspace_row
+from app.store.errors import DecisionRefusedError
+from app.store.models import AgentSession, Decision, Proposal, ReviewRule
 
-AWAITING_SECOND_REVIEW = "awaiting_second_review"
-DISPUTED = "disputed"
-# A runner keeps waiting while its proposal is in one of these: nothing final has been decided yet.
-STILL_UNDECIDED = ("pending", AWAITING_SECOND_REVIEW, DISPUTED)
+PENDING = ProposalStatus.PENDING
+AWAITING_SECOND_REVIEW = ProposalStatus.AWAITING_SECOND_REVIEW
+DISPUTED = ProposalStatus.DISPUTED
+DECIDED = ProposalStatus.DECIDED
 STATUS_WORDS = {
-    "pending": "waiting",
+    PENDING: "waiting",
     AWAITING_SECOND_REVIEW: "awaiting second review",
     DISPUTED: "disputed: waits for adjudication",
 }
@@ -59,24 +58,20 @@ class TeamStats:
         }
 
 
-class DecisionRefusedError(StoreError):
-    """A decision this reviewer may not make now (claimed by someone else, second review by the same person, ...)."""
-
-
 @dataclass(frozen=True)
 class DecisionStep:
     """What recording a decision does: move the proposal from ``from_status`` to ``to_status`` as review ``stage``."""
 
-    from_status: str
-    to_status: str
+    from_status: ProposalStatus
+    to_status: ProposalStatus
     stage: str | None
 
     @property
     def is_final(self) -> bool:
-        return self.to_status == "decided"
+        return self.to_status == DECIDED
 
 
-ORDINARY = DecisionStep("pending", "decided", None)
+ORDINARY = DecisionStep(PENDING, DECIDED, None)
 
 
 @dataclass(frozen=True)
@@ -84,7 +79,7 @@ class ReviewItem:
     """What a reviewer's panel may show: the proposal, its review state and claim, and never an earlier verdict."""
 
     proposal_id: int
-    status: str
+    status: ProposalStatus
     needs_two_reviews: bool
     # 'second' when this reviewer would give the second review, 'adjudication' for a disputed one, else None.
     stage: str | None
@@ -120,7 +115,7 @@ def rules_for_workspace_id(orm: OrmSession, workspace_id: int) -> ReviewRules:
     return ReviewRules(tuple(row.kinds or ()), tuple(row.path_globs or ()), tuple(row.adjudicators or ()))
 
 
-def _stage_decisions(orm: OrmSession, proposal_id: int) -> list[Decision]:
+def stage_decisions(orm: OrmSession, proposal_id: int) -> list[Decision]:
     return list(
         orm.scalars(
             select(Decision)
@@ -145,8 +140,8 @@ def plan_decision(
     ).first()
     if row is None:
         return ORDINARY
-    status, kind, path, workspace_id = row
-    if status == "pending":
+    status, kind, path, workspace_id = ProposalStatus(row[0]), row[1], row[2], row[3]
+    if status == PENDING:
         if adjudication:
             raise DecisionRefusedError(
                 f"Proposal {proposal_id} is not disputed, so there is nothing to adjudicate; decide it as a review."
@@ -154,48 +149,48 @@ def plan_decision(
         if not rules_for_workspace_id(orm, workspace_id).needs_two_reviews(kind, path):
             return ORDINARY
         # Signoff before 0006 put an undone second review back to pending while its first review stood.
-        if not _stage_decisions(orm, proposal_id):
-            return DecisionStep("pending", AWAITING_SECOND_REVIEW, FIRST)
+        if not stage_decisions(orm, proposal_id):
+            return DecisionStep(PENDING, AWAITING_SECOND_REVIEW, FIRST)
     elif status == AWAITING_SECOND_REVIEW and adjudication:
         raise DecisionRefusedError(
             f"Proposal {proposal_id} still waits for its second review; there is nothing to adjudicate yet."
         )
-    if status in ("pending", AWAITING_SECOND_REVIEW):
-        first = next(iter(_stage_decisions(orm, proposal_id)), None)
+    if status in (PENDING, AWAITING_SECOND_REVIEW):
+        first = next(iter(stage_decisions(orm, proposal_id)), None)
         if first is not None and first.reviewer == reviewer:
             raise DecisionRefusedError(
                 f"You gave the first review of proposal {proposal_id}; the second must come from someone else."
             )
         agree = first is None or _same_judgment(first, verdict, edited_content)
-        return DecisionStep(status, "decided" if agree else DISPUTED, SECOND)
+        return DecisionStep(status, DECIDED if agree else DISPUTED, SECOND)
     if status == DISPUTED:
         if not adjudication:
             raise DecisionRefusedError(
                 f"Proposal {proposal_id} is disputed (its two reviewers disagreed) and waits for adjudication."
             )
-        reviewers = tuple(decision.reviewer for decision in _stage_decisions(orm, proposal_id))
+        reviewers = tuple(decision.reviewer for decision in stage_decisions(orm, proposal_id))
         rules = rules_for_workspace_id(orm, workspace_id)
         if not rules.may_adjudicate(reviewer, reviewers):
             who = ", ".join(rules.adjudicators) if rules.adjudicators else "someone other than its two reviewers"
             raise DecisionRefusedError(f"Proposal {proposal_id} must be adjudicated by {who}.")
-        return DecisionStep(DISPUTED, "decided", ADJUDICATION)
+        return DecisionStep(DISPUTED, DECIDED, ADJUDICATION)
     # No longer waiting: the caller's conditional UPDATE matches nothing and it says who decided first.
     return ORDINARY
 
 
-def undo_steps(stage: str | None) -> tuple[tuple[str, ...], str]:
+def undo_steps(stage: str | None) -> tuple[tuple[ProposalStatus, ...], ProposalStatus]:
     """For a decision of review ``stage``: the statuses it can have left its proposal in while nothing was carried
     out, and the status taking it back returns the proposal to (the step before it)."""
     if stage == FIRST:
-        return (AWAITING_SECOND_REVIEW,), "pending"
+        return (AWAITING_SECOND_REVIEW,), PENDING
     if stage == SECOND:
-        return ("decided", DISPUTED), AWAITING_SECOND_REVIEW
+        return (DECIDED, DISPUTED), AWAITING_SECOND_REVIEW
     if stage == ADJUDICATION:
-        return ("decided",), DISPUTED
-    return ("decided",), "pending"
+        return (DECIDED,), DISPUTED
+    return (DECIDED,), PENDING
 
 
-def reviewed_by(reviewer: str) -> Any:
+def reviewed_by(reviewer: str) -> ColumnElement[bool]:
     """SQL condition on ``Proposal``: ``reviewer`` has a standing (not undone) decision on it."""
     return (
         select(Decision.id)
@@ -219,14 +214,15 @@ class Visibility:
 
 
 def visibility_for(orm: OrmSession, reviewer: str) -> Visibility:
-    named_in, barred_in = [], []
+    named_in: list[int] = []
+    barred_in: list[int] = []
     for workspace_id, adjudicators in orm.execute(select(ReviewRule.workspace_id, ReviewRule.adjudicators)).all():
         if adjudicators:
             (named_in if reviewer in adjudicators else barred_in).append(int(workspace_id))
     return Visibility(reviewer, tuple(named_in), tuple(barred_in))
 
 
-def visible_in_review(visibility: Visibility, status: str) -> Any:
+def visible_in_review(visibility: Visibility, status: str) -> ColumnElement[bool]:
     """SQL condition on ``Proposal`` (joined to ``AgentSession``) for one of the two review statuses."""
     mine = reviewed_by(visibility.reviewer)
     if status == AWAITING_SECOND_REVIEW:
@@ -247,7 +243,7 @@ def anything_in_review(orm: OrmSession) -> bool:
     )
 
 
-def reviewable_by(orm: OrmSession, reviewer: str) -> Any | None:
+def reviewable_by(orm: OrmSession, reviewer: str) -> ColumnElement[bool] | None:
     """SQL condition on ``Proposal`` (joined to ``AgentSession``) for the second reviews and disputes ``reviewer`` may
     take; None when nothing is in a review stage."""
     if not anything_in_review(orm):
@@ -264,175 +260,5 @@ def refuse_if_in_review(orm: OrmSession, proposal_id: int) -> None:
     status = orm.scalar(select(Proposal.status).where(Proposal.id == proposal_id))
     if status in (AWAITING_SECOND_REVIEW, DISPUTED):
         raise DecisionRefusedError(
-            f"Someone else reviewed proposal {proposal_id} meanwhile; it is now {STATUS_WORDS[status]}."
-        )
-
-
-class TeamReviewMixin:
-    """Repository methods for review rules, blind second reviews, adjudication and agreement data."""
-
-    def _orm(self) -> OrmSession:  # provided by Repository
-        raise NotImplementedError
-
-    # -- rules -------------------------------------------------------------------------------------------------------
-
-    def set_review_rules(
-        self,
-        workspace_root: str,
-        *,
-        kinds: list[str] | tuple[str, ...] = (),
-        path_globs: list[str] | tuple[str, ...] = (),
-        adjudicators: list[str] | tuple[str, ...] = (),
-        updated_by: str | None = None,
-    ) -> ReviewRules:
-        """Replace a workspace's rules (empty kinds and globs: one review is enough). Raises ReviewRulesError."""
-        rules = checked(kinds, path_globs, adjudicators)
-        with self._orm() as orm, orm.begin():
-            workspace = workspace_row(orm, workspace_root)
-            row = orm.scalar(select(ReviewRule).where(ReviewRule.workspace_id == workspace.id))
-            if row is None:
-                row = ReviewRule(workspace_id=workspace.id)
-                orm.add(row)
-            row.kinds = list(rules.kinds)
-            row.path_globs = list(rules.path_globs)
-            row.adjudicators = list(rules.adjudicators)
-            row.updated_by = updated_by
-            row.updated_at = utcnow()
-        return rules
-
-    def review_rules(self, workspace_root: str) -> ReviewRules:
-        with self._orm() as orm:
-            workspace_id = orm.scalar(select(Workspace.id).where(Workspace.root_path == workspace_root))
-            return NO_RULES if workspace_id is None else rules_for_workspace_id(orm, workspace_id)
-
-    # -- what a reviewer may see -----------------------------------------------------------------------------------
-
-    def review_item(self, proposal_id: int, reviewer: str) -> ReviewItem:
-        """The review state of a proposal as ``reviewer``'s panel may show it: never with an earlier verdict."""
-        with self._orm() as orm:
-            row = orm.execute(
-                select(
-                    Proposal.status,
-                    Proposal.kind,
-                    Proposal.path,
-                    Proposal.claimed_by,
-                    Proposal.claim_expires_at,
-                    AgentSession.workspace_id,
-                )
-                .join(AgentSession, Proposal.session_id == AgentSession.id)
-                .where(Proposal.id == proposal_id)
-            ).first()
-            if row is None:
-                from app.store.repository import UnknownItemError
-
-                raise UnknownItemError(f"There is no proposal {proposal_id}.")
-            status, kind, path, claimed_by, expires, workspace_id = row
-            staged = orm.scalar(
-                select(func.count()).where(
-                    Decision.proposal_id == proposal_id, Decision.review_stage.is_not(None), live_decisions()
-                )
-            )
-            needs_two = bool(staged) or rules_for_workspace_id(orm, workspace_id).needs_two_reviews(kind, path)
-            stage = {AWAITING_SECOND_REVIEW: SECOND, DISPUTED: ADJUDICATION}.get(status)
-            return ReviewItem(proposal_id, status, needs_two, stage, claimed_by, as_utc(expires))
-
-    def earlier_verdicts(self, proposal_id: int, adjudicator: str) -> list[EarlierVerdict]:
-        """The first (and second) verdicts of a two-review proposal, for someone allowed to adjudicate it only."""
-        with self._orm() as orm:
-            workspace_id = orm.scalar(
-                select(AgentSession.workspace_id)
-                .join(Proposal, Proposal.session_id == AgentSession.id)
-                .where(Proposal.id == proposal_id)
-            )
-            if workspace_id is None:
-                from app.store.repository import UnknownItemError
-
-                raise UnknownItemError(f"There is no proposal {proposal_id}.")
-            decisions = _stage_decisions(orm, proposal_id)
-            rules = rules_for_workspace_id(orm, workspace_id)
-            if not rules.may_adjudicate(adjudicator, tuple(d.reviewer for d in decisions)):
-                raise DecisionRefusedError(
-                    f"Only an adjudicator may see the earlier verdicts on proposal {proposal_id}; reviewers judge "
-                    "independently."
-                )
-            return [
-                EarlierVerdict(d.reviewer, d.verdict, d.reason, d.edited_content, d.review_stage, as_utc(d.decided_at))
-                for d in decisions
-            ]
-
-    def visible_decision(self, proposal_id: int) -> Any:
-        """The deciding decision, or None while the proposal is still undecided (a first verdict stays hidden)."""
-        with self._orm() as orm:
-            status = orm.scalar(select(Proposal.status).where(Proposal.id == proposal_id))
-        if status is None or status in STILL_UNDECIDED:
-            return None
-        return self.latest_decision(proposal_id)  # type: ignore[attr-defined]
-
-    def reviewable_proposal_ids(self, reviewer: str, *, limit: int = 100_000) -> list[int]:
-        """Ids of proposals ``reviewer`` could decide now: waiting ones, and second reviews of others' first reviews."""
-        mine = reviewed_by(reviewer)
-        with self._orm() as orm:
-            return list(
-                orm.scalars(
-                    select(Proposal.id)
-                    .where(Proposal.status.in_(("pending", AWAITING_SECOND_REVIEW)), ~mine)
-                    .order_by(Proposal.id)
-                    .limit(limit)
-                )
-            )
-
-    def reviewable_proposals(self, reviewer: str, *, limit: int = 1000) -> list[Any]:
-        """ProposalRecords ``reviewer`` could decide now (see reviewable_proposal_ids); records carry no verdicts."""
-        from app.store.repository import _proposal_record
-
-        mine = reviewed_by(reviewer)
-        query = self._proposal_query()  # type: ignore[attr-defined]
-        with self._orm() as orm:
-            rows = orm.execute(
-                query.where(Proposal.status.in_(("pending", AWAITING_SECOND_REVIEW)), ~mine)
-                .order_by(Proposal.id)
-                .limit(limit)
-            ).all()
-            return [_proposal_record(*row) for row in rows]
-
-    def disputed_proposal_ids(self, *, limit: int = 100_000) -> list[int]:
-        with self._orm() as orm:
-            return list(
-                orm.scalars(select(Proposal.id).where(Proposal.status == DISPUTED).order_by(Proposal.id).limit(limit))
-            )
-
-    # -- agreement data ----------------------------------------------------------------------------------------------
-
-    def review_tuples(self) -> list[tuple[int, str, str]]:
-        """(proposal id, reviewer, verdict) of every independent review: the first and second of two-review items.
-
-        Adjudications are left out: an adjudicator has seen both verdicts, so it is not an independent judgment.
-        """
-        with self._orm() as orm:
-            rows = orm.execute(
-                select(Decision.proposal_id, Decision.reviewer, Decision.verdict)
-                .where(Decision.review_stage.in_((FIRST, SECOND)), live_decisions())
-                .order_by(Decision.id)
-            ).all()
-            return [(int(p), str(r), str(v)) for p, r, v in rows]
-
-    def reviewer_counts(self) -> dict[str, int]:
-        with self._orm() as orm:
-            rows = orm.execute(
-                select(Decision.reviewer, func.count()).where(live_decisions()).group_by(Decision.reviewer)
-            ).all()
-            return {str(reviewer): int(count) for reviewer, count in rows}
-
-    def status_counts(self) -> dict[str, int]:
-        with self._orm() as orm:
-            rows = orm.execute(select(Proposal.status, func.count()).group_by(Proposal.status)).all()
-            return {str(status): int(count) for status, count in rows}
-
-    def team_stats(self) -> TeamStats:
-        statuses = self.status_counts()
-        return TeamStats(
-            waiting={status: statuses.get(status, 0) for status in STILL_UNDECIDED},
-            statuses=statuses,
-            reviewers=self.reviewer_counts(),
-            pairs=pairwise_agreement(self.review_tuples()),
+            f"Someone else reviewed proposal {proposal_id} meanwhile; it is now {STATUS_WORDS[ProposalStatus(status)]}."
         )

@@ -1,7 +1,7 @@
 """Background work in the window, one name for each kind; every ui module uses these instead of threads of its own.
 
 Which mechanism is for what:
-- Database work: ``await repository.<call>(…)`` or ``repository.run(fn, …)`` (app.store.async_repository): the one
+- Database work: ``await repository.read(fn, …)`` / ``repository.write(fn, …)`` (app.store.async_repository): the one
   database thread, errors translated to one sentence. User actions go through app.ui.operations.run_op on top.
 - Other blocking calls (keyring, settings and policy files, a read beside the database thread, a LISTEN connection):
   ``await run_in_thread(fn, …)``; pass ``explain`` to get the store's one-sentence errors for a database read.

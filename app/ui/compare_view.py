@@ -13,8 +13,8 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSpinBox, QSplitter, QVBoxLayout, QWidget
 
 from app.domain.diffing import compute_diff
+from app.domain.records import AlternativeRecord, CompareRecord
 from app.services import compare
-from app.store.compare import AlternativeRecord, CompareRecord
 from app.ui.diff_view import DiffView
 
 

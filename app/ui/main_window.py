@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
+from app.domain.lifecycle import ProposalStatus
 from app.domain.records import ProposalRecord, SessionRecord
 from app.services import decisions, events, review
 from app.services.api_key import ApiKeyStore
@@ -39,8 +40,7 @@ from app.services.sessions import NewSession, SessionManager
 from app.services.settings import Settings, save_settings
 from app.standin.demo import DEMO_MODEL_ID
 from app.store.async_repository import AsyncRepository
-from app.store.errors import StoreError
-from app.store.repository import UnknownItemError
+from app.store.errors import StoreError, UnknownItemError
 from app.ui.background import run_in_thread
 from app.ui.composer import Composer
 from app.ui.operations import run_op
@@ -303,7 +303,7 @@ class MainWindow(QMainWindow):
     # -- sessions ------------------------------------------------------------------------------------------------------
 
     async def _load_sessions(self) -> None:
-        for session in reversed(await self.repository.list_sessions()):
+        for session in reversed(await self.repository.read(lambda store: store.sessions.recent())):
             self._upsert_session(session)
 
     def _session_item(self, session_id: int) -> QListWidgetItem | None:
@@ -375,7 +375,7 @@ class MainWindow(QMainWindow):
 
     @asyncSlot(int)
     async def _load_transcript(self, session_id: int) -> None:
-        messages = await self.repository.load_messages(session_id)
+        messages = await self.repository.read(lambda store: store.sessions.messages(session_id))
         if self._shutting_down:
             return
         session = self.sessions.get(session_id)
@@ -386,7 +386,7 @@ class MainWindow(QMainWindow):
 
     @asyncSlot(int, str)
     async def _reload_transcript(self, session_id: int, note: str) -> None:
-        messages = await self.repository.load_messages(session_id)
+        messages = await self.repository.read(lambda store: store.sessions.messages(session_id))
         view = self.transcripts.get(session_id)
         if self._shutting_down or view is None:
             return
@@ -463,7 +463,7 @@ class MainWindow(QMainWindow):
             self.pending_changed.emit()
         elif isinstance(event, events.ToolResultSent) and event.proposal_id is not None:
             self.pending.pop(event.proposal_id, None)
-            if event.proposal_status in ("conflict", "failed"):
+            if event.proposal_status in (ProposalStatus.CONFLICT, ProposalStatus.FAILED):
                 # Not applied (the file changed, the disk is full or read-only, a command was cut off by a crash).
                 self.review_panel.show_notice(f"Proposal #{event.proposal_id}: {event.text}")
             self._show_next_proposal()
@@ -505,7 +505,7 @@ class MainWindow(QMainWindow):
     @asyncSlot(int)
     async def _refresh_session_soon(self, session_id: int) -> None:
         try:
-            session = await self.repository.get_session(session_id)
+            session = await self.repository.read(lambda store: store.sessions.get(session_id))
         except (UnknownItemError, RuntimeError):
             return
         if self._shutting_down:
@@ -534,13 +534,15 @@ class MainWindow(QMainWindow):
         self._refreshing = True
         try:
             # Waiting proposals and second reviews of others' first reviews (team mode), never one's own first review.
-            pending = await self.repository.reviewable_proposals(self.settings.reviewer_name)
+            pending = await self.repository.read(
+                lambda store, reviewer: store.reviews.reviewable_proposals(reviewer), self.settings.reviewer_name
+            )
             if self._shutting_down:
                 return
             known_sessions = set(self.sessions)
             self.pending = {p.id: p for p in pending}
             for session_id in {p.session_id for p in pending} - known_sessions:
-                session = await self.repository.get_session(session_id)
+                session = await self.repository.read(lambda store: store.sessions.get(session_id))
                 if self._shutting_down:
                     return  # the window closed while the database thread answered
                 self._upsert_session(session)

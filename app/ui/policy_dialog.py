@@ -245,10 +245,10 @@ def workspace_history(
 ) -> list[tuple[Any, Any]]:
     """(proposal, decision) pairs of the workspace's recent sessions, read on the database thread."""
     history: list[tuple[Any, Any]] = []
-    for session in repository.list_sessions(limit=1000):
+    for session in repository.sessions.recent(limit=1000):
         if session.workspace_root != workspace_root:
             continue
-        history.extend(repository.decisions_for_session(session.id))
+        history.extend(repository.proposals.decisions_for_session(session.id))
         sessions -= 1
         if sessions <= 0:
             break
@@ -323,7 +323,7 @@ class PolicyController(QObject):
             return
         root = proposal.workspace_root
         try:
-            history = await self.window.repository.run(workspace_history, self.window.repository.sync, root)
+            history = await self.window.repository.read(workspace_history, root)
             current = await run_in_thread(policy_file.load_policy, root)
         except (PolicyError, OSError, RuntimeError) as err:
             log.info("no rule offer for %s: %s", root, err)

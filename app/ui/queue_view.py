@@ -42,17 +42,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.records import DecisionRecord, ProposalRecord, QueueItemRecord
+from app.domain.lifecycle import ProposalStatus
+from app.domain.records import DecisionRecord, ProposalRecord, QueueItemRecord, QueueStatsRecord
 from app.services import compare, decisions, review
 from app.services import queue as core_queue
 from app.services.queue import FLAG_LABELS, FlagCache, QueueFilter, QueueSort, QueueSpec
 from app.services.sessions import SessionManager
 from app.store.async_repository import AsyncRepository
-from app.store.errors import StoreError
+from app.store.errors import StoreError, UnknownItemError
 from app.store.models import Proposal, utcnow
-from app.store.repository import UnknownItemError
 from app.store.team_review import AWAITING_SECOND_REVIEW, DISPUTED, EarlierVerdict
-from app.ui.background import run_in_thread, store_errors
 from app.ui.operations import run_op
 from app.ui.queue_filters import FilterBar
 from app.ui.review_panel import ReviewPanel
@@ -70,12 +69,12 @@ RELOAD_MARGIN = 100
 RECORD_CACHE_SIZE = 64
 PANEL_DEFER_MS = 80
 # What a review recorded here that decided nothing yet shows (team mode's two reviews).
-LOCAL_REVIEW_WORDS = {
-    "awaiting_second_review": "reviewed · waits for a second review",
-    "disputed": "reviewed · disputed, waits for adjudication",
+LOCAL_REVIEW_WORDS: dict[str, str] = {
+    ProposalStatus.AWAITING_SECOND_REVIEW: "reviewed · waits for a second review",
+    ProposalStatus.DISPUTED: "reviewed · disputed, waits for adjudication",
 }
 # Local states a decision of this window may be taken back from with u.
-UNDOABLE = ("decided", "awaiting_second_review", "disputed")
+UNDOABLE = (ProposalStatus.DECIDED, ProposalStatus.AWAITING_SECOND_REVIEW, ProposalStatus.DISPUTED)
 
 COLUMNS = (
     ("state", "State"),
@@ -277,15 +276,13 @@ class QueueModel(QAbstractTableModel):
         # Read on a thread of its own, like the figures (SQLite's WAL lets readers run beside the writer): a reload
         # of the list every few seconds took up to 100 ms of the database thread, and a decision pressed meanwhile
         # queued behind it — the keystroke's slowest 1%.
-        return await run_in_thread(
+        return await self.repository.read_beside(
             core_queue.fetch_page,
-            self.repository.sync,
             self.spec,
             after=after,
             limit=limit,
             flag_cache=self.flag_cache,
             reviewer=self.reviewer().strip() or None,
-            explain=store_errors(self.repository),
         )
 
     async def _fetch_more(self, generation: int, after) -> None:
@@ -433,7 +430,11 @@ class QueueModel(QAbstractTableModel):
         self.endRemoveRows()
 
     def pending_local_ids(self) -> list[int]:
-        return [pid for pid, state in self.local.items() if state.status in ("decided", "applying")]
+        return [
+            pid
+            for pid, state in self.local.items()
+            if state.status in (ProposalStatus.DECIDED, ProposalStatus.APPLYING)
+        ]
 
     def apply_states(self, states: dict) -> None:
         """Bring decisions made here up to date with the database (the runner applied them, or an undo elsewhere)."""
@@ -441,7 +442,7 @@ class QueueModel(QAbstractTableModel):
             state = self.local.get(pid)
             if state is None or state.status in ("deciding", "undoing"):
                 continue
-            if record.status == "pending":
+            if record.status == ProposalStatus.PENDING:
                 self.set_local(pid, None)
             elif record.status != state.status:
                 final_since = time.monotonic() if core_queue.is_final(record.status) else None
@@ -589,12 +590,6 @@ class QueueNotifier(QObject):
         return QIcon(pixmap)
 
 
-async def read_beside(repository: AsyncRepository, fn: Callable[..., Any], *args: Any) -> Any:
-    """A read on a thread of its own beside the database thread (WAL lets readers run beside the writer), with the
-    store's one-sentence errors."""
-    return await run_in_thread(fn, *args, explain=store_errors(repository))
-
-
 class QueueView(QWidget):
     """The queue page. ``changed`` fires after anything the reviewer can see changed (rows, states, figures)."""
 
@@ -636,8 +631,8 @@ class QueueView(QWidget):
         self._current_since = time.monotonic()
         self._current_shown_at = utcnow()
         self._tasks: set[asyncio.Task] = set()
-        self.last_stats = None
-        self.last_session_stats = None
+        self.last_stats: QueueStatsRecord | None = None
+        self.last_session_stats: QueueStatsRecord | None = None
         self._build()
 
     # -- layout --------------------------------------------------------------------------------------------------------
@@ -791,7 +786,7 @@ class QueueView(QWidget):
             return
         self._polling = True
         try:
-            signature = await self.repository.queue_signature()
+            signature = await self.repository.read(lambda store: store.queue.signature())
             previous = self._signature
             self._signature = signature
             clock = time.monotonic()
@@ -802,9 +797,7 @@ class QueueView(QWidget):
                 await self.model.load(visible=self._visible_rows())
             local_ids = self.model.pending_local_ids()
             if local_ids:
-                self.model.apply_states(
-                    await read_beside(self.repository, self.repository.sync.proposal_states, local_ids)
-                )
+                self.model.apply_states(await self.repository.read_beside(lambda store: store.queue.states(local_ids)))
             self._stats_due = self._stats_due or changed or clock - self._stats_at > STATS_EVERY_S * 5
             if self._stats_due and (self.last_stats is None or clock - self._stats_at > STATS_EVERY_S):
                 await self._refresh_stats()
@@ -812,9 +805,8 @@ class QueueView(QWidget):
             self.notifier.update(waiting, new_items, focused=self.window_is_focused())
             if clock - self._choices_at > CHOICES_EVERY_S or new_items:
                 self._choices_at = clock
-                choices = await read_beside(
-                    self.repository, self.repository.sync.queue_choices, 200, self.reviewer() or None
-                )
+                reviewer = self.reviewer() or None
+                choices = await self.repository.read_beside(lambda store: store.queue.choices(200, reviewer))
                 self.filter_bar.set_choices(
                     sorted({root for _, _, root in choices}), [(sid, task) for sid, task, _ in choices]
                 )
@@ -833,14 +825,12 @@ class QueueView(QWidget):
         # never queues behind them on the database thread.
         # "Waiting" is what this reviewer may review (their queue's items), so the tray's count is their work.
         reviewer = self.reviewer() or None
-        self.last_stats = await read_beside(
-            self.repository, core_queue.queue_stats, self.repository.sync, now, None, reviewer
-        )
+        self.last_stats = await self.repository.read_beside(core_queue.queue_stats, now, None, reviewer)
         self.stats_label.setText("<b>All sessions:</b> " + core_queue.stats_text(self.last_stats))
         self._stats_session = None if item is None else item.session_id
         if item is not None:
-            self.last_session_stats = await read_beside(
-                self.repository, core_queue.queue_stats, self.repository.sync, now, item.session_id, reviewer
+            self.last_session_stats = await self.repository.read_beside(
+                core_queue.queue_stats, now, item.session_id, reviewer
             )
             self.session_stats_label.setText(
                 f"<b>Session #{item.session_id}:</b> " + core_queue.stats_text(self.last_session_stats)
@@ -934,7 +924,7 @@ class QueueView(QWidget):
             self.panel.set_busy(True)
             return
         self.panel.set_busy(False)
-        status = self.model.rows[row].status if row is not None else "pending"
+        status = self.model.rows[row].status if row is not None else ProposalStatus.PENDING
         if status == AWAITING_SECOND_REVIEW:
             self.panel.show_banner(
                 f"#{record.id}: second review. Judge it on your own; the first verdict stays hidden until it is decided.",
@@ -949,7 +939,10 @@ class QueueView(QWidget):
     async def _show_earlier_verdicts(self, proposal_id: int) -> None:
         """An adjudicator sees both reviews and their reasons; nobody else is ever sent them (the store refuses)."""
         try:
-            verdicts = await self.repository.earlier_verdicts(proposal_id, self.reviewer())
+            adjudicator = self.reviewer()
+            verdicts = await self.repository.read(
+                lambda store: store.reviews.earlier_verdicts(proposal_id, adjudicator)
+            )
             text = adjudication_text(proposal_id, verdicts)
         except StoreError as err:
             text = f"#{proposal_id}: disputed. {err}"
@@ -963,7 +956,7 @@ class QueueView(QWidget):
             return record
         task = self._record_tasks.get(proposal_id)
         if task is None:
-            task = asyncio.ensure_future(self.repository.get_proposal(proposal_id))
+            task = asyncio.ensure_future(self.repository.read(lambda store: store.proposals.get(proposal_id)))
             self._record_tasks[proposal_id] = task
         try:
             record = await asyncio.shield(task)
@@ -1129,13 +1122,13 @@ class QueueView(QWidget):
         decision = await run_op(action, pid, on_success=lambda _: None, on_failure=failed, on_done=done)
         if decision is None:
             return
-        state = LocalState("decided", decision.verdict, decision.decided_at)
+        state = LocalState(ProposalStatus.DECIDED, decision.verdict, decision.decided_at)
         if decision.review_stage in ("first", "second"):
             # One of two reviews: whether it decided anything (agreement) or not (first, dispute) is the store's word.
             try:
-                status = (await self.repository.proposal_states([pid]))[pid].status
+                status = (await self.repository.read(lambda store: store.queue.states([pid])))[pid].status
             except (StoreError, KeyError):
-                status = "decided"
+                status = ProposalStatus.DECIDED
             if status in LOCAL_REVIEW_WORDS:
                 state = replace(state, status=status, final_since=time.monotonic())
         self.model.set_local(pid, state)

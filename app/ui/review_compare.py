@@ -101,7 +101,7 @@ class ReviewCompare:
         """Show the alternatives sampled last time for ``proposal_id`` (the answer to last_compare_requested)."""
         token = self.loads.issue("last compare", proposal_id)
         try:
-            record = await repository.latest_compare(proposal_id)
+            record = await repository.read(lambda store: store.compares.latest(proposal_id))
         except StoreError as err:
             record, problem = None, str(err)
         else:

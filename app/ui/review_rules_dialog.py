@@ -195,7 +195,7 @@ class ReviewRulesController(QObject):
     async def _load(self, root: str) -> None:
         dialog = self.dialog
         try:
-            rules = await self.window.repository.review_rules(root)
+            rules = await self.window.repository.read(lambda store: store.reviews.rules(root))
         except StoreError as err:
             if dialog is not None:
                 dialog.show_error(f"The rules could not be read: {err}")
@@ -206,13 +206,16 @@ class ReviewRulesController(QObject):
     @asyncSlot(str, object)
     async def _save(self, root: str, rules: ReviewRules) -> None:
         dialog = self.dialog
+        updated_by = self.window.settings.reviewer_name or None
         try:
-            await self.window.repository.set_review_rules(
-                root,
-                kinds=rules.kinds,
-                path_globs=rules.path_globs,
-                adjudicators=rules.adjudicators,
-                updated_by=self.window.settings.reviewer_name or None,
+            await self.window.repository.write(
+                lambda store: store.reviews.set_rules(
+                    root,
+                    kinds=rules.kinds,
+                    path_globs=rules.path_globs,
+                    adjudicators=rules.adjudicators,
+                    updated_by=updated_by,
+                )
             )
         except (ReviewRulesError, StoreError) as err:
             if dialog is not None:

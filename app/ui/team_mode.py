@@ -136,7 +136,7 @@ class TeamModeController(QObject):
         self.stats_view.show()
         self.stats_view.activateWindow()
         try:
-            stats = await self.window.repository.team_stats()
+            stats = await self.window.repository.read(lambda store: store.reviews.stats())
         except StoreError as err:
             self.stats_view.show_error(str(err))
             return

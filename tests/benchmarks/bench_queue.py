@@ -17,6 +17,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from tests.benchmarks.figures import Figure  # noqa: E402
 from tests.benchmarks.queue_data import build_queue_database  # noqa: E402
+from tests.support.store_queries import list_proposals  # noqa: E402
 
 KEYSTROKE_P50_TARGET_MS = 16.0
 KEYSTROKE_P99_TARGET_MS = 50.0
@@ -248,7 +249,7 @@ async def _naive_open_and_scroll(db_path: Path) -> tuple[float, float]:
         watch = _PaintWatch(table.viewport(), lambda: table.model() is not None and table.model().rowCount() > 0)
         table.show()
         repository = Repository(database)
-        rows = repository.list_proposals(statuses=["pending"], limit=10_000_000)
+        rows = list_proposals(repository, statuses=["pending"], limit=10_000_000)
         model = QStandardItemModel(len(rows), 7)
         for number, proposal in enumerate(rows):
             for column, value in enumerate(

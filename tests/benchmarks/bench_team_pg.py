@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from tests.benchmarks.figures import Figure
+from tests.support.store_queries import claim_next
 
 FULL_ITEMS, FULL_PROCESSES = 10_000, 8
 QUICK_ITEMS, QUICK_PROCESSES = 1_000, 4
@@ -61,7 +62,7 @@ def _seed(url: str, count: int) -> None:
     database = open_database(url)
     try:
         repository = Repository(database)
-        session = repository.create_session(
+        session = repository.sessions.create(
             workspace_root=WORKSPACE,
             task="benchmark",
             endpoint="demo",
@@ -146,7 +147,7 @@ def _reviewer_process(url: str, reviewer: str, strategy: str, result_path: str, 
         while True:
             before = time.perf_counter()
             if strategy == "skip_locked":
-                claim = repository.claim_next(reviewer)
+                claim = claim_next(repository, reviewer)
                 proposal_id = None if claim is None else claim.proposal_id
             else:
                 proposal_id, lost_races = _naive_claim(database, reviewer)
@@ -156,7 +157,7 @@ def _reviewer_process(url: str, reviewer: str, strategy: str, result_path: str, 
                 break
             verdict = "approve" if proposal_id % 3 else "reject"
             try:
-                repository.record_decision(
+                repository.proposals.record_decision(
                     proposal_id,
                     verdict=verdict,
                     reason="bench" if verdict == "reject" else None,

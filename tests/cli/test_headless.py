@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME
-from app.standin.scenario import ScriptedScenario, text_turn, tool_turn, tool_use_block
+from app.standin.scenario import text_turn, tool_turn, tool_use_block
 from app.standin.server import StandinServer
+from tests.support.scripted_scenario import ScriptedScenario
 
 GREET = "def greet(name):\n    return 'hi ' + name\n"
 

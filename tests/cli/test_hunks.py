@@ -8,10 +8,11 @@ import subprocess
 import sys
 
 from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME
-from app.standin.scenario import ScriptedScenario, text_turn, tool_turn, tool_use_block
+from app.standin.scenario import text_turn, tool_turn, tool_use_block
 from app.standin.server import StandinServer
 from tests.cli.test_headless import cli_env, signoff, wait_for_queue  # noqa: F401 (cli_env is a fixture)
 from tests.support.agent_harness import MODEL
+from tests.support.scripted_scenario import ScriptedScenario
 
 ORIGINAL = "".join(f"line {i}\n" for i in range(1, 31))
 REWRITTEN = (

@@ -13,6 +13,7 @@ from app.domain.diffing import compute_diff
 from app.domain.hunks import HunkError, HunkVerdict
 from tests.domain.test_diff_roundtrip import edited_pairs
 from tests.support.git_apply import GitApplier
+from tests.support.store_queries import pending_proposals
 
 PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PATH = "pkg/module.py"
@@ -301,8 +302,8 @@ def test_mixed_hunk_decision_writes_old_plus_approved_hunks_and_tells_the_agent_
         ]
         await stack.manager.decide(review.by_hunk(proposal.id, "ada", verdicts))
         assert await stack.manager.wait(session.id) == "finished"
-        decisions = await stack.repository.decisions_for_session(session.id)
-        stored = await stack.repository.get_proposal(proposal.id)
+        decisions = await stack.repository.read(lambda store: store.proposals.decisions_for_session(session.id))
+        stored = await stack.repository.read(lambda store: store.proposals.get(proposal.id))
         await stack.close()
         return decisions, stored
 
@@ -343,7 +344,7 @@ def test_rejecting_every_hunk_changes_nothing_and_the_agent_reads_each_reason(st
         verdicts = [HunkVerdict(i, hunks.REJECT, reason=f"reason {i + 1}") for i in range(3)]
         await stack.manager.decide(review.by_hunk(proposal.id, "ada", verdicts))
         await stack.manager.wait(session.id)
-        decisions = await stack.repository.decisions_for_session(session.id)
+        decisions = await stack.repository.read(lambda store: store.proposals.decisions_for_session(session.id))
         await stack.close()
         return decisions
 
@@ -368,7 +369,7 @@ def test_approving_every_hunk_is_an_ordinary_approval_with_the_hunks_kept(stack_
         proposal = await stack.waiting_proposal()
         await stack.manager.decide(review.by_hunk(proposal.id, "ada", hunks.verdicts_for([0, 1, 2], 3)))
         await stack.manager.wait(session.id)
-        decisions = await stack.repository.decisions_for_session(session.id)
+        decisions = await stack.repository.read(lambda store: store.proposals.decisions_for_session(session.id))
         await stack.close()
         return decisions
 
@@ -393,7 +394,7 @@ def test_an_undecided_hunk_is_refused_and_nothing_is_recorded(stack_factory):
             await stack.manager.decide(
                 review.by_hunk(proposal.id, "ada", [HunkVerdict(0, "approve"), HunkVerdict(1, "approve")])
             )
-        pending = await stack.repository.pending_proposals()
+        pending = await stack.repository.read(pending_proposals)
         stack.manager.stop(proposal.session_id)
         await stack.close()
         return pending, proposal

@@ -484,7 +484,7 @@ def test_a_denied_command_is_rejected_by_policy_at_once_and_never_runs(stack_fac
     async def scenario():
         session = await stack.start()
         assert await stack.manager.wait(session.id) == "finished"
-        decisions = await stack.repository.decisions_for_session(session.id)
+        decisions = await stack.repository.read(lambda store: store.proposals.decisions_for_session(session.id))
         await stack.close()
         return decisions
 
@@ -505,7 +505,7 @@ def test_an_allowed_command_is_approved_by_policy_and_runs_without_waiting(stack
     async def scenario():
         session = await stack.start()
         assert await stack.manager.wait(session.id) == "finished"
-        decisions = await stack.repository.decisions_for_session(session.id)
+        decisions = await stack.repository.read(lambda store: store.proposals.decisions_for_session(session.id))
         await stack.close()
         return decisions
 
@@ -531,7 +531,7 @@ def test_an_allowed_edit_is_applied_and_an_unmatched_one_waits_for_a_person(stac
         assert (stack.workspace / "src" / "ok.py").read_text() == "x = 1\n"
         await stack.manager.decide(review.approve(waiting.id, "ada"))
         assert await stack.manager.wait(session.id) == "finished"
-        decisions = await stack.repository.decisions_for_session(session.id)
+        decisions = await stack.repository.read(lambda store: store.proposals.decisions_for_session(session.id))
         await stack.close()
         return decisions
 

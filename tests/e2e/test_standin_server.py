@@ -13,17 +13,9 @@ import anthropic
 import httpx2
 import pytest
 
-from app.standin.scenario import (
-    Fault,
-    ScriptedScenario,
-    StreamFault,
-    Turn,
-    text_block,
-    text_turn,
-    tool_turn,
-    tool_use_block,
-)
+from app.standin.scenario import Fault, StreamFault, Turn, text_block, text_turn, tool_turn, tool_use_block
 from app.standin.server import DEFAULT_MODELS, InvalidRequest, StandinServer, validate_messages_request
+from tests.support.scripted_scenario import ScriptedScenario
 
 MODEL = "claude-sonnet-5-5"
 HELLO = [{"role": "user", "content": "Hello"}]

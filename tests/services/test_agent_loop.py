@@ -10,6 +10,7 @@ from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME
 from app.services import events, review
 from app.standin.scenario import Fault, StreamFault, text_block, text_turn, tool_turn, tool_use_block
 from tests.support.agent_harness import run
+from tests.support.store_queries import list_proposals, pending_proposals
 
 GREET = "def greet(name):\n    return 'hi ' + name\n"
 
@@ -38,8 +39,8 @@ def test_approved_edit_writes_the_exact_bytes_and_records_the_decision(stack_fac
         assert "+    return 'Hello, ' + name" in proposal.shown_text
         await stack.manager.decide(review.approve(proposal.id, "ada", time_on_screen_ms=1200))
         assert await stack.manager.wait(session.id) == "finished"
-        decisions = await stack.repository.decisions_for_session(session.id)
-        stored = await stack.repository.get_proposal(proposal.id)
+        decisions = await stack.repository.read(lambda store: store.proposals.decisions_for_session(session.id))
+        stored = await stack.repository.read(lambda store: store.proposals.get(proposal.id))
         await stack.close()
         return decisions, stored
 
@@ -83,7 +84,7 @@ def test_edited_change_lands_as_the_reviewer_wrote_it_and_the_agent_is_told_the_
         proposal = await stack.waiting_proposal()
         await stack.manager.decide(review.edit(proposal.id, "ada", mine))
         await stack.manager.wait(session.id)
-        decisions = await stack.repository.decisions_for_session(session.id)
+        decisions = await stack.repository.read(lambda store: store.proposals.decisions_for_session(session.id))
         await stack.close()
         return decisions
 
@@ -189,8 +190,8 @@ def test_stop_while_a_proposal_waits_withdraws_it_and_changes_nothing(stack_fact
         proposal = await stack.waiting_proposal()
         assert stack.manager.stop(session.id)
         assert await stack.manager.wait(session.id) == "stopped"
-        stored = await stack.repository.get_proposal(proposal.id)
-        final = await stack.repository.get_session(session.id)
+        stored = await stack.repository.read(lambda store: store.proposals.get(proposal.id))
+        final = await stack.repository.read(lambda store: store.sessions.get(session.id))
         await stack.close()
         return stored, final
 
@@ -216,9 +217,9 @@ def test_a_waiting_proposal_survives_a_restart_and_deciding_it_resumes_the_sessi
     stack.open()
 
     async def after_restart():
-        pending = await stack.repository.pending_proposals()
+        pending = await stack.repository.read(pending_proposals)
         assert [p.id for p in pending] == [proposal.id]
-        assert (await stack.repository.get_session(session.id)).status == "waiting"
+        assert (await stack.repository.read(lambda store: store.sessions.get(session.id))).status == "waiting"
         await stack.manager.decide(review.approve(proposal.id, "ada"))
         assert await stack.manager.wait(session.id) == "finished"
         await stack.close()
@@ -237,7 +238,7 @@ def test_a_file_changed_on_disk_after_the_proposal_is_a_conflict_and_is_not_over
         (stack.workspace / "greet.py").write_text("someone else's version\n")
         await stack.manager.decide(review.approve(proposal.id, "ada"))
         await stack.manager.wait(session.id)
-        stored = await stack.repository.get_proposal(proposal.id)
+        stored = await stack.repository.read(lambda store: store.proposals.get(proposal.id))
         await stack.close()
         return stored
 
@@ -286,7 +287,7 @@ def test_bad_tool_inputs_get_clear_errors_and_make_no_proposal(stack_factory, tm
     async def scenario():
         session = await stack.start()
         await stack.manager.wait(session.id)
-        proposals = await stack.repository.list_proposals(session_id=session.id)
+        proposals = await stack.repository.read(list_proposals, session_id=session.id)
         await stack.close()
         return proposals
 
@@ -351,7 +352,7 @@ def test_requests_use_prompt_caching_and_usage_is_totalled_per_session(stack_fac
         proposal = await stack.waiting_proposal()
         await stack.manager.decide(review.approve(proposal.id, "ada"))
         await stack.manager.wait(session.id)
-        final = await stack.repository.get_session(session.id)
+        final = await stack.repository.read(lambda store: store.sessions.get(session.id))
         await stack.close()
         return final
 
@@ -371,7 +372,7 @@ def test_the_turn_limit_ends_the_session(stack_factory):
     async def scenario():
         session = await stack.start(max_turns=2)
         await stack.manager.wait(session.id)
-        final = await stack.repository.get_session(session.id)
+        final = await stack.repository.read(lambda store: store.sessions.get(session.id))
         await stack.close()
         return final
 
@@ -408,7 +409,7 @@ def test_an_api_error_interrupts_the_session_with_a_clear_message_and_resume_con
     async def scenario():
         session = await stack.start()
         assert await stack.manager.wait(session.id) == "interrupted"
-        interrupted = await stack.repository.get_session(session.id)
+        interrupted = await stack.repository.read(lambda store: store.sessions.get(session.id))
         await stack.manager.resume(session.id)
         assert await stack.manager.wait(session.id) == "finished"
         await stack.close()
@@ -472,9 +473,9 @@ def test_the_whole_flow_works_on_postgresql_from_the_start(stack_factory, postgr
         with pytest.raises(Exception, match="already decided by bob"):
             await stack.manager.decide(review.approve(second[0].id, "ada"))
         assert await stack.manager.wait(session.id) == "finished"
-        decisions = await stack.repository.decisions_for_session(session.id)
-        messages = await stack.repository.load_messages(session.id)
-        stored = await stack.repository.get_session(session.id)
+        decisions = await stack.repository.read(lambda store: store.proposals.decisions_for_session(session.id))
+        messages = await stack.repository.read(lambda store: store.sessions.messages(session.id))
+        stored = await stack.repository.read(lambda store: store.sessions.get(session.id))
         await stack.close()
         return decisions, messages, stored
 

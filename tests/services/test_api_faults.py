@@ -76,7 +76,7 @@ def test_an_overloaded_api_shows_each_retry_then_interrupts_and_resume_continues
         proposal = await stack.waiting_proposal()
         await stack.manager.decide(review.approve(proposal.id, "ada"))
         assert await stack.manager.wait(session.id) == "interrupted"
-        interrupted = await stack.repository.get_session(session.id)
+        interrupted = await stack.repository.read(lambda store: store.sessions.get(session.id))
         await stack.manager.resume(session.id)
         assert await stack.manager.wait(session.id) == "finished"
         await stack.close()

@@ -12,11 +12,13 @@ from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME
 from app.services import compare, review
 from app.services.export import ExportFilters, ExportOptions, export_dataset
 from app.services.review import ReviewError
-from app.standin.scenario import Alternatives, text_block, text_turn, tool_turn, tool_use_block
+from app.standin.scenario import text_block, text_turn, tool_turn, tool_use_block
 from app.store.audit import verify_chain
 from app.store.compare import REPLACED
 from app.store.models import Alternative, Decision
 from tests.support.agent_harness import run
+from tests.support.scripted_scenario import Alternatives
+from tests.support.store_queries import list_proposals
 
 datasets = pytest.importorskip("datasets")
 # Progress bars start tqdm's monitor thread, which outlives the test (tests/support/leaks.py fails on that).
@@ -49,7 +51,7 @@ def test_compare_samples_each_alternative_from_the_original_prompt_and_records_i
         await stack.start("Greet politely.")
         proposal = await stack.waiting_proposal()
         record = await stack.manager.compare(proposal.id, 3, requested_by="ada")
-        again = await stack.repository.latest_compare(proposal.id)
+        again = await stack.repository.read(lambda store: store.compares.latest(proposal.id))
         await stack.close()
         return proposal, record, again
 
@@ -90,9 +92,9 @@ def test_a_picked_alternative_is_applied_and_the_agent_sees_it_as_its_own_tool_c
             )
         )
         status = await stack.manager.wait(session.id)
-        original = await stack.repository.get_proposal(proposal.id)
-        proposals = await stack.repository.list_proposals(session_id=session.id)
-        messages = await stack.repository.load_messages(session.id)
+        original = await stack.repository.read(lambda store: store.proposals.get(proposal.id))
+        proposals = await stack.repository.read(list_proposals, session_id=session.id)
+        messages = await stack.repository.read(lambda store: store.sessions.messages(session.id))
         await stack.close()
         return status, record, decision, original, proposals, messages
 
@@ -166,7 +168,7 @@ def test_rejecting_every_alternative_tells_the_agent_why_and_applies_nothing(sta
             compare.PickRequest(proposal.id, record.id, None, "ada", reason="None of these keeps the old tone.")
         )
         await stack.manager.wait(session.id)
-        stored = await stack.repository.get_proposal(proposal.id)
+        stored = await stack.repository.read(lambda store: store.proposals.get(proposal.id))
         await stack.close()
         return decision, stored
 
@@ -378,9 +380,9 @@ def test_signoff_compare_samples_in_its_own_process_and_signoff_pick_reaches_the
     import sys
     from pathlib import Path
 
-    from app.standin.scenario import ScriptedScenario
     from app.standin.server import StandinServer
     from tests.cli.test_headless import signoff, wait_for_queue
+    from tests.support.scripted_scenario import ScriptedScenario
 
     workspace = tmp_path / "ws"
     workspace.mkdir()
@@ -497,7 +499,7 @@ def test_an_alternative_the_workspace_policy_denies_cannot_be_picked(stack_facto
             compare.CompareError, match=f"Alternative {rm.position} is denied by this workspace's policy"
         ):
             await stack.manager.pick(compare.PickRequest(proposal.id, record.id, rm.position, "ada"))
-        still = await stack.repository.get_proposal(proposal.id)
+        still = await stack.repository.read(lambda store: store.proposals.get(proposal.id))
         stack.manager.stop(session.id)
         await stack.close()
         return still

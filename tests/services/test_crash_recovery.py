@@ -18,12 +18,14 @@ from sqlalchemy import create_engine, text
 
 from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME
 from app.services import review
-from app.standin.scenario import ScriptedScenario, text_turn, tool_turn, tool_use_block
+from app.standin.scenario import text_turn, tool_turn, tool_use_block
 from app.standin.server import StandinServer
 from app.store.db import open_database
 from app.store.repository import Repository
 from tests.support.agent_harness import run
 from tests.support.crash_harness import run_crash_harness
+from tests.support.scripted_scenario import ScriptedScenario
+from tests.support.store_queries import list_proposals, pending_proposals
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GREET = "def greet(name):\n    return 'hi ' + name\n"
@@ -93,7 +95,7 @@ def test_a_command_interrupted_by_a_crash_is_never_run_again_and_the_agent_is_to
         try:
             proposal = None
             for _ in range(600):
-                waiting = repository.pending_proposals()
+                waiting = pending_proposals(repository)
                 if waiting:
                     proposal = waiting[0]
                     break
@@ -103,10 +105,10 @@ def test_a_command_interrupted_by_a_crash_is_never_run_again_and_the_agent_is_to
                 except subprocess.TimeoutExpired:
                     pass
             assert proposal is not None, runner.stdout.read() if runner.poll() is not None else "no proposal"
-            repository.record_decision(proposal.id, verdict="approve", reviewer="ada", channel="cli")
+            repository.proposals.record_decision(proposal.id, verdict="approve", reviewer="ada", channel="cli")
             runner.communicate(timeout=60)
             assert runner.returncode == -signal.SIGKILL
-            crashed = repository.get_proposal(proposal.id)
+            crashed = repository.proposals.get(proposal.id)
             assert crashed.status == "applying" and crashed.result is None
             assert (workspace / "ran.log").read_text() == "ran\n"
 
@@ -118,7 +120,7 @@ def test_a_command_interrupted_by_a_crash_is_never_run_again_and_the_agent_is_to
                 timeout=60,
             )
             assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-            final = repository.get_proposal(proposal.id)
+            final = repository.proposals.get(proposal.id)
         finally:
             if runner.poll() is None:
                 runner.kill()
@@ -159,9 +161,9 @@ def test_a_file_edit_found_applying_after_a_crash_is_finished_exactly_once(
     # ...in the state a crash right after recording the apply intent leaves: the same calls the runner makes.
     sync = Repository(open_database(str(stack.db_path)))
     review.decide(sync, review.approve(proposal.id, "ada"))
-    assert sync.claim_for_apply(proposal.id, window_s=0)
-    assert sync.record_apply_intent(proposal.id, target_hash)
-    assert sync.apply_intent(proposal.id) == target_hash
+    assert sync.proposals.claim_for_apply(proposal.id, window_s=0)
+    assert sync.proposals.record_apply_intent(proposal.id, target_hash)
+    assert sync.proposals.apply_intent(proposal.id) == target_hash
     sync.database.close()
     on_disk = {"target": HELLO, "base": GREET, "other": "someone else's\n"}[disk]
     (stack.workspace / "greet.py").write_text(on_disk)
@@ -171,7 +173,7 @@ def test_a_file_edit_found_applying_after_a_crash_is_finished_exactly_once(
     async def after_restart():
         await stack.manager.resume(session.id)
         assert await stack.manager.wait(session.id) == "finished"
-        stored = await stack.repository.get_proposal(proposal.id)
+        stored = await stack.repository.read(lambda store: store.proposals.get(proposal.id))
         await stack.close()
         return stored
 
@@ -384,7 +386,7 @@ def test_an_apply_on_a_full_or_read_only_disk_fails_clearly_and_writes_nothing(t
     assert after[:1] == ["END"], output  # the file is exactly as it was
     assert not [name for name in after if name.endswith(".signoff-tmp")], output
     database = open_database(str(tmp_path / "signoff.db"))
-    (proposal,) = Repository(database).list_proposals()
+    (proposal,) = list_proposals(Repository(database))
     database.close()
     assert proposal.status == "failed"
     assert proposal.result["is_error"]

@@ -42,7 +42,7 @@ def test_a_rejection_without_a_reason_keeps_the_proposal_waiting(repository: Rep
     assert decisions.failure(refused.value, pid) == decisions.Failure(
         "A rejection needs a reason: the agent revises from it."
     )
-    assert repository.get_proposal(pid).status == "pending"
+    assert repository.proposals.get(pid).status == "pending"
 
 
 def test_undo_through_the_one_path_puts_the_proposal_back_to_waiting(repository: Repository, tmp_path: Path):

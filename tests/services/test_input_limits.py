@@ -16,6 +16,7 @@ from app.services.review import ReviewError, read_edit_file
 from app.services.settings import Settings, load_settings, save_settings, settings_path
 from app.standin.scenario import text_turn, tool_turn, tool_use_block
 from tests.support.agent_harness import run
+from tests.support.store_queries import list_proposals
 
 
 def limit_edits_to(max_bytes: int) -> None:
@@ -35,7 +36,7 @@ def test_an_agent_file_above_the_settings_limit_is_refused_to_the_model_and_neve
     async def scenario():
         session = await stack.start()
         assert await stack.manager.wait(session.id) == "finished"
-        proposals = await stack.repository.list_proposals(session_id=session.id)
+        proposals = await stack.repository.read(lambda store: list_proposals(store, session_id=session.id))
         await stack.close()
         return proposals
 
@@ -53,7 +54,7 @@ def test_an_agent_command_line_above_the_limit_is_refused_to_the_model_and_never
     async def scenario():
         session = await stack.start()
         assert await stack.manager.wait(session.id) == "finished"
-        proposals = await stack.repository.list_proposals(session_id=session.id)
+        proposals = await stack.repository.read(lambda store: list_proposals(store, session_id=session.id))
         await stack.close()
         return proposals
 
@@ -81,7 +82,7 @@ def test_a_reviewer_edit_over_the_limit_or_not_text_is_refused_and_nothing_is_re
         proposal = await stack.waiting_proposal()
         with pytest.raises(ReviewError, match=message):
             await stack.manager.decide(review.edit(proposal.id, "ada", content))
-        decisions = await stack.repository.decisions_for_session(session.id)
+        decisions = await stack.repository.read(lambda store: store.proposals.decisions_for_session(session.id))
         stack.manager.stop(session.id)
         await stack.manager.wait(session.id)
         await stack.close()
@@ -104,7 +105,7 @@ def test_a_long_tool_result_reaches_the_model_cut_like_command_output_and_is_sto
         proposal = await stack.waiting_proposal()
         await stack.manager.decide(review.edit(proposal.id, "ada", edited))
         assert await stack.manager.wait(session.id) == "finished"
-        stored = await stack.repository.get_proposal(proposal.id)
+        stored = await stack.repository.read(lambda store: store.proposals.get(proposal.id))
         await stack.close()
         return stored
 

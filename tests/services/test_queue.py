@@ -17,9 +17,11 @@ from app.services.queue import FlagCache, QueueFilter, QueueSort, QueueSpec, fet
 from app.standin.scenario import text_turn, tool_turn, tool_use_block
 from app.store.audit import verify_chain
 from app.store.db import open_database
+from app.store.errors import UndoRefusedError
 from app.store.models import Decision, Proposal
-from app.store.repository import Repository, UndoRefusedError
+from app.store.repository import Repository
 from tests.support.agent_harness import run
+from tests.support.store_queries import list_proposals
 
 
 @pytest.fixture
@@ -30,7 +32,7 @@ def repository(tmp_path: Path):
 
 
 def make_session(repository: Repository, root: str, task: str) -> int:
-    return repository.create_session(
+    return repository.sessions.create(
         workspace_root=root,
         task=task,
         endpoint="anthropic",
@@ -54,7 +56,7 @@ def add_proposal(
 ) -> int:
     command = f"echo {number}" if kind == "command" else None
     shown = command if kind == "command" else f"--- a/f\n+++ b/f\n@@ -1 +1 @@\n-old\n+{added}\n"
-    return repository.create_proposal(
+    return repository.proposals.create(
         session_id=session_id,
         message_seq=1,
         tool_use_id=f"toolu_{number}",
@@ -90,14 +92,14 @@ def test_keyset_pages_visit_every_waiting_row_once_in_order_for_every_sort(repos
         session = alpha if number % 2 else beta
         kind = ("edit", "create", "command")[number % 3]
         ids.append(add_proposal(repository, session, number, kind=kind, lines=number % 5))
-    repository.record_decision(ids[0], verdict="approve", reviewer="ada")
+    repository.proposals.record_decision(ids[0], verdict="approve", reviewer="ada")
     waiting = set(ids[1:])
     for column in ("age", "workspace", "session", "kind", "target", "lines"):
         for descending in (False, True):
             seen = every_page(repository, QueueSpec(sort=QueueSort(column, descending)))
             assert len(seen) == len(waiting) and set(seen) == waiting, (column, descending)
     by_lines = every_page(repository, QueueSpec(sort=QueueSort("lines", True)))
-    lines = {p.id: p.lines_added + p.lines_removed for p in repository.list_proposals()}
+    lines = {p.id: p.lines_added + p.lines_removed for p in list_proposals(repository)}
     assert [lines[i] for i in by_lines] == sorted((lines[i] for i in by_lines), reverse=True)
 
 
@@ -140,7 +142,7 @@ def test_progress_figures_are_counted_in_sql_per_session_and_overall(repository)
     ]
     for number, (session, seconds, ago) in enumerate(history):
         pid = add_proposal(repository, session, number)
-        decision = repository.record_decision(
+        decision = repository.proposals.record_decision(
             pid, verdict="approve", reviewer="ada", time_on_screen_ms=int(seconds * 1000)
         )
         with repository.database.session() as orm, orm.begin():
@@ -149,53 +151,53 @@ def test_progress_figures_are_counted_in_sql_per_session_and_overall(repository)
     add_proposal(repository, beta, 11)
     add_proposal(repository, beta, 12)
     cli_decided = add_proposal(repository, beta, 13)
-    repository.record_decision(cli_decided, verdict="approve", reviewer="ada", channel="cli")
+    repository.proposals.record_decision(cli_decided, verdict="approve", reviewer="ada", channel="cli")
     with repository.database.session() as orm, orm.begin():
         orm.execute(
             update(Decision).where(Decision.proposal_id == cli_decided).values(decided_at=now - dt.timedelta(minutes=1))
         )
 
     hour_ago = now - dt.timedelta(hours=1)
-    overall = repository.queue_stats(day_start=day_start, hour_ago=hour_ago)
+    overall = repository.queue.stats(day_start=day_start, hour_ago=hour_ago)
     assert (overall.waiting, overall.decided_today, overall.decided_last_hour) == (3, 5, 4)
     assert overall.median_ms == 4000  # 1, 3, 5, 8 s on screen today; the CLI decision has no time on screen
-    only_alpha = repository.queue_stats(day_start=day_start, hour_ago=hour_ago, session_id=alpha)
+    only_alpha = repository.queue.stats(day_start=day_start, hour_ago=hour_ago, session_id=alpha)
     assert (only_alpha.waiting, only_alpha.decided_today, only_alpha.decided_last_hour, only_alpha.median_ms) == (
         1,
         3,
         2,
         3000,
     )
-    only_beta = repository.queue_stats(day_start=day_start, hour_ago=hour_ago, session_id=beta)
+    only_beta = repository.queue.stats(day_start=day_start, hour_ago=hour_ago, session_id=beta)
     assert (only_beta.waiting, only_beta.decided_today, only_beta.median_ms) == (2, 2, 5000)
 
 
 def test_undo_returns_the_proposal_to_waiting_only_inside_the_window_and_only_for_its_reviewer(repository):
     session = make_session(repository, "/srv/alpha", "Alpha")
     first, second, third = (add_proposal(repository, session, n) for n in range(3))
-    repository.record_decision(first, verdict="approve", reviewer="ada")
+    repository.proposals.record_decision(first, verdict="approve", reviewer="ada")
     with pytest.raises(UndoRefusedError, match="decided by ada; only they"):
         undo.undo(repository, first, "bob", window_s=30)
     back = undo.undo(repository, first, "ada", window_s=30)
-    assert back.status == "pending" and repository.latest_decision(first) is None
+    assert back.status == "pending" and repository.proposals.latest_decision(first) is None
     with pytest.raises(UndoRefusedError, match="not decided"):
         undo.undo(repository, first, "ada", window_s=30)
 
-    repository.record_decision(second, verdict="reject", reviewer="ada", reason="no")
+    repository.proposals.record_decision(second, verdict="reject", reviewer="ada", reason="no")
     with repository.database.session() as orm, orm.begin():
         old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=10)
         orm.execute(update(Proposal).where(Proposal.id == second).values(decided_at=old))
     with pytest.raises(UndoRefusedError, match="undo window has passed"):
         undo.undo(repository, second, "ada", window_s=5)
-    assert repository.claim_for_apply(second, window_s=5)
+    assert repository.proposals.claim_for_apply(second, window_s=5)
     with pytest.raises(UndoRefusedError, match="being carried out"):
         undo.undo(repository, second, "ada", window_s=60)
 
     # Someone else deciding meanwhile no longer blocks an undo: it is appended to the chain as its own entry.
-    repository.record_decision(first, verdict="approve", reviewer="ada")
-    repository.record_decision(third, verdict="approve", reviewer="bob")
+    repository.proposals.record_decision(first, verdict="approve", reviewer="ada")
+    repository.proposals.record_decision(third, verdict="approve", reviewer="bob")
     assert undo.undo(repository, first, "ada", window_s=60).status == "pending"
-    assert repository.get_proposal(third).status == "decided"
+    assert repository.proposals.get(third).status == "decided"
     undo.undo(repository, third, "bob", window_s=60)
     assert verify_chain(repository.database).intact
 
@@ -203,13 +205,13 @@ def test_undo_returns_the_proposal_to_waiting_only_inside_the_window_and_only_fo
 def test_claim_for_apply_waits_for_the_window_and_loses_to_an_undo(repository):
     session = make_session(repository, "/srv/alpha", "Alpha")
     pid = add_proposal(repository, session, 1)
-    repository.record_decision(pid, verdict="approve", reviewer="ada")
-    assert not repository.claim_for_apply(pid, window_s=60), "inside the window it is not final"
+    repository.proposals.record_decision(pid, verdict="approve", reviewer="ada")
+    assert not repository.proposals.claim_for_apply(pid, window_s=60), "inside the window it is not final"
     undo.undo(repository, pid, "ada", window_s=60)
-    assert not repository.claim_for_apply(pid, window_s=0), "an undone decision is never applied"
-    repository.record_decision(pid, verdict="approve", reviewer="ada")
-    assert repository.claim_for_apply(pid, window_s=0)
-    assert repository.get_proposal(pid).status == "applying"
+    assert not repository.proposals.claim_for_apply(pid, window_s=0), "an undone decision is never applied"
+    repository.proposals.record_decision(pid, verdict="approve", reviewer="ada")
+    assert repository.proposals.claim_for_apply(pid, window_s=0)
+    assert repository.proposals.get(pid).status == "applying"
 
 
 def test_state_texts_say_what_became_of_a_proposal():
@@ -245,10 +247,10 @@ def test_the_runner_applies_a_decision_only_after_the_window_and_an_undo_inside_
         session = await stack.start()
         proposal = await stack.waiting_proposal()
         await stack.manager.decide(review.approve(proposal.id, "ada"))
-        assert (await stack.repository.get_proposal(proposal.id)).status == "decided"
-        await stack.repository.run(undo.undo, stack.repository.sync, proposal.id, "ada", window_s=60.0)
+        assert (await stack.repository.read(lambda store: store.proposals.get(proposal.id))).status == "decided"
+        await stack.repository.write(undo.undo, proposal.id, "ada", window_s=60.0)
         stack.manager.waiter.notify(proposal.id)
-        assert (await stack.repository.get_proposal(proposal.id)).status == "pending"
+        assert (await stack.repository.read(lambda store: store.proposals.get(proposal.id))).status == "pending"
         assert stack.manager.is_running(session.id)
         assert (stack.workspace / "greet.py").read_text() == GREET
         # A short window: the decision waits it out, then applies.
@@ -256,7 +258,7 @@ def test_the_runner_applies_a_decision_only_after_the_window_and_an_undo_inside_
         decided = await stack.manager.decide(review.approve(proposal.id, "ada"))
         assert (stack.workspace / "greet.py").read_text() == GREET
         await stack.until(lambda: stack.manager.task(session.id).done(), timeout=20)
-        final = await stack.repository.get_proposal(proposal.id)
+        final = await stack.repository.read(lambda store: store.proposals.get(proposal.id))
         await stack.close()
         return decided, final
 
@@ -279,6 +281,6 @@ def test_signoff_undo_takes_back_a_command_line_decision_inside_the_window(tmp_p
     assert "waits for a decision again" in capsys.readouterr().out
     database = open_database(str(db_path))
     try:
-        assert Repository(database).get_proposal(pid).status == "pending"
+        assert Repository(database).proposals.get(pid).status == "pending"
     finally:
         database.close()

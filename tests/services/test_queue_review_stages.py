@@ -29,7 +29,8 @@ from app.services.queue import (
 )
 from app.store.audit import verify_chain
 from app.store.db import open_database
-from app.store.repository import Repository, UndoRefusedError
+from app.store.errors import UndoRefusedError
+from app.store.repository import Repository
 from app.store.team_review import AWAITING_SECOND_REVIEW, DISPUTED
 
 
@@ -51,7 +52,7 @@ def repository(request, tmp_path: Path):
 
 
 def make_session(repository: Repository, root: str, task: str = "tidy up") -> int:
-    return repository.create_session(
+    return repository.sessions.create(
         workspace_root=root,
         task=task,
         endpoint="demo",
@@ -73,7 +74,7 @@ def add(
     else:
         shown = f"--- a/{path}\n+++ b/{path}\n@@ -1 +1 @@\n-a\n+b{number}\n"
         fields = dict(kind="edit", path=path, old_content=b"a\n", new_content=f"b{number}\n".encode())
-    return repository.create_proposal(
+    return repository.proposals.create(
         session_id=session_id,
         message_seq=1,
         tool_use_id=f"toolu_{number}",
@@ -116,19 +117,19 @@ def queue_of(
 
 def test_second_reviews_reach_everyone_but_their_first_reviewer_and_disputes_reach_only_adjudicators(repository):
     named, open_ws = "/srv/named", "/srv/open"
-    repository.set_review_rules(named, kinds=["edit"], adjudicators=["cy"])
-    repository.set_review_rules(open_ws, kinds=["edit"])
+    repository.reviews.set_rules(named, kinds=["edit"], adjudicators=["cy"])
+    repository.reviews.set_rules(open_ws, kinds=["edit"])
     in_named, in_open = make_session(repository, named), make_session(repository, open_ws)
     plain = [add(repository, in_named, path=f"src/p{n}.py") for n in range(4)]
     second = add(repository, in_named, path="src/second.py")
     disputed_named = add(repository, in_named, path="src/d1.py")
     disputed_open = add(repository, in_open, path="src/d2.py")
     for pid in (second, disputed_named, disputed_open):
-        repository.record_decision(pid, verdict="approve", reviewer="ada")
+        repository.proposals.record_decision(pid, verdict="approve", reviewer="ada")
     for pid in (disputed_named, disputed_open):
-        repository.record_decision(pid, verdict="reject", reason="breaks the build", reviewer="bob")
-    assert repository.get_proposal(second).status == AWAITING_SECOND_REVIEW
-    assert repository.get_proposal(disputed_named).status == DISPUTED
+        repository.proposals.record_decision(pid, verdict="reject", reason="breaks the build", reviewer="bob")
+    assert repository.proposals.get(second).status == AWAITING_SECOND_REVIEW
+    assert repository.proposals.get(disputed_named).status == DISPUTED
 
     # Whoever gave the first review never gets it back, and neither disagreeing reviewer adjudicates.
     assert queue_of(repository, "ada") == {pid: "pending" for pid in plain}
@@ -160,34 +161,34 @@ def test_second_reviews_reach_everyone_but_their_first_reviewer_and_disputes_rea
 
 
 def test_the_session_filter_offers_the_sessions_of_a_reviewers_own_queue(repository):
-    repository.set_review_rules("/srv/w", kinds=["edit"])
+    repository.reviews.set_rules("/srv/w", kinds=["edit"])
     plain_session = make_session(repository, "/srv/w", "plain work")
     review_session = make_session(repository, "/srv/w", "only a second review")
     add(repository, plain_session, path="src/a.py")
     second = add(repository, review_session, path="src/b.py")
-    repository.record_decision(second, verdict="approve", reviewer="ada")
-    assert repository.get_proposal(second).status == AWAITING_SECOND_REVIEW
+    repository.proposals.record_decision(second, verdict="approve", reviewer="ada")
+    assert repository.proposals.get(second).status == AWAITING_SECOND_REVIEW
 
     def sessions(reviewer):
-        return {session_id for session_id, _, _ in repository.queue_choices(reviewer=reviewer)}
+        return {session_id for session_id, _, _ in repository.queue.choices(reviewer=reviewer)}
 
     assert sessions("bob") == {plain_session, review_session}  # bob may give the second review
     assert sessions("ada") == {plain_session}  # ada gave the first one
     assert sessions(None) == {plain_session}  # without a name the queue lists plain waiting work only
     for who in ("ada", "bob"):
-        assert sessions(who) == {repository.get_proposal(pid).session_id for pid in queue_of(repository, who)}
+        assert sessions(who) == {repository.proposals.get(pid).session_id for pid in queue_of(repository, who)}
 
 
 def test_signoff_queue_lists_a_reviewers_own_stages_and_shows_both_reviews_only_to_the_adjudicator(tmp_path, capsys):
     db_path = tmp_path / "cli.db"
     database = open_database(str(db_path))
     repository = Repository(database)
-    repository.set_review_rules("/srv/named", kinds=["command"], adjudicators=["cy"])
+    repository.reviews.set_rules("/srv/named", kinds=["command"], adjudicators=["cy"])
     session = make_session(repository, "/srv/named")
     second, disputed = add(repository, session, command="make deploy"), add(repository, session, command="make drop")
     for pid in (second, disputed):
-        repository.record_decision(pid, verdict="approve", reviewer="ada")
-    repository.record_decision(disputed, verdict="reject", reason="drops prod", reviewer="bob")
+        repository.proposals.record_decision(pid, verdict="approve", reviewer="ada")
+    repository.proposals.record_decision(disputed, verdict="reject", reason="drops prod", reviewer="bob")
     database.close()
     db = ["--db", str(db_path)]
 
@@ -252,7 +253,7 @@ def test_review_rules_are_set_and_shown_from_the_command_line_and_bad_input_chan
     assert "must stay inside the workspace" in capsys.readouterr().err
     database = open_database(db[1])
     try:
-        rules = Repository(database).review_rules(str(workspace.resolve()))
+        rules = Repository(database).reviews.rules(str(workspace.resolve()))
     finally:
         database.close()
     assert rules.kinds == ("command", "edit") and rules.adjudicators == ("cy", "dan")
@@ -306,7 +307,7 @@ def test_the_outside_policy_flag_marks_what_no_rule_foresaw_and_follows_edits_of
     docs = next(
         pid
         for pid, outside in flagged.items()
-        if outside and pid in page.flags and lite.get_proposal(pid).path == "docs/guide.md"
+        if outside and pid in page.flags and lite.proposals.get(pid).path == "docs/guide.md"
     )
     assert OUTSIDE_POLICY not in fetch_page(lite, QueueSpec(), flag_cache=cache).flags[docs]
 
@@ -317,18 +318,18 @@ def test_the_outside_policy_flag_marks_what_no_rule_foresaw_and_follows_edits_of
 def test_an_undo_is_a_chained_revocation_that_works_after_others_decided_and_every_reader_skips(repository):
     session = make_session(repository, "/srv/alpha")
     mine, theirs = add(repository, session, path="src/a.py"), add(repository, session, path="src/b.py")
-    repository.record_decision(mine, verdict="approve", reviewer="ada")
+    repository.proposals.record_decision(mine, verdict="approve", reviewer="ada")
     for number in range(3):  # a busy team decides after ada
         other = add(repository, session, path=f"src/o{number}.py")
-        repository.record_decision(other, verdict="approve", reviewer="bob")
-    repository.record_decision(theirs, verdict="reject", reason="no", reviewer="bob")
+        repository.proposals.record_decision(other, verdict="approve", reviewer="bob")
+    repository.proposals.record_decision(theirs, verdict="reject", reason="no", reviewer="bob")
     assert count_decisions(repository.database, ExportFilters()) == 5
 
     back = undo.undo(repository, mine, "ada", window_s=60, channel="cli")
 
     assert back.status == "pending"
-    assert repository.latest_decision(mine) is None
-    assert all(pid != mine for pid, _ in ((p.id, d) for p, d in repository.decisions_for_session(session)))
+    assert repository.proposals.latest_decision(mine) is None
+    assert all(pid != mine for pid, _ in ((p.id, d) for p, d in repository.proposals.decisions_for_session(session)))
     assert count_decisions(repository.database, ExportFilters()) == 4, "exports skip the undone decision"
     assert count_decisions(repository.database, ExportFilters(verdicts=("undo",))) == 0
     report = verify_chain(repository.database)
@@ -336,32 +337,32 @@ def test_an_undo_is_a_chained_revocation_that_works_after_others_decided_and_eve
     with pytest.raises(UndoRefusedError, match="not decided"):
         undo.undo(repository, mine, "ada", window_s=60)
 
-    again = repository.record_decision(mine, verdict="reject", reason="second thoughts", reviewer="ada")
-    assert repository.latest_decision(mine) == again
-    assert repository.proposal_states([mine])[mine].verdict == "reject"
+    again = repository.proposals.record_decision(mine, verdict="reject", reason="second thoughts", reviewer="ada")
+    assert repository.proposals.latest_decision(mine) == again
+    assert repository.queue.states([mine])[mine].verdict == "reject"
     assert verify_chain(repository.database).intact
 
 
 def test_undoing_one_of_two_reviews_returns_the_proposal_to_the_step_before_it(repository):
-    repository.set_review_rules("/srv/two", kinds=["command"])
+    repository.reviews.set_rules("/srv/two", kinds=["command"])
     session = make_session(repository, "/srv/two")
     pid = add(repository, session, command="make release")
 
-    repository.record_decision(pid, verdict="approve", reviewer="ada")
+    repository.proposals.record_decision(pid, verdict="approve", reviewer="ada")
     with pytest.raises(UndoRefusedError, match="another reviewer; only they"):
         undo.undo(repository, pid, "bob", window_s=60)
     assert undo.undo(repository, pid, "ada", window_s=60).status == "pending"
     # ada's first review is gone: she may review it again, and it needs two reviews from scratch.
-    repository.record_decision(pid, verdict="approve", reviewer="ada")
-    repository.record_decision(pid, verdict="reject", reason="not on a Friday", reviewer="bob")
-    assert repository.get_proposal(pid).status == DISPUTED
+    repository.proposals.record_decision(pid, verdict="approve", reviewer="ada")
+    repository.proposals.record_decision(pid, verdict="reject", reason="not on a Friday", reviewer="bob")
+    assert repository.proposals.get(pid).status == DISPUTED
     assert undo.undo(repository, pid, "bob", window_s=60).status == AWAITING_SECOND_REVIEW
     assert pid in queue_of(repository, "bob"), "bob may give the second review again"
-    assert repository.review_tuples() == [(pid, "ada", "approve")]
-    repository.record_decision(pid, verdict="approve", reviewer="bob")
-    assert repository.get_proposal(pid).status == "decided"
-    assert repository.review_tuples() == [(pid, "ada", "approve"), (pid, "bob", "approve")]
-    assert repository.reviewer_counts() == {"ada": 1, "bob": 1}
+    assert repository.reviews.review_tuples() == [(pid, "ada", "approve")]
+    repository.proposals.record_decision(pid, verdict="approve", reviewer="bob")
+    assert repository.proposals.get(pid).status == "decided"
+    assert repository.reviews.review_tuples() == [(pid, "ada", "approve"), (pid, "bob", "approve")]
+    assert repository.reviews.reviewer_counts() == {"ada": 1, "bob": 1}
     assert verify_chain(repository.database).intact
 
 
@@ -375,7 +376,7 @@ def test_skipping_undone_decisions_reads_the_few_revocations_once_instead_of_sca
 
     session = make_session(lite, "/srv/many")
     for number in range(30):
-        lite.record_decision(add(lite, session, path=f"src/m{number}.py"), verdict="approve", reviewer="ada")
+        lite.proposals.record_decision(add(lite, session, path=f"src/m{number}.py"), verdict="approve", reviewer="ada")
     with lite.database.engine.begin() as connection:
         connection.execute(text("ANALYZE"))
         statement = select(func.count()).select_from(Decision).where(live_decisions())

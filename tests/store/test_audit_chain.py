@@ -23,7 +23,7 @@ from tests.support.agent_harness import run
 
 
 def make_proposals(repository: Repository, count: int, *, root: str = "/work/project") -> list[int]:
-    session = repository.create_session(
+    session = repository.sessions.create(
         workspace_root=root,
         task="t",
         endpoint="anthropic",
@@ -35,7 +35,7 @@ def make_proposals(repository: Repository, count: int, *, root: str = "/work/pro
     )
     ids = []
     for index in range(count):
-        proposal = repository.create_proposal(
+        proposal = repository.proposals.create(
             session_id=session.id,
             message_seq=1,
             tool_use_id=f"toolu_{index}",
@@ -280,7 +280,7 @@ def test_apply_refuses_when_the_stored_proposal_no_longer_hashes_to_what_was_sho
     async def after_restart():
         await stack.manager.decide(review.approve(proposal.id, "ada"))
         await stack.manager.wait(session.id)
-        stored = await stack.repository.get_proposal(proposal.id)
+        stored = await stack.repository.read(lambda store: store.proposals.get(proposal.id))
         await stack.close()
         return stored
 
@@ -309,7 +309,7 @@ def test_apply_refuses_when_the_reviewer_was_shown_something_else_than_the_runne
         )
         decision = await stack.manager.decide(review.approve(proposal.id, "ada"))
         await stack.manager.wait(session.id)
-        stored = await stack.repository.get_proposal(proposal.id)
+        stored = await stack.repository.read(lambda store: store.proposals.get(proposal.id))
         await stack.close()
         return decision, stored
 
@@ -317,3 +317,16 @@ def test_apply_refuses_when_the_reviewer_was_shown_something_else_than_the_runne
     assert decision.shown_hash == hashlib.sha256(b"harmless").hexdigest()
     assert (stack.workspace / "greet.py").read_text() == GREET
     assert stored.status == "failed"
+
+
+def test_a_status_change_the_lifecycle_forbids_is_refused_and_changes_nothing(database) -> None:
+    from app.domain.lifecycle import ProposalStatus
+    from app.store.errors import IllegalTransitionError
+
+    repository = Repository(database)
+    [proposal_id] = make_proposals(repository, 1)
+    with pytest.raises(IllegalTransitionError, match=f"Proposal {proposal_id} cannot go from pending to applied"):
+        repository.proposals.resolve(
+            proposal_id, status=ProposalStatus.APPLIED, result={"content": "", "is_error": False}
+        )
+    assert repository.proposals.get(proposal_id).status is ProposalStatus.PENDING

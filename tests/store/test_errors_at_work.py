@@ -10,20 +10,22 @@ import pytest
 
 from app.store.async_repository import AsyncRepository
 from app.store.db import open_database
-from app.store.errors import DatabaseLockedError
+from app.store.errors import DatabaseLockedError, StoreError
 from app.store.repository import Repository
 
 
-def _new_session(repository, workspace: Path):
-    return repository.create_session(
-        workspace_root=str(workspace),
-        task="t",
-        endpoint="demo",
-        model="m",
-        system_prompt="s",
-        tools=[],
-        sampling={"max_tokens": 10},
-        max_turns=3,
+def _new_session(repository: AsyncRepository, workspace: Path):
+    return repository.write(
+        lambda store: store.sessions.create(
+            workspace_root=str(workspace),
+            task="t",
+            endpoint="demo",
+            model="m",
+            system_prompt="s",
+            tools=[],
+            sampling={"max_tokens": 10},
+            max_turns=3,
+        )
     )
 
 
@@ -41,7 +43,7 @@ def test_a_lock_held_too_long_mid_run_is_a_one_sentence_store_error_and_nothing_
         assert "Another program holds a lock on the database" in message and str(db_path) in message
         assert "OperationalError" not in message and "\n" not in message
         holder.execute("ROLLBACK")
-        assert [s.task for s in asyncio.run(repository.list_sessions())] == ["t"]
+        assert [s.task for s in asyncio.run(repository.read(lambda store: store.sessions.recent()))] == ["t"]
     finally:
         holder.close()
         repository.close()
@@ -53,7 +55,25 @@ def test_errors_that_are_not_database_failures_pass_through_unchanged(tmp_path: 
     repository = AsyncRepository(Repository(database))
     try:
         with pytest.raises(KeyError):
-            asyncio.run(repository.run(lambda: {}["missing"]))
+            asyncio.run(repository.read(lambda store: {}["missing"]))
+        with pytest.raises(KeyError):
+            asyncio.run(repository.write(lambda store: {}["missing"]))
+    finally:
+        repository.close()
+        database.close()
+
+
+def test_reads_meet_the_same_one_sentence_translation_as_writes(tmp_path: Path) -> None:
+    db_path = tmp_path / "signoff.db"
+    database = open_database(str(db_path), lock_timeout=0.2)
+    repository = AsyncRepository(Repository(database))
+    try:
+        db_path.write_bytes(b"this is no longer a database" * 200)
+        database.engine.dispose()
+        for read in (repository.read, repository.read_beside):
+            with pytest.raises(StoreError) as caught:
+                asyncio.run(read(lambda store: store.sessions.recent()))
+            assert "\n" not in str(caught.value) and "DatabaseError" not in str(caught.value)
     finally:
         repository.close()
         database.close()

@@ -23,19 +23,28 @@ from app.domain.agreement import pairwise_agreement
 from app.domain.review_rules import ReviewRulesError
 from app.services.decision_wait import DecisionWaiter
 from app.store.async_repository import AsyncRepository
-from app.store.claims import ProposalClaimedError
 from app.store.db import open_database
+from app.store.errors import AlreadyDecidedError, DecisionRefusedError, ProposalClaimedError
 from app.store.models import Decision, Proposal
 from app.store.notify import QueueChange, open_queue_listener
-from app.store.repository import AlreadyDecidedError, Repository
-from app.store.team_review import AWAITING_SECOND_REVIEW, DISPUTED, DecisionRefusedError
+from app.store.repository import Repository
+from app.store.team_review import AWAITING_SECOND_REVIEW, DISPUTED
+from tests.support.store_queries import (
+    claim_next,
+    current_claim,
+    expire_claims,
+    live_claims,
+    renew_claim,
+    review_item,
+    reviewable_proposal_ids,
+)
 
 WORKSPACE = "/srv/team-project"
 CLOCK = r"\d\d:\d\d:\d\d"
 
 
 def make_proposals(repository: Repository, count: int, *, kind: str = "edit", path: str = "src/app.py") -> list[int]:
-    session = repository.create_session(
+    session = repository.sessions.create(
         workspace_root=WORKSPACE,
         task="tidy up",
         endpoint="demo",
@@ -68,7 +77,7 @@ def make_proposals(repository: Repository, count: int, *, kind: str = "edit", pa
             fields.update(command=f"make test {number}", cwd=".")
         else:
             fields.update(path=path, old_content=b"a\n", new_content=f"b{number}\n".encode())
-        ids.append(repository.create_proposal(**fields).id)
+        ids.append(repository.proposals.create(**fields).id)
     return ids
 
 
@@ -104,9 +113,9 @@ def _work_the_queue(
     repository: Repository, reviewer: str, taken: list[tuple[str, int]], errors: list[BaseException]
 ) -> None:
     try:
-        while (claim := repository.claim_next(reviewer)) is not None:
+        while (claim := claim_next(repository, reviewer)) is not None:
             taken.append((reviewer, claim.proposal_id))
-            repository.record_decision(claim.proposal_id, verdict="approve", reviewer=reviewer, channel="cli")
+            repository.proposals.record_decision(claim.proposal_id, verdict="approve", reviewer=reviewer, channel="cli")
     except BaseException as err:  # reported by the test, not lost in the thread
         errors.append(err)
 
@@ -128,125 +137,131 @@ def test_reviewers_racing_for_the_next_item_never_take_or_decide_the_same_one(ba
     assert errors == []
     assert sorted(proposal_id for _, proposal_id in taken) == ids
     assert set(decisions_per_proposal(repository).values()) == {1}
-    assert repository.status_counts() == {"decided": 120}
+    assert repository.reviews.status_counts() == {"decided": 120}
 
 
 def test_a_decision_on_an_item_claimed_by_someone_else_is_refused_and_names_the_holder(pg: Repository) -> None:
     [proposal_id] = make_proposals(pg, 1)
-    claim = pg.claim_proposal(proposal_id, "alice")
+    claim = pg.claims.claim(proposal_id, "alice")
 
     with pytest.raises(ProposalClaimedError, match=rf"^Proposal {proposal_id} is claimed by alice until {CLOCK}\.$"):
-        pg.record_decision(proposal_id, verdict="approve", reviewer="bob")
+        pg.proposals.record_decision(proposal_id, verdict="approve", reviewer="bob")
     with pytest.raises(ProposalClaimedError, match="claimed by alice"):
-        pg.claim_proposal(proposal_id, "bob")
+        pg.claims.claim(proposal_id, "bob")
 
-    assert pg.current_claim(proposal_id) == claim
-    assert pg.live_claims() == {proposal_id: claim}
-    assert pg.get_proposal(proposal_id).status == "pending"
-    decision = pg.record_decision(proposal_id, verdict="approve", reviewer="alice")
+    assert current_claim(pg, proposal_id) == claim
+    assert live_claims(pg) == {proposal_id: claim}
+    assert pg.proposals.get(proposal_id).status == "pending"
+    decision = pg.proposals.record_decision(proposal_id, verdict="approve", reviewer="alice")
     assert decision.reviewer == "alice"
-    assert pg.current_claim(proposal_id) is None
+    assert current_claim(pg, proposal_id) is None
 
 
 def test_an_expired_lease_lets_another_reviewer_take_the_item(pg: Repository) -> None:
     first, second = make_proposals(pg, 2)
     # A lease of zero length has lapsed the moment it is granted: the reviewer walked away.
-    pg.claim_proposal(first, "alice", lease=dt.timedelta(0))
+    pg.claims.claim(first, "alice", lease=dt.timedelta(0))
 
-    assert pg.current_claim(first) is None
-    taken = pg.claim_next("bob")
+    assert current_claim(pg, first) is None
+    taken = claim_next(pg, "bob")
     assert taken is not None and taken.proposal_id == first
-    pg.claim_proposal(second, "alice", lease=dt.timedelta(0))
-    pg.record_decision(second, verdict="reject", reason="not now", reviewer="bob")
-    assert pg.latest_decision(second).reviewer == "bob"
+    pg.claims.claim(second, "alice", lease=dt.timedelta(0))
+    pg.proposals.record_decision(second, verdict="reject", reason="not now", reviewer="bob")
+    assert pg.proposals.latest_decision(second).reviewer == "bob"
 
 
 def test_renewing_a_claim_extends_it_and_releasing_frees_it(pg: Repository) -> None:
     [proposal_id] = make_proposals(pg, 1)
-    short = pg.claim_proposal(proposal_id, "alice", lease=dt.timedelta(seconds=5))
-    longer = pg.renew_claim(proposal_id, "alice", lease=dt.timedelta(seconds=300))
+    short = pg.claims.claim(proposal_id, "alice", lease=dt.timedelta(seconds=5))
+    longer = renew_claim(pg, proposal_id, "alice", lease=dt.timedelta(seconds=300))
     assert longer.expires_at > short.expires_at
 
-    assert pg.release_claim(proposal_id, "bob") is False
-    assert pg.release_claim(proposal_id, "alice") is True
-    assert pg.claim_proposal(proposal_id, "bob").reviewer == "bob"
+    assert pg.claims.release(proposal_id, "bob") is False
+    assert pg.claims.release(proposal_id, "alice") is True
+    assert pg.claims.claim(proposal_id, "bob").reviewer == "bob"
 
 
 def test_expire_claims_clears_only_lapsed_ones(lite: Repository) -> None:
     lapsed, live = make_proposals(lite, 2)
-    lite.claim_proposal(lapsed, "alice", lease=dt.timedelta(0))
-    lite.claim_proposal(live, "bob")
+    lite.claims.claim(lapsed, "alice", lease=dt.timedelta(0))
+    lite.claims.claim(live, "bob")
 
-    assert lite.expire_claims() == 1
-    assert set(lite.live_claims()) == {live}
+    assert expire_claims(lite) == 1
+    assert set(live_claims(lite)) == {live}
 
 
 def test_a_decided_item_cannot_be_claimed_and_a_second_decision_is_still_refused(pg: Repository) -> None:
     [proposal_id] = make_proposals(pg, 1)
-    pg.record_decision(proposal_id, verdict="approve", reviewer="alice")
+    pg.proposals.record_decision(proposal_id, verdict="approve", reviewer="alice")
 
     with pytest.raises(DecisionRefusedError, match="no longer waits"):
-        pg.claim_proposal(proposal_id, "bob")
+        pg.claims.claim(proposal_id, "bob")
     with pytest.raises(AlreadyDecidedError, match="already decided by alice"):
-        pg.record_decision(proposal_id, verdict="reject", reason="late", reviewer="bob")
+        pg.proposals.record_decision(proposal_id, verdict="reject", reason="late", reviewer="bob")
 
 
 # -- two independent reviews ----------------------------------------------------------------------------------------------
 
 
 def test_the_second_reviewer_does_not_see_the_first_verdict(pg: Repository) -> None:
-    pg.set_review_rules(WORKSPACE, kinds=["command"], adjudicators=["carol"])
+    pg.reviews.set_rules(WORKSPACE, kinds=["command"], adjudicators=["carol"])
     [proposal_id] = make_proposals(pg, 1, kind="command")
 
-    pg.record_decision(proposal_id, verdict="approve", reviewer="alice")
+    pg.proposals.record_decision(proposal_id, verdict="approve", reviewer="alice")
 
-    assert pg.get_proposal(proposal_id).status == AWAITING_SECOND_REVIEW
-    item = pg.review_item(proposal_id, "bob")
+    assert pg.proposals.get(proposal_id).status == AWAITING_SECOND_REVIEW
+    item = review_item(pg, proposal_id, "bob")
     assert item.status_text == "awaiting second review"
     assert item.needs_two_reviews and item.stage == "second"
     assert not any("verdict" in name or "reviewer" in name for name in vars(item))
-    assert pg.visible_decision(proposal_id) is None
+    assert pg.proposals.visible_decision(proposal_id) is None
     with pytest.raises(DecisionRefusedError, match="Only an adjudicator"):
-        pg.earlier_verdicts(proposal_id, "bob")
-    assert [(v.reviewer, v.verdict) for v in pg.earlier_verdicts(proposal_id, "carol")] == [("alice", "approve")]
+        pg.reviews.earlier_verdicts(proposal_id, "bob")
+    assert [(v.reviewer, v.verdict) for v in pg.reviews.earlier_verdicts(proposal_id, "carol")] == [
+        ("alice", "approve")
+    ]
     # The second review is offered to bob, never back to alice.
-    assert proposal_id in pg.reviewable_proposal_ids("bob")
-    assert proposal_id not in pg.reviewable_proposal_ids("alice")
-    assert pg.claim_next("alice") is None
+    assert proposal_id in reviewable_proposal_ids(pg, "bob")
+    assert proposal_id not in reviewable_proposal_ids(pg, "alice")
+    assert claim_next(pg, "alice") is None
 
 
 def test_the_same_person_cannot_give_both_reviews(pg: Repository) -> None:
-    pg.set_review_rules(WORKSPACE, path_globs=["migrations/**"])
+    pg.reviews.set_rules(WORKSPACE, path_globs=["migrations/**"])
     [proposal_id] = make_proposals(pg, 1, path="migrations/0009_drop.sql")
-    pg.record_decision(proposal_id, verdict="approve", reviewer="alice")
+    pg.proposals.record_decision(proposal_id, verdict="approve", reviewer="alice")
 
     with pytest.raises(DecisionRefusedError, match="the second must come from someone else"):
-        pg.record_decision(proposal_id, verdict="approve", reviewer="alice")
+        pg.proposals.record_decision(proposal_id, verdict="approve", reviewer="alice")
     with pytest.raises(DecisionRefusedError, match="first review"):
-        pg.claim_proposal(proposal_id, "alice")
+        pg.claims.claim(proposal_id, "alice")
 
 
 def test_files_outside_the_globs_need_one_review(pg: Repository) -> None:
-    pg.set_review_rules(WORKSPACE, path_globs=["migrations/**", "*.sql"])
+    pg.reviews.set_rules(WORKSPACE, path_globs=["migrations/**", "*.sql"])
     [plain] = make_proposals(pg, 1, path="src/app.py")
-    pg.record_decision(plain, verdict="approve", reviewer="alice")
-    assert pg.get_proposal(plain).status == "decided"
+    pg.proposals.record_decision(plain, verdict="approve", reviewer="alice")
+    assert pg.proposals.get(plain).status == "decided"
 
 
 def test_agreeing_reviews_release_the_runner_with_the_final_decision(pg: Repository) -> None:
-    pg.set_review_rules(WORKSPACE, kinds=["command"])
+    pg.reviews.set_rules(WORKSPACE, kinds=["command"])
     [proposal_id] = make_proposals(pg, 1, kind="command")
     repository = AsyncRepository(pg)
     waiter = DecisionWaiter(repository, poll_interval_s=0.05)
 
     async def scenario():
         waiting = asyncio.create_task(waiter.wait(proposal_id))
-        await repository.record_decision(proposal_id, verdict="approve", reviewer="alice")
+        await repository.write(
+            lambda store: store.proposals.record_decision(proposal_id, verdict="approve", reviewer="alice")
+        )
         waiter.notify(proposal_id)
         # The first of two reviews is not final: the runner is still waiting after several polls.
         done, _ = await asyncio.wait({waiting}, timeout=0.3)
         assert not done
-        await repository.record_decision(proposal_id, verdict="approve", reviewer="bob")
+        await repository.write(
+            lambda store: store.proposals.record_decision(proposal_id, verdict="approve", reviewer="bob")
+        )
         waiter.notify(proposal_id)
         return await asyncio.wait_for(waiting, 10)
 
@@ -258,54 +273,54 @@ def test_agreeing_reviews_release_the_runner_with_the_final_decision(pg: Reposit
 
 
 def test_a_disagreement_waits_for_adjudication_which_decides(pg: Repository) -> None:
-    pg.set_review_rules(WORKSPACE, kinds=["command"])
+    pg.reviews.set_rules(WORKSPACE, kinds=["command"])
     [proposal_id] = make_proposals(pg, 1, kind="command")
-    pg.record_decision(proposal_id, verdict="approve", reviewer="alice")
-    pg.record_decision(proposal_id, verdict="reject", reason="drops the table", reviewer="bob")
+    pg.proposals.record_decision(proposal_id, verdict="approve", reviewer="alice")
+    pg.proposals.record_decision(proposal_id, verdict="reject", reason="drops the table", reviewer="bob")
 
-    assert pg.get_proposal(proposal_id).status == DISPUTED
-    assert pg.visible_decision(proposal_id) is None
+    assert pg.proposals.get(proposal_id).status == DISPUTED
+    assert pg.proposals.visible_decision(proposal_id) is None
     with pytest.raises(DecisionRefusedError, match="disputed .* waits for adjudication"):
-        pg.record_decision(proposal_id, verdict="approve", reviewer="carol")
+        pg.proposals.record_decision(proposal_id, verdict="approve", reviewer="carol")
     with pytest.raises(DecisionRefusedError, match="someone other than its two reviewers"):
-        pg.record_decision(proposal_id, verdict="approve", reviewer="alice", adjudication=True)
-    assert [v.verdict for v in pg.earlier_verdicts(proposal_id, "carol")] == ["approve", "reject"]
+        pg.proposals.record_decision(proposal_id, verdict="approve", reviewer="alice", adjudication=True)
+    assert [v.verdict for v in pg.reviews.earlier_verdicts(proposal_id, "carol")] == ["approve", "reject"]
 
-    final = pg.record_decision(
+    final = pg.proposals.record_decision(
         proposal_id, verdict="reject", reason="agree with bob", reviewer="carol", adjudication=True
     )
 
-    assert pg.get_proposal(proposal_id).status == "decided"
-    assert pg.latest_decision(proposal_id) == final
-    assert pg.visible_decision(proposal_id) == final
+    assert pg.proposals.get(proposal_id).status == "decided"
+    assert pg.proposals.latest_decision(proposal_id) == final
+    assert pg.proposals.visible_decision(proposal_id) == final
     with pytest.raises(AlreadyDecidedError):
-        pg.record_decision(proposal_id, verdict="approve", reviewer="dave", adjudication=True)
+        pg.proposals.record_decision(proposal_id, verdict="approve", reviewer="dave", adjudication=True)
 
 
 def test_adjudicating_an_item_that_is_not_disputed_is_refused(pg: Repository) -> None:
     [proposal_id] = make_proposals(pg, 1)
     with pytest.raises(DecisionRefusedError, match="not disputed"):
-        pg.record_decision(proposal_id, verdict="approve", reviewer="carol", adjudication=True)
+        pg.proposals.record_decision(proposal_id, verdict="approve", reviewer="carol", adjudication=True)
 
 
 def test_bad_review_rules_are_refused_and_nothing_is_stored(pg: Repository) -> None:
     with pytest.raises(ReviewRulesError, match="Unknown proposal kind 'comand'"):
-        pg.set_review_rules(WORKSPACE, kinds=["comand"])
+        pg.reviews.set_rules(WORKSPACE, kinds=["comand"])
     with pytest.raises(ReviewRulesError, match=r"must stay inside the workspace"):
-        pg.set_review_rules(WORKSPACE, path_globs=["../secrets/*"])
-    assert pg.review_rules(WORKSPACE).is_empty
+        pg.reviews.set_rules(WORKSPACE, path_globs=["../secrets/*"])
+    assert pg.reviews.rules(WORKSPACE).is_empty
 
 
 def test_agreement_figures_come_from_the_independent_reviews_only(pg: Repository) -> None:
-    pg.set_review_rules(WORKSPACE, kinds=["command"])
+    pg.reviews.set_rules(WORKSPACE, kinds=["command"])
     ids = make_proposals(pg, 4, kind="command")
     verdicts = [("approve", "approve"), ("approve", "approve"), ("reject", "reject"), ("approve", "reject")]
     for proposal_id, (alice, bob) in zip(ids, verdicts):
-        pg.record_decision(proposal_id, verdict=alice, reason="r", reviewer="alice")
-        pg.record_decision(proposal_id, verdict=bob, reason="r", reviewer="bob")
-    pg.record_decision(ids[3], verdict="approve", reviewer="carol", adjudication=True)
+        pg.proposals.record_decision(proposal_id, verdict=alice, reason="r", reviewer="alice")
+        pg.proposals.record_decision(proposal_id, verdict=bob, reason="r", reviewer="bob")
+    pg.proposals.record_decision(ids[3], verdict="approve", reviewer="carol", adjudication=True)
 
-    [pair] = pairwise_agreement(pg.review_tuples())
+    [pair] = pairwise_agreement(pg.reviews.review_tuples())
 
     # po = 3/4; alice approves 3/4, bob 2/4: pe = 3/4*2/4 + 1/4*2/4 = 1/2; kappa = (0.75 - 0.5) / 0.5.
     assert (pair.reviewer_a, pair.reviewer_b, pair.items) == ("alice", "bob", 4)
@@ -329,9 +344,9 @@ def test_notify_reaches_the_listener_for_new_proposals_claims_and_decisions(pg: 
     try:
         [proposal_id] = make_proposals(pg, 1)
         assert _next_change(changes, lambda c: c.event == "proposal") == QueueChange(proposal_id, "pending", "proposal")
-        pg.claim_proposal(proposal_id, "alice")
+        pg.claims.claim(proposal_id, "alice")
         assert _next_change(changes, lambda c: c.event == "claim").proposal_id == proposal_id
-        pg.record_decision(proposal_id, verdict="approve", reviewer="alice")
+        pg.proposals.record_decision(proposal_id, verdict="approve", reviewer="alice")
         assert _next_change(changes, lambda c: c.event == "status") == QueueChange(proposal_id, "decided", "status")
     finally:
         listener.stop()
@@ -347,7 +362,7 @@ def test_a_rolled_back_change_notifies_nobody(pg: Repository) -> None:
         with pg.database.session() as orm:
             orm.execute(update(Proposal).where(Proposal.id == proposal_id).values(status="cancelled"))
             orm.rollback()
-        pg.claim_proposal(proposal_id, "alice")
+        pg.claims.claim(proposal_id, "alice")
         # The claim committed after the rollback is the next thing heard, not the rolled-back status change.
         assert changes.get(timeout=10).event == "claim"
     finally:
@@ -381,11 +396,11 @@ def signoff(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_cli_claims_releases_and_prints_agreement_stats(pg: Repository, postgres_url: str) -> None:
-    pg.set_review_rules(WORKSPACE, kinds=["command"])
+    pg.reviews.set_rules(WORKSPACE, kinds=["command"])
     first, second = make_proposals(pg, 2, kind="command")
     for proposal_id, bob in ((first, "approve"), (second, "reject")):
-        pg.record_decision(proposal_id, verdict="approve", reviewer="alice")
-        pg.record_decision(proposal_id, verdict=bob, reason="no", reviewer="bob")
+        pg.proposals.record_decision(proposal_id, verdict="approve", reviewer="alice")
+        pg.proposals.record_decision(proposal_id, verdict=bob, reason="no", reviewer="bob")
     [waiting] = make_proposals(pg, 1)
 
     claimed = signoff("claim", str(waiting), "--reviewer", "dora", "--db", postgres_url)
@@ -395,7 +410,7 @@ def test_cli_claims_releases_and_prints_agreement_stats(pg: Repository, postgres
     assert refused.returncode == 1
     assert re.fullmatch(rf"signoff: Proposal {waiting} is claimed by dora until {CLOCK}\.\n", refused.stderr)
     assert signoff("release", str(waiting), "--reviewer", "dora", "--db", postgres_url).returncode == 0
-    assert pg.current_claim(waiting) is None
+    assert current_claim(pg, waiting) is None
 
     stats = json.loads(signoff("stats", "--json", "--db", postgres_url).stdout)
     assert stats["pairs"] == [
@@ -407,9 +422,9 @@ def test_cli_claims_releases_and_prints_agreement_stats(pg: Repository, postgres
 
 
 def test_cli_keeps_the_first_verdict_hidden_and_adjudicates(pg: Repository, postgres_url: str) -> None:
-    pg.set_review_rules(WORKSPACE, kinds=["command"])
+    pg.reviews.set_rules(WORKSPACE, kinds=["command"])
     [proposal_id] = make_proposals(pg, 1, kind="command")
-    pg.record_decision(proposal_id, verdict="reject", reason="secret reason", reviewer="alice")
+    pg.proposals.record_decision(proposal_id, verdict="reject", reason="secret reason", reviewer="alice")
 
     shown = signoff("show", str(proposal_id), "--db", postgres_url)
     assert shown.returncode == 0, shown.stderr
@@ -422,7 +437,7 @@ def test_cli_keeps_the_first_verdict_hidden_and_adjudicates(pg: Repository, post
     settled = signoff("approve", str(proposal_id), "--reviewer", "carol", "--adjudication", "--db", postgres_url)
     assert settled.returncode == 0, settled.stderr
     assert settled.stdout.startswith(f"Approved: proposal {proposal_id}")
-    assert pg.get_proposal(proposal_id).status == "decided"
+    assert pg.proposals.get(proposal_id).status == "decided"
 
 
 # -- the window ---------------------------------------------------------------------------------------------------------
@@ -436,10 +451,10 @@ def test_window_on_postgres_refreshes_on_notify_claims_what_is_on_screen_and_sho
 
     other_database = open_database(postgres_url)
     other = Repository(other_database)  # another reviewer, another machine
-    other.set_review_rules(WORKSPACE, kinds=["command"])
+    other.reviews.set_rules(WORKSPACE, kinds=["command"])
     for proposal_id, bob in zip(make_proposals(other, 2, kind="command"), ("approve", "reject")):
-        other.record_decision(proposal_id, verdict="approve", reviewer="alice")
-        other.record_decision(proposal_id, verdict=bob, reason="no", reviewer="bob")
+        other.proposals.record_decision(proposal_id, verdict="approve", reviewer="alice")
+        other.proposals.record_decision(proposal_id, verdict=bob, reason="no", reviewer="bob")
     driver = WindowDriver(qtbot, postgres_url, settings=Settings(reviewer="ada", undo_seconds=0.0))
 
     async def scenario() -> list[list[str]]:
@@ -455,10 +470,10 @@ def test_window_on_postgres_refreshes_on_notify_claims_what_is_on_screen_and_sho
             await driver.until(
                 lambda: keeper.held is not None and keeper.held.proposal_id == proposal_id, what="a claim"
             )
-            claim = await asyncio.to_thread(other.current_claim, proposal_id)
+            claim = await asyncio.to_thread(current_claim, other, proposal_id)
             assert claim is not None and claim.reviewer == "ada"
             with pytest.raises(ProposalClaimedError, match=rf"claimed by ada until {CLOCK}"):
-                await asyncio.to_thread(other.record_decision, proposal_id, verdict="approve", reviewer="bob")
+                await asyncio.to_thread(other.proposals.record_decision, proposal_id, verdict="approve", reviewer="bob")
 
             window.stats_action.trigger()
             view = await driver.until(
@@ -506,11 +521,15 @@ def test_a_runner_applies_a_two_review_change_only_after_the_second_review_even_
     )
 
     async def scenario():
-        await stack.repository.set_review_rules(str(stack.workspace.resolve()), path_globs=["*.py"])
+        await stack.repository.write(
+            lambda store: store.reviews.set_rules(str(stack.workspace.resolve()), path_globs=["*.py"])
+        )
         session = await stack.start()
         proposal = await stack.waiting_proposal()
         await stack.manager.decide(review.approve(proposal.id, "alice"))
-        assert (await stack.repository.get_proposal(proposal.id)).status == AWAITING_SECOND_REVIEW
+        assert (
+            await stack.repository.read(lambda store: store.proposals.get(proposal.id))
+        ).status == AWAITING_SECOND_REVIEW
         assert (stack.workspace / "greet.py").read_text() == original
         # The app closes and opens again: the resumed runner must keep waiting, not apply the first review.
         await stack.close()
@@ -527,7 +546,7 @@ def test_a_runner_applies_a_two_review_change_only_after_the_second_review_even_
             await stack.manager.decide(review.approve(proposal.id, "alice"))
         await stack.manager.decide(review.approve(proposal.id, "bob"))
         status = await stack.manager.wait(session.id)
-        decisions = await stack.repository.decisions_for_session(session.id)
+        decisions = await stack.repository.read(lambda store: store.proposals.decisions_for_session(session.id))
         await stack.close()
         return status, decisions
 
@@ -564,7 +583,7 @@ def test_the_lease_keeper_claims_renews_moves_and_reports_a_refusal(pg: Reposito
     from app.services.claim_lease import LeaseKeeper
 
     first, second, taken = make_proposals(pg, 3)
-    pg.claim_proposal(taken, "bob")
+    pg.claims.claim(taken, "bob")
     refusals: list[str] = []
     repository = AsyncRepository(pg)
 
@@ -584,13 +603,13 @@ def test_the_lease_keeper_claims_renews_moves_and_reports_a_refusal(pg: Reposito
         assert keeper.held.expires_at > held.expires_at
         keeper.hold(second)
         await asyncio.wait_for(keeper.settled.wait(), 10)
-        on_second = await repository.current_claim(second)
-        released_first = await repository.current_claim(first)
+        on_second = await repository.read(current_claim, second)
+        released_first = await repository.read(current_claim, first)
         keeper.hold(taken)
         await asyncio.wait_for(keeper.settled.wait(), 10)
         held_after_refusal = keeper.held
         await keeper.close()
-        return on_second, released_first, held_after_refusal, await repository.current_claim(second)
+        return on_second, released_first, held_after_refusal, await repository.read(current_claim, second)
 
     try:
         on_second, released_first, held_after_refusal, after_close = asyncio.run(scenario())

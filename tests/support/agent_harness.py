@@ -16,11 +16,11 @@ from app.services import events
 from app.services.api_key import ApiKeyStore
 from app.services.endpoints import ANTHROPIC, Endpoints
 from app.services.sessions import NewSession, SessionManager
-from app.standin.scenario import ScriptedScenario
 from app.standin.server import StandinServer
 from app.store.async_repository import AsyncRepository
 from app.store.db import open_database
 from app.store.repository import Repository
+from tests.support.scripted_scenario import ScriptedScenario
 
 MODEL = "claude-sonnet-5-5"
 

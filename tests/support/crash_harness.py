@@ -35,6 +35,7 @@ from app.store.audit import verify_chain
 from app.store.db import open_database
 from app.store.errors import StoreError
 from app.store.repository import Repository
+from tests.support.store_queries import list_proposals, pending_proposals
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL = "claude-sonnet-5-5"
@@ -152,14 +153,14 @@ class _Reviewer:
 
     def review_waiting(self) -> None:
         try:
-            waiting = self.repository.pending_proposals()
+            waiting = pending_proposals(self.repository)
         except StoreError:
             return
         for proposal in waiting:
             if not (proposal.path or "").startswith("review/") or proposal.id in self.acknowledged:
                 continue
             try:
-                decision = self.repository.record_decision(
+                decision = self.repository.proposals.record_decision(
                     proposal.id, verdict="approve", reviewer=REVIEWER, channel="cli"
                 )
             except StoreError:
@@ -223,9 +224,9 @@ def run_crash_harness(
                 if time.monotonic() - started > time_limit_s:
                     report.problems.append(f"gave up after {time_limit_s:g} s")
                     break
-                sessions = repository.list_sessions()
+                sessions = repository.sessions.recent()
                 session_id = sessions[0].id if sessions else None
-                if session_id is not None and repository.get_session(session_id).status == "finished":
+                if session_id is not None and repository.sessions.get(session_id).status == "finished":
                     report.finished = True
                     break
                 args = (
@@ -297,7 +298,7 @@ def _verify(report: CrashReport, repository: Repository, database, workspace: Pa
     if session_id is None:
         problems.append("no session was ever stored")
         return
-    stored = repository.list_proposals(session_id=session_id, limit=report.proposals * 2 + 10)
+    stored = list_proposals(repository, session_id=session_id, limit=report.proposals * 2 + 10)
     numbers: list[int] = []
     status_of: dict[int, str] = {}
     for proposal in stored:
@@ -359,7 +360,7 @@ def _verify(report: CrashReport, repository: Repository, database, workspace: Pa
             report.lost += 1
 
     # Decisions: one per proposal; everything the reviewer was told was stored is there.
-    decisions = repository.decisions_for_session(session_id)
+    decisions = repository.proposals.decisions_for_session(session_id)
     decided = Counter(proposal.id for proposal, _ in decisions)
     if any(count != 1 for count in decided.values()) or len(decided) != len(stored):
         problems.append(f"{len(decisions)} decisions for {len(stored)} proposals")
@@ -377,7 +378,7 @@ def _verify(report: CrashReport, repository: Repository, database, workspace: Pa
     # The transcript answers every tool call exactly once.
     answered = Counter(
         block["tool_use_id"]
-        for message in repository.load_messages(session_id)
+        for message in repository.sessions.messages(session_id)
         if message.role == "user"
         for block in message.content
         if block.get("type") == "tool_result"

@@ -18,6 +18,7 @@ from app.services.settings import Settings
 from app.standin.scenario import Turn, text_turn, tool_turn, tool_use_block
 from app.store.db import open_database
 from app.store.repository import Repository
+from tests.support.store_queries import list_proposals
 from tests.support.window_harness import WindowDriver
 
 GREET = "def greet(name):\n    return 'hi ' + name\n"
@@ -55,7 +56,7 @@ def insert_from_another_process(db_path: Path, workspace: Path, task: str, comma
     database = open_database(str(db_path))
     try:
         repository = Repository(database)
-        session = repository.create_session(
+        session = repository.sessions.create(
             workspace_root=str(workspace),
             task=task,
             endpoint=ANTHROPIC,
@@ -65,10 +66,10 @@ def insert_from_another_process(db_path: Path, workspace: Path, task: str, comma
             sampling={"max_tokens": 1024},
             max_turns=5,
         )
-        repository.append_message(session.id, "user", [{"type": "text", "text": task}])
+        repository.sessions.append_message(session.id, "user", [{"type": "text", "text": task}])
         block = command_block(command)
-        seq = repository.append_message(session.id, "assistant", [block], stop_reason="tool_use")
-        proposal = repository.create_proposal(
+        seq = repository.sessions.append_message(session.id, "assistant", [block], stop_reason="tool_use")
+        proposal = repository.proposals.create(
             session_id=session.id,
             message_seq=seq,
             tool_use_id=block["id"],
@@ -91,8 +92,8 @@ def stored(db_path: Path):
     database = open_database(str(db_path))
     try:
         repository = Repository(database)
-        proposals = {p.id: p for p in repository.list_proposals()}
-        decisions = {pid: repository.latest_decision(pid) for pid in proposals}
+        proposals = {p.id: p for p in list_proposals(repository)}
+        decisions = {pid: repository.proposals.latest_decision(pid) for pid in proposals}
         return proposals, decisions
     finally:
         database.close()

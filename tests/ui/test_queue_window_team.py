@@ -38,10 +38,12 @@ def in_review_stages(stack_factory):
     disputed = insert_from_another_process(stack.db_path, workspace, "Gamma two", "make drop")
 
     def review(repository: Repository) -> None:
-        repository.set_review_rules(str(workspace), kinds=["command"], adjudicators=["cy"])
+        repository.reviews.set_rules(str(workspace), kinds=["command"], adjudicators=["cy"])
         for pid in (second, disputed):
-            repository.record_decision(pid, verdict="approve", reviewer="ada", channel="cli")
-        repository.record_decision(disputed, verdict="reject", reason="drops prod", reviewer="bob", channel="cli")
+            repository.proposals.record_decision(pid, verdict="approve", reviewer="ada", channel="cli")
+        repository.proposals.record_decision(
+            disputed, verdict="reject", reason="drops prod", reviewer="bob", channel="cli"
+        )
 
     with_repository(stack.db_path, review)
     return stack, second, disputed
@@ -80,7 +82,7 @@ def test_an_adjudicator_sees_both_reviews_and_settles_the_dispute_while_a_second
     qasync_loop.run_until_complete(scenario_run())
 
     def outcome(repository: Repository):
-        return repository.get_proposal(disputed).status, repository.latest_decision(disputed)
+        return repository.proposals.get(disputed).status, repository.proposals.latest_decision(disputed)
 
     status, decision = with_repository(stack.db_path, outcome)
     assert status != "disputed" and decision.reviewer == "cy" and decision.review_stage == "adjudication"
@@ -147,7 +149,7 @@ def test_review_rules_are_edited_in_a_dialog_from_the_keyboard_and_bad_input_is_
         await driver.close()
 
     qasync_loop.run_until_complete(scenario_run())
-    rules = with_repository(stack.db_path, lambda repository: repository.review_rules(str(workspace)))
+    rules = with_repository(stack.db_path, lambda repository: repository.reviews.rules(str(workspace)))
     assert (rules.kinds, rules.path_globs, rules.adjudicators) == (("command",), ("migrations/**",), ("cy", "dan"))
 
 
@@ -167,7 +169,7 @@ def test_the_list_loads_while_the_database_thread_is_busy(qtbot, qasync_loop, st
         view = window.queue_view
         await driver.until(lambda: len(view.model.rows) == 1, what="the row")
         release = threading.Event()
-        busy = asyncio.ensure_future(window.repository.run(release.wait, 10))
+        busy = asyncio.ensure_future(window.repository.write(lambda _store: release.wait(10)))
         try:
             insert_from_another_process(stack.db_path, stack.workspace / "gamma", "Gamma two", "make drop")
             await asyncio.wait_for(view.model.load(reset=True), 5)

@@ -9,9 +9,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from app.domain.tools import EDITOR_TOOL_NAME
-from app.standin.scenario import Alternatives, text_block, text_turn, tool_turn, tool_use_block
+from app.standin.scenario import text_block, text_turn, tool_turn, tool_use_block
 from app.store.db import open_database
 from app.store.repository import Repository
+from tests.support.scripted_scenario import Alternatives
 from tests.support.window_harness import WindowDriver
 from tests.ui.test_window_review import record_events, session_finished, start_task
 
@@ -37,7 +38,9 @@ def stored_decisions(db_path):
     database = open_database(str(db_path))
     try:
         repository = Repository(database)
-        return [(p, d) for s in repository.list_sessions() for p, d in repository.decisions_for_session(s.id)]
+        return [
+            (p, d) for s in repository.sessions.recent() for p, d in repository.proposals.decisions_for_session(s.id)
+        ]
     finally:
         database.close()
 

@@ -7,6 +7,7 @@ from PySide6.QtTest import QTest
 
 from app.domain.tools import EDITOR_TOOL_NAME
 from app.standin.scenario import text_turn, tool_turn, tool_use_block
+from tests.support.store_queries import pending_proposals
 from tests.support.window_harness import WindowDriver
 from tests.ui.test_window_review import decisions_in, record_events, session_finished, start_task
 
@@ -51,7 +52,7 @@ def test_shift_a_shift_r_and_ctrl_enter_apply_only_the_approved_hunks(qtbot, qas
         # One hunk still undecided: Ctrl+Enter explains and records nothing.
         QTest.keyClick(panel, Qt.Key.Key_Return, CTRL)
         assert panel.banner.isVisible() and "Hunk 3 of 3 is still undecided" in panel.banner.text()
-        assert [p.id for p in await driver.context.repository.pending_proposals()] == [panel.proposal.id]
+        assert [p.id for p in await driver.context.repository.read(pending_proposals)] == [panel.proposal.id]
 
         QTest.keyClick(panel, Qt.Key.Key_A, SHIFT)
         text = panel.hunk_list.text()

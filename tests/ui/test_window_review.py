@@ -10,6 +10,7 @@ from app.services import events
 from app.standin.scenario import text_block, text_turn, tool_turn, tool_use_block
 from app.store.db import open_database
 from app.store.repository import Repository
+from tests.support.store_queries import pending_proposals
 from tests.support.window_harness import WindowDriver
 
 GREET = "def greet(name):\n    return 'hi ' + name\n"
@@ -25,7 +26,7 @@ def decisions_in(db_path):
     database = open_database(str(db_path))
     try:
         repository = Repository(database)
-        return [d for s in repository.list_sessions() for _, d in repository.decisions_for_session(s.id)]
+        return [d for s in repository.sessions.recent() for _, d in repository.proposals.decisions_for_session(s.id)]
     finally:
         database.close()
 
@@ -122,7 +123,7 @@ def test_escape_cancels_a_rejection_and_nothing_is_decided(qtbot, qasync_loop, s
         QTest.keyClick(panel.reason_box, Qt.Key.Key_Escape)
         assert not panel.reason_box.isVisible() and panel.hasFocus()
         assert panel.proposal is not None and panel.approve_button.isVisible()
-        pending = await driver.context.repository.pending_proposals()
+        pending = await driver.context.repository.read(pending_proposals)
         assert [p.id for p in pending] == [panel.proposal.id]
         driver.window.stop_selected()
         await driver.close()
@@ -192,7 +193,9 @@ def test_stop_while_a_proposal_waits_withdraws_it(qtbot, qasync_loop, stack_fact
             lambda: any(isinstance(e, events.StatusChanged) and e.status == "stopped" for e in window_events(window))
         )
         await driver.until(lambda: window.review_panel.proposal is None, what="the withdrawn proposal to leave")
-        status = (await driver.context.repository.get_session(window.selected_session_id())).status
+        status = (
+            await driver.context.repository.read(lambda store: store.sessions.get(window.selected_session_id()))
+        ).status
         await driver.close()
         return status
 
