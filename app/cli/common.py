@@ -44,7 +44,7 @@ def reviewer(args: argparse.Namespace) -> str:
 
 
 def proposal(repository: Repository, proposal_id: int) -> Any:
-    from app.store.repository import UnknownItemError
+    from app.store.errors import UnknownItemError
 
     try:
         return repository.proposals.get(proposal_id)

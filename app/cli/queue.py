@@ -65,7 +65,7 @@ def queue(args: argparse.Namespace, db_url: str | None) -> int:
 
 
 def stats(args: argparse.Namespace, db_url: str | None) -> int:
-    stats = common.repository(db_url).team_stats()
+    stats = common.repository(db_url).reviews.stats()
     if args.json:
         print(json.dumps(stats.as_json(), indent=2))
         return 0

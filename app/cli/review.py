@@ -172,7 +172,7 @@ def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
 def undo(args: argparse.Namespace, db_url: str | None) -> int:
     from app.services import decisions
     from app.services.settings import load_settings
-    from app.store.repository import UndoRefusedError, UnknownItemError
+    from app.store.errors import UndoRefusedError, UnknownItemError
 
     repository = common.repository(db_url)
     window_s = load_settings().undo_seconds
@@ -197,8 +197,7 @@ def release(args: argparse.Namespace, db_url: str | None) -> int:
 def _claim(args: argparse.Namespace, db_url: str | None, *, release: bool) -> int:
     import datetime as dt
 
-    from app.store.claims import clock
-    from app.store.repository import UnknownItemError
+    from app.store.errors import UnknownItemError, clock
     from app.store.team_review import DecisionRefusedError
 
     reviewer = common.reviewer(args)

@@ -146,7 +146,7 @@ def run(args: argparse.Namespace, db_url: str | None) -> int:
 
 def resume(args: argparse.Namespace, db_url: str | None) -> int:
     from app.services.endpoints import NoApiKeyError
-    from app.store.repository import UnknownItemError
+    from app.store.errors import UnknownItemError
 
     async def start(manager) -> int:
         try:

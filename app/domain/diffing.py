@@ -10,15 +10,21 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
-from pygit2 import Patch
-from pygit2.enums import DiffOption
-
 from app.domain.diff_types import DiffLine, FileDiff, Hunk
 
 # Patience anchors on lines unique to both sides, so a moved block shows as one removal plus one addition
 # instead of interleaved noise; libgit2 has no histogram algorithm. The indent heuristic slides ambiguous
 # hunk boundaries to where a reader expects them (whole functions, not "}\n\nfoo() {").
-_DIFF_FLAGS = DiffOption.PATIENCE | DiffOption.INDENT_HEURISTIC
+
+
+def _patch(old: bytes | None, new: bytes | None, *, binary: bool = False, **options: Any) -> Any:
+    """libgit2's patch of two byte strings. pygit2 is imported on the first diff: commands that never show one
+    (approve, queue) start without it."""
+    from pygit2 import Patch
+    from pygit2.enums import DiffOption
+
+    flags = DiffOption.PATIENCE | DiffOption.INDENT_HEURISTIC | (DiffOption.FORCE_BINARY if binary else 0)
+    return Patch.create_from(old, new, flag=flags, **options)
 
 # The window core git and libgit2 both scan for a NUL byte to call a file binary.
 _BINARY_SNIFF_BYTES = 8000
@@ -98,8 +104,7 @@ def compute_diff(old: bytes | None, new: bytes | None, path: str, *, context_lin
             binary_summary=binary_summary(old, new) if looks_binary else "",
         )
 
-    flags = _DIFF_FLAGS | (DiffOption.FORCE_BINARY if looks_binary else 0)
-    patch = Patch.create_from(old, new, old_as_path=path, new_as_path=path, flag=flags, context_lines=context_lines)
+    patch = _patch(old, new, binary=looks_binary, old_as_path=path, new_as_path=path, context_lines=context_lines)
     if patch.delta.is_binary:
         return FileDiff(
             path=path,
@@ -134,7 +139,7 @@ def diff_stats(old: bytes | None, new: bytes | None) -> tuple[int, int]:
     new = _as_bytes(new, "new", "diff_stats")
     if old == new or _looks_binary(old) or _looks_binary(new):
         return (0, 0)
-    patch = Patch.create_from(old, new, flag=_DIFF_FLAGS, context_lines=0)
+    patch = _patch(old, new, context_lines=0)
     if patch.delta.is_binary:
         return (0, 0)
     _context, added, removed = patch.line_stats

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, cast
 
 import tomlkit
 import tomlkit.items
@@ -473,7 +473,7 @@ def _rule_from_table(raw: Any, number: int, lines: _Lines, source: str) -> Rule:
 
 
 def _rule_table(rule: Rule) -> tomlkit.items.Table:
-    table = tomlkit.parse("\n".join(_rule_lines(rule)) + "\n")["rule"][0]
+    table = cast(tomlkit.items.Table, tomlkit.parse("\n".join(_rule_lines(rule)) + "\n")["rule"][0])
     table.add(tomlkit.nl())
     return table
 
@@ -490,7 +490,7 @@ def _document(text: str | None, source: str) -> tuple[tomlkit.TOMLDocument, Poli
 def _rules_of(document: tomlkit.TOMLDocument) -> tomlkit.items.AoT:
     if "rule" not in document:
         document.append("rule", tomlkit.aot())
-    return document["rule"]
+    return cast(tomlkit.items.AoT, document["rule"])
 
 
 def text_with_rules_added(text: str | None, rules: Iterable[Rule], *, source: str = "policy") -> tuple[str, Policy]:

@@ -254,11 +254,11 @@ class _Walker:
             return str(node.word)  # only known at run time; marked dynamic by _expansions
         if "\\\n" in raw:
             self.collector.problem("a line continuation inside a word")
-            return node.word
+            return str(node.word)
         word = unquoted_word(raw)
         if word is None:
             self.collector.problem(f"a word the parser cannot read for sure ({raw[:40]})")
-            return node.word
+            return str(node.word)
         return word
 
     def _command(self, node: Any) -> None:

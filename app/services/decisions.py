@@ -7,19 +7,27 @@ database thread through SessionManager); no Qt here, and nothing shown: callers 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.domain.records import DecisionRecord, ProposalRecord
-from app.services import compare, review
+from app.services import review
 from app.services import undo as undo_
-from app.services.compare import CompareError, PickRequest
 from app.services.review import DecisionRequest, ReviewError
-from app.store.compare import CompareRefusedError
-from app.store.errors import StoreError
-from app.store.repository import AlreadyDecidedError, Repository, UndoRefusedError, UnknownItemError
+from app.store.errors import (
+    AlreadyDecidedError,
+    CompareRefusedError,
+    StoreError,
+    UndoRefusedError,
+    UnknownItemError,
+)
+from app.store.repository import Repository
 from app.store.team_review import DISPUTED, DecisionRefusedError
+
+if TYPE_CHECKING:
+    from app.services import compare
 
 T = TypeVar("T")
 
@@ -71,13 +79,16 @@ def decide(repository: Repository, request: DecisionRequest, actor: Actor) -> Ou
     return _translated(repository, work)
 
 
-def pick(repository: Repository, request: PickRequest, actor: Actor) -> Outcome:
+def pick(repository: Repository, request: compare.PickRequest, actor: Actor) -> Outcome:
     """Pick one of a compare's alternatives (or reject them all); a picked alternative is decided as a proposal of
     its own."""
 
     def work() -> Outcome:
         proposal = repository.proposals.get(request.proposal_id)
         filled = replace(request, reviewer=actor.reviewer, channel=actor.channel)
+        # Imported here: compare loads the API SDK, which `signoff approve` never needs.
+        from app.services import compare
+
         return Outcome(compare.pick(repository, filled), proposal)
 
     return _translated(repository, work)
@@ -95,7 +106,9 @@ def failure(error: BaseException, proposal_id: int) -> Failure | None:
     """The one sentence for an action on ``proposal_id`` that failed, or None for an error nobody expects (a bug)."""
     if isinstance(error, (AlreadyDecidedError, UnknownItemError)):
         return Failure(str(error), gone=True)
-    if isinstance(error, (ReviewError, CompareError, DecisionRefusedError, UndoRefusedError, CompareRefusedError)):
+    if isinstance(
+        error, (ReviewError, DecisionRefusedError, UndoRefusedError, CompareRefusedError, *_compare_errors())
+    ):
         # Said no on purpose (invalid, claimed, disputed, undo window passed …): the message is the sentence.
         return Failure(str(error))
     if isinstance(error, StoreError):
@@ -113,3 +126,9 @@ def _translated(repository: Repository, work: Callable[[], T]) -> T:
         if explained is None or explained is exc:
             raise
         raise explained from exc
+
+
+def _compare_errors() -> tuple[type[Exception], ...]:
+    """CompareError, where compare mode was loaded at all (no compare error can happen before it is)."""
+    module = sys.modules.get("app.services.compare")
+    return (module.CompareError,) if module is not None else ()

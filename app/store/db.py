@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -164,6 +164,10 @@ def _driver_errors() -> tuple[type[BaseException], ...]:
     errors: tuple[type[BaseException], ...] = (DBAPIError, sqlite3.Error)
     psycopg_module = sys.modules.get("psycopg")
     return errors + (psycopg_module.Error,) if psycopg_module is not None else errors
+
+
+def _driver_or_os_errors() -> tuple[type[BaseException], ...]:
+    return (*_driver_errors(), OSError)
 
 
 def _is_psycopg_error(exc: BaseException) -> bool:
@@ -599,7 +603,7 @@ def _upgrade(
         command.upgrade(config, "head")
     except StoreError:
         raise
-    except (*_driver_errors(), OSError):
+    except _driver_or_os_errors():
         # Disk full, lost connection and the like: _store_errors words them better than a generic failure.
         raise
     except Exception as exc:
@@ -641,7 +645,7 @@ def _store_errors(location: str, *, path: Path | None, lock_timeout: float) -> I
         yield
     except StoreError:
         raise
-    except (*_driver_errors(), OSError) as exc:
+    except _driver_or_os_errors() as exc:
         raise _translate(exc, location, path, lock_timeout=lock_timeout) from exc
 
 
@@ -650,7 +654,7 @@ def _translate(exc: BaseException, location: str, path: Path | None, *, lock_tim
     if isinstance(original, sqlite3.Error):
         return _sqlite_error(original, location, path, lock_timeout)
     if _is_psycopg_error(original):
-        return _postgres_error(original, location)
+        return _postgres_error(cast("psycopg.Error", original), location)
     if isinstance(original, OSError):
         return _os_error(original, location, path, doing="use")
     return StoreError(f"The database at {location} failed: {_first_line(original)}.", location=location)

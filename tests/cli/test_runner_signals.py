@@ -10,9 +10,10 @@ import sys
 import pytest
 
 from app.domain.tools import EDITOR_TOOL_NAME
-from app.standin.scenario import ScriptedScenario, text_turn, tool_turn, tool_use_block
+from app.standin.scenario import text_turn, tool_turn, tool_use_block
 from app.standin.server import StandinServer
 from tests.cli.test_headless import GREET, cli_env, signoff, wait_for_queue  # noqa: F401 (cli_env is a fixture)
+from tests.support.scripted_scenario import ScriptedScenario
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])

@@ -9,7 +9,8 @@ import pytest
 
 from app.services import decisions, review
 from app.store.db import open_database
-from app.store.repository import AlreadyDecidedError, Repository
+from app.store.errors import AlreadyDecidedError
+from app.store.repository import Repository
 from tests.services.test_queue_review_stages import add, make_session
 
 
