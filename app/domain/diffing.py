@@ -301,7 +301,7 @@ def pair_changed_lines(hunk: Hunk) -> list[tuple[DiffLine, DiffLine]]:
     added: list[DiffLine] = []
 
     def flush() -> None:
-        pairs.extend(zip(removed, added))
+        pairs.extend(zip(removed, added, strict=False))
         removed.clear()
         added.clear()
 
@@ -390,7 +390,7 @@ def _spans_from_flags(tokens: Iterable[str], changed: list[bool]) -> list[tuple[
     spans: list[tuple[int, int]] = []
     position = 0
     after_span_whitespace = False
-    for token, is_changed in zip(tokens, changed):
+    for token, is_changed in zip(tokens, changed, strict=False):
         end = position + len(token)
         if is_changed:
             if spans and (spans[-1][1] == position or after_span_whitespace):

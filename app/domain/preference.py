@@ -166,7 +166,7 @@ class SessionExamples:
     skipped: dict[str, int]
 
 
-# -- completions ---------------------------------------------------------------------------------------------------------
+# -- completions -------------------------------------------------------------------------------------------------------
 
 
 def proposed_completion(messages: Sequence[dict[str, Any]], step: DecidedStep) -> Completion | None:
@@ -306,7 +306,7 @@ def _proposed_bytes(step: DecidedStep) -> bytes:
     return step.new_content or b""
 
 
-# -- sources -------------------------------------------------------------------------------------------------------------
+# -- sources -----------------------------------------------------------------------------------------------------------
 
 
 _by_proposal_then_decision = operator.attrgetter("proposal_id", "decision_id")
@@ -415,7 +415,7 @@ def session_examples(
     return SessionExamples(completions, pairs, skipped)
 
 
-# -- rendering conversations ---------------------------------------------------------------------------------------------
+# -- rendering conversations -------------------------------------------------------------------------------------------
 
 
 def _tool_result_text(block: dict[str, Any]) -> str:

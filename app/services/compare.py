@@ -59,7 +59,7 @@ def _sha256(text: str) -> str:
 content_sha256 = alternative_content_sha256
 
 
-# -- what may be compared ------------------------------------------------------------------------------------------------
+# -- what may be compared ----------------------------------------------------------------------------------------------
 
 
 def check_comparable(proposal: ProposalRecord, messages: list[MessageRecord], count: int) -> MessageRecord:
@@ -95,7 +95,7 @@ def prompt_messages(messages: list[MessageRecord], seq: int) -> list[dict[str, A
     return prompt
 
 
-# -- drafting an alternative ---------------------------------------------------------------------------------------------
+# -- drafting an alternative -------------------------------------------------------------------------------------------
 
 
 def chosen_tool_use(content: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -203,7 +203,7 @@ def original_alternative(proposal: ProposalRecord, message: MessageRecord, sampl
     )
 
 
-# -- sampling ------------------------------------------------------------------------------------------------------------
+# -- sampling ----------------------------------------------------------------------------------------------------------
 
 
 async def sample(
@@ -286,7 +286,7 @@ async def sample(
     )
 
 
-# -- picking -------------------------------------------------------------------------------------------------------------
+# -- picking -----------------------------------------------------------------------------------------------------------
 
 
 def summary(compare: CompareRecord, picked: int | None) -> dict[str, Any]:
@@ -365,7 +365,7 @@ def _refuse_if_denied(alternative: AlternativeRecord, root: str) -> None:
         raise CompareError(f"{alternative.label} is denied by this workspace's policy: {verdict.reason}")
 
 
-# -- words ---------------------------------------------------------------------------------------------------------------
+# -- words -------------------------------------------------------------------------------------------------------------
 
 
 def sampling_text(sampling: dict[str, Any]) -> str:

@@ -190,7 +190,7 @@ def validate(options: ExportOptions) -> None:
         raise ExportError(f"--workers is how many processes render rows: 1 or more, not {options.workers}.")
 
 
-# -- where the files go --------------------------------------------------------------------------------------------------
+# -- where the files go ------------------------------------------------------------------------------------------------
 
 
 def planned_files(options: ExportOptions) -> tuple[dict[str, Path], Path]:
@@ -229,7 +229,7 @@ def _refuse_existing(options: ExportOptions) -> None:
         raise ExportTargetsExistError(existing)
 
 
-# -- the export ----------------------------------------------------------------------------------------------------------
+# -- the export --------------------------------------------------------------------------------------------------------
 
 
 # Below this many decisions, starting worker processes (about 0.3 s each) costs more than it saves.
@@ -462,7 +462,7 @@ def _remove_stale_partials(paths: list[Path]) -> None:
                 pass
 
 
-# -- the card ------------------------------------------------------------------------------------------------------------
+# -- the card ----------------------------------------------------------------------------------------------------------
 
 _EDIT_NOTE = (
     "A reviewer's edit of a file change is written as the same tool call the model made, with input that yields "
@@ -595,7 +595,7 @@ def dataset_card(report: ExportReport, options: ExportOptions) -> str:
     return "\n".join(lines)
 
 
-# -- dates -------------------------------------------------------------------------------------------------------------------
+# -- dates -------------------------------------------------------------------------------------------------------------
 
 
 def parse_when(text: str | None, *, end_of_day: bool = False) -> dt.datetime | None:

@@ -296,7 +296,7 @@ def fetch_page(
             return QueuePage(kept, flags, position)
 
 
-# -- what the reviewer reads --------------------------------------------------------------------------------------------
+# -- what the reviewer reads -------------------------------------------------------------------------------------------
 
 _VERDICT_WORDS = {"approve": "approved", "reject": "rejected", "edit": "approved with edit"}
 _FINAL_WORDS: dict[str, str] = {

@@ -761,7 +761,7 @@ def line_segments(
     ordered = sorted(cuts)
     segments: list[tuple[int, int, object | None, bool, int]] = []
     syntax_at = highlight_at = match_at = 0
-    for start, end in zip(ordered, ordered[1:]):
+    for start, end in zip(ordered, ordered[1:], strict=False):
         while syntax_at < len(syntax_spans) and syntax_spans[syntax_at][1] <= start:
             syntax_at += 1
         token_type = (
@@ -837,7 +837,7 @@ def wrap_runs(widths: Sequence[WrapRun], columns: int) -> list[tuple[int, int, i
             line_starts.append(cut)
             start = cut
     placed: list[tuple[int, int, int, int, int]] = []
-    for run, ((first, end), (_, breakable, *_text)) in enumerate(zip(spans, widths)):
+    for run, ((first, end), (_, breakable, *_text)) in enumerate(zip(spans, widths, strict=False)):
         line = bisect_right(line_starts, first) - 1
         if not breakable:
             placed.append((run, 0, end - first, line, first - line_starts[line]))

@@ -105,7 +105,7 @@ class ReviewRulesDialog(QDialog):
         layout.addWidget(self.status_label)
         layout.addWidget(self.buttons)
 
-    # -- what it shows ---------------------------------------------------------------------------------------------------
+    # -- what it shows -------------------------------------------------------------------------------------------------
 
     def current_workspace(self) -> str:
         return self.workspace.currentText().strip()

@@ -220,7 +220,7 @@ def colour_documents(
             nonlocal reported
             piece = {
                 key: line_spans
-                for key, line_spans in zip(keys[reported:done], spans[reported:done])
+                for key, line_spans in zip(keys[reported:done], spans[reported:done], strict=False)
                 if line_spans and key is not None
             }
             reported = done
@@ -230,7 +230,7 @@ def colour_documents(
         line_spans = spans_by_line(lexer, lines, is_stale, progress if deliver is not None else None)
         if line_spans is None:
             return None
-        colours[side] = {key: spans for key, spans in zip(keys, line_spans) if spans and key is not None}
+        colours[side] = {key: spans for key, spans in zip(keys, line_spans, strict=False) if spans and key is not None}
     return colours
 
 
@@ -506,7 +506,7 @@ class _LexProcess:
                 return None
             _, _, side, first, spans = message
             keys = documents[side][1][first : first + len(spans)]
-            piece = {key: line_spans for key, line_spans in zip(keys, spans) if line_spans and key is not None}
+            piece = {key: line_spans for key, line_spans in zip(keys, spans, strict=False) if line_spans and key is not None}
             colours[side].update(piece)
             if piece and deliver is not None:
                 deliver({side: piece}, False)

@@ -266,7 +266,7 @@ def largest_heartbeat_gap_ms(widget: QWidget, open_diff: Callable[[], None], ste
     _run_until(lambda: state["done"], 300)
     _run_until(lambda: False, 0.05)
     heartbeat.stop()
-    return max((later - earlier) * 1000 for earlier, later in zip(ticks, ticks[1:]))
+    return max((later - earlier) * 1000 for earlier, later in zip(ticks, ticks[1:], strict=False))
 
 
 # --- the figures ----------------------------------------------------------------------------------------------------

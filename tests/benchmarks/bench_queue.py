@@ -159,7 +159,7 @@ async def _scroll(table, heartbeat: _Heartbeat, steps: int = 150) -> float:
     """Page down ``steps`` times as fast as the view keeps up (each page one event-loop turn), then back to the top."""
     bar = table.verticalScrollBar()
     heartbeat.start()
-    for step in range(steps):
+    for _step in range(steps):
         bar.setValue(bar.value() + bar.pageStep() * 3)
         await asyncio.sleep(0.005)
     for _ in range(20):

@@ -175,7 +175,7 @@ def test_tool_results_become_named_tool_messages_for_trl_and_tool_call_ids_for_o
     )
 
 
-# -- properties ----------------------------------------------------------------------------------------------------------
+# -- properties --------------------------------------------------------------------------------------------------------
 
 TARGETS = st.sampled_from(["a.py", "b.py", "$"])
 VERDICTS = st.sampled_from(["approve", "reject", "edit", "edit_ws"])
@@ -227,7 +227,7 @@ def test_pairs_never_mix_prompts(steps):
     assert labels == {(s.decision_id, s.verdict == "approve") for s in steps if s.verdict in ("approve", "reject")}
 
 
-# -- redaction -----------------------------------------------------------------------------------------------------------
+# -- redaction ---------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -88,7 +88,7 @@ def test_each_decision_stores_the_shown_hash_and_links_to_the_one_before(databas
     with database.session() as orm:
         rows = orm.query(Decision).order_by(Decision.id).all()
         assert rows[0].prev_hash == audit.GENESIS
-        for earlier, later in zip(rows, rows[1:]):
+        for earlier, later in zip(rows, rows[1:], strict=False):
             assert later.prev_hash == earlier.chain_hash
         for row in rows:
             assert row.content_hash == audit.content_hash_of(row)

@@ -106,7 +106,7 @@ def decisions_per_proposal(repository: Repository) -> Counter[int]:
         )
 
 
-# -- claims -------------------------------------------------------------------------------------------------------------
+# -- claims ------------------------------------------------------------------------------------------------------------
 
 
 def _work_the_queue(
@@ -200,7 +200,7 @@ def test_a_decided_item_cannot_be_claimed_and_a_second_decision_is_still_refused
         pg.proposals.record_decision(proposal_id, verdict="reject", reason="late", reviewer="bob")
 
 
-# -- two independent reviews ----------------------------------------------------------------------------------------------
+# -- two independent reviews -------------------------------------------------------------------------------------------
 
 
 def test_the_second_reviewer_does_not_see_the_first_verdict(pg: Repository) -> None:
@@ -315,7 +315,7 @@ def test_agreement_figures_come_from_the_independent_reviews_only(pg: Repository
     pg.reviews.set_rules(WORKSPACE, kinds=["command"])
     ids = make_proposals(pg, 4, kind="command")
     verdicts = [("approve", "approve"), ("approve", "approve"), ("reject", "reject"), ("approve", "reject")]
-    for proposal_id, (alice, bob) in zip(ids, verdicts):
+    for proposal_id, (alice, bob) in zip(ids, verdicts, strict=False):
         pg.proposals.record_decision(proposal_id, verdict=alice, reason="r", reviewer="alice")
         pg.proposals.record_decision(proposal_id, verdict=bob, reason="r", reviewer="bob")
     pg.proposals.record_decision(ids[3], verdict="approve", reviewer="carol", adjudication=True)
@@ -328,7 +328,7 @@ def test_agreement_figures_come_from_the_independent_reviews_only(pg: Repository
     assert pair.kappa == pytest.approx(0.5)
 
 
-# -- live updates -------------------------------------------------------------------------------------------------------
+# -- live updates ------------------------------------------------------------------------------------------------------
 
 
 def _next_change(changes: queue.Queue[QueueChange], wanted) -> QueueChange:
@@ -380,7 +380,7 @@ def test_the_sqlite_listener_polls_and_reports_changes_from_other_connections(li
     assert not listener.is_running
 
 
-# -- command line -------------------------------------------------------------------------------------------------------
+# -- command line ------------------------------------------------------------------------------------------------------
 
 
 def signoff(*args: str) -> subprocess.CompletedProcess:
@@ -440,7 +440,7 @@ def test_cli_keeps_the_first_verdict_hidden_and_adjudicates(pg: Repository, post
     assert pg.proposals.get(proposal_id).status == "decided"
 
 
-# -- the window ---------------------------------------------------------------------------------------------------------
+# -- the window --------------------------------------------------------------------------------------------------------
 
 
 def test_window_on_postgres_refreshes_on_notify_claims_what_is_on_screen_and_shows_agreement(
@@ -452,7 +452,7 @@ def test_window_on_postgres_refreshes_on_notify_claims_what_is_on_screen_and_sho
     other_database = open_database(postgres_url)
     other = Repository(other_database)  # another reviewer, another machine
     other.reviews.set_rules(WORKSPACE, kinds=["command"])
-    for proposal_id, bob in zip(make_proposals(other, 2, kind="command"), ("approve", "reject")):
+    for proposal_id, bob in zip(make_proposals(other, 2, kind="command"), ("approve", "reject"), strict=False):
         other.proposals.record_decision(proposal_id, verdict="approve", reviewer="alice")
         other.proposals.record_decision(proposal_id, verdict=bob, reason="no", reviewer="bob")
     driver = WindowDriver(qtbot, postgres_url, settings=Settings(reviewer="ada", undo_seconds=0.0))
@@ -494,7 +494,7 @@ def test_window_on_postgres_refreshes_on_notify_claims_what_is_on_screen_and_sho
     assert cells == [["alice", "bob", "2", "50.0%", "0.00"]]
 
 
-# -- the runner ---------------------------------------------------------------------------------------------------------
+# -- the runner --------------------------------------------------------------------------------------------------------
 
 
 def test_a_runner_applies_a_two_review_change_only_after_the_second_review_even_across_a_restart(
@@ -556,7 +556,7 @@ def test_a_runner_applies_a_two_review_change_only_after_the_second_review_even_
     assert (stack.workspace / "greet.py").read_text() == "def greet(name):\n    return 'Hello ' + name\n"
 
 
-# -- review rules and the lease keeper ------------------------------------------------------------------------------------
+# -- review rules and the lease keeper ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

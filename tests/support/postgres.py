@@ -169,7 +169,7 @@ class PostgresServer:
             )
 
         # The free port can be taken between probing and binding; a couple of fresh tries cover that race.
-        for attempt in range(3):
+        for _attempt in range(3):
             self.port = _free_loopback_port()
             result = self._run(
                 str(self.bindir / "pg_ctl"),

@@ -410,8 +410,8 @@ def test_hunk_lines_rebuild_each_side_keyed_by_line_number():
 
     old_lines, old_numbers = documents["old"]
     new_lines, new_numbers = documents["new"]
-    assert dict(zip(old_numbers, old_lines))[4] == "def greet(name):"
-    assert dict(zip(new_numbers, new_lines))[5] == "def greet(name, loud=False):"
+    assert dict(zip(old_numbers, old_lines, strict=False))[4] == "def greet(name):"
+    assert dict(zip(new_numbers, new_lines, strict=False))[5] == "def greet(name, loud=False):"
     full = diff_documents(diff, new_text=NEW_PY.decode())
     assert full["new"][0][:2] == ["import os", "import sys"] and full["new"][1][:2] == [1, 2]
 

@@ -135,7 +135,7 @@ def test_t_toggles_side_by_side_and_back_keeping_the_current_hunk_in_view(four_h
         view.set_mode("sideways")
 
 
-# --- folds -------------------------------------------------------------------------------------------------------------
+# --- folds ------------------------------------------------------------------------------------------------------------
 
 
 def test_unchanged_regions_fold_and_expand_by_x_by_click_and_all_at_once(four_hunks, qtbot):
@@ -347,7 +347,7 @@ def test_wrap_keeps_a_word_whole_across_syntax_runs_and_moves_badges_to_a_word_b
     placed = wrap_runs(runs, 14)
 
     by_line: dict[int, list[tuple[int, int, int]]] = {}
-    for run, first, end, line, column in placed:
+    for run, first, end, line, _column in placed:
         by_line.setdefault(line, []).append((run, first, end))
     assert by_line[0] == [(0, 0, 6), (1, 0, 4), (2, 0, 1)]
     assert by_line[1] == [(3, 0, 7), (4, 0, 4), (5, 0, 3)]
@@ -475,7 +475,7 @@ def test_installed_keys_work_while_the_owner_keeps_focus_and_never_take_a_r_or_e
     assert "n/p hunk" in view.legend.text() and "side by side" in view.legend.text()
 
 
-# --- size ---------------------------------------------------------------------------------------------------------------
+# --- size -------------------------------------------------------------------------------------------------------------
 
 
 def test_a_100k_line_diff_opens_and_paints_fast_in_split_mode(view):
