@@ -43,6 +43,8 @@ system_packages=(
     libxkbcommon0 libxkbcommon-x11-0 libx11-6 libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0
     libxcb-keysyms1 libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1
     libxcb-util1 libxcb-xfixes0 libxcb-xkb1
+    # Every command Signoff runs is sandboxed with bubblewrap (app/services/sandbox.py); without it allow rules ask.
+    bubblewrap
 )
 if [ "$mode" = test ]; then
     # The tests start their own PostgreSQL from these binaries; the system service is never started by us.

@@ -1,7 +1,8 @@
 """The run_command tool: validating a command proposal and running an approved one in the workspace.
 
-Runs /bin/sh -c in its own process group with a time limit, an output cap and secrets removed from the environment.
-No Qt here.
+Runs /bin/sh -c under the sandbox (sandbox.py) in its own process group with a time limit, an output cap and secrets
+removed from the environment; its changes are captured from its private view and only the granted ones applied
+(effects.py). No Qt here.
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ import asyncio
 import os
 import re
 import signal
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from app.services import effects as fx
+from app.services.sandbox import NONE, Grant, PreparedRun, SandboxInfo, prepare, sandbox_info
 from app.services.workspace import ToolInputError, Workspace
 
 DEFAULT_TIMEOUT_S = 120.0
@@ -20,6 +25,9 @@ DEFAULT_TIMEOUT_S = 120.0
 OUTPUT_HEAD_BYTES = 20_000
 OUTPUT_TAIL_BYTES = 20_000
 _SECRET_NAME = re.compile(r"(_TOKEN|_KEY|_SECRET|PASSWORD|PASSWD)$|^ANTHROPIC_API_KEY$", re.IGNORECASE)
+# Per workspace, in .signoff/sandbox.toml: review_effects = "always" | "outside" (the default) | "never".
+SANDBOX_SETTINGS_FILE = ".signoff/sandbox.toml"
+REVIEW_CHOICES = ("always", "outside", "never")
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,13 @@ class CommandOutcome:
     output: str
     total_bytes: int
     timed_out: bool
+    # Which sandbox ran it (sandbox.PreparedRun.describe) and what it changed.
+    sandbox: str = "none"
+    landed: tuple[fx.Effect, ...] = ()
+    held: tuple[tuple[fx.Effect, str], ...] = ()
+    # False when it ran unsandboxed: its changes went straight to the workspace and could not be captured.
+    captured: bool = True
+    notes: tuple[str, ...] = field(default=())
 
     def as_tool_result_text(self, command: str) -> str:
         if self.timed_out:
@@ -42,7 +57,21 @@ class CommandOutcome:
         else:
             status = f"Exit code: {self.exit_code}"
         output = self.output if self.output.strip() else "(no output)"
-        return f"Ran: {command}\n{status}\nOutput:\n{output}"
+        if self.captured:
+            changes = fx.summary(list(self.landed), list(self.held))
+        else:
+            changes = "Changes to the workspace: not captured (no sandbox); whatever it wrote is in the workspace."
+        notes = "".join(f"{note}\n" for note in self.notes)
+        return f"Ran: {command}\nSandbox: {self.sandbox}\n{notes}{status}\n{changes}\nOutput:\n{output}"
+
+    def effects_record(self) -> dict[str, Any]:
+        """What is stored with the command's result: the sandbox and every captured change, applied or not."""
+        return {
+            "sandbox": self.sandbox,
+            "captured": self.captured,
+            "applied": [effect.as_json() for effect in self.landed],
+            "not_applied": [dict(effect.as_json(), why=why) for effect, why in self.held],
+        }
 
 
 def capped_for_model(text: str) -> str:
@@ -80,15 +109,75 @@ def scrubbed_environment(environ: dict[str, str] | None = None) -> dict[str, str
     return {name: value for name, value in source.items() if not _SECRET_NAME.search(name)}
 
 
+def review_setting(root: Path) -> tuple[str, str | None]:
+    """The workspace's choice of which command effects a person reviews, and a warning when the file is unusable."""
+    path = Path(root) / SANDBOX_SETTINGS_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "outside", None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        return "always", f"{path} cannot be read ({err}); every effect is held for review."
+    choice = data.get("review_effects", "outside")
+    if choice not in REVIEW_CHOICES:
+        return "always", f"{path}: review_effects must be one of {', '.join(REVIEW_CHOICES)}; every effect is held."
+    return choice, None
+
+
 async def run_command(
-    workspace: Workspace, draft: CommandDraft, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    workspace: Workspace,
+    draft: CommandDraft,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    grant: Grant = Grant(),
+    info: SandboxInfo | None = None,
 ) -> CommandOutcome:
+    """Run the command under the sandbox; apply its changes that fall in the granted scope, hold the rest."""
+    root = Path(workspace.root).resolve()
     cwd = workspace.resolve(draft.cwd).absolute
+    info = info or await asyncio.to_thread(sandbox_info)
+    prepared = await asyncio.to_thread(prepare, root, cwd, draft.command, grant, info)
+    try:
+        exit_code, text, total, timed_out = await _run_captured(prepared, timeout_s)
+        if prepared.mode == NONE or prepared.changes is None:
+            return CommandOutcome(
+                exit_code, text, total, timed_out, prepared.describe(), captured=False, notes=tuple(prepared.notes)
+            )
+        landed, held, notes = await asyncio.to_thread(_settle_effects, root, prepared)
+        return CommandOutcome(
+            exit_code, text, total, timed_out, prepared.describe(), tuple(landed), tuple(held), True, tuple(notes)
+        )
+    finally:
+        await asyncio.to_thread(prepared.cleanup)
+
+
+def _settle_effects(root: Path, prepared: PreparedRun) -> tuple[list[fx.Effect], list[tuple[fx.Effect, str]], list[str]]:
+    assert prepared.changes is not None
+    if prepared.mode == "bubblewrap+overlay":
+        captured = fx.capture_overlay(prepared.changes, root)
+    else:
+        captured = fx.capture_copy(prepared.changes, root)
+    choice, warning = review_setting(root)
+    notes = [warning] if warning else []
+    if choice == "never":
+        notes.append("This workspace applies command effects without review (review_effects = never).")
+    to_apply: list[fx.Effect] = []
+    held: list[tuple[fx.Effect, str]] = []
+    for effect in captured:
+        if choice == "always":
+            held.append((effect, "held for review (this workspace reviews every command effect)"))
+        elif choice == "outside" and not fx.in_scope(effect, git_writes=prepared.grant.git_writes):
+            held.append((effect, "outside what the command was granted; held for review"))
+        else:
+            to_apply.append(effect)
+    landed, failed = fx.apply_effects(root, prepared.changes, to_apply)
+    return landed, held + failed, notes
+
+
+async def _run_captured(prepared: PreparedRun, timeout_s: float) -> tuple[int | None, str, int, bool]:
     process = await asyncio.create_subprocess_exec(
-        "/bin/sh",
-        "-c",
-        draft.command,
-        cwd=cwd,
+        *prepared.argv,
+        cwd=prepared.cwd,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -131,7 +220,7 @@ async def run_command(
         if skipped > 0:
             text += f"\n[... {skipped:,} bytes of output cut ...]\n"
         text += tail.decode("utf-8", errors="replace")
-    return CommandOutcome(None if timed_out else process.returncode, text, total, timed_out)
+    return (None if timed_out else process.returncode), text, total, timed_out
 
 
 def _kill_group(process: asyncio.subprocess.Process) -> None:
