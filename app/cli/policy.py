@@ -33,6 +33,17 @@ def policy_command(args: argparse.Namespace, db_url: str | None) -> int:
             rules = policy_file.load_policy(root)
             if args.check_command is not None:
                 verdict = rules.check_command(args.check_command, args.cwd, root=root)
+                if verdict.action == "allow":
+                    from app.services.sandbox import sandbox_info
+
+                    sandbox = sandbox_info()
+                    if not sandbox.available:
+                        # The agent asks a person in this case too (agent._apply_policy): say so plainly.
+                        print(
+                            f"ask: {sandbox.detail} Without a sandbox, allow rules ask "
+                            f"(the rules say: {verdict.reason})"
+                        )
+                        return 0
             else:
                 verdict = rules.check_file(
                     "edit" if args.edit is not None else "create", (args.edit or args.create).strip("/")

@@ -35,7 +35,29 @@ def show(args: argparse.Namespace, db_url: str | None) -> int:
         for entry in decision.hunk_verdicts or []:
             detail = f": {entry['reason']}" if entry.get("reason") else ""
             print(f"  Hunk {entry['hunk'] + 1}: {entry['verdict']}{detail}")
+    if proposal.kind == "command" and proposal.result:
+        _print_command_effects(proposal.result.get("effects"))
     return 0
+
+
+def _print_command_effects(effects: dict | None) -> None:
+    """Under which sandbox the command ran and what it changed (applied, and held back with why)."""
+    if not effects:
+        print("Sandbox: not recorded (run before commands were sandboxed).")
+        return
+    print(f"Sandbox: {effects.get('sandbox', 'unknown')}")
+    if not effects.get("captured", True):
+        print("Changes: not captured; it ran unsandboxed.")
+        return
+    applied, held = effects.get("applied", []), effects.get("not_applied", [])
+    if not applied and not held:
+        print("Changes: none.")
+    for entry in applied:
+        print(f"  applied: {entry.get('path')} {entry.get('change')}")
+    for entry in held:
+        print(f"  NOT applied: {entry.get('path')} {entry.get('change')} ({entry.get('why', '')})")
+        if entry.get("diff"):
+            sys.stdout.write("".join("    " + line for line in entry["diff"].splitlines(keepends=True)))
 
 
 def _print_reviews_for_adjudicator(repository: Any, proposal_id: int, reviewer: str) -> None:

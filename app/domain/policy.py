@@ -23,6 +23,7 @@ from typing import Any, cast
 import tomlkit
 import tomlkit.items
 
+from app.domain.command_catalogue import allow_concern, folders_seen, redirect_concern
 from app.domain.path_glob import path_glob_regex
 from app.domain.shell_parse import ParsedCommand, SimpleCommand, parse_command
 
@@ -157,6 +158,7 @@ class Policy:
             return Verdict("ask", outside[0])
 
         used: list[Rule] = []
+        folders = folders_seen(parsed, cwd, root_path)
         for item in items:
             if item.dynamic_name:
                 return Verdict("ask", f"`{_shown(item)}` runs a program only known when it runs.")
@@ -167,7 +169,15 @@ class Policy:
                 return Verdict("ask", f"`{_shown(item)}` matches the rule: {rule.label}.", (rule,))
             if rule.action == "deny":  # pragma: no cover - denies were handled above
                 return Verdict("deny", f"`{_shown(item)}` is denied by the rule: {rule.label}.", (rule,))
+            # The catalogue (command_catalogue.py) knows what options and words do; a rule's words do not.
+            concern = allow_concern(parsed, item, rule.match == "exact", folders, root_path)
+            if concern:
+                return Verdict("ask", f"`{_shown(item)}` matches the rule: {rule.label}, but {concern}.", (rule,))
             used.append(rule)
+        for redirect in parsed.redirects:
+            concern = redirect_concern(redirect)
+            if concern:
+                return Verdict("ask", f"Every command is allowed, but {concern}; a person decides.", tuple(used))
         labels = ", ".join(dict.fromkeys(rule.label for rule in used))
         return Verdict("allow", f"Every part is allowed ({labels}).", tuple(dict.fromkeys(used)))
 
@@ -297,7 +307,13 @@ def _outside_reasons(parsed: ParsedCommand, items: list[SimpleCommand], cwd: str
     return reasons
 
 
+# Options whose value is a name pattern, not a path: `grep -r --exclude-dir=.git` reads nothing in .git/.
+_PATTERN_OPTIONS = ("--exclude-dir=", "--exclude=", "--include=", "--glob=", "--iglob=")
+
+
 def _path_candidates(word: str) -> list[str]:
+    if word.startswith(_PATTERN_OPTIONS) and "/" not in word:
+        return []
     candidates = [word]
     if "=" in word:
         candidates.append(word.split("=", 1)[1])

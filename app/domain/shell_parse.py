@@ -33,6 +33,9 @@ class SimpleCommand:
     dynamic_name: bool = False
     # Set when found inside another command's arguments: 'bash -c', 'eval', 'xargs', 'find -exec', 'env', ...
     via: str | None = None
+    # Positions in ``words`` only known when it runs ($VAR, ~, $(…)) and ones with unquoted glob characters.
+    dynamic_words: frozenset[int] = frozenset()
+    globbed_words: frozenset[int] = frozenset()
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -238,7 +241,7 @@ class _Walker:
             else:
                 self.visit(part)
         raw = self.text[node.pos[0] : node.pos[1]]
-        if "$'" in raw or '$"' in raw:
+        if ("$'" in raw or '$"' in raw) and _unquoted_dollar_quote(raw):
             # ANSI-C and locale quoting, which bashlex does not decode: the real word is unknown.
             dynamic = True
             self.collector.problem("$'…' quoting, which the parser cannot decode")
@@ -265,11 +268,16 @@ class _Walker:
         argv: list[str] = []
         assignments: list[str] = []
         dynamic_name = False
+        # Positions in argv (assignments are counted in afterwards).
+        dynamic_at: set[int] = set()
+        globbed_at: set[int] = set()
         for part in node.parts:
             kind = part.kind
             if kind == "assignment":
-                self._expansions(part)
+                dynamic = self._expansions(part)
                 if argv:
+                    if dynamic:
+                        dynamic_at.add(len(argv))
                     argv.append(self._literal(part))  # after the name it is an ordinary argument (`export A=1`)
                 else:
                     assignments.append(self._literal(part))
@@ -280,12 +288,24 @@ class _Walker:
                     dynamic_name = True
                 elif dynamic and argv and posixpath.basename(argv[0]) in _RUNS_TEXT:
                     self.collector.problem(f"`{argv[0]}` runs text that is only known when it runs")
+                if dynamic:
+                    dynamic_at.add(len(argv))
+                if _unquoted_glob(self.text[part.pos[0] : part.pos[1]]):
+                    globbed_at.add(len(argv))
                 argv.append(word)
             elif kind == "redirect":
                 self._redirect(part)
             else:
                 self.visit(part)
-        command = SimpleCommand(tuple(argv), tuple(assignments), dynamic_name, self.via)
+        shift = len(assignments)
+        command = SimpleCommand(
+            tuple(argv),
+            tuple(assignments),
+            dynamic_name,
+            self.via,
+            frozenset(i + shift for i in dynamic_at),
+            frozenset(i + shift for i in globbed_at),
+        )
         self.collector.commands.append(command)
         if argv and not dynamic_name:
             self._unwrap(command)
@@ -494,6 +514,44 @@ class _Walker:
                 index = end + 1
                 continue
             index += 1
+
+
+def _unquoted_glob(raw: str) -> bool:
+    """Whether a word's source text has a glob or brace character outside quotes (so the shell expands it)."""
+    quote = ""
+    escaped = False
+    for ch in raw:
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in _GLOB_OR_BRACE:
+            return True
+    return False
+
+
+def _unquoted_dollar_quote(raw: str) -> bool:
+    """Whether ``$'`` or ``$"`` starts a quote in the word (not a ``$`` at the end of a quoted 'foo$')."""
+    quote = ""
+    escaped = False
+    for position, ch in enumerate(raw):
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            if ch == quote:
+                quote = ""
+        elif ch == "$" and raw[position + 1 : position + 2] in ("'", '"'):
+            return True
+        elif ch in "'\"":
+            quote = ch
+    return False
 
 
 def _skip_options(args: list[str], with_value: set[str]) -> list[str]:

@@ -45,6 +45,7 @@ from app.services.events import (
 )
 from app.services.policy_file import load_policy
 from app.services.settings import load_settings
+from app.services.sandbox import sandbox_info
 from app.services.workspace import ToolInputError, Workspace, sha256_hex
 from app.store.async_repository import AsyncRepository
 from app.store.compare import REPLACED
@@ -139,6 +140,8 @@ class SessionRunner:
         self._listener = listener
         self._workspace = Workspace(session.workspace_root)
         self._command_timeout_s = command_timeout_s
+        # What each command carried out in this run changed (sandbox, applied and held effects), stored with its result.
+        self._command_effects: dict[int, dict[str, Any]] = {}
         # Set when the app closes: the task is cancelled but the session stays resumable, its proposals waiting.
         self.detaching = False
 
@@ -422,10 +425,12 @@ class SessionRunner:
         # Found 'applying' on entry: an earlier run of this session died while carrying the decision out.
         interrupted = proposal.status == ProposalStatus.APPLYING
         status, text, is_error, applied_hash = await self._carry_out(proposal, decision, interrupted=interrupted)
+        result: dict[str, Any] = {"content": text, "is_error": is_error}
+        effects = self._command_effects.pop(proposal.id, None)
+        if effects is not None:
+            result["effects"] = effects
         await self._repository.write(
-            lambda store: store.proposals.resolve(
-                proposal.id, status=status, result={"content": text, "is_error": is_error}, applied_hash=applied_hash
-            )
+            lambda store: store.proposals.resolve(proposal.id, status=status, result=result, applied_hash=applied_hash)
         )
         return text, is_error
 
@@ -442,6 +447,19 @@ class SessionRunner:
             self._emit(StatusChanged(self.session_id, "waiting", f"The policy file is not used: {err}"))
             return proposal, None
         verdict = await asyncio.to_thread(rules.check, proposal, self._workspace.root)
+        if verdict.action == "allow" and proposal.kind == "command":
+            sandbox = await asyncio.to_thread(sandbox_info)
+            if not sandbox.available:
+                # A rule allows a command on the promise that it runs sandboxed; without one a person decides.
+                self._emit(
+                    StatusChanged(
+                        self.session_id,
+                        "waiting",
+                        f"{sandbox.detail} A rule allows proposal {proposal.id}, but commands cannot run sandboxed "
+                        "here, so it waits for a person.",
+                    )
+                )
+                return proposal, None
         if verdict.action == "ask":
             return proposal, None
         approve = verdict.action == "allow"
@@ -527,6 +545,7 @@ class SessionRunner:
                 )
             except (OSError, ToolInputError) as err:
                 return ProposalStatus.FAILED, tool_results.apply_failed(None, str(err)), True, None
+            self._command_effects[proposal.id] = outcome.effects_record()
             return ProposalStatus.APPLIED, prefix + outcome.as_tool_result_text(ran), False, None
 
         assert proposal.path is not None and proposal.new_content is not None

@@ -129,14 +129,14 @@ async def run_command(
     draft: CommandDraft,
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
-    grant: Grant = Grant(),
+    grant: Grant | None = None,
     info: SandboxInfo | None = None,
 ) -> CommandOutcome:
     """Run the command under the sandbox; apply its changes that fall in the granted scope, hold the rest."""
     root = Path(workspace.root).resolve()
     cwd = workspace.resolve(draft.cwd).absolute
     info = info or await asyncio.to_thread(sandbox_info)
-    prepared = await asyncio.to_thread(prepare, root, cwd, draft.command, grant, info)
+    prepared = await asyncio.to_thread(prepare, root, cwd, draft.command, grant or Grant(), info)
     try:
         exit_code, text, total, timed_out = await _run_captured(prepared, timeout_s)
         if prepared.mode == NONE or prepared.changes is None:
@@ -151,7 +151,9 @@ async def run_command(
         await asyncio.to_thread(prepared.cleanup)
 
 
-def _settle_effects(root: Path, prepared: PreparedRun) -> tuple[list[fx.Effect], list[tuple[fx.Effect, str]], list[str]]:
+def _settle_effects(
+    root: Path, prepared: PreparedRun
+) -> tuple[list[fx.Effect], list[tuple[fx.Effect, str]], list[str]]:
     assert prepared.changes is not None
     if prepared.mode == "bubblewrap+overlay":
         captured = fx.capture_overlay(prepared.changes, root)

@@ -256,7 +256,7 @@ def in_scope(effect: Effect, *, git_writes: bool) -> bool:
     return effect.kind != "special" or effect.change == DELETED
 
 
-class ApplyRefused(Exception):
+class ApplyRefusedError(Exception):
     """One captured change could not be applied safely; the message says why."""
 
 
@@ -270,7 +270,7 @@ def apply_effects(root: Path, source: Path, effects: list[Effect]) -> tuple[list
     for effect in deletions + others:
         try:
             _apply_one(root, source, effect)
-        except (ApplyRefused, OSError) as err:
+        except (ApplyRefusedError, OSError) as err:
             failed.append((effect, str(err)))
         else:
             landed.append(effect)
@@ -281,13 +281,13 @@ def _safe_target(root: Path, rel: str) -> Path:
     """The real path of ``rel`` under ``root``, refusing any folder on the way that is a symlink or not a folder."""
     parts = PurePosixPath(rel).parts
     if not parts or any(part in ("", ".", "..") for part in parts):
-        raise ApplyRefused(f"{rel} is not a plain workspace path")
+        raise ApplyRefusedError(f"{rel} is not a plain workspace path")
     current = root
     for part in parts[:-1]:
         current = current / part
         st = _lstat(current)
         if st is None or not stat.S_ISDIR(st.st_mode):
-            raise ApplyRefused(f"{current.relative_to(root)} is not a folder in the workspace")
+            raise ApplyRefusedError(f"{current.relative_to(root)} is not a folder in the workspace")
     return current / parts[-1]
 
 
@@ -306,7 +306,7 @@ def _apply_one(root: Path, source: Path, effect: Effect) -> None:
     if effect.change == MODE:
         st = _lstat(target)
         if st is None or stat.S_ISLNK(st.st_mode):
-            raise ApplyRefused(f"{effect.path} is no longer there to change its mode")
+            raise ApplyRefusedError(f"{effect.path} is no longer there to change its mode")
         os.chmod(target, stat.S_IMODE(effect.mode or 0))
         return
     if effect.kind == "dir":
@@ -316,7 +316,7 @@ def _apply_one(root: Path, source: Path, effect: Effect) -> None:
         return
     existing = _lstat(target)
     if existing is not None and stat.S_ISDIR(existing.st_mode):
-        raise ApplyRefused(f"{effect.path} is a folder in the workspace now")
+        raise ApplyRefusedError(f"{effect.path} is a folder in the workspace now")
     temp = target.with_name(f".{target.name}.signoff-effect")
     if effect.kind == "symlink":
         if os.path.lexists(temp):
@@ -325,7 +325,7 @@ def _apply_one(root: Path, source: Path, effect: Effect) -> None:
         os.replace(temp, target)
         return
     if effect.kind != "file":
-        raise ApplyRefused(f"{effect.path} is a {effect.kind}, which is never applied")
+        raise ApplyRefusedError(f"{effect.path} is a {effect.kind}, which is never applied")
     shutil.copyfile(origin, temp, follow_symlinks=False)
     try:
         os.chmod(temp, stat.S_IMODE(effect.mode or 0o644))

@@ -30,7 +30,9 @@ _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", 
 _MASKED_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers", "/etc/ssh")
 # Characters overlayfs option parsing treats specially; such paths get the copy view instead.
 _OVERLAY_UNSAFE = set(",:\\=\n\t ")
-_MOUNT_SCRIPT = 'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3$4" "$5" || exit 125; shift 5; exec "$@"'
+_MOUNT_SCRIPT = (
+    'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3$4" "$5" || exit 125; shift 5; exec "$@"'
+)
 _OVERLAY_OPTIONS = ",redirect_dir=off,metacopy=off,index=off"
 _PROBE_TIMEOUT_S = 15.0
 
@@ -103,7 +105,9 @@ def sandbox_info(*, refresh: bool = False) -> SandboxInfo:
 
 def _probe() -> SandboxInfo:
     if not sys.platform.startswith("linux"):
-        return SandboxInfo(NONE, f"No sandbox: Signoff sandboxes commands with bubblewrap on Linux only ({sys.platform}).")
+        return SandboxInfo(
+            NONE, f"No sandbox: Signoff sandboxes commands with bubblewrap on Linux only ({sys.platform})."
+        )
     if shutil.which(BWRAP) is None:
         return SandboxInfo(NONE, "No sandbox: bubblewrap (`bwrap`) is not installed; install the bubblewrap package.")
     scratch = Path(tempfile.mkdtemp(prefix="signoff-probe-"))
@@ -148,9 +152,12 @@ def _probe() -> SandboxInfo:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def prepare(root: Path, cwd: Path, command: str, grant: Grant = Grant(), info: SandboxInfo | None = None) -> PreparedRun:
+def prepare(
+    root: Path, cwd: Path, command: str, grant: Grant | None = None, info: SandboxInfo | None = None
+) -> PreparedRun:
     """The argv that runs ``/bin/sh -c command`` in ``cwd`` (inside ``root``) under the best sandbox available."""
     info = info or sandbox_info()
+    grant = grant or Grant()
     shell = ["/bin/sh", "-c", command]
     if not info.available:
         return PreparedRun(shell, cwd, NONE, grant, notes=[info.detail])

@@ -71,6 +71,8 @@ def test_a_command_interrupted_by_a_crash_is_never_run_again_and_the_agent_is_to
     replies = [tool_turn(tool_use_block(COMMAND_TOOL_NAME, {"command": crash})), text_turn("Understood.")]
     with StandinServer(ScriptedScenario(replies)) as server:
         env = child_env(tmp_path, server)
+        # Sandboxed, a command sees no other process and cannot kill its runner: this crash needs the unsandboxed run.
+        env["SIGNOFF_SANDBOX"] = "none"
         # The reviewer's side, in this process: the database exists before the runner starts.
         database = open_database(str(tmp_path / "signoff.db"))
         repository = Repository(database)

@@ -48,7 +48,8 @@ MARKER = "END\n"
 def action_of(number: int) -> tuple[str, str]:
     """What proposal ``number`` does: ('command', text), ('review', path) or ('auto', path)."""
     if number % 10 == 9:
-        return "command", f"echo cmd-{number} >> commands.log"
+        # Through tee, not `>>`: a redirection into a file is never allowed by a rule (command_catalogue.py).
+        return "command", f"echo cmd-{number} | tee -a commands.log"
     if number % 10 == 4:
         return "review", f"review/r{number % REVIEW_FILES}.txt"
     return "auto", f"auto/f{number % AUTO_FILES}.txt"
@@ -139,6 +140,7 @@ def _prepare_workspace(workspace: Path) -> None:
     (workspace / ".signoff" / "policy.toml").write_text(
         "version = 1\n\n"
         '[[rule]]\naction = "allow"\nkind = "command"\npattern = "echo"\nmatch = "prefix"\n\n'
+        '[[rule]]\naction = "allow"\nkind = "command"\npattern = "tee -a commands.log"\nmatch = "exact"\n\n'
         '[[rule]]\naction = "allow"\nkind = "file"\npattern = "auto/*"\n',
         encoding="utf-8",
     )
