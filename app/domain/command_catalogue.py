@@ -349,8 +349,9 @@ CATALOGUE += (
     CommandSpec(("npm", "run", "test"), long=_set("--silent --quiet"), operands=False),
 )
 
-# Programs the catalogue knows: a prefix rule covers only their catalogued forms.
-CATALOGUED_PROGRAMS = frozenset(spec.name[0] for spec in CATALOGUE)
+# Programs the catalogue knows whole: a prefix rule covers only their catalogued forms (`allow git` is not `git push`).
+# npm and python are known only in their test-running forms; other uses of them keep plain prefix rules.
+CATALOGUED_PROGRAMS = frozenset(spec.name[0] for spec in CATALOGUE if spec.name[0] not in ("npm", "python", "python3"))
 
 
 def spec_for(argv: tuple[str, ...]) -> CommandSpec | None:

@@ -7,6 +7,7 @@ asks a person instead of guessing. No Qt here.
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ _READ_REDIRECTS = frozenset({"<"})
 _GLOB_OR_BRACE = set("*?[{")
 # Commands whose arguments are themselves shell code.
 _RUNS_TEXT = SHELLS | {"eval", "watch"}
+_QUOTED_HEREDOC = re.compile(r"<<(-?)[ \t]*(['\"])(\w+)\2")
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,9 @@ def _parse_into(collector: _Collector, text: str, *, via: str | None) -> None:
     import bashlex
     import bashlex.errors
 
+    # bashlex cannot read a quoted here-document delimiter (<<'EOF'); unquoted, its body is judged more strictly
+    # (as if it expanded), so reading it that way never allows more.
+    text = _QUOTED_HEREDOC.sub(r"<<\1\3", text)
     try:
         trees = bashlex.parse(text)
     except (
@@ -369,7 +374,13 @@ class _Walker:
         rest = argv[1:]
         if name in ("cd", "pushd"):
             targets = [a for a in rest if not a.startswith("-") or a == "-"]
-            if not targets or targets[0] == "-" or targets[0].startswith("~") or "$" in targets[0]:
+            if (
+                not targets
+                or targets[0] == "-"
+                or targets[0].startswith("~")
+                or "$" in targets[0]
+                or _GLOB_OR_BRACE & set(targets[0])
+            ):
                 self.collector.problem(f"`{name}` to a folder only known when it runs")
             else:
                 self.collector.directories.append(targets[0])

@@ -131,8 +131,11 @@ async def run_command(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     grant: Grant | None = None,
     info: SandboxInfo | None = None,
+    review: str | None = None,
 ) -> CommandOutcome:
-    """Run the command under the sandbox; apply its changes that fall in the granted scope, hold the rest."""
+    """Run the command under the sandbox; apply its changes that fall in the granted scope, hold the rest.
+
+    ``review`` overrides the workspace's review_effects setting ("always" holds every change for a person)."""
     root = Path(workspace.root).resolve()
     cwd = workspace.resolve(draft.cwd).absolute
     info = info or await asyncio.to_thread(sandbox_info)
@@ -143,7 +146,7 @@ async def run_command(
             return CommandOutcome(
                 exit_code, text, total, timed_out, prepared.describe(), captured=False, notes=tuple(prepared.notes)
             )
-        landed, held, notes = await asyncio.to_thread(_settle_effects, root, prepared)
+        landed, held, notes = await asyncio.to_thread(_settle_effects, root, prepared, review)
         return CommandOutcome(
             exit_code, text, total, timed_out, prepared.describe(), tuple(landed), tuple(held), True, tuple(notes)
         )
@@ -152,14 +155,14 @@ async def run_command(
 
 
 def _settle_effects(
-    root: Path, prepared: PreparedRun
+    root: Path, prepared: PreparedRun, review: str | None = None
 ) -> tuple[list[fx.Effect], list[tuple[fx.Effect, str]], list[str]]:
     assert prepared.changes is not None
     if prepared.mode == "bubblewrap+overlay":
         captured = fx.capture_overlay(prepared.changes, root)
     else:
         captured = fx.capture_copy(prepared.changes, root)
-    choice, warning = review_setting(root)
+    choice, warning = (review, None) if review in REVIEW_CHOICES else review_setting(root)
     notes = [warning] if warning else []
     if choice == "never":
         notes.append("This workspace applies command effects without review (review_effects = never).")
