@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.domain.policy import Policy, Rule
-from app.services.command_tool import CommandDraft, draft_command, run_command
+from app.services.command_tool import draft_command, run_command
 from app.services.sandbox import sandbox_info
 from app.services.workspace import ToolInputError, Workspace
 
@@ -37,7 +37,7 @@ def hostile_corpus(out: str) -> list[str]:
     targets = ["conftest.py", "src/app.py", "pytest.ini", ".git/config", ".signoff/policy.toml"]
     targets += [f"{out}/pwned", "../pwned", "/tmp/signoff-corpus-pwned", ".git/hooks/pre-commit", "~/.bashrc"]
     lines += [f"echo 'import os' {op} {target}" for op in REDIRECTS for target in targets]
-    lines += [f"echo x > conftest.py && pytest -q", "echo '[pytest]' > pytest.ini && pytest", "cat <> src/app.py"]
+    lines += ["echo x > conftest.py && pytest -q", "echo '[pytest]' > pytest.ini && pytest", "cat <> src/app.py"]
     # Options that write or execute.
     lines += [
         "git log -1 --format='[core]%n%x09fsmonitor = touch pwned' --output=.git/config",
