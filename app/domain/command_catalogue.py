@@ -535,6 +535,20 @@ def _where(target: Path, root: Path) -> str | None:
     return None
 
 
+# find's tests whose value is a name pattern, never opened: `find . -path ./.git -prune` reads nothing in .git/.
+_FIND_PATTERN_TESTS = frozenset(
+    {"-path", "-ipath", "-wholename", "-iwholename", "-name", "-iname", "-regex", "-iregex"}
+)
+
+
+def path_words(item: SimpleCommand) -> list[str]:
+    """The words of ``item`` that may name files: its arguments and assignments, less find's name patterns."""
+    words = list(item.argv[1:])
+    if item.argv and posixpath.basename(item.argv[0]) == "find":
+        words = [w for i, w in enumerate(words) if i == 0 or words[i - 1] not in _FIND_PATTERN_TESTS]
+    return words + list(item.assignments)
+
+
 def folders_seen(parsed: ParsedCommand, cwd: str, root: Path) -> list[Path]:
     """Every folder the command may run in: where it starts and each literal `cd` target, in text order."""
     current = (root / cwd).resolve(strict=False)

@@ -23,7 +23,7 @@ from typing import Any, cast
 import tomlkit
 import tomlkit.items
 
-from app.domain.command_catalogue import allow_concern, folders_seen, redirect_concern
+from app.domain.command_catalogue import allow_concern, folders_seen, path_words, redirect_concern
 from app.domain.path_glob import path_glob_regex
 from app.domain.shell_parse import ParsedCommand, SimpleCommand, parse_command
 
@@ -282,7 +282,7 @@ def _outside_reasons(parsed: ParsedCommand, items: list[SimpleCommand], cwd: str
                 reasons.append(f"It writes into {guarded}/ ({redirect.target}).")
                 break
     for item in items:
-        for word in item.argv[1:] + item.assignments:
+        for word in path_words(item):
             for candidate in _path_candidates(word):
                 if candidate in _HARMLESS_DEVICES:
                     continue

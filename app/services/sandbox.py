@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -221,8 +222,34 @@ def _bwrap_argv(source: Path, root: Path, cwd: Path, grant: Grant, *, home: Path
             continue
         if os.path.lexists(source / name) and not os.path.islink(source / name):
             args += ["--ro-bind", str(source / name), str(root / name)]
+    for gitdir in _linked_git_dirs(source):
+        # A worktree's .git is a file naming its real git folder outside: git needs it, read-only unless granted.
+        args += ["--bind" if grant.git_writes else "--ro-bind", gitdir, gitdir]
     args += ["--chdir", str(cwd)]
     return args
+
+
+def _linked_git_dirs(source: Path) -> list[str]:
+    """The git folders a `.git` file (a worktree or submodule) points at, and their shared common folder."""
+    marker = source / ".git"
+    if not marker.is_file() or marker.is_symlink():
+        return []
+    try:
+        line = marker.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return []
+    if not line.startswith("gitdir:"):
+        return []
+    gitdir = Path(os.path.realpath(source / line.removeprefix("gitdir:").strip()))
+    found = [str(gitdir)] if gitdir.is_dir() else []
+    try:
+        common = (gitdir / "commondir").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return found
+    common_dir = os.path.realpath(gitdir / common)
+    if os.path.isdir(common_dir) and common_dir not in found:
+        found.insert(0, common_dir)
+    return found
 
 
 def _python_prefixes() -> list[str]:
@@ -240,4 +267,17 @@ def _python_prefixes() -> list[str]:
 
 def _copy_tree(source: Path, target: Path) -> None:
     # Symlinks are copied as links (never followed: a link may lead out of the workspace); times kept for capture.
-    shutil.copytree(source, target, symlinks=True, copy_function=shutil.copy2)
+    shutil.copytree(source, target, symlinks=True, copy_function=shutil.copy2, ignore=_special_files)
+
+
+def _special_files(folder: str, names: list[str]) -> set[str]:
+    # Pipes, sockets and devices are not copied (reading a pipe would block); the command does not see them.
+    skipped = set()
+    for name in names:
+        try:
+            mode = os.lstat(os.path.join(folder, name)).st_mode
+        except OSError:
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            skipped.add(name)
+    return skipped

@@ -58,7 +58,12 @@ ENTRIES: dict[tuple[str, ...], tuple[list[str], list[tuple[str, str]]]] = {
         [("rg --pre sh foo", "runs a program"), ("rg -z foo", "decompression"), ("rg -L foo", "symlinks")],
     ),
     ("find",): (
-        ["find . -name '*.py' -type f", "find src -maxdepth 2 -print0", "find . \\( -name a -o -name b \\)"],
+        [
+            "find . -name '*.py' -type f",
+            "find src -maxdepth 2 -print0",
+            "find . -path ./.git -prune -o -print",
+            "find . \\( -name a -o -name b \\)",
+        ],
         [
             ("find . -delete", "-delete"),
             ("find . -exec rm {} ;", "-exec"),

@@ -177,3 +177,17 @@ def test_policy_check_says_plainly_when_allow_rules_ask_for_lack_of_a_sandbox(ro
     )
     assert checked.stdout.startswith("ask: No sandbox"), checked.stdout + checked.stderr
     assert "allow rules ask" in checked.stdout
+
+
+def test_git_works_read_only_in_a_worktree_whose_git_folder_is_outside(tmp_path, mode):
+    main = tmp_path / "main"
+    main.mkdir()
+    env = dict(
+        os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t"
+    )
+    for args in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "first"], ["worktree", "add", "-q", "../wt"]):
+        subprocess.run(["git", *args], cwd=main, check=True, capture_output=True, env=env)
+    outcome = run(tmp_path / "wt", "git log --oneline | wc -l; git commit -q --allow-empty -m second", mode)
+    assert outcome.output.splitlines()[0].strip() == "1", outcome.output
+    log = subprocess.run(["git", "log", "--oneline"], cwd=main, capture_output=True, text=True, check=True)
+    assert len(log.stdout.splitlines()) == 1
