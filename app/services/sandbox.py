@@ -213,7 +213,8 @@ def _bwrap_argv(source: Path, root: Path, cwd: Path, grant: Grant, *, home: Path
         elif os.path.isdir(masked):
             args += ["--tmpfs", masked]
     args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", "/var/tmp"]
-    args += ["--tmpfs", str(home)]
+    if _private_home_ok(home, root):
+        args += ["--tmpfs", str(home)]
     for prefix in _python_prefixes():
         args += ["--ro-bind", prefix, prefix]
     args += ["--bind", str(source), str(root)]
@@ -227,6 +228,15 @@ def _bwrap_argv(source: Path, root: Path, cwd: Path, grant: Grant, *, home: Path
         args += ["--bind" if grant.git_writes else "--ro-bind", gitdir, gitdir]
     args += ["--chdir", str(cwd)]
     return args
+
+
+def _private_home_ok(home: Path, root: Path) -> bool:
+    """Whether an empty folder can be put over $HOME: never over /, a system folder, or the workspace (or its parents);
+    outside those, $HOME is simply absent from the sandbox like the rest of the machine."""
+    text = str(home)
+    if not home.is_absolute() or text == "/" or any(text == d or text.startswith(d + "/") for d in _SYSTEM_DIRS):
+        return False
+    return home != root and home not in root.parents and root not in home.parents
 
 
 def _linked_git_dirs(source: Path) -> list[str]:
