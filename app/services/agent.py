@@ -44,8 +44,8 @@ from app.services.events import (
     UsageUpdated,
 )
 from app.services.policy_file import load_policy
-from app.services.settings import load_settings
 from app.services.sandbox import sandbox_info
+from app.services.settings import load_settings
 from app.services.workspace import ToolInputError, Workspace, sha256_hex
 from app.store.async_repository import AsyncRepository
 from app.store.compare import REPLACED

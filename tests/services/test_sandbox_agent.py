@@ -25,7 +25,7 @@ def test_a_policy_allowed_command_runs_sandboxed_and_its_effects_are_stored_and_
     async def scenario():
         session = await stack.start()
         assert await stack.manager.wait(session.id) == "finished"
-        (proposal,) = await stack.repository.list_proposals(session_id=session.id)
+        ((proposal, _),) = await stack.repository.read(lambda store: store.proposals.decisions_for_session(session.id))
         await stack.close()
         return proposal
 
