@@ -13,6 +13,7 @@ import posixpath
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from app.domain.shell_parse import ParsedCommand, Redirect, SimpleCommand
 
@@ -91,10 +92,8 @@ _GIT_DIFF_FLAGS = _set(
 )
 
 
-def _git(sub: str, **fields: object) -> CommandSpec:
-    forbidden = dict(_GIT_FORBIDDEN)
-    forbidden.update(fields.pop("forbidden", {}))  # type: ignore[arg-type]
-    return CommandSpec(("git", sub), forbidden=forbidden, **fields)  # type: ignore[arg-type]
+def _git(sub: str, forbidden: dict[str, str] | None = None, **fields: Any) -> CommandSpec:
+    return CommandSpec(("git", sub), forbidden={**_GIT_FORBIDDEN, **(forbidden or {})}, **fields)
 
 
 _GREP_LONG = _set(

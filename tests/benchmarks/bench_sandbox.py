@@ -41,7 +41,7 @@ def benchmarks(quick: bool = False) -> Iterator[Figure]:
     try:
         root = scratch / "ws"
         root.mkdir()
-        runs = 20 if quick else 100
+        runs = 10 if quick else 100
 
         def plain():
             return ["/bin/sh", "-c", "true"], lambda: None
@@ -68,7 +68,7 @@ def benchmarks(quick: bool = False) -> Iterator[Figure]:
 
 
 def _capture(scratch: Path, info, quick: bool) -> Iterator[Figure]:
-    files, touched = (2_000, 200) if quick else (10_000, 1_000)
+    files, touched = (1_000, 100) if quick else (10_000, 1_000)
     root = scratch / "big"
     for index in range(files):
         folder = root / f"d{index // 100:03d}"
