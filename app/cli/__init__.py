@@ -17,9 +17,11 @@ from collections.abc import Callable, Sequence
 
 from app.cli.errors import EXIT_ERROR, EXIT_INTERRUPTED, CliError
 
-__all__ = ["COMMANDS", "CliError", "OpenWindow", "main"]
+__all__ = ["COMMANDS", "CliError", "OpenTui", "OpenWindow", "main"]
 
 OpenWindow = Callable[[str | None, bool], int]
+# (db_url, demo, reviewer, team or None for "on PostgreSQL") -> exit status
+OpenTui = Callable[[str | None, bool, str | None, bool | None], int]
 
 # command -> (module in app.cli, function taking (args, db_url) and returning the exit code)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -47,9 +49,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def main(argv: Sequence[str] | None = None, open_window: OpenWindow | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, open_window: OpenWindow | None = None, open_tui: OpenTui | None = None
+) -> int:
     """Run one command; with none, ``open_window(db_url, demo)`` (given by app.main, the only place that knows the
-    window) starts the window."""
+    window) starts the window, and ``signoff tui`` calls ``open_tui``."""
     from app.cli.parser import build_parser
 
     args = build_parser().parse_args(argv)
@@ -59,6 +63,10 @@ def main(argv: Sequence[str] | None = None, open_window: OpenWindow | None = Non
             if open_window is None:
                 raise CliError("no command given; `signoff --help` lists them")
             return open_window(db_url, args.demo)
+        if args.command == "tui":
+            if open_tui is None:
+                raise CliError("the terminal UI is not available here")
+            return open_tui(db_url, args.run_demo or args.demo, args.reviewer, args.team)
         module_name, function_name = COMMANDS[args.command]
         handler = getattr(importlib.import_module(f"app.cli.{module_name}"), function_name)
         return int(handler(args, db_url))

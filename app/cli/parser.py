@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="database path or URL (default: SIGNOFF_DB, Settings, then SQLite in the data folder)",
     )
     parser.add_argument("--demo", action="store_true", help="start the window with the offline demo agent")
+    from app import __version__
+
+    parser.add_argument("--version", action="version", version=f"signoff {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_run_commands(commands)
     _add_queue_commands(commands)
@@ -94,6 +97,14 @@ def _add_run_commands(commands) -> None:
     resume = commands.add_parser("resume", help="continue an interrupted or waiting session headless")
     resume.add_argument("session_id", type=record_id, metavar="SESSION")
     _db_option(resume)
+
+    tui = commands.add_parser("tui", help="review the queue in the terminal (works over SSH, no display needed)")
+    tui.add_argument("--demo", action="store_true", dest="run_demo", help="also run the offline demo agent")
+    tui.add_argument("--reviewer", metavar="NAME", help="who decides (default: the reviewer name in Settings)")
+    tui.add_argument(
+        "--team", action="store_true", default=None, help="claim the proposal on screen (default: on PostgreSQL)"
+    )
+    _db_option(tui)
 
     sessions = commands.add_parser("sessions", help="list sessions")
     sessions.add_argument("--json", action="store_true")

@@ -217,7 +217,7 @@ def test_layers_contract_names_the_import_that_reaches_up_a_layer(tmp_path: Path
     result = _run_lint_imports(tmp_path)
 
     assert result.returncode != 0, result.stdout
-    assert "layers: ui | cli -> services -> store -> domain BROKEN" in result.stdout
+    assert "layers: ui | cli | tui -> services -> store -> domain BROKEN" in result.stdout
     assert "app.store.rows -> app.services.decide" in result.stdout
 
 
