@@ -99,6 +99,8 @@ class SignoffTui(App):
             return
         if self.queue_screen.is_mounted:
             self.queue_screen.refresh_rows()
+            if self.screen is self.queue_screen:
+                self.queue_screen.show_stats()
         if self.screen is self.proposal_screen and self.proposal_screen.proposal is not None:
             self._check_still_waiting(self.proposal_screen.proposal.id)
 

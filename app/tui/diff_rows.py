@@ -127,7 +127,9 @@ class ProposalView:
         rows += [Row(Text(note, style="bold red"), "note") for note in self._warnings()]
         p = self.proposal
         if p.kind == "command":
-            rows.append(Row(Text(f"in {p.workspace_root}/{p.cwd or ''}".rstrip("/"), style="dim"), "header"))
+            folder = p.workspace_root.rstrip("/").rsplit("/", 1)[-1]
+            where = folder if p.cwd in (None, "", ".") else f"{folder}/{p.cwd}"
+            rows.append(Row(Text(f"runs in {where}", style="dim"), "header"))
             shown = ["$ " + line if i == 0 else "  " + line for i, line in enumerate(_lines(p))]
             rows += [Row(line, "line") for line in highlighted(shown, "bash")]
             return rows

@@ -19,19 +19,19 @@ from app.tui.widgets import DiffView, Prompt
 
 class ProposalScreen(Screen):
     BINDINGS = [
-        Binding("escape,q", "back", "queue"),
+        Binding("escape,q", "back", "back"),
         Binding("a", "approve", "approve"),
         Binding("r", "reject", "reject"),
         Binding("e", "edit", "edit"),
-        Binding("A", "hunk('approve')", "hunk ✓"),
-        Binding("R", "hunk('reject')", "hunk ✗"),
+        Binding("A", "hunk('approve')", "hunk✓"),
+        Binding("R", "hunk('reject')", "hunk✗"),
         Binding("E", "hunk('edit')", "hunk edit", show=False),
-        Binding("s,ctrl+enter", "send_hunks", "send hunks"),
-        Binding("n", "move_hunk(1)", "next hunk"),
+        Binding("s,ctrl+enter", "send_hunks", "send hunks", show=False),
+        Binding("n", "move_hunk(1)", "hunk"),
         Binding("p", "move_hunk(-1)", "prev hunk", show=False),
         Binding("x", "fold", "fold", show=False),
         Binding("X", "all_folds", "all folds", show=False),
-        Binding("slash,ctrl+f", "search", "search"),
+        Binding("slash,ctrl+f", "search", "find"),
         Binding("f3", "match(1)", "next match", show=False),
         Binding("shift+f3", "match(-1)", "previous match", show=False),
         Binding("u", "undo", "undo"),
@@ -85,7 +85,9 @@ class ProposalScreen(Screen):
         proposal = self.view.proposal
         position = self.app.model_position(proposal.id)
         where = f"{position[0]} of {position[1]}" if position else proposal.status
-        self.query_one("#title", Static).update(f"Proposal #{proposal.id} · {where} · {proposal.workspace_root}")
+        # The folder's name fits 80 columns; the task line and `signoff show` give the whole path.
+        folder = proposal.workspace_root.rstrip("/").rsplit("/", 1)[-1]
+        self.query_one("#title", Static).update(f"Proposal #{proposal.id} · {where} · {folder}")
         self.query_one("#task", Static).update(f"Task: {proposal.task}")
         self.search_text = ""
         self.diff.clear_search()

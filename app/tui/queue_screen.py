@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from app.store.errors import StoreError
 from app.tui.queue_model import FILTER_HELP, FilterError, filter_text, parse_filter
 from app.tui.widgets import Prompt
 
@@ -23,7 +24,7 @@ class QueueScreen(Screen):
         Binding("k,up", "cursor(-1)", "up", show=False),
         Binding("g,home", "jump(0)", "first", show=False),
         Binding("G,end", "jump(-1)", "last", show=False),
-        Binding("enter,l", "open", "read"),
+        Binding("enter,l", "open", "read", key_display="⏎"),
         Binding("a", "approve", "approve"),
         Binding("r", "reject", "reject"),
         Binding("e", "edit", "edit"),
@@ -52,6 +53,7 @@ class QueueScreen(Screen):
 
     def on_mount(self) -> None:
         self.refresh_rows()
+        self.show_stats()
         self.table.focus()
 
     # -- drawing -------------------------------------------------------------------------------------------------------
@@ -86,6 +88,12 @@ class QueueScreen(Screen):
         if shown:
             text += f" · filter: {shown}"
         self.query_one("#title", Static).update(text)
+
+    def show_stats(self) -> None:
+        try:
+            self.say(self.app.model.stats_line(dt.datetime.now(dt.UTC)))
+        except StoreError as err:
+            self.say(str(err))
 
     def say(self, message: str) -> None:
         self.query_one("#status", Static).update(message)
