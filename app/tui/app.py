@@ -27,6 +27,8 @@ from app.tui.runner import SessionHost
 
 # Other processes' proposals and decisions show within a second.
 POLL_S = 0.5
+# Rows kept loaded below the one decided.
+LOAD_AHEAD = 20
 VERDICT_WORDS = {"approve": "Approved", "reject": "Rejected", "edit": "Approved with your edit"}
 
 
@@ -213,6 +215,9 @@ class SignoffTui(App):
         if signature is not None and signature[1] == decision.id - 1:
             self.model.signature = (signature[0], decision.id)
         index = self.model.drop(proposal.id)
+        if len(self.model.items) - (index or 0) < LOAD_AHEAD:
+            # The next rows are fetched before the reviewer reaches them, not when the list runs dry.
+            self.model.load_more()
         message = self._decided_text(proposal, decision)
         if self.screen is self.proposal_screen:
             items = self.model.items
