@@ -38,7 +38,8 @@ def _open_window(db_url: str | None, demo: bool) -> int:
         return _open_tui(db_url, True, None, None)
     from app.ui.application import run_window
 
-    return run_window(db_url=db_url, demo=demo)
+    # Where the bundle's smoke test (and documentation) asks for a picture of the started window.
+    return run_window(db_url=db_url, demo=demo, screenshot=os.environ.get("SIGNOFF_SCREENSHOT") or None)
 
 
 def _open_tui(db_url: str | None, demo: bool, reviewer: str | None, team: bool | None) -> int:

@@ -50,7 +50,9 @@ def install_excepthook(app: QApplication) -> None:
     sys.excepthook = hook
 
 
-def run_window(*, db_url: str | None = None, demo: bool = False) -> int:
+def run_window(*, db_url: str | None = None, demo: bool = False, screenshot: str | None = None) -> int:
+    """Open the window until it is closed. With ``screenshot``, save a PNG of the window once it has started and
+    close it (the bundle's smoke test and documentation use it; it works with the offscreen platform)."""
     import qasync
 
     from app.services.runtime import open_store
@@ -89,6 +91,12 @@ def run_window(*, db_url: str | None = None, demo: bool = False) -> int:
         window.show()
         await window.start()
         freeze_startup_heap()
+        if screenshot:
+            # One turn of the loop so the started window has laid out and painted before it is grabbed.
+            await asyncio.sleep(0)
+            if not window.grab().save(screenshot, "PNG"):
+                log.error("could not save the screenshot to %s", screenshot)
+            window.close()
         await closed.wait()
         await window.shutdown()
 
