@@ -50,6 +50,12 @@ def install_excepthook(app: QApplication) -> None:
     sys.excepthook = hook
 
 
+def _raise(window) -> None:
+    window.showNormal()
+    window.raise_()
+    window.activateWindow()
+
+
 def run_window(*, db_url: str | None = None, demo: bool = False, screenshot: str | None = None) -> int:
     """Open the window until it is closed. With ``screenshot``, save a PNG of the window once it has started and
     close it (the bundle's smoke test and documentation use it; it works with the offscreen platform)."""
@@ -67,6 +73,11 @@ def run_window(*, db_url: str | None = None, demo: bool = False, screenshot: str
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "signoff.svg")))
     app.setStyleSheet(load_stylesheet())
     install_excepthook(app)
+    from app.ui.window_state import listen_for_second_starts, raise_running_instance
+
+    if not screenshot and raise_running_instance():
+        print("Signoff is already running: its window was raised.")
+        return 0
     collector = MainThreadGarbageCollector(app)
 
     settings = load_settings()
@@ -88,6 +99,7 @@ def run_window(*, db_url: str | None = None, demo: bool = False, screenshot: str
         context = WindowContext.create(database, settings=settings)
         window = MainWindow(context, demo=demo)
         window.closed.connect(closed.set)
+        server = None if screenshot else listen_for_second_starts(lambda: _raise(window))
         window.show()
         await window.start()
         freeze_startup_heap()
@@ -98,6 +110,8 @@ def run_window(*, db_url: str | None = None, demo: bool = False, screenshot: str
                 log.error("could not save the screenshot to %s", screenshot)
             window.close()
         await closed.wait()
+        if server is not None:
+            server.close()
         await window.shutdown()
 
     with loop:

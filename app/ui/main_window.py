@@ -52,6 +52,7 @@ from app.ui.review_rules_dialog import ReviewRulesController
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.team_mode import TeamModeController
 from app.ui.transcript_view import TranscriptView
+from app.ui.window_state import restore_geometry, restore_page, save_window
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle("Signoff")
         self.resize(1280, 860)
+        restore_geometry(self)
         self._build()
         self._build_actions()
         self.poll_timer = QTimer(self)
@@ -247,6 +249,9 @@ class MainWindow(QMainWindow):
             self.focus_review()
         else:
             self.show_composer()
+        if not self._force_demo:
+            # Back on the page the reviewer left (the demo shows its session instead).
+            restore_page(self)
         await self._load_models()
 
     async def shutdown(self) -> None:
@@ -265,6 +270,7 @@ class MainWindow(QMainWindow):
         self.context.database.close()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        save_window(self)
         event.accept()
         self.closed.emit()
 

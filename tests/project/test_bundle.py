@@ -69,7 +69,7 @@ def test_the_desktop_entry_validates():
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
 
 
-# -- the built bundle ----------------------------------------------------------------------------------------------------
+# -- the built bundle -----------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
