@@ -196,6 +196,7 @@ _LAYERED_SKELETON = {
     "app/paths.py": "",
     "app/ui/__init__.py": "",
     "app/cli/__init__.py": "",
+    "app/tui/__init__.py": "",
     "app/standin/__init__.py": "",
     "app/services/__init__.py": "",
     "app/store/__init__.py": "",
