@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.ui.window_state import instance_name, restore_geometry, listen_for_second_starts, raise_running_instance
+from app.ui.window_state import instance_name, listen_for_second_starts, raise_running_instance, restore_geometry
 from tests.support.window_harness import WindowDriver
 
 
