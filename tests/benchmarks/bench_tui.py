@@ -62,6 +62,8 @@ def _direct_decisions(db_path: Path, count: int) -> tuple[float, float]:
 
 
 async def _keystrokes(db_path: Path, count: int) -> tuple[float, float, float]:
+    from textual import events
+
     from app.services.settings import Settings
     from app.store.db import open_database
     from app.store.repository import Repository
@@ -72,8 +74,15 @@ async def _keystrokes(db_path: Path, count: int) -> tuple[float, float, float]:
     app = SignoffTui(repository, Settings(reviewer="bench", undo_seconds=5.0), host_sessions=False, poll_s=0.5)
     drawn: dict[int, float] = {}
     stored: dict[int, float] = {}
+    # When the key reached the app (as a terminal's keystroke would), not when the pilot started its own bookkeeping.
+    arrived: list[float] = []
+
+    def key_arrived(message) -> None:
+        if isinstance(message, events.Key) and message.key == "a" and not arrived:
+            arrived.append(time.perf_counter())
+
     try:
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with app.run_test(size=(80, 24), message_hook=key_arrived) as pilot:
             await pilot.press("enter")
             await pilot.pause()
             screen = app.proposal_screen
@@ -90,10 +99,13 @@ async def _keystrokes(db_path: Path, count: int) -> tuple[float, float, float]:
             app.decider.after = lambda proposal_id: stored.__setitem__(proposal_id, time.perf_counter())
             samples, durable = [], []
             for _ in range(count):
+                # A reviewer reads before the next key: the previous frame is finished when it comes.
+                await pilot.pause()
                 current = screen.proposal.id
                 following = app.model.items[1].id
-                pressed = time.perf_counter()
+                arrived.clear()
                 await pilot.press("a")
+                pressed = arrived[0]
                 deadline = time.monotonic() + 10
                 while following not in drawn:
                     if time.monotonic() > deadline:
