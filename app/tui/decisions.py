@@ -1,7 +1,7 @@
 """Every decision the terminal UI makes, in one small module: approve, reject, edit, per hunk, undo, claim, release.
 
-Each is one call of the services the window and the CLI use (app.services.review / undo, the repository's claims), so
-switching to a single decision path later touches only this file. No widgets, no Qt.
+Each is one call of the decision path the window and the CLI use (app.services.decisions, as channel 'tui'), or of
+the repository's claims. No widgets, no Qt.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from app.domain.hunks import HunkVerdict
 from app.domain.records import DecisionRecord, ProposalRecord
-from app.services import review, undo
+from app.services import decisions, review
 from app.store.errors import StoreError
 from app.store.repository import Repository
 
@@ -59,9 +59,7 @@ class Decider:
             raise DecisionRefusedError("Nothing decided here to undo.")
         proposal_id = self.decided[-1]
         try:
-            proposal = undo.undo(
-                self.repository, proposal_id, self.reviewer, window_s=self.undo_seconds, channel=CHANNEL
-            )
+            proposal = decisions.undo(self.repository, proposal_id, self._actor(), window_s=self.undo_seconds)
         except StoreError as err:
             # Too late (or not ours): it stays decided, and older ones are older still.
             self.decided.clear()
@@ -80,22 +78,24 @@ class Decider:
     def release(self, proposal_id: int) -> bool:
         return self.repository.release_claim(proposal_id, self.reviewer)
 
+    def _actor(self) -> decisions.Actor:
+        # The queue lists a disputed proposal only to who may adjudicate it (as the window's does): deciding it here
+        # is its adjudication.
+        return decisions.Actor(self.reviewer, CHANNEL, settles_disputes=True)
+
     def _context(self, proposal: ProposalRecord, shown_at: dt.datetime | None) -> dict:
         now = dt.datetime.now(dt.UTC)
         on_screen = None if shown_at is None else max(0, int((now - shown_at).total_seconds() * 1000))
-        return {
-            "channel": CHANNEL,
-            "shown_at": shown_at,
-            "time_on_screen_ms": on_screen,
-            # A disputed proposal is settled by its adjudicator; the store refuses anyone else.
-            "adjudication": proposal.status == "disputed",
-        }
+        return {"shown_at": shown_at, "time_on_screen_ms": on_screen}
 
     def _decide(self, request: review.DecisionRequest) -> DecisionRecord:
         try:
-            decision = review.decide(self.repository, request)
-        except (review.ReviewError, StoreError) as err:
-            raise DecisionRefusedError(str(err)) from None
+            decision = decisions.decide(self.repository, request, self._actor()).decision
+        except Exception as err:
+            refused = decisions.failure(err, request.proposal_id)
+            if refused is None:
+                raise
+            raise DecisionRefusedError(refused.message) from None
         self.decided.append(request.proposal_id)
         if self.after is not None:
             self.after(request.proposal_id)
