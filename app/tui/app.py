@@ -125,7 +125,7 @@ class SignoffTui(App):
 
     def load_proposal(self, proposal_id: int) -> ProposalRecord | None:
         try:
-            return self.repository.get_proposal(proposal_id)
+            return self.repository.proposals.get(proposal_id)
         except StoreError as err:
             self.say(str(err))
             return None
@@ -231,7 +231,7 @@ class SignoffTui(App):
         return decision
 
     def _decided_text(self, proposal: ProposalRecord, decision: DecisionRecord) -> str:
-        status = self.repository.get_proposal(proposal.id).status if self.team else "decided"
+        status = self.repository.proposals.get(proposal.id).status if self.team else "decided"
         if status in ("awaiting_second_review", "disputed"):
             return f"Recorded your review of #{proposal.id}; it now waits for {status.replace('_', ' ')}."
         words = VERDICT_WORDS.get(decision.verdict, decision.verdict)

@@ -71,12 +71,12 @@ class Decider:
 
     def claim(self, proposal_id: int, lease_s: float = 120.0) -> None:
         try:
-            self.repository.claim_proposal(proposal_id, self.reviewer, lease=dt.timedelta(seconds=lease_s))
+            self.repository.claims.claim(proposal_id, self.reviewer, lease=dt.timedelta(seconds=lease_s))
         except StoreError as err:
             raise DecisionRefusedError(str(err)) from None
 
     def release(self, proposal_id: int) -> bool:
-        return self.repository.release_claim(proposal_id, self.reviewer)
+        return self.repository.claims.release(proposal_id, self.reviewer)
 
     def _actor(self) -> decisions.Actor:
         # The queue lists a disputed proposal only to who may adjudicate it (as the window's does): deciding it here

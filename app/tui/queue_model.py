@@ -93,7 +93,7 @@ class QueueModel:
 
     def reload(self, at_least: int = PAGE) -> None:
         """The first pages again (as many rows as were loaded, so the cursor's row stays), after a change."""
-        self.signature = self.repository.queue_signature()
+        self.signature = self.repository.queue.signature()
         self.items, self.flags, self._next_after = [], {}, None
         self._fetch(max(at_least, PAGE), after=None)
 
@@ -122,7 +122,7 @@ class QueueModel:
 
     def changed(self) -> bool:
         """Whether anything was proposed, decided or undone anywhere since the last load (two primary-key reads)."""
-        return self.repository.queue_signature() != self.signature
+        return self.repository.queue.signature() != self.signature
 
     def drop(self, proposal_id: int) -> int | None:
         """Take a decided row out at once (the next reload confirms it); its position, or None."""

@@ -55,10 +55,10 @@ class SessionHost:
 
     async def _carry_on(self, proposal_id: int) -> None:
         try:
-            proposal = await self.repository.get_proposal(proposal_id)
+            proposal = await self.repository.read(lambda store: store.proposals.get(proposal_id))
             if self.manager.is_running(proposal.session_id):
                 return
-            if await self.repository.has_live_runner(proposal.session_id):
+            if await self.repository.read(lambda store: store.sessions.has_live_runner(proposal.session_id)):
                 return
             await self.manager.resume(proposal.session_id)
         except (NoApiKeyError, ValueError, StoreError) as err:

@@ -50,7 +50,7 @@ def _direct_decisions(db_path: Path, count: int) -> tuple[float, float]:
     database = open_database(str(db_path))
     repository = Repository(database)
     try:
-        newest = sorted(item.id for item in repository.queue_page(sort="age", descending=True, limit=count))
+        newest = sorted(item.id for item in repository.queue.page(sort="age", descending=True, limit=count))
         samples = []
         for proposal_id in newest:
             started = time.perf_counter()

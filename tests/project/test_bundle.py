@@ -151,13 +151,13 @@ def test_the_bundle_runs_the_demo_headless_and_takes_a_decision_without_python(b
         database = open_database(str(tmp_path / "signoff.db"))
         try:
             repository = Repository(database)
-            while not repository.pending_proposals():
+            while not repository.queue.page(limit=1):
                 assert runner.poll() is None and time.monotonic() < deadline, runner.stdout.read()
                 try:
                     runner.wait(timeout=0.1)
                 except subprocess.TimeoutExpired:
                     pass
-            first = repository.pending_proposals()[0]
+            first = repository.queue.page(limit=1)[0]
             approved = subprocess.run(
                 [signoff, "approve", str(first.id), "--reviewer", "bundle-test"],
                 env=env,
@@ -167,7 +167,7 @@ def test_the_bundle_runs_the_demo_headless_and_takes_a_decision_without_python(b
             )
             assert approved.returncode == 0, approved.stdout + approved.stderr
             assert approved.stdout.startswith(f"Approved: proposal {first.id}")
-            decision = repository.latest_decision(first.id)
+            decision = repository.proposals.latest_decision(first.id)
             assert (decision.verdict, decision.reviewer, decision.channel) == ("approve", "bundle-test", "cli")
         finally:
             database.close()

@@ -21,7 +21,7 @@ GREET_NEW = GREET_OLD.replace("    return 'hi ' + name\n", "    return f'Hello, 
 
 
 def make_session(repository: Repository, root: Path, task: str = "Tidy the greeting") -> int:
-    return repository.create_session(
+    return repository.sessions.create(
         workspace_root=str(root),
         task=task,
         endpoint="anthropic",
@@ -36,7 +36,7 @@ def make_session(repository: Repository, root: Path, task: str = "Tidy the greet
 def add_file_change(repository: Repository, session_id: int, tag: str, path: str, old: str | None, new: str) -> int:
     old_bytes = None if old is None else old.encode()
     diff = compute_diff(old_bytes, new.encode(), path)
-    return repository.create_proposal(
+    return repository.proposals.create(
         session_id=session_id,
         message_seq=1,
         tool_use_id=f"toolu_{tag}",
@@ -56,7 +56,7 @@ def add_file_change(repository: Repository, session_id: int, tag: str, path: str
 
 
 def add_command(repository: Repository, session_id: int, tag: str, command: str) -> int:
-    return repository.create_proposal(
+    return repository.proposals.create(
         session_id=session_id,
         message_seq=1,
         tool_use_id=f"toolu_{tag}",

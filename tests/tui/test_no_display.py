@@ -81,7 +81,7 @@ def test_without_display_signoff_opens_the_terminal_ui_on_the_offline_demo(tmp_p
             assert time.monotonic() < deadline, f"no demo proposal waited:\n{received.decode(errors='replace')}"
             if database is None and (tmp_path / "signoff.db").exists() and b"Offline demo" in received:
                 database = open_database(str(tmp_path / "signoff.db"))
-            if database is not None and Repository(database).pending_proposals():
+            if database is not None and Repository(database).queue.page(limit=1):
                 break
             try:
                 process.wait(timeout=0.1)

@@ -59,7 +59,7 @@ def test_approving_a_proposal_records_it_durably_and_shows_the_next_one(store):
             await pilot.press("enter")
             assert "Proposal #1 · 1 of 3" in text_of(app)
             await pilot.press("a")
-            decision = repository.latest_decision(ids["greet"])
+            decision = repository.proposals.latest_decision(ids["greet"])
             assert (decision.verdict, decision.reviewer, decision.channel) == ("approve", "ada", "tui")
             assert decision.time_on_screen_ms is not None
             await pilot.pause()
@@ -68,7 +68,7 @@ def test_approving_a_proposal_records_it_durably_and_shows_the_next_one(store):
             assert "Approved: #1 greet.py · u undoes within 5 s" in screen
 
     run(scenario())
-    assert repository.get_proposal(ids["greet"]).status == "decided"
+    assert repository.proposals.get(ids["greet"]).status == "decided"
 
 
 def test_rejecting_needs_a_reason_and_sends_the_one_typed(store):
@@ -81,13 +81,13 @@ def test_rejecting_needs_a_reason_and_sends_the_one_typed(store):
             assert "Why reject #3?" in text_of(app)
             await pilot.press("enter")
             assert "(it cannot be empty)" in text_of(app)
-            assert repository.latest_decision(ids["command"]) is None
+            assert repository.proposals.latest_decision(ids["command"]) is None
             await pilot.press(*"run the whole suite", "enter")
             await pilot.pause()
             assert "Rejected: #3 python3 -m unittest -v" in text_of(app)
 
     run(scenario())
-    decision = repository.latest_decision(ids["command"])
+    decision = repository.proposals.latest_decision(ids["command"])
     assert (decision.verdict, decision.reason) == ("reject", "run the whole suite")
 
 
@@ -102,7 +102,7 @@ def test_escape_in_the_reason_box_decides_nothing(store):
             assert "Why reject" not in text_of(app)
 
     run(scenario())
-    assert repository.latest_decision(ids["greet"]) is None
+    assert repository.proposals.latest_decision(ids["greet"]) is None
 
 
 def test_undo_takes_the_decision_back_and_shows_the_proposal_again(store):
@@ -112,7 +112,7 @@ def test_undo_takes_the_decision_back_and_shows_the_proposal_again(store):
         app = tui(repository)
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("enter", "a")
-            assert repository.get_proposal(ids["greet"]).status == "decided"
+            assert repository.proposals.get(ids["greet"]).status == "decided"
             await pilot.press("u")
             await pilot.pause()
             screen = text_of(app)
@@ -123,8 +123,8 @@ def test_undo_takes_the_decision_back_and_shows_the_proposal_again(store):
             assert "Nothing decided here to undo." in text_of(app)
 
     run(scenario())
-    assert repository.get_proposal(ids["greet"]).status == "pending"
-    assert repository.visible_decision(ids["greet"]) is None
+    assert repository.proposals.get(ids["greet"]).status == "pending"
+    assert repository.proposals.visible_decision(ids["greet"]) is None
 
 
 def test_hunks_judged_one_by_one_apply_only_the_approved_one(store):
@@ -143,7 +143,7 @@ def test_hunks_judged_one_by_one_apply_only_the_approved_one(store):
             await pilot.press("s")
 
     run(scenario())
-    decision = repository.latest_decision(ids["greet"])
+    decision = repository.proposals.latest_decision(ids["greet"])
     assert decision.verdict == "edit"
     assert decision.edited_content == GREET_NEW.replace("line 35 # checked\n", "line 35\n").encode()
     assert [entry["verdict"] for entry in decision.hunk_verdicts] == ["approve", "reject"]
@@ -173,7 +173,7 @@ def test_e_opens_the_editor_on_the_proposed_content_and_approves_that_version(st
             assert "Approved with your edit: #1 greet.py" in text_of(app)
 
     run(scenario())
-    decision = repository.latest_decision(ids["greet"])
+    decision = repository.proposals.latest_decision(ids["greet"])
     assert decision.verdict == "edit"
     assert decision.edited_content == GREET_NEW.replace("Hello", "Good day").encode()
 
@@ -190,7 +190,7 @@ def test_an_editor_that_fails_decides_nothing(store, monkeypatch):
             assert "The editor exited with status 1: nothing decided." in text_of(app)
 
     run(scenario())
-    assert repository.latest_decision(ids["greet"]) is None
+    assert repository.proposals.latest_decision(ids["greet"]) is None
 
 
 def test_the_filter_narrows_the_queue_and_a_bad_one_says_why(store):
@@ -246,11 +246,11 @@ def test_team_mode_claims_the_proposal_on_screen_and_releases_it_on_leaving(stor
             await pilot.press("enter")
             await until(pilot, lambda: app.lease.held is not None)
             assert app.lease.held.proposal_id == ids["greet"]
-            claimed = repository.queue_page(reviewer="bob")
+            claimed = repository.queue.page(reviewer="bob")
             assert {item.id: item.claimed_by for item in claimed}[ids["greet"]] == "ada"
             await pilot.press("escape")
             await until(pilot, lambda: app.lease.held is None)
-            assert {item.id: item.claimed_by for item in repository.queue_page()}[ids["greet"]] is None
+            assert {item.id: item.claimed_by for item in repository.queue.page()}[ids["greet"]] is None
 
     run(scenario())
 
@@ -307,12 +307,14 @@ def test_a_decision_someone_else_made_first_is_refused_in_one_line_and_nothing_c
         # Polling slower than the test: the queue on screen is stale when bob decides.
         app = tui(repository, poll_s=60)
         async with app.run_test(size=(80, 24)) as pilot:
-            repository.record_decision(ids["greet"], verdict="reject", reason="no", reviewer="bob", channel="cli")
+            repository.proposals.record_decision(
+                ids["greet"], verdict="reject", reason="no", reviewer="bob", channel="cli"
+            )
             await pilot.press("a")
             await pilot.pause()
             status = text_of(app).splitlines()[-2]
             assert "already" in status.lower(), status
 
     run(scenario())
-    decision = repository.latest_decision(ids["greet"])
+    decision = repository.proposals.latest_decision(ids["greet"])
     assert (decision.reviewer, decision.verdict) == ("bob", "reject")
