@@ -90,6 +90,12 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "signoff"
 
 
+def init_db(signoff: Path, env: dict[str, str]) -> None:
+    """Commands and the window open an existing database only; `signoff init-db` makes it (SIGNOFF_DB)."""
+    made = subprocess.run([str(signoff), "init-db"], env=env, capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stdout + made.stderr
+
+
 def bundled_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """No Python on the PATH and none of this test run's Python settings: the bundle must bring its own."""
     env = {
@@ -131,6 +137,7 @@ def test_the_bundle_runs_the_demo_headless_and_takes_a_decision_without_python(b
     env = bundled_env(tmp_path)
     version = subprocess.run([signoff, "--version"], env=env, capture_output=True, text=True, timeout=60)
     assert version.stdout.strip() == f"signoff {__version__}", version.stderr
+    init_db(bundle / "signoff", env)
     workspace = tmp_path / "ws"
     shutil.copytree(REPO_ROOT / "resources" / "demo_workspace", workspace)
     runner = subprocess.Popen(
@@ -185,6 +192,7 @@ def test_the_bundle_runs_the_demo_headless_and_takes_a_decision_without_python(b
 def test_the_bundled_window_opens_offscreen_at_its_default_size(bundle: Path, tmp_path: Path):
     shot = tmp_path / "window.png"
     env = bundled_env(tmp_path, QT_QPA_PLATFORM="offscreen", SIGNOFF_SCREENSHOT=str(shot))
+    init_db(bundle / "signoff", env)
     started = time.monotonic()
     result = subprocess.run([str(bundle / "signoff"), "--demo"], env=env, capture_output=True, text=True, timeout=120)
     elapsed = time.monotonic() - started
