@@ -49,6 +49,8 @@ system_packages=(
 if [ "$mode" = test ]; then
     # The tests start their own PostgreSQL from these binaries; the system service is never started by us.
     system_packages+=(postgresql git)
+    # The bundle test validates the desktop entry and the AppStream metainfo with the distribution's own tools.
+    system_packages+=(desktop-file-utils appstream)
 fi
 
 find_python() {
@@ -121,7 +123,8 @@ fi
 # Editable for both modes: this script runs from a checkout, so code edits apply without reinstalling, the stamp
 # below only has to track pyproject.toml, and `run` and `test` share one venv ([test] is a superset).
 if [ "$mode" = test ]; then
-    install_target=".[test]"
+    # [bundle] brings PyInstaller: the test suite builds the desktop bundle and runs it.
+    install_target=".[test,bundle]"
 else
     install_target="."
 fi
