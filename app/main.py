@@ -49,6 +49,14 @@ def _open_tui(db_url: str | None, demo: bool, reviewer: str | None, team: bool |
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["hook"]:
+        # Once per agent tool call, on its critical path: skip building the whole command line.
+        from app.cli.adapters import run_hook
+
+        return run_hook(args[1:])
     from app.cli import main as run_command
 
     return run_command(argv, open_window=_open_window, open_tui=_open_tui)

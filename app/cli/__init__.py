@@ -46,6 +46,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init-db": ("init_db", "init_db"),
     "audit": ("audit", "audit"),
     "diff": ("diff", "diff"),
+    # External agents (app.cli.adapters): the Claude Code hook, its settings, the MCP permission prompt tool.
+    "hook": ("adapters", "hook"),
+    "hooks": ("adapters", "hooks"),
+    "mcp": ("adapters", "mcp"),
 }
 
 

@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_policy_commands(commands)
     init_db = commands.add_parser("init-db", help="create the database (at URL, SIGNOFF_DB, Settings or the default)")
     init_db.add_argument("url", nargs="?", metavar="URL", help="a SQLite file path or a postgresql+psycopg:// URL")
+    from app.cli.adapters import add_commands as add_adapter_commands
+
+    add_adapter_commands(commands)
     return parser
 
 

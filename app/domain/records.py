@@ -48,6 +48,8 @@ class SessionRecord:
     heartbeat_at: dt.datetime | None
     created_at: dt.datetime
     ended_at: dt.datetime | None
+    # Where an external agent's session comes from ('claude-code', 'codex', ...); None for Signoff's own runner.
+    source: str | None = None
 
     @property
     def is_over(self) -> bool:

@@ -114,6 +114,9 @@ class SessionManager:
         session = await self.repository.read(lambda store: store.sessions.get(session_id))
         if session.is_over:
             raise ValueError(f"Session {session_id} has {session.status}; it cannot be resumed.")
+        if session.source is not None:
+            # An external agent (Claude Code, Codex, ...) runs the session; its adapter delivers decisions to it.
+            raise ValueError(f"Session {session_id} is run by {session.source}; Signoff cannot resume it.")
         return self._spawn(session)
 
     def _spawn(self, session: SessionRecord) -> asyncio.Task[str]:

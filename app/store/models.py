@@ -92,6 +92,7 @@ class AgentSession(Base):
     """One agent run on one task in one workspace."""
 
     __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_source_external", "source", "external_id", unique=True),)
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
@@ -119,6 +120,11 @@ class AgentSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    # External agents (migration 0008): 'claude-code', 'mcp', 'agent-sdk', 'codex' or 'acp', the session's id there
+    # and its transcript file; all None for Signoff's own runner.
+    source: Mapped[str | None] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    transcript_path: Mapped[str | None] = mapped_column(Text)
 
     workspace: Mapped[Workspace] = relationship(back_populates="sessions")
     messages: Mapped[list[Message]] = relationship(
@@ -194,6 +200,12 @@ class Proposal(Base):
     # Team mode: the reviewer who has it open and until when (a lease; an expired one is as good as none).
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     claim_expires_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    # External agents (migration 0008): the process holding the agent's request open ('host:pid'), when it last said
+    # it is alive, why the proposal was withdrawn (status 'cancelled'), and what the agent's protocol cannot carry.
+    waiter_id: Mapped[str | None] = mapped_column(String(200))
+    waiter_heartbeat_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    protocol_note: Mapped[str | None] = mapped_column(Text)
 
     session: Mapped[AgentSession] = relationship(back_populates="proposals")
     decisions: Mapped[list[Decision]] = relationship(

@@ -1,0 +1,146 @@
+"""Policy decisions the hook made without opening the database, kept in a spool folder and moved into the
+database by one detached ingesting process, so the agent gets its answer without waiting for SQLAlchemy.
+
+Writing a record is stdlib only (it runs on the hook's fast path); ``python -m app.services.adapters.spool`` ingests.
+A record is a file renamed into place whole and removed only after it is stored, so nothing is lost or doubled.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from app.services.adapters.base import Answer, Change, ToolRequest
+
+_LOCK = ".ingest.lock"
+
+
+def spool_dir() -> Path:
+    from app.paths import data_dir
+
+    path = data_dir() / "external-spool"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _b64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str | None) -> bytes | None:
+    return None if text is None else base64.b64decode(text)
+
+
+def write_record(db_url: str | None, request: ToolRequest, change: Change, answer: Answer, reviewer: str) -> Path:
+    folder = spool_dir()
+    record = {
+        "db_url": db_url,
+        "request": asdict(request),
+        "change": {**asdict(change), "old_content": _b64(change.old_content), "new_content": _b64(change.new_content)},
+        "answer": {"behavior": answer.behavior, "message": answer.message},
+        "reviewer": reviewer,
+    }
+    name = f"{time.time_ns()}-{os.getpid()}"
+    partial = folder / f".{name}.partial"
+    partial.write_text(json.dumps(record), encoding="utf-8")
+    final = folder / f"{name}.json"
+    os.replace(partial, final)
+    return final
+
+
+@contextmanager
+def _ingest_lock(folder: Path, *, blocking: bool) -> Iterator[bool]:
+    with open(folder / _LOCK, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def start_ingester() -> None:
+    """Start a detached ingester unless one is running (it takes the lock before anything heavy)."""
+    folder = spool_dir()
+    with _ingest_lock(folder, blocking=False) as free:
+        if not free:
+            return
+    subprocess.Popen(
+        [sys.executable, "-m", "app.services.adapters.spool"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+    )
+
+
+def pending_records(folder: Path | None = None) -> list[Path]:
+    return sorted((folder or spool_dir()).glob("*.json"))
+
+
+def ingest(folder: Path | None = None) -> int:
+    """Store every spooled record; how many. Holds the lock, so one process ingests at a time."""
+    folder = folder or spool_dir()
+    stored = 0
+    with _ingest_lock(folder, blocking=True):
+        brokers: dict[str | None, Any] = {}
+        for path in pending_records(folder):
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                path.rename(path.with_suffix(".bad"))
+                continue
+            broker = brokers.get(record["db_url"])
+            if broker is None:
+                broker = brokers[record["db_url"]] = _broker(record["db_url"])
+            _store(broker, record)
+            path.unlink()
+            stored += 1
+    return stored
+
+
+def _broker(db_url: str | None):
+    from app.services.adapters.broker import Broker
+    from app.services.settings import load_settings
+    from app.store.db import open_database
+
+    return Broker(open_database(db_url or load_settings().database or None))
+
+
+def _store(broker, record: dict[str, Any]) -> None:
+    change_fields = record["change"]
+    change = Change(
+        **{
+            **change_fields,
+            "old_content": _unb64(change_fields["old_content"]),
+            "new_content": _unb64(change_fields["new_content"]),
+        }
+    )
+    answer = Answer(record["answer"]["behavior"], record["answer"]["message"], decided_by="policy")
+    broker.record_policy(ToolRequest(**record["request"]), change, answer, record["reviewer"])
+
+
+def main() -> int:
+    # A record spooled while the last pass ran is taken by the next pass, not left for the next hook.
+    while pending_records():
+        ingest()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
