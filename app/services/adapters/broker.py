@@ -101,9 +101,14 @@ class Broker:
             base_hash=change.base_hash,
             old_content=change.old_content,
             new_content=change.new_content,
+            # Named in the same INSERT: a process killed right after it still leaves a proposal the sweep can find.
+            waiter_id=self.waiter,
+            waiter_heartbeat_at=utcnow(),
+            protocol_note=note,
             **shown_fields(change),
         )
         if proposal.status in STILL_UNDECIDED:
+            # A retried request finds the earlier proposal: it is this process that waits for it now.
             self.external.hold(proposal.id, self.waiter, note=note)
         return proposal
 
@@ -227,7 +232,12 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        # A killed process nobody reaped yet (a zombie) still answers kill(0); it waits for nothing.
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def refusal(message: str) -> Answer:

@@ -35,10 +35,6 @@ _TIMEOUT_MARGIN_S = 3.0
 _EVENTS = ("PreToolUse", "PermissionRequest")
 
 
-class _Stop(Exception):
-    pass
-
-
 def render(event: str, answer: Answer | None) -> str:
     """The hook's stdout for an answer; empty for 'no opinion' (Claude Code goes on as if there were no hook)."""
     if answer is None:
@@ -157,6 +153,14 @@ def _ask_a_person(
     from app.services.settings import load_settings
     from app.store.db import open_database
 
+    stop_reason: list[str] = []
+
+    def on_signal(number: int, _frame: object) -> None:
+        # Only noted: the wait loop looks at it between polls and withdraws the proposal before exiting.
+        stop_reason.append(f"Claude Code stopped the hook ({signal.Signals(number).name}) before a decision")
+
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(number, on_signal)
     settings = load_settings()
     url = db_url or os.environ.get("SIGNOFF_DB") or settings.database or None
     try:
@@ -166,20 +170,8 @@ def _ask_a_person(
     except StoreError as err:
         return Answer(ASK, f"Signoff's database cannot be reached ({err}); Claude Code asks instead.")
     deadline = time.monotonic() + max(timeout_s - _TIMEOUT_MARGIN_S, 1.0)
-    stop_reason: list[str] = []
-
-    def on_signal(number: int, _frame: object) -> None:
-        stop_reason.append(f"Claude Code stopped the hook ({signal.Signals(number).name}) before a decision")
-        raise _Stop
-
-    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(number, on_signal)
     try:
-        try:
-            decision = broker.wait(proposal.id, deadline=deadline, stopped=lambda: stop_reason[0] if stop_reason else None)
-        except _Stop:
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            decision = broker.wait(proposal.id, deadline=deadline, stopped=lambda: stop_reason[0])
+        decision = broker.wait(proposal.id, deadline=deadline, stopped=lambda: stop_reason[0] if stop_reason else None)
         return broker.answer_for(adapter, request, change, decision)
     except Withdrawn as err:
         return Answer(ASK, f"{err}. Claude Code asks instead.")
