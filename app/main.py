@@ -53,10 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["hook"]:
-        # Once per agent tool call, on its critical path: skip building the whole command line.
-        from app.cli.adapters import run_hook
+        # Once per agent tool call, on its critical path: skip the command line package (asyncio, the big parser).
+        from app.services.adapters.claude_code import main_argv
 
-        return run_hook(args[1:])
+        return main_argv(args[1:])
     from app.cli import main as run_command
 
     return run_command(argv, open_window=_open_window, open_tui=_open_tui)

@@ -18,14 +18,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import tomlkit
 import tomlkit.items
 
 from app.domain.command_catalogue import allow_concern, folders_seen, path_words, redirect_concern
 from app.domain.path_glob import path_glob_regex
-from app.domain.shell_parse import ParsedCommand, SimpleCommand, parse_command
+
+if TYPE_CHECKING:
+    from app.domain.shell_parse import ParsedCommand, SimpleCommand
+
+
+def parse_command(command: str) -> ParsedCommand:
+    # bashlex builds its parser tables on import (a few hundred ms): only commands pay it, never a file check (the
+    # Claude Code hook answers file edits on the agent's critical path).
+    from app.domain.shell_parse import parse_command as parse
+
+    return parse(command)
+
 
 POLICY_FILE = ".signoff/policy.toml"
 ACTIONS = ("allow", "ask", "deny")

@@ -8,7 +8,6 @@ database layer (no SQLAlchemy, no anthropic, no Qt). Each adapter module turns `
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -83,6 +82,8 @@ class Adapter(Protocol):
 
 def waiter_id() -> str:
     """Names the process that holds an agent's request open: 'host:pid'."""
+    import socket
+
     return f"{socket.gethostname()}:{os.getpid()}"
 
 

@@ -227,3 +227,34 @@ def main(db_url: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> int
         sys.stdout.write(stdout + "\n")
         sys.stdout.flush()
     return code
+
+
+def main_argv(argv: list[str]) -> int:
+    """``signoff hook claude-code [--timeout S] [--db URL]``, parsed without argparse's import and the CLI package."""
+    if argv[:1] != ["claude-code"] or any(word in ("-h", "--help") for word in argv):
+        from app.cli.adapters import run_hook
+
+        return run_hook(argv)
+    options = {"--timeout": str(DEFAULT_TIMEOUT_S), "--db": None}
+    rest = argv[1:]
+    while rest:
+        name, *value = rest[0].split("=", 1)
+        if name not in options:
+            from app.cli.adapters import run_hook
+
+            return run_hook(argv)
+        if value:
+            options[name], rest = value[0], rest[1:]
+        elif len(rest) > 1:
+            options[name], rest = rest[1], rest[2:]
+        else:
+            from app.cli.adapters import run_hook
+
+            return run_hook(argv)
+    try:
+        timeout_s = float(options["--timeout"] or DEFAULT_TIMEOUT_S)
+    except ValueError:
+        from app.cli.adapters import run_hook
+
+        return run_hook(argv)
+    return main(db_url=options["--db"], timeout_s=timeout_s)

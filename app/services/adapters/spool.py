@@ -25,10 +25,20 @@ from app.services.adapters.base import Answer, Change, ToolRequest
 _LOCK = ".ingest.lock"
 
 
-def spool_dir() -> Path:
+def _data_dir() -> Path:
+    override = os.environ.get("SIGNOFF_DATA_DIR")
+    if override:
+        return Path(override)
+    if sys.platform.startswith("linux"):
+        # platformdirs' answer on Linux, without its import on the hook's fast path.
+        return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "signoff"
     from app.paths import data_dir
 
-    path = data_dir() / "external-spool"
+    return data_dir()
+
+
+def spool_dir() -> Path:
+    path = _data_dir() / "external-spool"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
