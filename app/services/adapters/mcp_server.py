@@ -11,10 +11,21 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
 from typing import Any
 
-from app.services.adapters.base import ALLOW, DENY, Answer, ClaudeTools, Refused, ToolRequest, policy_answer
+from app.services.adapters.base import (
+    ALLOW,
+    DENY,
+    Adapter,
+    Answer,
+    Change,
+    ClaudeTools,
+    Refused,
+    ToolRequest,
+    policy_answer,
+)
 
 SOURCE = "mcp"
 TOOL_NAME = "approve"
@@ -46,8 +57,13 @@ class PromptService:
         self.session_key = session_key or f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}"
         self.adapter = ClaudeTools(source)
         self._broker: Any = None
+        self._broker_lock = threading.Lock()
 
     def broker(self):
+        with self._broker_lock:
+            return self._open_broker()
+
+    def _open_broker(self):
         if self._broker is None:
             from app.services.adapters.broker import Broker
             from app.services.settings import load_settings
@@ -59,8 +75,6 @@ class PromptService:
         return self._broker
 
     def decide(self, tool_name: str, tool_input: dict[str, Any], tool_use_id: str | None) -> Answer:
-        from app.services.adapters.broker import StoreError, Withdrawn
-
         request = ToolRequest(
             source=self.source,
             session_key=self.session_key,
@@ -76,6 +90,12 @@ class PromptService:
         if change is None:
             # Read-only tools: the prompt tool is only asked when Claude Code would ask a person; let it read.
             return Answer(ALLOW, "Read-only.", updated_input=request.tool_input)
+        return self.settle(request, change, self.adapter)
+
+    def settle(self, request: ToolRequest, change: Change, adapter: Adapter, *, note: str | None = None) -> Answer:
+        """Policy first, else a person through the queue: the answer in Signoff's terms (deny when no one could)."""
+        from app.services.adapters.broker import StoreError, Withdrawn
+
         try:
             broker = self.broker()
             decided = policy_answer(change, request.cwd)
@@ -83,9 +103,9 @@ class PromptService:
                 answer, reviewer = decided
                 broker.record_policy(request, change, answer, reviewer)
                 return answer
-            proposal = broker.submit(request, change)
+            proposal = broker.submit(request, change, note=note)
             decision = broker.wait(proposal.id, deadline=time.monotonic() + self.timeout_s)
-            return broker.answer_for(self.adapter, request, change, decision)
+            return broker.answer_for(adapter, request, change, decision)
         except Withdrawn as err:
             return Answer(DENY, f"{err}.")
         except StoreError as err:
