@@ -52,11 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     import sys
 
     args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] == ["hook"]:
+    if args[:2] == ["hook", "claude-code"]:
         # Once per agent tool call, on its critical path: skip the command line package (asyncio, the big parser).
-        from app.services.adapters.claude_code import main_argv
+        from app.services.adapters import claude_code
 
-        return main_argv(args[1:])
+        options = claude_code.parse_options(args[2:])
+        if options is not None:
+            return claude_code.main(db_url=options[0], timeout_s=options[1])
     from app.cli import main as run_command
 
     return run_command(argv, open_window=_open_window, open_tui=_open_tui)

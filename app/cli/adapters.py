@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 
@@ -52,14 +51,6 @@ def add_commands(commands: Any) -> None:
     )
     mcp.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS", help="longest wait per request")
     mcp.add_argument("--db", metavar="URL", dest="sub_db")
-
-
-def run_hook(argv: Sequence[str]) -> int:
-    """``signoff hook ...`` without building the whole command line parser (it runs once per tool call)."""
-    parser = argparse.ArgumentParser(prog="signoff hook")
-    _add_hook_arguments(parser)
-    args = parser.parse_args(list(argv))
-    return hook(args, args.sub_db)
 
 
 def hook(args: argparse.Namespace, db_url: str | None) -> int:

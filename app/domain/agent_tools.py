@@ -112,7 +112,7 @@ def new_file_text(tool_name: str, tool_input: dict[str, Any], old_text: str | No
 
 
 def minimal_replacement(old_text: str, new_text: str) -> tuple[str, str]:
-    """The smallest whole-line (old_string, new_string) pair, unique in ``old_text``, that turns it into ``new_text``."""
+    """The smallest whole-line (old_string, new_string) pair, unique in ``old_text``, turning it into ``new_text``."""
     old_lines = old_text.splitlines(keepends=True)
     new_lines = new_text.splitlines(keepends=True)
     start = 0

@@ -122,7 +122,10 @@ def test_an_edited_multi_edit_comes_back_as_updated_input_in_multi_edits_own_sha
         )
     )
     proposal = _pending(repository)
-    assert proposal.new_content == old.replace("'hello'", "'hi'").replace("print(greet())", "print(greet().upper())").encode()
+    assert (
+        proposal.new_content
+        == old.replace("'hello'", "'hi'").replace("print(greet())", "print(greet().upper())").encode()
+    )
     reviewers_version = old.replace("'hello'", "'good day'")
 
     _decide(repository, proposal.id, "edit", edited_content=reviewers_version.encode())

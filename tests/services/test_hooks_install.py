@@ -4,6 +4,7 @@ and taken out exactly."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ def _signoff(*words: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
         check=False,
-        env={**__import__("os").environ, "PYTHONPATH": str(REPO_ROOT)},
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )
 
 
@@ -82,7 +83,7 @@ def test_the_installed_command_is_one_the_shell_runs(tmp_path):
         capture_output=True,
         text=True,
         timeout=60,
-        env={**__import__("os").environ, "PYTHONPATH": str(REPO_ROOT)},
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         check=False,
     )
 

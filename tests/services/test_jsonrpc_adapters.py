@@ -103,18 +103,34 @@ def test_codex_gets_decline_and_the_reviewers_reason_as_its_next_user_turn_then_
             "method": "item/started",
             "params": {
                 "threadId": "thr_1",
-                "item": {"type": "fileChange", "id": "item_1", "changes": [{"path": "greet.py", "kind": {"type": "update"}, "diff": diff}]},
+                "item": {
+                    "type": "fileChange",
+                    "id": "item_1",
+                    "changes": [{"path": "greet.py", "kind": {"type": "update"}, "diff": diff}],
+                },
             },
         }
     )
-    peer.send({"id": 1, "method": "item/fileChange/requestApproval", "params": {"threadId": "thr_1", "turnId": "t1", "itemId": "item_1"}})
+    peer.send(
+        {
+            "id": 1,
+            "method": "item/fileChange/requestApproval",
+            "params": {"threadId": "thr_1", "turnId": "t1", "itemId": "item_1"},
+        }
+    )
 
     proposal = _decide_next(repository, "reject", reason="Keep 'hello'; tests depend on it.")
     declined = peer.receive()
     peer.send({"method": "turn/completed", "params": {"threadId": "thr_1", "turn": {"id": "t1"}}})
     next_turn = peer.receive()
     peer.send({"id": next_turn["id"], "result": {"turn": {"id": "t2"}}})
-    peer.send({"id": 2, "method": "item/commandExecution/requestApproval", "params": {"threadId": "thr_1", "itemId": "item_2", "command": "make test", "cwd": str(project)}})
+    peer.send(
+        {
+            "id": 2,
+            "method": "item/commandExecution/requestApproval",
+            "params": {"threadId": "thr_1", "itemId": "item_2", "command": "make test", "cwd": str(project)},
+        }
+    )
     command = _decide_next(repository, "approve")
     accepted = peer.receive()
     peer.close()
@@ -158,11 +174,23 @@ def test_an_acp_agent_gets_its_options_selected_and_an_always_option_becomes_a_p
             }
         ],
     }
-    peer.send({"id": 1, "method": "session/request_permission", "params": {"sessionId": "s1", "toolCall": edit_call, "options": once}})
+    peer.send(
+        {
+            "id": 1,
+            "method": "session/request_permission",
+            "params": {"sessionId": "s1", "toolCall": edit_call, "options": once},
+        }
+    )
     edit = _decide_next(repository, "reject", reason="Say hello.")
     rejected = peer.receive()
     run_call = {"toolCallId": "call_2", "title": "pytest -q", "kind": "execute", "rawInput": {"command": "pytest -q"}}
-    peer.send({"id": 2, "method": "session/request_permission", "params": {"sessionId": "s1", "toolCall": run_call, "options": always_only}})
+    peer.send(
+        {
+            "id": 2,
+            "method": "session/request_permission",
+            "params": {"sessionId": "s1", "toolCall": run_call, "options": always_only},
+        }
+    )
     _decide_next(repository, "approve")
     allowed = peer.receive()
     sender = threading.Thread(target=adapter.send_next_prompts, args=("s1",))

@@ -61,15 +61,17 @@ def test_the_mcp_prompt_tool_denies_with_the_reviewers_reason_and_allows_with_th
             write_call = asyncio.create_task(
                 session.call_tool(
                     "approve",
-                    {"tool_name": "Write", "input": {"file_path": "notes.md", "content": "gone\n"}, "tool_use_id": "t1"},
+                    {
+                        "tool_name": "Write",
+                        "input": {"file_path": "notes.md", "content": "gone\n"},
+                        "tool_use_id": "t1",
+                    },
                 )
             )
             await asyncio.to_thread(_decide_when_waiting, db_url, "reject", reason="Keep the notes.")
             denied = await write_call
             bash_call = asyncio.create_task(
-                session.call_tool(
-                    "approve", {"tool_name": "Bash", "input": {"command": "ls -la"}, "tool_use_id": "t2"}
-                )
+                session.call_tool("approve", {"tool_name": "Bash", "input": {"command": "ls -la"}, "tool_use_id": "t2"})
             )
             await asyncio.to_thread(_decide_when_waiting, db_url, "edit", edited_content=b"ls")
             allowed = await bash_call
@@ -98,9 +100,7 @@ def test_the_agent_sdk_callback_answers_with_the_sdks_own_permission_results(pro
                 ToolPermissionContext(tool_use_id="toolu_1"),
             )
         )
-        await asyncio.to_thread(
-            _decide_when_waiting, db_url, "edit", edited_content=b"# Notes\nthird\n"
-        )
+        await asyncio.to_thread(_decide_when_waiting, db_url, "edit", edited_content=b"# Notes\nthird\n")
         edited = await edit
         outside = await can_use_tool(
             "Write", {"file_path": "/etc/hosts", "content": "x"}, ToolPermissionContext(tool_use_id="toolu_2")

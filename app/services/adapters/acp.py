@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from app.services.adapters.base import ALLOW, ASK, DENY, Answer, Change, Refused, ToolRequest, read_old
+from app.services.adapters.base import ALLOW, ASK, DENY, Answer, Change, RefusedError, ToolRequest, read_old
 from app.services.adapters.jsonrpc import JsonRpcPeer, RpcError
 from app.services.adapters.mcp_server import PromptService
 from app.services.workspace import Workspace
@@ -31,9 +31,11 @@ def tool_call_change(workspace: Workspace, tool_call: dict[str, Any]) -> Change 
         if isinstance(block, dict) and block.get("type") == "diff":
             path, new_text = block.get("path"), block.get("newText")
             if not isinstance(path, str) or not isinstance(new_text, str):
-                raise Refused(DENY, "The diff content lacks a path or newText.")
+                raise RefusedError(DENY, "The diff content lacks a path or newText.")
             relative, old = read_old(workspace, path)
-            return Change("create" if old is None else "edit", path=relative, old_content=old, new_content=new_text.encode())
+            return Change(
+                "create" if old is None else "edit", path=relative, old_content=old, new_content=new_text.encode()
+            )
     kind = tool_call.get("kind")
     raw = tool_call.get("rawInput") if isinstance(tool_call.get("rawInput"), dict) else {}
     if kind == "execute":
@@ -41,11 +43,11 @@ def tool_call_change(workspace: Workspace, tool_call: dict[str, Any]) -> Change 
         if isinstance(command, list):
             command = " ".join(str(word) for word in command)
         if not isinstance(command, str) or not command.strip():
-            raise Refused(ASK, "The execute call names no command.")
+            raise RefusedError(ASK, "The execute call names no command.")
         return Change("command", command=command, cwd=".")
     if kind in ("read", "search", "think", "fetch"):
         return None
-    raise Refused(ASK, f"Signoff does not review ACP tool calls of kind {kind!r}.")
+    raise RefusedError(ASK, f"Signoff does not review ACP tool calls of kind {kind!r}.")
 
 
 def choose_option(options: list[dict[str, Any]], behavior: str) -> tuple[str | None, bool]:
@@ -89,7 +91,7 @@ class AcpPermissions:
         options = params.get("options") if isinstance(params.get("options"), list) else []
         try:
             change = tool_call_change(Workspace(self.service.cwd), tool_call)
-        except Refused as refused:
+        except RefusedError as refused:
             answer = Answer(refused.action, refused.message)
             change = None
         else:

@@ -57,7 +57,7 @@ class Answer:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class Refused(Exception):
+class RefusedError(Exception):
     """The request cannot become a proposal; ``action`` (deny or ask) and the message go back on the protocol."""
 
     def __init__(self, action: str, message: str) -> None:
@@ -72,7 +72,7 @@ class Adapter(Protocol):
     source: str
 
     def draft(self, request: ToolRequest) -> Change | None:
-        """The change (None: a read-only call that passes through); raises Refused for what cannot be reviewed."""
+        """The change (None: a read-only call that passes through); raises RefusedError for what cannot be reviewed."""
         ...
 
     def edited_input(self, request: ToolRequest, change: Change, edited: bytes) -> dict[str, Any] | None:
@@ -91,27 +91,29 @@ def _text_of(data: bytes | None, relative: str) -> str | None:
     if data is None:
         return None
     if is_binary(data):
-        raise Refused(ASK, f"{relative} is a binary file; Signoff cannot show a change to it, so the agent asks.")
+        raise RefusedError(ASK, f"{relative} is a binary file; Signoff cannot show a change to it, so the agent asks.")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise Refused(ASK, f"{relative} is not UTF-8 text; Signoff cannot show a change to it.") from None
+        raise RefusedError(ASK, f"{relative} is not UTF-8 text; Signoff cannot show a change to it.") from None
 
 
 def read_old(workspace: Workspace, name: str) -> tuple[str, bytes | None]:
-    """(workspace-relative path, bytes now on disk or None) for a path the agent names; Refused when outside."""
+    """(workspace-relative path, bytes now on disk or None) for a path the agent names; RefusedError when outside."""
     try:
         resolved = workspace.resolve(name, for_write=True)
     except ToolInputError as err:
-        raise Refused(DENY, f"Signoff refused this change: {err}") from None
+        raise RefusedError(DENY, f"Signoff refused this change: {err}") from None
     if resolved.absolute.is_dir():
-        raise Refused(DENY, f"{resolved.relative} is a folder, not a file.")
+        raise RefusedError(DENY, f"{resolved.relative} is a folder, not a file.")
     try:
         size = resolved.absolute.stat().st_size
     except FileNotFoundError:
         return resolved.relative, None
     if size > MAX_FILE_BYTES:
-        raise Refused(ASK, f"{resolved.relative} is {size:,} bytes, over Signoff's {MAX_FILE_BYTES:,}-byte review limit.")
+        raise RefusedError(
+            ASK, f"{resolved.relative} is {size:,} bytes, over Signoff's {MAX_FILE_BYTES:,}-byte review limit."
+        )
     return resolved.relative, resolved.absolute.read_bytes()
 
 
@@ -121,20 +123,20 @@ def draft_claude_tool(request: ToolRequest) -> Change | None:
     if name in agent_tools.READ_ONLY_TOOLS:
         return None
     if not agent_tools.is_reviewed(name):
-        raise Refused(ASK, f"Signoff does not review {name} calls; the agent's own permission prompt decides.")
+        raise RefusedError(ASK, f"Signoff does not review {name} calls; the agent's own permission prompt decides.")
     if not isinstance(tool_input, dict):
-        raise Refused(DENY, "The tool input is not a JSON object.")
+        raise RefusedError(DENY, "The tool input is not a JSON object.")
     try:
         workspace = Workspace(request.cwd)
     except (FileNotFoundError, OSError) as err:
-        raise Refused(ASK, f"The session's folder cannot be used as a workspace: {err}") from None
+        raise RefusedError(ASK, f"The session's folder cannot be used as a workspace: {err}") from None
     try:
         if name in agent_tools.COMMAND_TOOLS:
             return Change("command", command=agent_tools.command_of(tool_input), cwd=".")
         relative, old = read_old(workspace, agent_tools.file_path_of(tool_input))
         new_text = agent_tools.new_file_text(name, tool_input, _text_of(old, relative))
     except agent_tools.ToolShapeError as err:
-        raise Refused(DENY, f"{name} would fail: {err}") from None
+        raise RefusedError(DENY, f"{name} would fail: {err}") from None
     return Change("create" if old is None else "edit", path=relative, old_content=old, new_content=new_text.encode())
 
 

@@ -36,7 +36,7 @@ SOURCE_NAMES = {
 }
 
 
-class Withdrawn(Exception):
+class WithdrawnError(Exception):
     """The proposal will not be decided for this request; the message says why (it is stored too)."""
 
 
@@ -136,7 +136,7 @@ class Broker:
     def wait(
         self, proposal_id: int, *, deadline: float | None = None, stopped: Callable[[], str | None] = lambda: None
     ) -> DecisionRecord:
-        """The final decision, claimed for this request only; raises Withdrawn at the deadline, when ``stopped()``
+        """The final decision, claimed for this request only; raises WithdrawnError at the deadline, when ``stopped()``
         names a reason, or when the proposal was withdrawn or delivered elsewhere."""
         next_beat = time.monotonic() + self._heartbeat_s
         while True:
@@ -151,16 +151,18 @@ class Broker:
                         return decision
             elif proposal.status == WITHDRAWN:
                 reason = self.external.withdrawn_reason(proposal_id) or "its session stopped"
-                raise Withdrawn(f"Proposal {proposal_id} was withdrawn: {reason}")
+                raise WithdrawnError(f"Proposal {proposal_id} was withdrawn: {reason}")
             elif proposal.status not in STILL_UNDECIDED:
                 # 'applying' or later: another waiter (a retried request) took the decision; it is never sent twice.
-                raise Withdrawn(f"The decision on proposal {proposal_id} was already delivered to an earlier request.")
+                raise WithdrawnError(
+                    f"The decision on proposal {proposal_id} was already delivered to an earlier request."
+                )
             reason = stopped()
             if reason is None and deadline is not None and time.monotonic() >= deadline:
                 reason = "the agent stopped waiting for a decision (its timeout)"
             if reason is not None:
                 if self.external.withdraw(proposal_id, reason, waiter_id=self.waiter):
-                    raise Withdrawn(f"Proposal {proposal_id} was withdrawn: {reason}")
+                    raise WithdrawnError(f"Proposal {proposal_id} was withdrawn: {reason}")
                 deadline = None  # a decision won the race by a hair: the next look delivers it
                 continue
             if time.monotonic() >= next_beat:
@@ -168,9 +170,7 @@ class Broker:
                 next_beat = time.monotonic() + self._heartbeat_s
             time.sleep(self._poll_s)
 
-    def answer_for(
-        self, adapter: Adapter, request: ToolRequest, change: Change, decision: DecisionRecord
-    ) -> Answer:
+    def answer_for(self, adapter: Adapter, request: ToolRequest, change: Change, decision: DecisionRecord) -> Answer:
         """A final decision in the agent's terms, recorded on the proposal as what the agent was told."""
         if decision.verdict == "reject":
             # Verbatim: the reviewer wrote it for the model.
@@ -245,4 +245,4 @@ def refusal(message: str) -> Answer:
     return Answer(ASK, message)
 
 
-__all__ = ["Broker", "StoreError", "Withdrawn", "refusal", "shown_fields"]
+__all__ = ["Broker", "StoreError", "WithdrawnError", "refusal", "shown_fields"]

@@ -21,9 +21,9 @@ from app.services.adapters.base import (
     ASK,
     DENY,
     Answer,
-    ClaudeTools,
     Change,
-    Refused,
+    ClaudeTools,
+    RefusedError,
     ToolRequest,
     policy_answer,
 )
@@ -61,13 +61,13 @@ def render(event: str, answer: Answer | None) -> str:
 
 def parse(payload: Any) -> ToolRequest:
     if not isinstance(payload, dict):
-        raise Refused(ASK, "Signoff's hook got input that is not a JSON object.")
+        raise RefusedError(ASK, "Signoff's hook got input that is not a JSON object.")
     missing = [key for key in ("session_id", "cwd", "tool_name") if not isinstance(payload.get(key), str)]
     if missing:
-        raise Refused(ASK, f"Signoff's hook input lacks {', '.join(missing)}.")
+        raise RefusedError(ASK, f"Signoff's hook input lacks {', '.join(missing)}.")
     tool_input = payload.get("tool_input")
     if not isinstance(tool_input, dict):
-        raise Refused(ASK, "Signoff's hook input has no tool_input object.")
+        raise RefusedError(ASK, "Signoff's hook input has no tool_input object.")
     tool_use_id = payload.get("tool_use_id")
     if not isinstance(tool_use_id, str) or not tool_use_id:
         # Older Claude Code versions send none; the call's content names it well enough for one session.
@@ -123,7 +123,7 @@ def answer_request(
     adapter = ClaudeTools(SOURCE)
     try:
         change = adapter.draft(request)
-    except Refused as refused:
+    except RefusedError as refused:
         return Answer(refused.action, refused.message)
     if change is None:
         return None
@@ -149,7 +149,7 @@ def _spool(db_url: str | None, request: ToolRequest, change: Change, answer: Ans
 def _ask_a_person(
     adapter: ClaudeTools, request: ToolRequest, change: Change, *, db_url: str | None, timeout_s: float
 ) -> Answer:
-    from app.services.adapters.broker import Broker, StoreError, Withdrawn
+    from app.services.adapters.broker import Broker, StoreError, WithdrawnError
     from app.services.settings import load_settings
     from app.store.db import open_database
 
@@ -173,7 +173,7 @@ def _ask_a_person(
     try:
         decision = broker.wait(proposal.id, deadline=deadline, stopped=lambda: stop_reason[0] if stop_reason else None)
         return broker.answer_for(adapter, request, change, decision)
-    except Withdrawn as err:
+    except WithdrawnError as err:
         return Answer(ASK, f"{err}. Claude Code asks instead.")
     except StoreError as err:
         return Answer(ASK, f"Signoff's database failed while waiting ({err}); Claude Code asks instead.")
@@ -203,7 +203,7 @@ def run(stdin_text: str, *, db_url: str | None = None, timeout_s: float = DEFAUL
         try:
             payload = json.loads(stdin_text)
         except ValueError as err:
-            raise Refused(ASK, f"Signoff's hook could not read its input as JSON ({err}).") from None
+            raise RefusedError(ASK, f"Signoff's hook could not read its input as JSON ({err}).") from None
         if isinstance(payload, dict) and isinstance(payload.get("hook_event_name"), str):
             event = payload["hook_event_name"]
         if event == "SessionEnd":
@@ -212,7 +212,7 @@ def run(stdin_text: str, *, db_url: str | None = None, timeout_s: float = DEFAUL
         if event not in _EVENTS:
             return "", 0
         answer = answer_request(parse(payload), db_url=db_url, timeout_s=timeout_s)
-    except Refused as refused:
+    except RefusedError as refused:
         answer = Answer(refused.action, refused.message)
     except Exception as err:  # noqa: BLE001 - the agent must get an answer, never a traceback
         answer = Answer(ASK, f"Signoff's hook failed ({type(err).__name__}: {err}); Claude Code asks instead.")
@@ -229,32 +229,23 @@ def main(db_url: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> int
     return code
 
 
-def main_argv(argv: list[str]) -> int:
-    """``signoff hook claude-code [--timeout S] [--db URL]``, parsed without argparse's import and the CLI package."""
-    if argv[:1] != ["claude-code"] or any(word in ("-h", "--help") for word in argv):
-        from app.cli.adapters import run_hook
-
-        return run_hook(argv)
-    options = {"--timeout": str(DEFAULT_TIMEOUT_S), "--db": None}
-    rest = argv[1:]
+def parse_options(words: list[str]) -> tuple[str | None, float] | None:
+    """(db url, timeout) from ``[--timeout S] [--db URL]`` without argparse; None for anything else (the full command
+    line then parses it and says what is wrong)."""
+    options: dict[str, str | None] = {"--timeout": None, "--db": None}
+    rest = list(words)
     while rest:
         name, *value = rest[0].split("=", 1)
         if name not in options:
-            from app.cli.adapters import run_hook
-
-            return run_hook(argv)
+            return None
         if value:
             options[name], rest = value[0], rest[1:]
         elif len(rest) > 1:
             options[name], rest = rest[1], rest[2:]
         else:
-            from app.cli.adapters import run_hook
-
-            return run_hook(argv)
+            return None
     try:
-        timeout_s = float(options["--timeout"] or DEFAULT_TIMEOUT_S)
+        timeout_s = float(options["--timeout"]) if options["--timeout"] else DEFAULT_TIMEOUT_S
     except ValueError:
-        from app.cli.adapters import run_hook
-
-        return run_hook(argv)
-    return main(db_url=options["--db"], timeout_s=timeout_s)
+        return None
+    return options["--db"], timeout_s

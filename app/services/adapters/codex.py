@@ -15,7 +15,7 @@ import re
 import threading
 from typing import Any
 
-from app.services.adapters.base import ALLOW, ASK, DENY, Answer, Change, Refused, ToolRequest, read_old
+from app.services.adapters.base import ALLOW, ASK, DENY, Answer, Change, RefusedError, ToolRequest, read_old
 from app.services.adapters.jsonrpc import JsonRpcPeer
 from app.services.adapters.mcp_server import PromptService
 from app.services.workspace import Workspace
@@ -80,20 +80,20 @@ def file_change(workspace: Workspace, entry: dict[str, Any]) -> Change:
     path = entry.get("path")
     kind = entry.get("kind") if isinstance(entry.get("kind"), dict) else {"type": entry.get("kind")}
     if not isinstance(path, str):
-        raise Refused(DENY, "A Codex file change has no path.")
+        raise RefusedError(DENY, "A Codex file change has no path.")
     relative, old = read_old(workspace, path)
     diff = entry.get("diff") or ""
     change_type = kind.get("type")
     if change_type == "add":
         return Change("create" if old is None else "edit", path=relative, old_content=old, new_content=diff.encode())
     if change_type == "delete":
-        raise Refused(ASK, f"Codex deletes {relative}; Signoff shows changes, not deletions, so Codex asks.")
+        raise RefusedError(ASK, f"Codex deletes {relative}; Signoff shows changes, not deletions, so Codex asks.")
     if old is None:
-        raise Refused(DENY, f"Codex updates {relative}, which does not exist.")
+        raise RefusedError(DENY, f"Codex updates {relative}, which does not exist.")
     try:
         new_text = apply_unified_diff(old.decode("utf-8"), diff)
     except (UnicodeDecodeError, PatchError) as err:
-        raise Refused(ASK, f"Signoff cannot apply Codex's diff to {relative} ({err}).") from None
+        raise RefusedError(ASK, f"Signoff cannot apply Codex's diff to {relative} ({err}).") from None
     return Change("edit", path=relative, old_content=old, new_content=new_text.encode())
 
 
@@ -139,7 +139,7 @@ class CodexApprovals:
         item_id = str(params.get("itemId") or "")
         try:
             changes = self._changes(method, params, item_id)
-        except Refused as refused:
+        except RefusedError as refused:
             return {"decision": "decline" if refused.action == DENY else "cancel"}
         answers = [self._settle(thread_id, item_id, index, change) for index, change in enumerate(changes)]
         refusals = [answer for answer in answers if answer.behavior != ALLOW]
@@ -158,16 +158,16 @@ class CodexApprovals:
             if isinstance(command, list):
                 command = " ".join(str(word) for word in command)
             if not isinstance(command, str) or not command.strip():
-                raise Refused(DENY, "The approval request names no command.")
+                raise RefusedError(DENY, "The approval request names no command.")
             cwd = params.get("cwd") or self.service.cwd
             relative = os.path.relpath(os.path.realpath(cwd), workspace.root)
             if relative.startswith(".."):
-                raise Refused(DENY, f"The command runs outside the workspace ({cwd}).")
+                raise RefusedError(DENY, f"The command runs outside the workspace ({cwd}).")
             return [Change("command", command=command, cwd=relative)]
         with self._lock:
             item = self._file_items.get(item_id)
         if item is None or not isinstance(item.get("changes"), list) or not item["changes"]:
-            raise Refused(ASK, f"Signoff never saw the changes of file change {item_id}.")
+            raise RefusedError(ASK, f"Signoff never saw the changes of file change {item_id}.")
         return [file_change(workspace, entry) for entry in item["changes"]]
 
     def _settle(self, thread_id: str, item_id: str, index: int, change: Change) -> Answer:

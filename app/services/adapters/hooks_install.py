@@ -75,7 +75,9 @@ def _load(path: Path) -> dict[str, Any]:
     try:
         settings = json.loads(text)
     except ValueError as err:
-        raise HooksFileError(f"{path} is not valid JSON ({err}); fix it first, Signoff does not overwrite it.") from None
+        raise HooksFileError(
+            f"{path} is not valid JSON ({err}); fix it first, Signoff does not overwrite it."
+        ) from None
     if not isinstance(settings, dict):
         raise HooksFileError(f"{path} does not hold a JSON object; Signoff does not overwrite it.")
     hooks = settings.get("hooks", {})

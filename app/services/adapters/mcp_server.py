@@ -22,7 +22,7 @@ from app.services.adapters.base import (
     Answer,
     Change,
     ClaudeTools,
-    Refused,
+    RefusedError,
     ToolRequest,
     policy_answer,
 )
@@ -85,7 +85,7 @@ class PromptService:
         )
         try:
             change = self.adapter.draft(request)
-        except Refused as refused:
+        except RefusedError as refused:
             return Answer(refused.action, refused.message)
         if change is None:
             # Read-only tools: the prompt tool is only asked when Claude Code would ask a person; let it read.
@@ -94,7 +94,7 @@ class PromptService:
 
     def settle(self, request: ToolRequest, change: Change, adapter: Adapter, *, note: str | None = None) -> Answer:
         """Policy first, else a person through the queue: the answer in Signoff's terms (deny when no one could)."""
-        from app.services.adapters.broker import StoreError, Withdrawn
+        from app.services.adapters.broker import StoreError, WithdrawnError
 
         try:
             broker = self.broker()
@@ -106,7 +106,7 @@ class PromptService:
             proposal = broker.submit(request, change, note=note)
             decision = broker.wait(proposal.id, deadline=time.monotonic() + self.timeout_s)
             return broker.answer_for(adapter, request, change, decision)
-        except Withdrawn as err:
+        except WithdrawnError as err:
             return Answer(DENY, f"{err}.")
         except StoreError as err:
             return Answer(DENY, f"Signoff's database cannot be reached ({err}); nothing was approved.")
