@@ -41,13 +41,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("proposals") as batch:
-        batch.drop_column("protocol_note")
-        batch.drop_column("withdrawn_reason")
-        batch.drop_column("waiter_heartbeat_at")
-        batch.drop_column("waiter_id")
+    # Plain DROP COLUMN (SQLite 3.35+, PostgreSQL): a batch copy would drop and recreate sessions and proposals, and
+    # their ON DELETE CASCADE would take the transcripts and decisions with them.
     op.drop_index("ix_sessions_source_external", table_name="sessions")
-    with op.batch_alter_table("sessions") as batch:
-        batch.drop_column("transcript_path")
-        batch.drop_column("external_id")
-        batch.drop_column("source")
+    for table, columns in (
+        ("proposals", ("protocol_note", "withdrawn_reason", "waiter_heartbeat_at", "waiter_id")),
+        ("sessions", ("transcript_path", "external_id", "source")),
+    ):
+        for column in columns:
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
