@@ -255,3 +255,43 @@ def test_an_ended_session_withdraws_what_still_waits_in_it(claude, repository, d
     assert _hook_output(withdrawn)["permissionDecision"] == "ask"
     assert "session ended (logout)" in _hook_output(withdrawn)["permissionDecisionReason"]
     assert repository.get_session(proposal.session_id).status == "finished"
+
+
+def test_two_reviewers_racing_on_postgresql_decide_once_and_the_hook_delivers_the_winner(project, postgres_url):
+    import threading
+
+    open_database(postgres_url).close()
+    claude = FakeClaudeCode(project, hook_command(db_url=postgres_url, timeout_s=60))
+    repository = Repository(open_database(postgres_url))
+    run = claude.start(claude.payload("Bash", {"command": "make migrate"}))
+    proposal = _pending(repository)
+    start = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def reviewer(name: str, verdict: str, reason: str | None) -> None:
+        with open_database(postgres_url) as database:
+            mine = Repository(database)
+            start.wait()
+            try:
+                review.decide(mine, review.DecisionRequest(proposal.id, verdict, name, channel="cli", reason=reason))
+                outcomes[name] = "won"
+            except AlreadyDecidedError:
+                outcomes[name] = "lost"
+
+    reviewers = [
+        threading.Thread(target=reviewer, args=("ana", "approve", None)),
+        threading.Thread(target=reviewer, args=("bo", "reject", "Not on Fridays.")),
+    ]
+    for thread in reviewers:
+        thread.start()
+    for thread in reviewers:
+        thread.join(60)
+    code, answer, _ = run.result()
+
+    assert sorted(outcomes.values()) == ["lost", "won"]
+    winner = next(name for name, outcome in outcomes.items() if outcome == "won")
+    expected = {"ana": ("allow", "Approved in Signoff."), "bo": ("deny", "Not on Fridays.")}[winner]
+    output = _hook_output(answer)
+    assert code == 0 and (output["permissionDecision"], output["permissionDecisionReason"]) == expected
+    assert repository.latest_decision(proposal.id).reviewer == winner
+    repository.database.close()
