@@ -11,7 +11,6 @@ import base64
 import fcntl
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -88,6 +87,8 @@ def start_ingester() -> None:
     with _ingest_lock(folder, blocking=False) as free:
         if not free:
             return
+    import subprocess
+
     subprocess.Popen(
         [sys.executable, "-m", "app.services.adapters.spool"],
         stdin=subprocess.DEVNULL,
