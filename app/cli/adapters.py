@@ -100,4 +100,3 @@ def mcp(args: argparse.Namespace, db_url: str | None) -> int:
     from app.services.adapters import mcp_server
 
     return mcp_server.main(db_url=db_url, timeout_s=args.timeout)
-

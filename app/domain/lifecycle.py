@@ -26,7 +26,7 @@ class ProposalStatus(StrEnum):
     CONFLICT = "conflict"
     FAILED = "failed"
     NOT_APPLIED = "not_applied"
-    # Withdrawn: its session stopped before anyone decided it.
+    # Withdrawn: its session stopped (or an external agent stopped waiting) before anyone decided it.
     CANCELLED = "cancelled"
     # Compare mode: a picked alternative answered its step instead.
     REPLACED = "replaced"
@@ -66,12 +66,14 @@ TRANSITIONS: dict[ProposalStatus, frozenset[ProposalStatus]] = {
             ProposalStatus.DECIDED,  # the second review agrees
             ProposalStatus.DISPUTED,  # the second review disagrees
             ProposalStatus.PENDING,  # the first review was undone
+            ProposalStatus.CANCELLED,  # an external agent's request was withdrawn (app.store.external)
         }
     ),
     ProposalStatus.DISPUTED: frozenset(
         {
             ProposalStatus.DECIDED,  # adjudicated
             ProposalStatus.AWAITING_SECOND_REVIEW,  # the disagreeing second review was undone
+            ProposalStatus.CANCELLED,  # an external agent's request was withdrawn (app.store.external)
         }
     ),
     ProposalStatus.DECIDED: frozenset(

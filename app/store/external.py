@@ -8,24 +8,28 @@ withdrawal and a decision can race without both winning. No Qt here.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.domain.lifecycle import STILL_UNDECIDED, ProposalStatus
+from app.store.base import changed_rows
 from app.store.models import AgentSession, Proposal, utcnow
-from app.store.team_review import STILL_UNDECIDED
 from app.store.workspaces import workspace_row
+
+if TYPE_CHECKING:
+    from app.store.db import Database
 
 # A waiter on another host that has not said it is alive for this long is presumed gone.
 STALE_WAITER_AFTER = dt.timedelta(seconds=30)
-WITHDRAWN = "cancelled"
+WITHDRAWN = ProposalStatus.CANCELLED
 
 
 class ExternalStore:
     """Synchronous, like ``Repository``; shares its database."""
 
-    def __init__(self, database: Any) -> None:
+    def __init__(self, database: Database) -> None:
         self.database = database
 
     def session_for(
@@ -102,7 +106,7 @@ class ExternalStore:
             statement = statement.where(Proposal.waiter_id == waiter_id)
         with self.database.session() as orm, orm.begin():
             done = orm.execute(statement.values(status=WITHDRAWN, withdrawn_reason=reason, resolved_at=utcnow()))
-            return done.rowcount == 1
+            return changed_rows(done) == 1
 
     def withdrawn_reason(self, proposal_id: int) -> str | None:
         with self.database.session() as orm:
@@ -115,11 +119,13 @@ class ExternalStore:
             return 0
         now = utcnow()
         with self.database.session() as orm, orm.begin():
-            withdrawn = orm.execute(
-                update(Proposal)
-                .where(Proposal.session_id == session_id, Proposal.status.in_(list(STILL_UNDECIDED)))
-                .values(status=WITHDRAWN, withdrawn_reason=reason, resolved_at=now)
-            ).rowcount
+            withdrawn = changed_rows(
+                orm.execute(
+                    update(Proposal)
+                    .where(Proposal.session_id == session_id, Proposal.status.in_(list(STILL_UNDECIDED)))
+                    .values(status=WITHDRAWN, withdrawn_reason=reason, resolved_at=now)
+                )
+            )
             orm.execute(
                 update(AgentSession)
                 .where(AgentSession.id == session_id)
@@ -135,4 +141,4 @@ class ExternalStore:
                     Proposal.status.in_(list(STILL_UNDECIDED)), Proposal.waiter_id.is_not(None)
                 )
             ).all()
-            return [(row[0], row[1], row[2]) for row in rows]
+            return [(row[0], row[1] or "", row[2]) for row in rows]

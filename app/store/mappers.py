@@ -65,6 +65,7 @@ def session_record(row: AgentSession, root: str) -> SessionRecord:
         heartbeat_at=as_utc(row.heartbeat_at),
         created_at=as_utc(row.created_at),
         ended_at=as_utc(row.ended_at),
+        source=row.source,
     )
 
 

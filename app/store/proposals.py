@@ -125,9 +125,8 @@ class Proposals(StoreBase):
                 if row is None:
                     raise UnknownItemError(f"There is no proposal {proposal_id}.")
                 if row.status == ProposalStatus.CANCELLED:
-                    raise AlreadyDecidedError(
-                        f"Proposal {proposal_id} was withdrawn when its session stopped; there is nothing to decide."
-                    )
+                    why = f" ({row.withdrawn_reason})" if row.withdrawn_reason else " when its session stopped"
+                    raise AlreadyDecidedError(f"Proposal {proposal_id} was withdrawn{why}; there is nothing to decide.")
                 earlier = orm.scalar(
                     select(Decision)
                     .where(Decision.proposal_id == proposal_id, live_decisions())

@@ -15,9 +15,11 @@ from app.services import review
 from app.services.adapters import spool
 from app.services.adapters.hooks_install import hook_command
 from app.store.db import open_database
+from app.store.errors import AlreadyDecidedError
 from app.store.external import ExternalStore
-from app.store.repository import AlreadyDecidedError, Repository
+from app.store.repository import Repository
 from tests.support.claude_code_driver import FakeClaudeCode, wait_until
+from tests.support.store_queries import list_proposals, pending_proposals
 
 
 @pytest.fixture
@@ -50,7 +52,7 @@ def claude(project: Path, db_url: str) -> FakeClaudeCode:
 
 
 def _pending(repository: Repository):
-    return wait_until(lambda: repository.pending_proposals(), what="the hook's proposal in the queue")[0]
+    return wait_until(lambda: pending_proposals(repository), what="the hook's proposal in the queue")[0]
 
 
 def _decide(repository: Repository, proposal_id: int, verdict: str, **extra) -> None:
@@ -65,7 +67,7 @@ def test_a_read_tool_passes_through_with_no_answer_and_no_proposal(claude, repos
     code, answer, _ = claude.call(claude.payload("Read", {"file_path": str(claude.project / "greet.py")}))
 
     assert (code, answer) == (0, None)
-    assert repository.list_proposals() == []
+    assert list_proposals(repository) == []
 
 
 def test_an_approved_edit_waits_as_a_real_diff_in_the_claude_code_session_and_is_allowed(claude, repository):
@@ -78,7 +80,7 @@ def test_an_approved_edit_waits_as_a_real_diff_in_the_claude_code_session_and_is
     assert proposal.kind == "edit" and proposal.path == "greet.py"
     assert "-    return 'hello'\n+    return 'hi'" in proposal.shown_text
     assert proposal.old_content == (claude.project / "greet.py").read_bytes()
-    session = repository.get_session(proposal.session_id)
+    session = repository.sessions.get(proposal.session_id)
     assert session.source == "claude-code"
     assert session.workspace_root == str(claude.project.resolve())
     assert session.task == "Tidy up the greeting module"
@@ -89,7 +91,7 @@ def test_an_approved_edit_waits_as_a_real_diff_in_the_claude_code_session_and_is
     assert code == 0
     assert _hook_output(answer)["permissionDecision"] == "allow"
     assert "updatedInput" not in _hook_output(answer)
-    assert repository.get_proposal(proposal.id).status == "applied"
+    assert repository.proposals.get(proposal.id).status == "applied"
 
 
 def test_a_rejected_write_reaches_the_model_with_the_reason_verbatim(claude, repository):
@@ -188,10 +190,10 @@ def test_policy_allow_and_deny_answer_without_a_person_and_are_kept_as_policy_de
     assert _hook_output(allowed)["permissionDecision"] == "allow"
     assert _hook_output(denied)["permissionDecision"] == "deny"
     assert "git push" in _hook_output(denied)["permissionDecisionReason"]
-    stored = {p.kind: p for p in repository.list_proposals()}
+    stored = {p.kind: p for p in list_proposals(repository)}
     assert stored["edit"].status == "applied" and "+    return 'hi'" in stored["edit"].shown_text
-    assert stored["command"].status == "not_applied"
-    assert repository.latest_decision(stored["edit"].id).channel == "policy"
+    assert stored["command"].status == "rejected"
+    assert repository.proposals.latest_decision(stored["edit"].id).channel == "policy"
 
 
 def test_an_unreachable_database_answers_ask_never_allow(project):
@@ -213,7 +215,7 @@ def test_paths_outside_the_sessions_folder_and_malformed_input_get_clear_answers
     assert "outside the workspace" in _hook_output(outside)["permissionDecisionReason"]
     assert code == 0 and _hook_output(malformed)["permissionDecision"] == "ask"
     assert "Traceback" not in stderr
-    assert repository.list_proposals() == []
+    assert list_proposals(repository) == []
 
 
 def test_a_hook_killed_while_waiting_leaves_its_proposal_withdrawn_and_undecidable(claude, repository, db_url):
@@ -226,7 +228,7 @@ def test_a_hook_killed_while_waiting_leaves_its_proposal_withdrawn_and_undecidab
 
     assert Broker(open_database(db_url)).sweep() == 1
 
-    assert repository.get_proposal(proposal.id).status == "cancelled"
+    assert repository.proposals.get(proposal.id).status == "cancelled"
     assert "killed or crashed" in ExternalStore(open_database(db_url)).withdrawn_reason(proposal.id)
     with pytest.raises(AlreadyDecidedError, match="withdrawn"):
         _decide(repository, proposal.id, "approve")
@@ -239,7 +241,7 @@ def test_a_hook_stopped_by_claude_code_withdraws_its_own_proposal_with_the_reaso
     os.killpg(run.process.pid, signal.SIGTERM)
     run.result()
 
-    assert repository.get_proposal(proposal.id).status == "cancelled"
+    assert repository.proposals.get(proposal.id).status == "cancelled"
     assert "SIGTERM" in ExternalStore(open_database(db_url)).withdrawn_reason(proposal.id)
 
 
@@ -251,10 +253,10 @@ def test_an_ended_session_withdraws_what_still_waits_in_it(claude, repository, d
     _, withdrawn, _ = waiting.result()
 
     assert (code, answer) == (0, None)
-    assert repository.get_proposal(proposal.id).status == "cancelled"
+    assert repository.proposals.get(proposal.id).status == "cancelled"
     assert _hook_output(withdrawn)["permissionDecision"] == "ask"
     assert "session ended (logout)" in _hook_output(withdrawn)["permissionDecisionReason"]
-    assert repository.get_session(proposal.session_id).status == "finished"
+    assert repository.sessions.get(proposal.session_id).status == "finished"
 
 
 def test_two_reviewers_racing_on_postgresql_decide_once_and_the_hook_delivers_the_winner(project, postgres_url):
@@ -293,5 +295,5 @@ def test_two_reviewers_racing_on_postgresql_decide_once_and_the_hook_delivers_th
     expected = {"ana": ("allow", "Approved in Signoff."), "bo": ("deny", "Not on Fridays.")}[winner]
     output = _hook_output(answer)
     assert code == 0 and (output["permissionDecision"], output["permissionDecisionReason"]) == expected
-    assert repository.latest_decision(proposal.id).reviewer == winner
+    assert repository.proposals.latest_decision(proposal.id).reviewer == winner
     repository.database.close()

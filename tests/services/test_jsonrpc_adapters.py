@@ -18,6 +18,7 @@ from app.services.adapters.mcp_server import PromptService
 from app.store.db import open_database
 from app.store.repository import Repository
 from tests.support.claude_code_driver import wait_until
+from tests.support.store_queries import pending_proposals
 
 
 class FakePeer:
@@ -73,7 +74,7 @@ def repository(db_url: str) -> Repository:
 
 
 def _decide_next(repository: Repository, verdict: str, **extra):
-    proposal = wait_until(lambda: repository.pending_proposals(), what="a waiting proposal")[0]
+    proposal = wait_until(lambda: pending_proposals(repository), what="a waiting proposal")[0]
     review.decide(repository, review.DecisionRequest(proposal.id, verdict, "ana", channel="cli", **extra))
     return proposal
 
@@ -146,7 +147,7 @@ def test_codex_gets_decline_and_the_reviewers_reason_as_its_next_user_turn_then_
     assert "Keep 'hello'; tests depend on it." in next_turn["params"]["input"][0]["text"]
     assert accepted == {"id": 2, "result": {"decision": "accept"}}
     assert command.command == "make test"
-    assert repository.get_session(command.session_id).source == "codex"
+    assert repository.sessions.get(command.session_id).source == "codex"
 
 
 def test_an_acp_agent_gets_its_options_selected_and_an_always_option_becomes_a_policy_rule(project, db_url, repository):

@@ -15,6 +15,7 @@ from app.services import review
 from app.store.db import open_database
 from app.store.repository import Repository
 from tests.support.claude_code_driver import REPO_ROOT, wait_until
+from tests.support.store_queries import pending_proposals
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def db_url(tmp_path: Path) -> str:
 
 def _decide_when_waiting(db_url: str, verdict: str, **extra) -> int:
     repository = Repository(open_database(db_url))
-    proposal = wait_until(lambda: repository.pending_proposals(), what="a waiting proposal")[0]
+    proposal = wait_until(lambda: pending_proposals(repository), what="a waiting proposal")[0]
     review.decide(repository, review.DecisionRequest(proposal.id, verdict, "ana", channel="cli", **extra))
     return proposal.id
 
@@ -81,7 +82,7 @@ def test_the_mcp_prompt_tool_denies_with_the_reviewers_reason_and_allows_with_th
 
     assert json.loads(denied.content[0].text) == {"behavior": "deny", "message": "Keep the notes."}
     assert json.loads(allowed.content[0].text) == {"behavior": "allow", "updatedInput": {"command": "ls"}}
-    sessions = Repository(open_database(db_url)).list_sessions()
+    sessions = Repository(open_database(db_url)).sessions.recent()
     assert [s.source for s in sessions] == ["mcp"] and sessions[0].workspace_root == str(project.resolve())
 
 
@@ -118,5 +119,5 @@ def test_the_agent_sdk_callback_answers_with_the_sdks_own_permission_results(pro
     }
     assert isinstance(outside, PermissionResultDeny) and "outside the workspace" in outside.message
     can_use_tool.signoff_service.close()
-    session = Repository(open_database(db_url)).list_sessions()[0]
+    session = Repository(open_database(db_url)).sessions.recent()[0]
     assert (session.source, session.status) == ("agent-sdk", "finished")

@@ -120,7 +120,8 @@ class AcpPermissions:
         return self.service.settle(request, change, self.adapter, note=PROTOCOL_NOTE)
 
     def _write_rule(self, change: Change, behavior: str) -> None:
-        from app.domain.policy import Rule, add_rules, escape_path_glob
+        from app.domain.policy import Rule, escape_path_glob
+        from app.services.policy_file import add_rules
 
         action = "allow" if behavior == ALLOW else "deny"
         if change.kind == "command":

@@ -164,7 +164,8 @@ class ClaudeTools:
 def policy_answer(change: Change, root: str) -> tuple[Answer, str] | None:
     """The workspace's rules on a change: (allow or deny answer, reviewer name to record), or None when a person
     decides (ask, no rule, or a policy file that cannot be used)."""
-    from app.domain.policy import POLICY_REVIEWER, PolicyError, load_policy
+    from app.domain.policy import POLICY_REVIEWER, PolicyError
+    from app.services.policy_file import load_policy
 
     try:
         verdict = load_policy(root).check(change, root)

@@ -15,13 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 from app.domain.diffing import compute_diff
+from app.domain.lifecycle import STILL_UNDECIDED, ProposalStatus
 from app.domain.records import DecisionRecord, ProposalRecord
 from app.services.adapters.base import ALLOW, ASK, DENY, Adapter, Answer, Change, ToolRequest, waiter_id
 from app.store.errors import StoreError
 from app.store.external import STALE_WAITER_AFTER, WITHDRAWN, ExternalStore
 from app.store.models import utcnow
 from app.store.repository import Repository
-from app.store.team_review import STILL_UNDECIDED
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class Broker:
     def submit(self, request: ToolRequest, change: Change, *, note: str | None = None) -> ProposalRecord:
         """The request's proposal (the same one for a retried request), held open by this process."""
         session_id = self.session_id(request)
-        proposal = self.repository.create_proposal(
+        proposal = self.repository.proposals.create(
             session_id=session_id,
             message_seq=0,
             tool_use_id=request.tool_use_id,
@@ -120,14 +120,14 @@ class Broker:
         if proposal.status != "pending":
             return proposal
         approve = answer.behavior == ALLOW
-        self.repository.record_decision(
+        self.repository.proposals.record_decision(
             proposal.id,
             verdict="approve" if approve else "reject",
             reviewer=reviewer,
             reason=None if approve else answer.message,
             channel=POLICY_CHANNEL,
         )
-        if self.repository.claim_for_apply(proposal.id, window_s=0):
+        if self.repository.proposals.claim_for_apply(proposal.id, window_s=0):
             self._resolve(proposal.id, request, answer)
         return proposal
 
@@ -140,13 +140,15 @@ class Broker:
         names a reason, or when the proposal was withdrawn or delivered elsewhere."""
         next_beat = time.monotonic() + self._heartbeat_s
         while True:
-            proposal = self.repository.get_proposal(proposal_id)
+            proposal = self.repository.proposals.get(proposal_id)
             if proposal.status == "decided":
                 decided_at = proposal.decided_at or utcnow()
-                if (utcnow() - decided_at).total_seconds() >= self.undo_window_s and self.repository.claim_for_apply(
+                if (
+                    utcnow() - decided_at
+                ).total_seconds() >= self.undo_window_s and self.repository.proposals.claim_for_apply(
                     proposal_id, window_s=self.undo_window_s
                 ):
-                    decision = self.repository.latest_decision(proposal_id)
+                    decision = self.repository.proposals.latest_decision(proposal_id)
                     if decision is not None:
                         return decision
             elif proposal.status == WITHDRAWN:
@@ -194,9 +196,9 @@ class Broker:
     def _resolve(self, proposal_id: int, request: ToolRequest, answer: Answer) -> None:
         who = SOURCE_NAMES.get(request.source, request.source)
         told = answer.message if answer.behavior == DENY else f"{answer.behavior}: sent to {who}, which carries it out."
-        self.repository.resolve_proposal(
+        self.repository.proposals.resolve(
             proposal_id,
-            status="applied" if answer.behavior == ALLOW else "not_applied",
+            status=ProposalStatus.APPLIED if answer.behavior == ALLOW else ProposalStatus.REJECTED,
             result={"content": told, "is_error": answer.behavior != ALLOW, "delivered_to": request.source},
         )
 
