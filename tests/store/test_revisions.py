@@ -29,7 +29,7 @@ def _copy(tmp_path: Path) -> Path:
 
 def test_a_new_revision_moves_the_head(tmp_path):
     folder = _copy(tmp_path)
-    (folder / "versions" / "0099_next.py").write_text('revision = "0099"\ndown_revision = "0007"\n')
+    (folder / "versions" / "0099_next.py").write_text(f'revision = "0099"\ndown_revision = "{head_revision()}"\n')
     graph = scan_revisions(folder)
     assert graph is not None and graph.head == "0099"
 
