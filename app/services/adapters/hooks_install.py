@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shlex
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from app.services.safe_files import locked, write_atomically
 
 # Which Claude Code hook events Signoff answers, and for which tools.
 EVENTS = {"PreToolUse": "Edit|Write|MultiEdit|Bash", "SessionEnd": None}
@@ -111,15 +111,19 @@ def _write(path: Path, settings: dict[str, Any], before: dict[str, Any]) -> Hook
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         backup = path.with_name(f"{path.name}.signoff-backup-{stamp}")
         shutil.copy2(path, backup)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(json.dumps(settings, indent=2) + "\n")
-    os.replace(temporary, path)
+    write_atomically(path, (json.dumps(settings, indent=2) + "\n").encode("utf-8"))
     return HooksChange(path, True, backup)
 
 
 def install(path: Path, command: str, *, timeout_s: int = DEFAULT_TIMEOUT_S) -> HooksChange:
-    """Add (or bring up to date) Signoff's hook entries; running it twice changes nothing the second time."""
+    """Add (or bring up to date) Signoff's hook entries; running it twice changes nothing the second time. Read and
+    written under the settings file's lock, so a concurrent install, uninstall or Signoff write loses nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path):
+        return _install(path, command, timeout_s)
+
+
+def _install(path: Path, command: str, timeout_s: int) -> HooksChange:
     before = _load(path)
     settings = json.loads(json.dumps(before))
     hooks = _without_ours(settings.get("hooks", {}))
@@ -140,7 +144,14 @@ def _same_ours(before: dict[str, Any], after: dict[str, Any]) -> bool:
 
 
 def uninstall(path: Path) -> HooksChange:
-    """Remove exactly Signoff's entries (and the groups and events they leave empty)."""
+    """Remove exactly Signoff's entries (and the groups and events they leave empty), under the file's lock."""
+    if not path.parent.is_dir():
+        return HooksChange(path, False, None)
+    with locked(path):
+        return _uninstall(path)
+
+
+def _uninstall(path: Path) -> HooksChange:
     before = _load(path)
     if not before:
         return HooksChange(path, False, None)
