@@ -17,6 +17,8 @@ from app.services.safe_files import update_file
 DEFAULT_MODEL = "claude-sonnet-5-5"
 DEFAULT_MAX_TURNS = 30
 DEFAULT_MAX_TOKENS = 8192
+# The critic: a small fast model reading each proposal beside the person (issue 13).
+DEFAULT_CRITIC_MODEL = "claude-haiku-4-5"
 
 
 def default_reviewer() -> str:
@@ -39,6 +41,16 @@ class Settings:
     undo_seconds: float = 5.0
     # File content above this many bytes (a reviewer's edit, an agent's new file) is refused with a message.
     max_edit_bytes: int = DEFAULT_MAX_EDIT_BYTES
+    # Machine judges, where a workspace sets nothing of its own (`signoff judges set`, kept in the database).
+    # Empty verify command: detected from the workspace (pytest, unittest, npm test, cargo test, go test, make test).
+    verify_command: str = ""
+    verify_timeout_s: float = 300.0
+    # 'proposal': run on every file proposal; 'request': only when asked (`v`, `signoff verify ID`).
+    verify_on: str = "proposal"
+    critic_enabled: bool = True
+    critic_model: str = DEFAULT_CRITIC_MODEL
+    # The reviewer sees the critic's verdict only after deciding, so the human label stays independent.
+    critic_blind: bool = False
 
     @property
     def reviewer_name(self) -> str:

@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -336,3 +338,97 @@ class Alternative(Base):
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
 
     compare: Mapped[Compare] = relationship(back_populates="alternatives")
+
+
+class JudgeSettings(Base):
+    """Per workspace: how the machine judges work there (verify command, time limit, when it runs; the critic's
+    rubric and blind mode; sensitive path globs for the risk score). NULL means the Settings default.
+
+    Kept in the database, not in the workspace (no ``.signoff/verify.toml``), so the agent under review cannot
+    change the command that grades it.
+    """
+
+    __tablename__ = "judge_settings"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), unique=True)
+    verify_command: Mapped[str | None] = mapped_column(Text)
+    verify_timeout_s: Mapped[float | None] = mapped_column(Float)
+    # 'proposal' (on every file proposal) or 'request' (only when a reviewer asks: `v`, `signoff verify`).
+    verify_on: Mapped[str | None] = mapped_column(String(16))
+    critic_rubric: Mapped[str | None] = mapped_column(Text)
+    critic_blind: Mapped[bool | None] = mapped_column(Boolean)
+    sensitive_globs: Mapped[list[str] | None] = mapped_column(NullableJSON)
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+
+
+class VerifierBaseline(Base):
+    """The verify command's report on an unchanged tree, cached by the tree's content hash and the command."""
+
+    __tablename__ = "verifier_baselines"
+    __table_args__ = (UniqueConstraint("workspace_id", "cache_key", name="uq_verifier_baselines_workspace_key"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    # sha256 of the tree hash and the command.
+    cache_key: Mapped[str] = mapped_column(String(64))
+    tree_hash: Mapped[str] = mapped_column(String(64))
+    command: Mapped[str] = mapped_column(Text)
+    # app.domain.test_reports.TestReport.as_json()
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    seconds: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class VerifierRun(Base):
+    """One run of the verify command on a proposal's bytes in an isolated copy, compared with the baseline."""
+
+    __tablename__ = "verifier_runs"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    # running | passed | failed | error | skipped
+    status: Mapped[str] = mapped_column(String(16))
+    command: Mapped[str | None] = mapped_column(Text)
+    tree_hash: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    seconds: Mapped[float | None] = mapped_column(Float)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    passed: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    newly_failing: Mapped[list[str] | None] = mapped_column(NullableJSON)
+    newly_passing: Mapped[list[str] | None] = mapped_column(NullableJSON)
+    still_failing: Mapped[list[str] | None] = mapped_column(NullableJSON)
+    # The share of tests that passed, 0..1 (from the exit code alone where the output names no tests).
+    reward: Mapped[float | None] = mapped_column(Float)
+    output_hash: Mapped[str | None] = mapped_column(String(64))
+    # The head and tail of the output, capped (app.services.verifier.EXCERPT_BYTES).
+    excerpt: Mapped[str | None] = mapped_column(Text)
+    network_isolated: Mapped[bool] = mapped_column(Boolean, default=False)
+    baseline_reused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why it was skipped or failed to run, and whether the network was cut, in words.
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class CriticVerdict(Base):
+    """A second model's structured judgment of a proposal against the workspace's rubric (RLAIF)."""
+
+    __tablename__ = "critic_verdicts"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    # running | done | error
+    status: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(200))
+    # approve | reject
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    score: Mapped[float | None] = mapped_column(Float)
+    principles: Mapped[list[str] | None] = mapped_column(NullableJSON)
+    rationale: Mapped[str | None] = mapped_column(Text)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)

@@ -12,6 +12,7 @@ Like anki's ``Collection`` (``col.decks = DeckManager(col)``), ``Repository`` on
 - ``claims``    reviewers' leases on proposals (app.store.claims)
 - ``reviews``   team review rules, blind second reviews, adjudication, agreement (app.store.reviews)
 - ``compares``  compare mode's alternatives and picks (app.store.compare)
+- ``judgments`` the machine judges: judge settings, verifier runs and baselines, critic verdicts (app.store.judgments)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from app.store.claims import Claims
 from app.store.compare import Compares
+from app.store.judgments import Judgments
 from app.store.proposals import Proposals
 from app.store.queue import Queue
 from app.store.reviews import Reviews
@@ -40,3 +42,4 @@ class Repository:
         self.claims = Claims(database)
         self.reviews = Reviews(database)
         self.compares = Compares(database)
+        self.judgments = Judgments(database)
