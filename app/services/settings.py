@@ -18,7 +18,7 @@ DEFAULT_MODEL = "claude-sonnet-5-5"
 DEFAULT_MAX_TURNS = 30
 DEFAULT_MAX_TOKENS = 8192
 # The critic: a small fast model reading each proposal beside the person (issue 13).
-DEFAULT_CRITIC_MODEL = "claude-haiku-4-5"
+DEFAULT_CRITIC_MODEL = "claude-haiku-5-5"
 
 
 def default_reviewer() -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from app.standin.critic import critic_turn, is_critic_request
 from app.standin.scenario import ConnectionReset, Fault, Scenario, Stall, StreamFault, Turn, fresh_id, text_block
 
 DEFAULT_MODELS: tuple[dict[str, str], ...] = (
@@ -723,7 +724,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         standin = self.server.standin
         try:
-            reply = standin.scenario(copy.deepcopy(body))
+            # A critic's request (issue 13) is answered by the stand-in's critic whatever the scenario.
+            reply = critic_turn(body) if is_critic_request(body) else standin.scenario(copy.deepcopy(body))
             if not isinstance(reply, (Turn, Fault, StreamFault, ConnectionReset, Stall)):
                 raise TypeError(
                     f"a scenario must return Turn, Fault, StreamFault, ConnectionReset or Stall, "

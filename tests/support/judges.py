@@ -3,6 +3,7 @@ and proposals on it stored in a real SQLite file."""
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import subprocess
 from pathlib import Path
@@ -61,7 +62,11 @@ def file_proposal(repository: Repository, root: Path, path: str, new: str, *, to
         base_hash=None if old is None else hashlib.sha256(old).hexdigest(),
         old_content=old,
         new_content=new.encode(),
-        shown_text=f"--- {path}\n+++ {path}\n",
+        shown_text="".join(
+            difflib.unified_diff(
+                (old or b"").decode().splitlines(keepends=True), new.splitlines(keepends=True), path, path
+            )
+        ),
         shown_hash=hashlib.sha256(new.encode()).hexdigest(),
         lines_added=1,
         lines_removed=1,
