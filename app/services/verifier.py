@@ -97,6 +97,84 @@ def _probe_network_isolation() -> tuple[list[str], str]:
     return [], "Ran with network: this machine does not allow `unshare -n` (no user namespaces)."
 
 
+# -- copy-on-write overlays ------------------------------------------------------------------------------------------
+
+_OVERLAY: tuple[list[str], bool] | None | bool = False
+
+
+def overlay_support() -> tuple[list[str], bool] | None:
+    """The ``unshare`` prefix under which an overlay mount works here and whether it also cuts the network; None
+    where overlays cannot be mounted (no user namespaces, no overlayfs, a temp folder overlayfs refuses)."""
+    global _OVERLAY
+    if _OVERLAY is False:
+        _OVERLAY = _probe_overlay()
+    return _OVERLAY  # type: ignore[return-value]
+
+
+def _probe_overlay() -> tuple[list[str], bool] | None:
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="signoff-overlay-probe-", ignore_cleanup_errors=True) as folder:
+        lower, upper, work, merged = (Path(folder, name) for name in ("lower", "upper", "work", "merged"))
+        for path in (lower, upper, work, merged):
+            path.mkdir()
+        (lower / "probe").write_text("lower")
+        script = f"{_mount_command(lower, upper, work, merged)} && test -f {shlex.quote(str(merged / 'probe'))}"
+        for flags in ("-mn", "-rmn", "-m", "-rm"):
+            try:
+                probe = subprocess.run([unshare, flags, "/bin/sh", "-c", script], capture_output=True, timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                continue
+            if probe.returncode == 0:
+                return [unshare, flags], "n" in flags
+    return None
+
+
+def _mount_command(lower: Path, upper: Path, work: Path, merged: Path) -> str:
+    options = f"lowerdir={lower},upperdir={upper},workdir={work}"
+    return f"mount -t overlay overlay -o {shlex.quote(options)} {shlex.quote(str(merged))}"
+
+
+def _overlay_safe(path: Path) -> bool:
+    # Mount options are comma-separated and lowerdir takes ':'-separated layers: such names cannot be given.
+    return not any(character in str(path) for character in ",:\\\n")
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """Where one run happens: a copy of the workspace (``tree``), or an overlay of the live workspace mounted at
+    ``tree`` only inside the command's own mount namespace (writes land in ``scratch/upper``)."""
+
+    scratch: Path
+    tree: Path
+    overlay_of: Path | None = None
+
+    @property
+    def kind(self) -> str:
+        return "overlay" if self.overlay_of is not None else "copy"
+
+
+def prepare_sandbox(
+    state: TreeState, scratch: Path, proposal: ProposalRecord | None = None, *, allow_overlay: bool = True
+) -> Sandbox:
+    """An overlay where this machine allows one (instant, copy-on-write: nothing of the workspace is copied), else a
+    copy; with the proposal's bytes laid over it."""
+    deletes = proposal is not None and proposal.new_content is None
+    if allow_overlay and not deletes and overlay_support() is not None and _overlay_safe(state.root):
+        if _overlay_safe(scratch):
+            upper, work, merged = scratch / "upper", scratch / "work", scratch / "tree"
+            for path in (upper, work, merged):
+                path.mkdir(parents=True)
+            if proposal is not None:
+                with_proposal(upper, proposal, workspace=state.root)
+            return Sandbox(scratch, merged, state.root)
+    tree = isolated_copy(state, scratch / "tree")
+    if proposal is not None:
+        with_proposal(tree, proposal)
+    return Sandbox(scratch, tree)
+
+
 # -- the tree and its copies -----------------------------------------------------------------------------------------
 
 
@@ -177,9 +255,11 @@ def _reflink_or_copy(source: str, target: str) -> None:
     shutil.copy2(source, target)
 
 
-def with_proposal(copy_root: Path, proposal: ProposalRecord) -> None:
-    """Lay the proposal's bytes over the copy (a write of None removes the file)."""
-    target = Workspace(copy_root).resolve(proposal.path or "", for_write=True).absolute
+def with_proposal(copy_root: Path, proposal: ProposalRecord, *, workspace: Path | None = None) -> None:
+    """Lay the proposal's bytes over the copy (a write of None removes the file); with ``workspace``, the path is
+    checked against the workspace and written to the same place under ``copy_root`` (an overlay's upper layer)."""
+    relative = Workspace(workspace or copy_root).resolve(proposal.path or "", for_write=True).relative
+    target = copy_root / relative
     if proposal.new_content is None:
         target.unlink(missing_ok=True)
         return
@@ -199,16 +279,35 @@ class RunOutput:
     timed_out: bool
 
 
-async def run_tests(copy_root: Path, command: str, timeout_s: float, *, isolate_network: bool = True) -> RunOutput:
-    """Run ``command`` in ``copy_root`` like an approved command, with a JUnit report asked of pytest."""
-    junit = copy_root.parent / f"{copy_root.name}-{_JUNIT_NAME}"
+def network_note(sandbox: Sandbox) -> tuple[bool, str]:
+    """Whether a run in this sandbox has no network, and the sentence saying so."""
+    if sandbox.overlay_of is not None:
+        support = overlay_support()
+        if support is not None and support[1]:
+            return True, f"Ran in an overlay without network ({' '.join(['unshare', *support[0][1:]])})."
+    prefix, note = network_isolation()
+    return bool(prefix), note
+
+
+async def run_tests(sandbox: Sandbox, command: str, timeout_s: float) -> RunOutput:
+    """Run ``command`` in the sandbox like an approved command, with a JUnit report asked of pytest."""
+    junit = sandbox.scratch / _JUNIT_NAME
     junit.unlink(missing_ok=True)
-    prefix, _ = network_isolation() if isolate_network else ([], "")
     addopts = f"-rA -p no:cacheprovider --junitxml={junit} -o junit_family=xunit1"
     shell = f"PYTEST_ADDOPTS={shlex.quote(addopts)}; export PYTEST_ADDOPTS; "
-    inner = f"exec {shlex.join(prefix)} /bin/sh -c {shlex.quote(command)}" if prefix else command
+    support = overlay_support() if sandbox.overlay_of is not None else None
+    if support is not None:
+        upper, work = sandbox.scratch / "upper", sandbox.scratch / "work"
+        mount = _mount_command(sandbox.overlay_of, upper, work, sandbox.tree)
+        script = f"{mount} && cd {shlex.quote(str(sandbox.tree))} && exec /bin/sh -c {shlex.quote(command)}"
+        inner = f"exec {shlex.join(support[0])} /bin/sh -c {shlex.quote(script)}"
+        where = sandbox.scratch
+    else:
+        prefix, _ = network_isolation()
+        inner = f"exec {shlex.join(prefix)} /bin/sh -c {shlex.quote(command)}" if prefix else command
+        where = sandbox.tree
     started = time.perf_counter()
-    outcome = await run_command(Workspace(copy_root), CommandDraft(shell + inner, "."), timeout_s=timeout_s)
+    outcome = await run_command(Workspace(where), CommandDraft(shell + inner, "."), timeout_s=timeout_s)
     seconds = time.perf_counter() - started
     xml = junit.read_bytes() if junit.exists() else None
     return RunOutput(read_report(outcome.output, outcome.exit_code, xml), outcome.output, seconds, outcome.timed_out)
@@ -235,11 +334,14 @@ class Verifier:
         *,
         on_change: Callable[[int], None] | None = None,
         scratch: Path | None = None,
+        overlay: bool = True,
     ) -> None:
         self.repository = repository
         self._settings = settings
         self._on_change = on_change
         self._scratch = scratch
+        # Overlays where the machine allows them; False forces real copies (tests of both paths, benchmarks).
+        self._sandbox_options = {"allow_overlay": overlay}
         self._tasks: dict[int, asyncio.Task[VerifierResult]] = {}
         self._baseline_locks: dict[str, asyncio.Lock] = {}
         # How many baseline runs this verifier made (the cache's figure: a second proposal on one tree adds none).
@@ -315,13 +417,13 @@ class Verifier:
         assert effective.command is not None
         state = await asyncio.to_thread(tree_state, root)
         baseline, reused = await self._baseline(proposal.workspace_root, state, effective)
-        _, network_note = network_isolation()
-        with tempfile.TemporaryDirectory(prefix="signoff-verify-", dir=self._scratch) as scratch:
-            copy_root = Path(scratch, "tree")
-            await asyncio.to_thread(isolated_copy, state, copy_root)
-            await asyncio.to_thread(with_proposal, copy_root, proposal)
-            run = await run_tests(copy_root, effective.command, effective.timeout_s)
-            await asyncio.to_thread(shutil.rmtree, copy_root, True)
+        with tempfile.TemporaryDirectory(
+            prefix="signoff-verify-", dir=self._scratch, ignore_cleanup_errors=True
+        ) as scratch:
+            sandbox = await asyncio.to_thread(prepare_sandbox, state, Path(scratch), proposal, **self._sandbox_options)
+            run = await run_tests(sandbox, effective.command, effective.timeout_s)
+            isolated, net_note = network_note(sandbox)
+            await asyncio.to_thread(shutil.rmtree, scratch, True)
         values = {
             "tree_hash": state.tree_hash,
             "seconds": run.seconds,
@@ -331,16 +433,16 @@ class Verifier:
             "skipped": run.report.skipped,
             "output_hash": hashlib.sha256(run.output.encode("utf-8", "surrogateescape")).hexdigest(),
             "excerpt": excerpt(run.output),
-            "network_isolated": bool(network_isolation()[0]),
+            "network_isolated": isolated,
             "baseline_reused": reused,
             "reward": reward(run.report),
         }
         if run.timed_out:
-            return {**values, "status": "error", "note": f"Timed out after {effective.timeout_s:g} s. {network_note}"}
+            return {**values, "status": "error", "note": f"Timed out after {effective.timeout_s:g} s. {net_note}"}
         if run.report.exit_code == 127 and not run.report.outcomes:
-            return {**values, "status": "error", "note": f"The command was not found. {network_note}"}
+            return {**values, "status": "error", "note": f"The command was not found. {net_note}"}
         if baseline is None:
-            return {**values, "status": "error", "note": f"The baseline run timed out. {network_note}"}
+            return {**values, "status": "error", "note": f"The baseline run timed out. {net_note}"}
         comparison = compare_reports(baseline, run.report)
         return {
             **values,
@@ -348,7 +450,7 @@ class Verifier:
             "newly_failing": comparison.newly_failing,
             "newly_passing": comparison.newly_passing,
             "still_failing": comparison.still_failing,
-            "note": network_note,
+            "note": net_note,
         }
 
     async def _baseline(
@@ -362,11 +464,12 @@ class Verifier:
             cached = await self._db("baseline", workspace_root, key)
             if cached is not None:
                 return cached[0], True
-            with tempfile.TemporaryDirectory(prefix="signoff-baseline-", dir=self._scratch) as scratch:
-                copy_root = Path(scratch, "tree")
-                await asyncio.to_thread(isolated_copy, state, copy_root)
-                run = await run_tests(copy_root, effective.command, effective.timeout_s)
-                await asyncio.to_thread(shutil.rmtree, copy_root, True)
+            with tempfile.TemporaryDirectory(
+                prefix="signoff-baseline-", dir=self._scratch, ignore_cleanup_errors=True
+            ) as scratch:
+                sandbox = await asyncio.to_thread(prepare_sandbox, state, Path(scratch), None, **self._sandbox_options)
+                run = await run_tests(sandbox, effective.command, effective.timeout_s)
+                await asyncio.to_thread(shutil.rmtree, scratch, True)
             self.baseline_runs += 1
             if run.timed_out:
                 return None, False

@@ -436,6 +436,7 @@ class StandinServer:
         self.expected_api_key = expected_api_key
         self.accept_any_model = accept_any_model
         self._requests: list[RecordedRequest] = []
+        self._critic_requests: list[RecordedRequest] = []
         self._scenario_errors: list[str] = []
         self._state = threading.Condition()
         self._stopping = threading.Event()
@@ -523,6 +524,17 @@ class StandinServer:
     def _record(self, request: RecordedRequest) -> None:
         with self._state:
             self._requests.append(request)
+            self._state.notify_all()
+
+    @property
+    def critic_bodies(self) -> list[dict[str, Any]]:
+        """The JSON bodies of the critic's requests (a forced ``record_verdict`` tool), oldest first."""
+        with self._state:
+            return [request.body for request in self._critic_requests]
+
+    def _record_critic(self, request: RecordedRequest) -> None:
+        with self._state:
+            self._critic_requests.append(request)
             self._state.notify_all()
 
     def _record_scenario_error(self, text: str) -> None:
@@ -617,11 +629,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 body = json.loads(raw_body)
             except (UnicodeDecodeError, json.JSONDecodeError) as error:
                 body_error = f"There was an error parsing the body of your request: {error}"
-        standin._record(
-            RecordedRequest(
-                self.command, self.path, {name.lower(): value for name, value in self.headers.items()}, body
-            )
+        recorded = RecordedRequest(
+            self.command, self.path, {name.lower(): value for name, value in self.headers.items()}, body
         )
+        # The critic's calls are kept apart, so tests of the agent's own conversation see only its requests.
+        if isinstance(body, dict) and is_critic_request(body):
+            standin._record_critic(recorded)
+        else:
+            standin._record(recorded)
         path = unquote(urlsplit(self.path).path).rstrip("/")
         query = parse_qs(urlsplit(self.path).query)
 

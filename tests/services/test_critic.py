@@ -57,7 +57,7 @@ def test_the_critic_answers_with_a_structured_verdict_stored_with_the_proposal(t
     assert result.status == "done"
     assert result.verdict == "approve" and 0 <= result.score <= 1
     assert result.principles and result.rationale
-    body = server.message_bodies[-1]
+    body = server.critic_bodies[-1]
     assert body["model"] == Settings().critic_model
     assert body["tool_choice"] == {"type": "tool", "name": "record_verdict"}
     assert body["system"][0]["cache_control"] == {"type": "ephemeral"}
@@ -81,7 +81,7 @@ def test_the_critic_reads_the_verifier_result_and_rejects_a_change_that_breaks_a
     assert result.verdict == "reject"
     assert "tests" in result.principles
     assert "test_calc.py::test_add" in result.rationale
-    assert "<verifier>" in server.message_bodies[-1]["messages"][0]["content"][0]["text"]
+    assert "<verifier>" in server.critic_bodies[-1]["messages"][0]["content"][0]["text"]
 
 
 def test_the_rubric_is_written_to_the_cache_once_and_read_by_every_later_call(tmp_path, server, repository) -> None:

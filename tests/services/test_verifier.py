@@ -35,12 +35,13 @@ def snapshot(root: Path) -> dict[str, str]:
     }
 
 
-def test_a_proposal_that_breaks_a_test_is_red_and_names_the_newly_failing_test(tmp_path, repository) -> None:
+@pytest.mark.parametrize("overlay", [True, False], ids=["overlay-where-allowed", "copy"])
+def test_a_proposal_that_breaks_a_test_is_red_and_names_the_newly_failing_test(tmp_path, repository, overlay) -> None:
     root = tiny_pytest_workspace(tmp_path / "ws")
     before = snapshot(root)
     proposal = file_proposal(repository.sync, root, "calc.py", BROKEN_ADD, tool_use_id="t1")
 
-    result = run(Verifier(repository).verify(proposal))
+    result = run(Verifier(repository, overlay=overlay).verify(proposal))
 
     assert result.status == "failed"
     assert result.newly_failing == ["test_calc.py::test_add"]
@@ -51,16 +52,20 @@ def test_a_proposal_that_breaks_a_test_is_red_and_names_the_newly_failing_test(t
     assert snapshot(root) == before, "the verifier ran in the workspace itself"
 
 
-def test_a_proposal_that_fixes_a_test_is_green_and_names_the_newly_passing_test(tmp_path, repository) -> None:
+@pytest.mark.parametrize("overlay", [True, False], ids=["overlay-where-allowed", "copy"])
+def test_a_proposal_that_fixes_a_test_is_green_and_names_the_newly_passing_test(tmp_path, repository, overlay) -> None:
     root = tiny_pytest_workspace(tmp_path / "ws")
+    (root / "scratch.txt").write_text("uncommitted work is part of the tree\n")
+    before = snapshot(root)
     proposal = file_proposal(repository.sync, root, "calc.py", FIXED_HALF, tool_use_id="t1")
 
-    result = run(Verifier(repository).verify(proposal))
+    result = run(Verifier(repository, overlay=overlay).verify(proposal))
 
     assert result.status == "passed"
     assert result.newly_passing == ["test_calc.py::test_half"]
     assert result.newly_failing == []
     assert (result.passed, result.failed, result.reward) == (2, 0, 1.0)
+    assert snapshot(root) == before, "the verifier wrote into the workspace"
 
 
 def test_a_second_proposal_on_an_unchanged_tree_reuses_the_baseline(tmp_path, repository) -> None:
@@ -106,7 +111,7 @@ def test_a_workspace_without_git_is_copied_and_verified_too(tmp_path, repository
     shutil.rmtree(root / ".git")
     proposal = file_proposal(repository.sync, root, "calc.py", BROKEN_ADD, tool_use_id="t1")
 
-    result = run(Verifier(repository).verify(proposal))
+    result = run(Verifier(repository, overlay=False).verify(proposal))
 
     assert result.status == "failed"
     assert result.newly_failing == ["test_calc.py::test_add"]
@@ -151,6 +156,10 @@ def test_command_proposals_and_folders_without_tests_are_skipped_with_a_reason(t
     assert "No test suite" in (result.note or "")
 
 
-def test_the_note_says_whether_the_network_was_cut() -> None:
+def test_the_note_says_whether_the_network_was_cut(tmp_path, repository) -> None:
+    root = tiny_pytest_workspace(tmp_path / "ws")
+    proposal = file_proposal(repository.sync, root, "calc.py", FIXED_HALF, tool_use_id="t1")
+    result = run(Verifier(repository).verify(proposal))
+    assert ("without network" in (result.note or "")) == result.network_isolated
     prefix, note = network_isolation()
     assert ("without network" in note) == bool(prefix)

@@ -22,7 +22,7 @@ FIXED_HALF = CALC.replace("n / 3", "n / 2")
 
 def git(root: Path, *args: str) -> None:
     subprocess.run(
-        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "gc.auto=0", *args],
         check=True,
         capture_output=True,
     )
