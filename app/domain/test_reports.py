@@ -253,11 +253,10 @@ def detect_command(file_names: set[str], file_texts: dict[str, str] | None = Non
         return "npm test"
     python_markers = {"pytest.ini", "conftest.py", "tox.ini", "setup.cfg", "pyproject.toml", "tests", "test"}
     if file_names & python_markers or any(name.startswith("test_") and name.endswith(".py") for name in file_names):
-        pyproject = texts.get("pyproject.toml", "") + texts.get("setup.cfg", "") + texts.get("tox.ini", "")
-        uses_pytest = (
-            "pytest" in pyproject or "pytest.ini" in file_names or "conftest.py" in file_names or not pyproject
-        )
-        return "python -m pytest" if uses_pytest else "python -m unittest"
+        configs = texts.get("pyproject.toml", "") + texts.get("setup.cfg", "") + texts.get("tox.ini", "")
+        # pytest only where the project says it uses it: unittest needs nothing installed beyond Python itself.
+        uses_pytest = "pytest" in configs or "pytest.ini" in file_names or "conftest.py" in file_names
+        return "python3 -m pytest" if uses_pytest else "python3 -m unittest"
     makefile = texts.get("Makefile", "")
     if re.search(r"^test\s*:", makefile, re.MULTILINE):
         return "make test"

@@ -117,6 +117,10 @@ class MainWindow(QMainWindow):
         self.resize(1280, 860)
         restore_geometry(self)
         self._build()
+        # The machine judges (issue 13): a badge on the review pane, the verifier and critic on every proposal.
+        from app.ui.judges_badge import attach_judges
+
+        self.judges = attach_judges(self)
         self._build_actions()
         self.poll_timer = QTimer(self)
         self.poll_timer.setInterval(POLL_INTERVAL_MS)
@@ -264,6 +268,7 @@ class MainWindow(QMainWindow):
             # An export reads the database being closed below: stop it first (it leaves no partial file).
             export_dialog.cancel_export()
             await run_in_thread(export_dialog.wait, 10.0)
+        await self.judges.shutdown()
         await self.manager.shutdown()
         self.context.endpoints.close()
         self.repository.close()
@@ -603,6 +608,7 @@ class MainWindow(QMainWindow):
         proposal = self.next_proposal()
         changed = proposal is not None and (shown is None or shown.id != proposal.id)
         self.review_panel.show_proposal(proposal)
+        self.judges.shown(proposal)
         if changed and not _typing_somewhere():
             self.review_panel.setFocus(Qt.FocusReason.OtherFocusReason)
         self.team_mode.shown_changed()

@@ -57,7 +57,7 @@ def test_bad_judge_settings_get_one_clear_line_and_change_nothing(tmp_path: Path
     assert main(["judges", "show", "--db", db, "--workspace", str(root), "--json"]) == 0
     shown = printed_json(capsys)
     assert shown["stored"]["verify_timeout_s"] is None
-    assert shown["verify_command_in_force"] == "python -m pytest"
+    assert shown["verify_command_in_force"] == "python3 -m pytest"
 
 
 def test_stats_says_when_there_is_no_human_critic_agreement_yet(tmp_path: Path, capsys) -> None:

@@ -89,9 +89,9 @@ def test_the_verify_command_is_detected_from_the_files_at_the_root() -> None:
     assert detect_command({"go.mod"}) == "go test ./..."
     assert detect_command({"package.json"}, {"package.json": '{"scripts": {"test": "jest"}}'}) == "npm test"
     assert detect_command({"package.json"}, {"package.json": "{}"}) is None
-    assert detect_command({"pytest.ini", "src"}) == "python -m pytest"
+    assert detect_command({"pytest.ini", "src"}) == "python3 -m pytest"
     assert detect_command({"pyproject.toml", "tests"}, {"pyproject.toml": "[project]\nname='x'\n"}) == (
-        "python -m unittest"
+        "python3 -m unittest"
     )
     assert detect_command({"Makefile"}, {"Makefile": "build:\n\tcc x.c\ntest: build\n\t./t\n"}) == "make test"
     assert detect_command({"README"}) is None

@@ -47,7 +47,7 @@ def test_a_proposal_that_breaks_a_test_is_red_and_names_the_newly_failing_test(t
     assert result.newly_failing == ["test_calc.py::test_add"]
     assert result.still_failing == ["test_calc.py::test_half"]
     assert (result.passed, result.failed) == (0, 2)
-    assert result.command == "python -m pytest"
+    assert result.command == "python3 -m pytest"
     assert result.output_hash and "test_add" in (result.excerpt or "")
     assert snapshot(root) == before, "the verifier ran in the workspace itself"
 
@@ -120,13 +120,13 @@ def test_a_workspace_without_git_is_copied_and_verified_too(tmp_path, repository
 def test_the_workspace_command_and_time_limit_come_from_the_database(tmp_path, repository) -> None:
     root = tiny_pytest_workspace(tmp_path / "ws")
     repository.sync.judgments.set_config(
-        str(root), JudgeConfig(verify_command="python -m pytest test_calc.py -k add", verify_timeout_s=60)
+        str(root), JudgeConfig(verify_command="python3 -m pytest test_calc.py -k add", verify_timeout_s=60)
     )
     proposal = file_proposal(repository.sync, root, "calc.py", BROKEN_ADD, tool_use_id="t1")
 
     result = run(Verifier(repository).verify(proposal))
 
-    assert result.command == "python -m pytest test_calc.py -k add"
+    assert result.command == "python3 -m pytest test_calc.py -k add"
     assert result.newly_failing == ["test_calc.py::test_add"]
     assert result.still_failing == []
 

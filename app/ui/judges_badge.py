@@ -1,0 +1,186 @@
+"""The machine judges in the window: a badge on the review pane with the verifier's result (while it runs and when
+done), the critic's verdict (after the decision in blind mode) and the risk score with its reasons on hover; `v` runs
+the verifier on the shown proposal. Self-contained: ``attach_judges(window)`` places and wires it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+from app.domain.records import ProposalRecord
+from app.services.critic import Critic
+from app.services.judges import Judged, JudgeRunner, judged
+from app.services.verifier import Verifier
+
+log = logging.getLogger(__name__)
+
+_COLOURS = {
+    "passed": "#1a7f37",
+    "failed": "#cf222e",
+    "error": "#9a6700",
+    "running": "#0969da",
+    "skipped": "#6e7781",
+}
+
+
+def verifier_text(judgment: Judged | None) -> tuple[str, str]:
+    """The verifier label's text and its status (for the colour)."""
+    verifier = None if judgment is None else judgment.verifier
+    if verifier is None:
+        return "Tests: not run (v runs them)", "skipped"
+    if verifier.status == "running":
+        return "Tests: running…", "running"
+    if verifier.status == "skipped":
+        return "Tests: skipped", "skipped"
+    if verifier.status == "error":
+        return "Tests: could not run", "error"
+    counts = f"{verifier.passed} passed, {verifier.failed} failed"
+    if verifier.status == "failed":
+        names = ", ".join(verifier.newly_failing[:2]) + ("…" if len(verifier.newly_failing) > 2 else "")
+        return f"Tests: RED · newly failing {names} · {counts}", "failed"
+    newly = f" · newly passing {len(verifier.newly_passing)}" if verifier.newly_passing else ""
+    return f"Tests: green{newly} · {counts}", "passed"
+
+
+def critic_text(judgment: Judged | None) -> str:
+    if judgment is None or judgment.critic is None:
+        return ""
+    if judgment.critic_hidden:
+        return "Critic: shown after you decide"
+    critic = judgment.critic
+    if critic.status == "running":
+        return "Critic: reading…"
+    if critic.status == "error":
+        return "Critic: no answer"
+    return f"Critic: {critic.verdict} ({critic.score:.2f})"
+
+
+class JudgesBadge(QWidget):
+    """One line under the proposal's title: tests, critic, risk. Hover for the details."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("judgesBadge")
+        self.proposal_id: int | None = None
+        self.verifier_label = QLabel("")
+        self.verifier_label.setObjectName("verifierBadge")
+        self.critic_label = QLabel("")
+        self.critic_label.setObjectName("criticBadge")
+        self.risk_label = QLabel("")
+        self.risk_label.setObjectName("riskBadge")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for label in (self.verifier_label, self.critic_label, self.risk_label):
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            layout.addWidget(label)
+        layout.addStretch(1)
+        self.status = "skipped"
+        self.hide()
+
+    def show_judgment(self, proposal_id: int | None, judgment: Judged | None) -> None:
+        self.proposal_id = proposal_id
+        if proposal_id is None:
+            self.hide()
+            return
+        text, self.status = verifier_text(judgment)
+        self.verifier_label.setText(text)
+        self.verifier_label.setStyleSheet(f"color: {_COLOURS[self.status]}; font-weight: 600;")
+        verifier = None if judgment is None else judgment.verifier
+        details = []
+        if verifier is not None:
+            details.append(f"$ {verifier.command or '(no command)'}")
+            if verifier.still_failing:
+                details.append("Still failing: " + ", ".join(verifier.still_failing[:10]))
+            if verifier.note:
+                details.append(verifier.note)
+        self.verifier_label.setToolTip("\n".join(details))
+        self.critic_label.setText(critic_text(judgment))
+        critic = None if judgment is None else judgment.critic
+        rationale = critic.rationale if critic is not None and not judgment.critic_hidden else None
+        self.critic_label.setToolTip(rationale or "")
+        if judgment is not None:
+            self.risk_label.setText(f"Risk {judgment.risk.score:.2f}")
+            self.risk_label.setToolTip("\n".join(judgment.risk.reasons) or "Nothing stands out.")
+        else:
+            self.risk_label.setText("")
+        self.show()
+
+
+class JudgesController(QObject):
+    """Runs the judges on the window's event loop and keeps the badge on the shown proposal up to date."""
+
+    # A proposal whose judges' results changed (a run started or ended).
+    changed = Signal(int)
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        repository = window.repository
+        settings = lambda: window.settings  # noqa: E731 (the window's settings change when saved)
+        self.verifier = Verifier(repository, settings, on_change=self.changed.emit)
+        self.critic = Critic(repository, window.context.endpoints, settings, on_change=self.changed.emit)
+        self.runner = JudgeRunner(self.verifier, self.critic)
+        self.badge = JudgesBadge()
+        self.judgments: dict[int, Judged] = {}
+        self.changed.connect(self._on_changed)
+        self._loads: set[asyncio.Task[None]] = set()
+
+    def shown(self, proposal: ProposalRecord | None) -> None:
+        """The review pane shows ``proposal`` now (None: nothing)."""
+        if proposal is None:
+            self.badge.show_judgment(None, None)
+            return
+        self.badge.show_judgment(proposal.id, self.judgments.get(proposal.id))
+        self._load(proposal)
+
+    def verify_shown(self) -> None:
+        proposal = self.window.review_panel.proposal
+        if proposal is not None and proposal.kind != "command":
+            self.verifier.start(proposal)
+
+    def _on_changed(self, proposal_id: int) -> None:
+        proposal = self.window.review_panel.proposal
+        if proposal is not None and proposal.id == proposal_id:
+            self._load(proposal)
+
+    def _load(self, proposal: ProposalRecord) -> None:
+        task = asyncio.get_event_loop().create_task(self._read(proposal))
+        self._loads.add(task)
+        task.add_done_callback(self._loads.discard)
+
+    async def _read(self, proposal: ProposalRecord) -> None:
+        repository = self.window.repository
+        try:
+            results = await repository.run(judged, repository.sync, [proposal], None, self.window.settings)
+        except Exception:
+            log.exception("reading the judges' results failed")
+            return
+        self.judgments[proposal.id] = results[proposal.id]
+        # A late answer for a proposal no longer shown is kept but not drawn (stale results are dropped).
+        if self.badge.proposal_id == proposal.id:
+            self.badge.show_judgment(proposal.id, results[proposal.id])
+
+    async def shutdown(self) -> None:
+        await self.runner.shutdown()
+        for task in list(self._loads):
+            task.cancel()
+        await asyncio.gather(*self._loads, return_exceptions=True)
+
+
+def attach_judges(window: Any) -> JudgesController:
+    """Place the badge under the review pane's subtitle, start the judges on every waiting proposal, bind `v`."""
+    controller = JudgesController(window)
+    panel = window.review_panel
+    layout = panel.layout()
+    layout.insertWidget(layout.indexOf(panel.subtitle) + 1, controller.badge)
+    window.manager.add_listener(controller.runner)
+    shortcut = QShortcut(QKeySequence("V"), panel)
+    shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+    shortcut.activated.connect(controller.verify_shown)
+    return controller
