@@ -47,7 +47,7 @@ __all__ = [
     "validate",
 ]
 
-FORMATS = ("trl-dpo", "trl-kto", "trl-reward", "openai-dpo", "hh-rlhf", "sft", "raw")
+FORMATS = ("trl-dpo", "trl-kto", "trl-reward", "openai-dpo", "hh-rlhf", "sft", "raw", "trajectory")
 FORMAT_DESCRIPTIONS = {
     "trl-dpo": "TRL conversational preference, explicit prompt: prompt / chosen / rejected + tools (DPOTrainer).",
     "trl-kto": "TRL conversational unpaired preference: prompt / completion / label + tools (KTOTrainer).",
@@ -56,6 +56,7 @@ FORMAT_DESCRIPTIONS = {
     "hh-rlhf": "Anthropic HH-RLHF style: chosen / rejected transcripts of Human/Assistant turns.",
     "sft": "TRL conversational prompt-completion + tools: the approved and reviewer-edited turns (SFTTrainer).",
     "raw": "One full-fidelity record per decision: session, proposal, decision, the exact prompt and completion.",
+    "trajectory": "One row per session: the steps with the decisions and judges' signals, the final diff, resolved.",
 }
 
 

@@ -260,7 +260,8 @@ class BatchRenderer:
         skipped: dict[str, int] = {}
         sizes: dict[str, int] = {}
         multi = agreed = decisions = size = 0
-        loaded = read_sessions(self.database, ids, spec.filters, self.json_texts, with_contents=spec.format == "raw")
+        with_contents = spec.format in ("raw", "trajectory")
+        loaded = read_sessions(self.database, ids, spec.filters, self.json_texts, with_contents=with_contents)
         for at, data in enumerate(loaded):
             loaded[at] = None  # type: ignore[call-overload]  # let each transcript go once rendered
             rendered = session_rows(data, spec.format, self.sources, self.redactor, self.tools_cache)

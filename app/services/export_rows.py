@@ -198,6 +198,26 @@ class SessionView:
             self._prompts[key] = found
         return found
 
+    def judges_columns(self, proposal_id: int) -> dict[str, Any]:
+        """The machine judges as flat columns, the same in every row (None where a judge said nothing), so
+        `datasets` sees one schema: the verifier's reward in [0, 1] and counts, the critic's verdict, score, why."""
+        judges = self.data.judges.get(proposal_id) or {}
+        verifier = judges.get("verifier") or {}
+        critic = judges.get("critic") or {}
+        rationale = critic.get("rationale")
+        if rationale and self.redactor:
+            rationale = self.redactor.text(rationale)
+        return {
+            "verifier_status": verifier.get("status"),
+            "verifier_reward": verifier.get("reward"),
+            "verifier_passed": verifier.get("passed"),
+            "verifier_failed": verifier.get("failed"),
+            "verifier_newly_failing": json.dumps(verifier["newly_failing"]) if verifier else None,
+            "critic_verdict": critic.get("verdict"),
+            "critic_score": critic.get("score"),
+            "critic_rationale": rationale,
+        }
+
     def metadata_json(
         self, step: pref.DecidedStep, source: str, related: pref.DecidedStep | None, strength: int | None
     ) -> bytes:
@@ -234,6 +254,7 @@ class SessionView:
                     "hunk_verdicts": json.dumps(step.hunk_verdicts) if step.hunk_verdicts else None,
                     "decided_at": step.decided_at,
                     "channel": step.channel,
+                    **self.judges_columns(step.proposal_id),
                 }
             )[1:-1]
             + b","
@@ -476,6 +497,7 @@ def raw_row(view: SessionView, step: pref.DecidedStep, sources: list[str]) -> Ro
     record_tail = {
         "completion": completion_message,
         "sources": sources,
+        "judges": view.judges_columns(step.proposal_id),
         "session": {
             "id": view.facts.session_id,
             "workspace": view.facts.workspace,
@@ -554,6 +576,72 @@ def _raw_compare(
     }
 
 
+def _trajectory_rows(view: SessionView, sources: set[str] | None) -> list[Row]:
+    """One row per session in the shape of SWE-style trajectory datasets: the task, every step with the person's
+    decision and the judges' signals, the final diff of the approved changes, and ``resolved`` from the last verifier
+    run (None when the verifier never ran)."""
+    steps = view.data.steps
+    if not steps:
+        return []
+    redactor = view.redactor
+    step_rows, finals, resolved = [], {}, None
+    for step in steps:
+        judges = view.judges_columns(step.proposal_id)
+        if judges["verifier_status"] in ("passed", "failed"):
+            resolved = judges["verifier_status"] == "passed" and not judges["verifier_failed"]
+        reason = redactor.text(step.reason) if (redactor and step.reason) else step.reason
+        step_rows.append(
+            {
+                "step_index": step.message_seq,
+                "proposal_id": step.proposal_id,
+                "kind": step.kind,
+                "path": step.path,
+                "command": redactor.text(step.command) if (redactor and step.command) else step.command,
+                "verdict": step.verdict,
+                "reviewer": step.reviewer,
+                "reason": reason,
+                **judges,
+            }
+        )
+        if step.path and step.verdict in ("approve", "edit") and step.kind != "command":
+            before = finals[step.path][0] if step.path in finals else step.old_content
+            after = (
+                step.edited_content if step.verdict == "edit" and step.edited_content is not None else step.new_content
+            )
+            finals[step.path] = (before, after)
+    final_diff = "".join(_text_diff(path, before, after) for path, (before, after) in sorted(finals.items()))
+    if redactor:
+        final_diff = redactor.text(final_diff)
+    task = next(
+        (b.get("text", "") for b in (view.messages[0]["content"] if view.messages else []) if b.get("type") == "text"),
+        "",
+    )
+    body = {
+        "task": redactor.text(task) if redactor else task,
+        "model": view.facts.model,
+        "workspace": view.facts.workspace,
+        "messages": view.messages,
+        "steps": step_rows,
+        "final_diff": final_diff,
+        "resolved": resolved,
+    }
+    content = dumps(body)
+    line = b'{"id":"signoff-s' + str(view.facts.session_id).encode() + b'",' + content[1:] + b"\n"
+    label = "unknown" if resolved is None else ("resolved" if resolved else "unresolved")
+    return [Row(hash(content), line, "trajectory", label, steps[-1], None)]
+
+
+def _text_diff(path: str, before: bytes | None, after: bytes | None) -> str:
+    import difflib
+
+    def lines(content: bytes | None) -> list[str]:
+        return [] if content is None else content.decode("utf-8", "replace").splitlines(keepends=True)
+
+    old_name = f"a/{path}" if before is not None else "/dev/null"
+    new_name = f"b/{path}" if after is not None else "/dev/null"
+    return "".join(difflib.unified_diff(lines(before), lines(after), old_name, new_name))
+
+
 @dataclass
 class SessionRows:
     """What one session yields: its rows in order, and the counts that do not depend on dedupe."""
@@ -593,6 +681,8 @@ def session_rows(
         rows = _pair_rows(view, examples, fmt, sources)
     elif fmt == "raw":
         rows = _raw_rows(view, examples, sources)
+    elif fmt == "trajectory":
+        rows = _trajectory_rows(view, sources)
     else:
         rows = _completion_rows(view, examples, fmt, sources)
     skipped = dict(examples.skipped)

@@ -20,7 +20,16 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from app.domain import preference as pref
 from app.store.audit import live_decisions
-from app.store.models import AgentSession, Alternative, Decision, Message, Proposal, Workspace
+from app.store.models import (
+    AgentSession,
+    Alternative,
+    CriticVerdict,
+    Decision,
+    Message,
+    Proposal,
+    VerifierRun,
+    Workspace,
+)
 
 SESSIONS_PER_BATCH = 100
 _FIRST_BATCH = 25
@@ -116,6 +125,8 @@ class SessionData:
     content_texts: list[str] = field(default_factory=list)
     # Compare mode: the compared answers of the session's compare decisions, by compare id.
     alternatives: dict[int, list[pref.ComparedAlternative]] = field(default_factory=dict)
+    # The machine judges (issue 13) per proposal id: {"verifier": {...} | None, "critic": {...} | None}.
+    judges: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 _STEP_COLUMNS = (
@@ -385,6 +396,7 @@ def read_sessions(
             transcript.append({"role": role, "content": loads(content) if content is not None else []})
             stored.append(content or "[]")
         compared = _compared_alternatives(orm, steps)
+        judges = _judges_of(orm, steps)
     return [
         SessionData(
             facts[session_id],
@@ -392,6 +404,7 @@ def read_sessions(
             steps[session_id],
             texts.get(session_id, []),
             {c: compared[c] for c in _compare_ids(steps[session_id]) if c in compared},
+            {step.proposal_id: judges[step.proposal_id] for step in steps[session_id] if step.proposal_id in judges},
         )
         for session_id in wanted
     ]
@@ -403,6 +416,63 @@ def iter_sessions(database: Any, filters: ExportFilters, batch: int = SESSIONS_P
     json_texts = JsonTexts()
     for ids in session_id_batches(database, filters, batch):
         yield from read_sessions(database, ids, filters, json_texts)
+
+
+def _judges_of(orm: Any, steps: dict[int, list[pref.DecidedStep]]) -> dict[int, dict[str, Any]]:
+    """The latest finished verifier run and critic verdict of every proposal in the batch (two queries)."""
+    ids = sorted({step.proposal_id for session_steps in steps.values() for step in session_steps})
+    found: dict[int, dict[str, Any]] = {}
+    if not ids:
+        return found
+    runs = (
+        select(func.max(VerifierRun.id))
+        .where(VerifierRun.proposal_id.in_(ids), VerifierRun.status.in_(("passed", "failed", "error")))
+        .group_by(VerifierRun.proposal_id)
+    )
+    for proposal_id, status, reward, passed, failed, newly_failing, newly_passing, command in orm.execute(
+        select(
+            VerifierRun.proposal_id,
+            VerifierRun.status,
+            VerifierRun.reward,
+            VerifierRun.passed,
+            VerifierRun.failed,
+            VerifierRun.newly_failing,
+            VerifierRun.newly_passing,
+            VerifierRun.command,
+        ).where(VerifierRun.id.in_(runs))
+    ):
+        found.setdefault(proposal_id, {"verifier": None, "critic": None})["verifier"] = {
+            "status": status,
+            "reward": reward,
+            "passed": passed,
+            "failed": failed,
+            "newly_failing": newly_failing or [],
+            "newly_passing": newly_passing or [],
+            "command": command,
+        }
+    verdicts = (
+        select(func.max(CriticVerdict.id))
+        .where(CriticVerdict.proposal_id.in_(ids), CriticVerdict.status == "done")
+        .group_by(CriticVerdict.proposal_id)
+    )
+    for proposal_id, verdict, score, principles, rationale, model in orm.execute(
+        select(
+            CriticVerdict.proposal_id,
+            CriticVerdict.verdict,
+            CriticVerdict.score,
+            CriticVerdict.principles,
+            CriticVerdict.rationale,
+            CriticVerdict.model,
+        ).where(CriticVerdict.id.in_(verdicts))
+    ):
+        found.setdefault(proposal_id, {"verifier": None, "critic": None})["critic"] = {
+            "verdict": verdict,
+            "score": score,
+            "principles": principles or [],
+            "rationale": rationale,
+            "model": model,
+        }
+    return found
 
 
 def _compare_ids(steps: Sequence[pref.DecidedStep]) -> set[int]:

@@ -1,0 +1,99 @@
+"""Exports carry the machine judges' signals: a real session on a git pytest workspace (stand-in API, real SDK,
+SQLite), its proposals verified by real pytest runs and judged by the critic, exported and loaded with `datasets`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.domain.tools import EDITOR_TOOL_NAME
+from app.services import review
+from app.services.critic import Critic
+from app.services.export import ExportOptions, export_dataset
+from app.services.verifier import Verifier
+from app.standin.scenario import text_block, text_turn, tool_turn, tool_use_block
+from app.store.db import open_database
+from tests.services.test_critic import StandinEndpoints
+from tests.support.agent_harness import run
+from tests.support.judges import CALC, TESTS, git
+
+datasets = pytest.importorskip("datasets")
+datasets.disable_progress_bars()
+tqdm = pytest.importorskip("tqdm")
+tqdm.tqdm.monitor_interval = 0
+
+
+def replace_in_calc(old: str, new: str) -> dict:
+    return tool_use_block(
+        EDITOR_TOOL_NAME, {"command": "str_replace", "path": "calc.py", "old_str": old, "new_str": new}
+    )
+
+
+@pytest.fixture
+def judged_db(stack_factory) -> Path:
+    """One finished session: a change that breaks test_add (rejected), then one that fixes test_half (approved)."""
+    stack = stack_factory(
+        [
+            tool_turn(text_block("Tidying add."), replace_in_calc("a + b", "a - b")),
+            tool_turn(text_block("Fixing half."), replace_in_calc("n / 3", "n / 2")),
+            text_turn("Done."),
+        ],
+        files={"calc.py": CALC, "test_calc.py": TESTS, "pytest.ini": "[pytest]\n"},
+    )
+    for args in (("init", "-q"), ("add", "-A"), ("commit", "-qm", "calc")):
+        git(stack.workspace, *args)
+
+    async def record() -> None:
+        verifier = Verifier(stack.repository)
+        critic = Critic(stack.repository, StandinEndpoints(stack.server))
+        session = await stack.start("Tidy calc.py")
+        for verdict in ("reject", "approve"):
+            proposal = await stack.waiting_proposal()
+            await verifier.verify(proposal)
+            await critic.critique(proposal)
+            if verdict == "reject":
+                request = review.reject(proposal.id, "ada", "It breaks add.")
+            else:
+                request = review.approve(proposal.id, "ada")
+            await stack.manager.decide(request)
+            await stack.until(lambda proposal=proposal: stack._resolved(proposal.id))
+        assert await stack.manager.wait(session.id) == "finished"
+        await stack.close()
+
+    run(record())
+    return stack.db_path
+
+
+def export(db_path: Path, fmt: str, out: Path):
+    database = open_database(str(db_path))
+    try:
+        return export_dataset(database, ExportOptions(fmt, out))
+    finally:
+        database.close()
+
+
+def load(path: Path, tmp_path: Path):
+    return datasets.load_dataset("json", data_files=str(path), split="train", cache_dir=str(tmp_path / "hf-cache"))
+
+
+def test_rows_carry_the_verifier_reward_and_the_critic_verdict_and_trajectories_say_resolved(judged_db, tmp_path):
+    kto = load(export(judged_db, "trl-kto", tmp_path / "kto").files["train"], tmp_path)
+    raw = load(export(judged_db, "raw", tmp_path / "raw").files["train"], tmp_path)
+    trajectory = load(export(judged_db, "trajectory", tmp_path / "trajectory").files["train"], tmp_path)
+
+    by_source = {row["source"]: row for row in kto}
+    rejected, approved = by_source["reject"], by_source["approve"]
+    assert rejected["verifier_status"] == "failed" and rejected["critic_verdict"] == "reject"
+    assert json.loads(rejected["verifier_newly_failing"]) == ["test_calc.py::test_add"]
+    assert approved["verifier_reward"] == 1.0 and approved["critic_verdict"] == "approve"
+    assert {row["judges"]["verifier_status"] for row in raw} == {"failed", "passed"}
+
+    (session,) = trajectory
+    assert session["resolved"] is True
+    assert [step["verdict"] for step in session["steps"]] == ["reject", "approve"]
+    assert [step["verifier_status"] for step in session["steps"]] == ["failed", "passed"]
+    assert "-    return n / 3" in session["final_diff"] and "+    return n / 2" in session["final_diff"]
+    assert "a - b" not in session["final_diff"]
+    assert session["task"] == "Tidy calc.py"
