@@ -628,7 +628,9 @@ def _trajectory_rows(view: SessionView, sources: set[str] | None) -> list[Row]:
     content = dumps(body)
     line = b'{"id":"signoff-s' + str(view.facts.session_id).encode() + b'",' + content[1:] + b"\n"
     label = "unknown" if resolved is None else ("resolved" if resolved else "unresolved")
-    return [Row(hash(content), line, "trajectory", label, steps[-1], None)]
+    # Dedupe on the training content: the same trajectory in another session (ids aside) is a duplicate.
+    key = hash(dumps({**body, "steps": [{k: v for k, v in row.items() if k != "proposal_id"} for row in step_rows]}))
+    return [Row(key, line, "trajectory", label, steps[-1], None)]
 
 
 def _text_diff(path: str, before: bytes | None, after: bytes | None) -> str:
