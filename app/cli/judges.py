@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.cli import common
+from app.cli.errors import CliError
 from app.domain.judgments import VERIFY_ON, JudgeConfig, JudgeSettingsError
 
 
@@ -47,21 +49,13 @@ def add_commands(commands: Any) -> None:
         sub.add_argument("--db", metavar="URL", dest="sub_db")
 
 
-def _cli():
-    # The command line's shared helpers (database, errors); imported late so this module stays a leaf.
-    from app.cli import main
-
-    return main
-
-
 def run_verify(args: argparse.Namespace, db_url: str | None) -> int:
     from app.services.settings import load_settings
     from app.services.verifier import Verifier
     from app.store.async_repository import AsyncRepository
 
-    cli = _cli()
-    repository = cli._repository(db_url)
-    proposal = cli._proposal(repository, args.proposal_id)
+    repository = common.repository(db_url)
+    proposal = common.proposal(repository, args.proposal_id)
     async_repository = AsyncRepository(repository)
 
     async def verify():
@@ -100,9 +94,8 @@ def run_critique(args: argparse.Namespace, db_url: str | None) -> int:
     from app.services.settings import load_settings
     from app.store.async_repository import AsyncRepository
 
-    cli = _cli()
-    repository = cli._repository(db_url)
-    proposal = cli._proposal(repository, args.proposal_id)
+    repository = common.repository(db_url)
+    proposal = common.proposal(repository, args.proposal_id)
     async_repository = AsyncRepository(repository)
     endpoints = Endpoints(ApiKeyStore().current)
 
@@ -112,12 +105,12 @@ def run_critique(args: argparse.Namespace, db_url: str | None) -> int:
     try:
         result = asyncio.run(critique())
     except NoApiKeyError as err:
-        raise cli.CliError(str(err)) from None
+        raise CliError(str(err)) from None
     finally:
         endpoints.close()
         async_repository.close()
     if result.status == "error":
-        raise cli.CliError(f"The critic did not answer: {result.error}")
+        raise CliError(f"The critic did not answer: {result.error}")
     if args.json:
         print(json.dumps(result.as_json(), indent=2))
         return 0
@@ -135,19 +128,18 @@ def run_judges(args: argparse.Namespace, db_url: str | None) -> int:
     from app.services.settings import load_settings
     from app.services.verifier import Effective
 
-    cli = _cli()
     root = Path(args.workspace).expanduser()
     if not root.is_dir():
-        raise cli.CliError(f"The workspace folder {root} does not exist or is not a folder.")
+        raise CliError(f"The workspace folder {root} does not exist or is not a folder.")
     workspace = str(root.resolve())
-    judgments = cli._repository(db_url).judgments
+    judgments = common.repository(db_url).judgments
     config = judgments.config(workspace)
     if args.judges_command == "set":
-        config = _changed(config, args, cli)
+        config = _changed(config, args)
         try:
             config = judgments.set_config(workspace, config)
         except JudgeSettingsError as err:
-            raise cli.CliError(str(err)) from None
+            raise CliError(str(err)) from None
         if not args.json:
             print(f"Saved the judges' settings of {workspace}.")
     settings = load_settings()
@@ -168,10 +160,10 @@ def run_judges(args: argparse.Namespace, db_url: str | None) -> int:
     return 0
 
 
-def _changed(config: JudgeConfig, args: argparse.Namespace, cli) -> JudgeConfig:
+def _changed(config: JudgeConfig, args: argparse.Namespace) -> JudgeConfig:
     from dataclasses import replace
 
-    changes: dict[str, Any] = {"updated_by": cli._reviewer(args) or None}
+    changes: dict[str, Any] = {"updated_by": common.reviewer(args) or None}
     if args.verify_command is not None:
         changes["verify_command"] = args.verify_command.strip() or None
     if args.verify_timeout is not None:
@@ -185,7 +177,7 @@ def _changed(config: JudgeConfig, args: argparse.Namespace, cli) -> JudgeConfig:
             try:
                 changes["critic_rubric"] = Path(args.rubric_file).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as err:
-                raise cli.CliError(f"Cannot read the rubric {args.rubric_file}: {err}.") from None
+                raise CliError(f"Cannot read the rubric {args.rubric_file}: {err}.") from None
     if args.blind is not None:
         changes["critic_blind"] = {"on": True, "off": False, "default": None}[args.blind]
     if args.sensitive:
@@ -193,6 +185,27 @@ def _changed(config: JudgeConfig, args: argparse.Namespace, cli) -> JudgeConfig:
             part.strip() for value in args.sensitive for part in value.split(",") if part.strip()
         )
     return replace(config, **changes)
+
+
+def show_json(repository, proposal) -> int:
+    decision = repository.visible_decision(proposal.id)
+    row = {
+        "id": proposal.id,
+        "session": proposal.session_id,
+        "workspace": proposal.workspace_root,
+        "task": proposal.task,
+        "kind": proposal.kind,
+        "path": proposal.path,
+        "command": proposal.command,
+        "status": proposal.status,
+        "shown_text": proposal.shown_text,
+        "decision": None
+        if decision is None
+        else {"verdict": decision.verdict, "reviewer": decision.reviewer, "reason": decision.reason},
+        **judges_fields(repository, [proposal])[proposal.id],
+    }
+    print(json.dumps(row, indent=2))
+    return 0
 
 
 def judges_fields(repository, proposals, flags=None) -> dict[int, dict[str, Any]]:

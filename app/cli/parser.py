@@ -84,7 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli.adapters import add_commands as add_adapter_commands
 
     add_adapter_commands(commands)
+    _add_judges_commands(commands)
     return parser
+
+
+def _add_judges_commands(commands) -> None:
+    from app.cli.judges import add_commands
+
+    add_commands(commands)
 
 
 def _add_run_commands(commands) -> None:
@@ -121,6 +128,7 @@ def _add_queue_commands(commands) -> None:
     queue.add_argument("--json", action="store_true")
     queue.add_argument("--reviewer", metavar="NAME", help="whose queue (default: the reviewer name in Settings)")
     queue.add_argument("--flag", choices=["hidden", "conflict", "outside-policy"], help="only proposals with this flag")
+    queue.add_argument("--sort", choices=["age", "risk"], default="age", help="oldest or riskiest first")
     _db_option(queue)
 
     stats = commands.add_parser("stats", help="what waits, decisions per reviewer, and agreement between reviewers")
@@ -160,6 +168,7 @@ def _add_review_rules_commands(commands) -> None:
 def _add_review_commands(commands) -> None:
     show = commands.add_parser("show", help="print a proposal's diff or command")
     show.add_argument("proposal_id", type=record_id, metavar="ID")
+    show.add_argument("--json", action="store_true", help="the proposal and its judges' results as JSON")
     show.add_argument(
         "--reviewer", metavar="NAME", help="who reads it: an adjudicator of a disputed one sees both reviews"
     )
@@ -263,7 +272,10 @@ def _add_other_commands(commands) -> None:
 def _add_export_command(commands) -> None:
     export = commands.add_parser("export", help="write decisions as a training dataset (JSONL + dataset card)")
     export.add_argument(
-        "--format", required=True, metavar="F", help="trl-dpo, trl-kto, trl-reward, openai-dpo, hh-rlhf, sft or raw"
+        "--format",
+        required=True,
+        metavar="F",
+        help="trl-dpo, trl-kto, trl-reward, openai-dpo, hh-rlhf, sft, raw or trajectory",
     )
     export.add_argument(
         "--out",

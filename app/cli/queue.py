@@ -25,6 +25,11 @@ def queue(args: argparse.Namespace, db_url: str | None) -> int:
         if page.next_after is None:
             break
         after = page.next_after
+    from app.cli.judges import judges_fields
+
+    judges = judges_fields(repository, pending, flags)
+    if args.sort == "risk":
+        pending.sort(key=lambda p: -judges[p.id]["risk"])
     if args.json:
         rows = [
             {
@@ -41,6 +46,7 @@ def queue(args: argparse.Namespace, db_url: str | None) -> int:
                 "status": p.status,
                 "flags": sorted(flags.get(p.id, ())),
                 "claimed_by": p.claimed_by,
+                **judges[p.id],
             }
             for p in pending
         ]
@@ -49,12 +55,20 @@ def queue(args: argparse.Namespace, db_url: str | None) -> int:
     if not pending:
         print("Nothing is waiting for a decision.")
         return 0
-    print(f"{'ID':>6}  {'SESSION':>7}  {'STATE':<22} {'KIND':<8} {'+/-':>9}  {'FLAGS':<16} PATH OR COMMAND")
+    print(
+        f"{'ID':>6}  {'SESSION':>7}  {'STATE':<22} {'KIND':<8} {'+/-':>9}  {'FLAGS':<16} {'TESTS':<8} RISK "
+        "PATH OR COMMAND"
+    )
     for p in pending:
         counts = "" if p.kind == "command" else f"+{p.lines_added} -{p.lines_removed}"
         state = core_queue.state_text(p.status, claimed_by=p.claimed_by)
         marks = ",".join(sorted(flags.get(p.id, ()))) or "-"
-        print(f"{p.id:>6}  {p.session_id:>7}  {state:<22} {p.kind:<8} {counts:>9}  {marks:<16} {p.target}")
+        tests = (judges[p.id]["verifier"] or {}).get("status", "-")
+        risk = judges[p.id]["risk"]
+        print(
+            f"{p.id:>6}  {p.session_id:>7}  {state:<22} {p.kind:<8} {counts:>9}  {marks:<16} {tests:<8} {risk:.2f} "
+            f"{p.target}"
+        )
     disputed = [p.id for p in pending if p.status == "disputed"]
     if disputed:
         print(
@@ -65,10 +79,14 @@ def queue(args: argparse.Namespace, db_url: str | None) -> int:
 
 
 def stats(args: argparse.Namespace, db_url: str | None) -> int:
-    stats = common.repository(db_url).reviews.stats()
+    from app.cli import judges
+
+    repository = common.repository(db_url)
+    stats = repository.reviews.stats()
     if args.json:
-        print(json.dumps(stats.as_json(), indent=2))
+        print(json.dumps({**stats.as_json(), "critic_agreement": judges.stats_json(repository)}, indent=2))
         return 0
+    judges.print_stats(repository)
     waiting = stats.waiting
     print(
         f"Waiting: {waiting['pending']} · awaiting second review: {waiting['awaiting_second_review']}"

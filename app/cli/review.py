@@ -14,6 +14,10 @@ from app.cli.errors import CliError
 def show(args: argparse.Namespace, db_url: str | None) -> int:
     repository = common.repository(db_url)
     proposal = common.proposal(repository, args.proposal_id)
+    if getattr(args, "json", False):
+        from app.cli.judges import show_json
+
+        return show_json(repository, proposal)
     print(f"Proposal {proposal.id} · session {proposal.session_id} · {proposal.status} · {common.summary(proposal)}")
     print(f"Workspace: {proposal.workspace_root}")
     if proposal.kind == "command":
@@ -21,6 +25,9 @@ def show(args: argparse.Namespace, db_url: str | None) -> int:
         print(f"$ {proposal.command}")
     else:
         sys.stdout.write(numbered_hunks(proposal.shown_text))
+    from app.cli.judges import print_judges
+
+    print_judges(repository, proposal)
     # A first of two reviews stays hidden until the proposal is decided (reviews are independent).
     decision = repository.proposals.visible_decision(proposal.id)
     if proposal.status in ("awaiting_second_review", "disputed"):

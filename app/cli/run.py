@@ -77,6 +77,9 @@ async def _run_headless(db_url: str | None, start: Callable[[Any], Awaitable[int
     runtime = session_runtime(common.database(db_url), settings=load_settings())
     repository, manager = runtime.repository, runtime.manager
     manager.add_listener(_print_event)
+    from app.cli.judges import attach_judges
+
+    judges = attach_judges(manager, repository, runtime.endpoints)
     loop = asyncio.get_running_loop()
     try:
         session_id = await start(manager)
@@ -106,6 +109,7 @@ async def _run_headless(db_url: str | None, start: Callable[[Any], Awaitable[int
         loop.remove_signal_handler(signal.SIGINT)
         for signum in _DETACHING_SIGNALS:
             loop.remove_signal_handler(signum)
+        await judges.shutdown()
         await manager.shutdown()
         runtime.close()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from app.cli.main import main
+from app.cli import main
 from app.store.db import open_database
 from app.store.repository import Repository
 from tests.support.judges import BROKEN_ADD, FIXED_HALF, file_proposal, tiny_pytest_workspace
