@@ -62,6 +62,11 @@ class StatsView(QDialog):
         layout.addWidget(self.pairs, 1)
         layout.addWidget(self.empty_label)
         layout.addWidget(help_label)
+        # Human versus the critic model (issue 13): one line per reviewer and workspace.
+        self.critic_label = QLabel("")
+        self.critic_label.setObjectName("criticAgreement")
+        self.critic_label.setWordWrap(True)
+        layout.addWidget(self.critic_label)
         layout.addWidget(buttons)
         self.stats: TeamStats | None = None
 
@@ -96,6 +101,19 @@ class StatsView(QDialog):
                 self.pairs.setItem(row, column, item)
         self.pairs.setVisible(bool(stats.pairs))
         self.empty_label.setVisible(not stats.pairs)
+
+    def show_critic_agreement(self, rows: list) -> None:
+        """Agreement between people and the critic (app.services.judges.critic_agreement rows)."""
+        if not rows:
+            self.critic_label.setText("The critic has judged nothing a person decided yet.")
+            return
+        lines = ["<b>Human vs critic</b>"]
+        for row in rows:
+            name = "everyone" if row.scope == "all" else f"{row.scope} {row.name}"
+            lines.append(
+                f"{name}: {row.items} items, {row.percent_agreement * 100:.1f}% agree, κ {kappa_text(row.kappa)}"
+            )
+        self.critic_label.setText("<br>".join(lines))
 
     def cell_texts(self) -> list[list[str]]:
         """The agreement table as text, row by row (what a person reads)."""

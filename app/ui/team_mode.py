@@ -142,3 +142,13 @@ class TeamModeController(QObject):
             return
         if self.stats_view is not None:
             self.stats_view.show_stats(stats)
+        from app.services.judges import critic_agreement
+
+        repository = self.window.repository
+        try:
+            rows = await repository.run(lambda: critic_agreement(repository.sync.judgments.human_and_critic()))
+        except StoreError as err:
+            log.warning("human-critic agreement failed: %s", err)
+            return
+        if self.stats_view is not None:
+            self.stats_view.show_critic_agreement(rows)

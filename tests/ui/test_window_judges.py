@@ -50,3 +50,25 @@ def test_a_proposal_that_breaks_a_test_shows_red_with_the_critic_before_the_deci
     assert critic_text.startswith("Critic: reject")
     assert "newly failing" in risk_reasons
     assert repeated_baselines == 0
+
+
+def test_the_stats_view_shows_human_critic_agreement_per_reviewer_with_kappa(qtbot):
+    from app.services.judges import critic_agreement
+    from app.ui.stats_view import StatsView
+
+    view = StatsView()
+    qtbot.addWidget(view)
+    rows = [
+        (1, "/ws", "ada", "approve", "approve"),
+        (2, "/ws", "ada", "reject", "reject"),
+        (3, "/ws", "bo", "approve", "reject"),
+    ]
+
+    view.show_critic_agreement([])
+    empty = view.critic_label.text()
+    view.show_critic_agreement(critic_agreement(rows))
+
+    assert "nothing a person decided" in empty
+    text = view.critic_label.text()
+    assert "reviewer ada: 2 items, 100.0% agree, κ 1.00" in text
+    assert "everyone: 3 items, 66.7% agree" in text
