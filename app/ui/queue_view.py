@@ -85,11 +85,13 @@ COLUMNS = (
     ("target", "Path or command"),
     ("lines", "+/−"),
     ("flags", "Flags"),
+    ("tests", "Tests"),
     ("claimed", "Taken by"),
 )
 COLUMN = {name: number for number, (name, _) in enumerate(COLUMNS)}
 _STATE_COLUMN = COLUMN["state"]
 _AGE_COLUMN = COLUMN["age"]
+_TESTS_COLUMN = COLUMN["tests"]
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _FOREGROUND = Qt.ItemDataRole.ForegroundRole
 _ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
@@ -119,6 +121,13 @@ def adjudication_text(proposal_id: int, verdicts: list[EarlierVerdict]) -> str:
         parts.append(f"{verdict.reviewer} {words.get(verdict.verdict, verdict.verdict)}{reason}")
     said = "; ".join(parts) or "its reviews were taken back"
     return f"#{proposal_id} is disputed — {said}. Your decision settles it."
+
+
+def _page_and_tests(repository, spec, after, limit, flag_cache, reviewer):
+    """A queue page and the verifier's latest status of its rows (the Tests column), read together."""
+    page = core_queue.fetch_page(repository, spec, after=after, limit=limit, flag_cache=flag_cache, reviewer=reviewer)
+    results = repository.judgments.verifier_results([item.id for item in page.items])
+    return page, {proposal_id: result.status for proposal_id, result in results.items()}
 
 
 def _order_key(item: QueueItemRecord) -> tuple:
@@ -152,6 +161,8 @@ class QueueModel(QAbstractTableModel):
         self._generation = 0
         self._tasks: set[asyncio.Task] = set()
         self.show_claims = False
+        # The verifier's latest status per proposal id (issue 13), read with each page: the Tests column.
+        self.tests: dict[int, str] = {}
         self._muted = QBrush(QColor("#8a8f98"))
         self._flag_brush = QBrush(QColor("#c62828"))
         self._bold = QFont()
@@ -182,6 +193,8 @@ class QueueModel(QAbstractTableModel):
                 return self.state_text(item)
             if column == _AGE_COLUMN:
                 return core_queue.age_text(item.created_at, self.now)
+            if column == _TESTS_COLUMN:
+                return self.tests.get(item.id, "")
             flags = self.flag_cache.get(item.id)
             cached = self._texts.get(item.id)
             if cached is None or cached[0] is not item or cached[1] is not flags:
@@ -189,7 +202,7 @@ class QueueModel(QAbstractTableModel):
             return cached[2][column]
         name = COLUMNS[column][0]
         if role == _FOREGROUND:
-            if name == "flags":
+            if name == "flags" or (name == "tests" and self.tests.get(item.id) == "failed"):
                 return self._flag_brush
             return None if item.id not in self.local else self._muted
         if role == _ALIGNMENT:
@@ -276,14 +289,11 @@ class QueueModel(QAbstractTableModel):
         # Read on a thread of its own, like the figures (SQLite's WAL lets readers run beside the writer): a reload
         # of the list every few seconds took up to 100 ms of the database thread, and a decision pressed meanwhile
         # queued behind it — the keystroke's slowest 1%.
-        return await self.repository.read_beside(
-            core_queue.fetch_page,
-            self.spec,
-            after=after,
-            limit=limit,
-            flag_cache=self.flag_cache,
-            reviewer=self.reviewer().strip() or None,
+        page, tests = await self.repository.read_beside(
+            _page_and_tests, self.spec, after, limit, self.flag_cache, self.reviewer().strip() or None
         )
+        self.tests.update(tests)
+        return page
 
     async def _fetch_more(self, generation: int, after) -> None:
         try:
@@ -678,6 +688,7 @@ class QueueView(QWidget):
             "target": 320,
             "lines": 80,
             "flags": 110,
+            "tests": 70,
             "claimed": 90,
         }
         for name, width in widths.items():

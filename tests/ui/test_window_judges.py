@@ -9,6 +9,7 @@ from PySide6.QtTest import QTest
 from app.domain.tools import EDITOR_TOOL_NAME
 from app.services.settings import Settings
 from app.standin.scenario import text_block, text_turn, tool_turn, tool_use_block
+from app.ui.queue_view import COLUMN
 from tests.support.judges import CALC, TESTS, git
 from tests.support.window_harness import WindowDriver
 from tests.ui.test_window_review import start_task
@@ -42,6 +43,12 @@ def test_a_proposal_that_breaks_a_test_shows_red_with_the_critic_before_the_deci
         await driver.until(lambda: badge.status == "failed", timeout=120, what="the second red result")
         repeated_baselines = window.judges.verifier.baseline_runs - runs_before
         assert window.review_panel.proposal is not None, "nothing was decided for the person"
+        proposal_id = window.review_panel.proposal.id
+        window.show_queue()
+        model = window.queue_view.model
+        await driver.until(lambda: model.tests.get(proposal_id) == "failed", what="the queue's Tests column")
+        cell = model.data(model.index(model.row_of(proposal_id), COLUMN["tests"]))
+        assert cell == "failed"
         await driver.close()
         return shown, repeated_baselines
 
