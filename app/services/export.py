@@ -24,7 +24,7 @@ from app.domain import preference as pref
 from app.services import export_workers
 from app.services.export_batches import BatchRenderer, BatchSpec, KeptCounts, Ledger, RowPlan
 from app.services.export_rows import PAIR_FORMATS
-from app.store.export_read import ExportFilters, count_decisions, session_id_batches
+from app.store.export_read import ExportFilters, count_decisions, judge_coverage, session_id_batches
 
 __all__ = [
     "FORMATS",
@@ -128,6 +128,8 @@ class ExportReport:
     # Worker processes used (0: rendered in the exporting process) and each one's peak resident memory.
     workers: int = 0
     worker_peaks_mb: list[float] = field(default_factory=list)
+    # The machine judges' coverage (app.store.export_read.judge_coverage): decisions, verified, critic_pairs.
+    judges: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total_rows(self) -> int:
@@ -402,6 +404,7 @@ def export_dataset(
         report.first_decision, report.last_decision = kept.first, kept.last
         report.duplicates_dropped = ledger.duplicates
         report.redactions = redactions
+        report.judges = judge_coverage(database, filters)
         report.seconds = time.perf_counter() - started
         card_temp = card_path.with_name(f".{card_path.name}.{os.getpid()}.partial")
         temps["card"] = card_temp
@@ -482,6 +485,31 @@ def _table(counts: dict[str, int], header: tuple[str, str]) -> list[str]:
     return lines
 
 
+def _judges_lines(judges: dict[str, Any]) -> list[str]:
+    """The card's coverage of the machine judges (issue 13) and how the critic agrees with the people."""
+    decisions = judges.get("decisions") or 0
+    if not decisions:
+        return []
+    from app.domain.agreement import cohens_kappa
+
+    pairs = judges.get("critic_pairs") or []
+    lines = [
+        "",
+        "## Machine judges",
+        "",
+        f"Verifier results (reward, counts): {judges.get('verified', 0)} of {decisions} decisions "
+        f"({judges.get('verified', 0) / decisions:.1%}).",
+        f"Critic verdicts (verdict, score, rationale): {len(pairs)} of {decisions} decisions "
+        f"({len(pairs) / decisions:.1%}).",
+    ]
+    if pairs:
+        agreed = sum(1 for human, critic in pairs if human == critic) / len(pairs)
+        kappa = cohens_kappa(pairs)
+        kappa_text = "n/a" if kappa is None else f"{kappa:.2f}"
+        lines.append(f"Human-critic agreement: {agreed:.1%}, Cohen's kappa {kappa_text} over {len(pairs)} decisions.")
+    return lines
+
+
 def dataset_card(report: ExportReport, options: ExportOptions) -> str:
     """The dataset card (README.md of an export folder, <name>.card.md beside a .jsonl file): front matter naming the files, then what is in them and how they were made."""
     splits = "\n".join(f"      - split: {name}\n        path: {path.name}" for name, path in report.files.items())
@@ -546,6 +574,7 @@ def dataset_card(report: ExportReport, options: ExportOptions) -> str:
         ]
     else:
         lines += ["", "Agreement between reviewers: not known (no proposal in the export was judged twice)."]
+    lines += _judges_lines(report.judges)
     lines += ["", "## Models", ""] + _table(report.models, ("model", "rows"))
     first = report.first_decision.isoformat() if report.first_decision else "-"
     last = report.last_decision.isoformat() if report.last_decision else "-"

@@ -418,6 +418,30 @@ def iter_sessions(database: Any, filters: ExportFilters, batch: int = SESSIONS_P
         yield from read_sessions(database, ids, filters, json_texts)
 
 
+def judge_coverage(database: Any, filters: ExportFilters) -> dict[str, Any]:
+    """For the dataset card: how many matching decisions have a verifier result and a critic verdict, and the
+    (human, critic) verdict pairs agreement is measured on (an edit counts as not approving: 'reject')."""
+    finished_runs = select(VerifierRun.proposal_id).where(VerifierRun.status.in_(("passed", "failed", "error")))
+    latest_critic = (
+        select(func.max(CriticVerdict.id)).where(CriticVerdict.status == "done").group_by(CriticVerdict.proposal_id)
+    )
+    clauses = [*_session_clauses(filters), *_decision_clauses(filters)]
+    with database.session() as orm:
+        decisions = int(orm.scalar(_joined(select(func.count(Decision.id))).where(*clauses)) or 0)
+        verified = int(
+            orm.scalar(_joined(select(func.count(Decision.id))).where(*clauses, Proposal.id.in_(finished_runs))) or 0
+        )
+        pairs = [
+            ("approve" if human == "approve" else "reject", critic)
+            for human, critic in orm.execute(
+                _joined(select(Decision.verdict, CriticVerdict.verdict))
+                .join(CriticVerdict, CriticVerdict.proposal_id == Proposal.id)
+                .where(*clauses, CriticVerdict.id.in_(latest_critic))
+            )
+        ]
+    return {"decisions": decisions, "verified": verified, "critic_pairs": pairs}
+
+
 def _judges_of(orm: Any, steps: dict[int, list[pref.DecidedStep]]) -> dict[int, dict[str, Any]]:
     """The latest finished verifier run and critic verdict of every proposal in the batch (two queries)."""
     ids = sorted({step.proposal_id for session_steps in steps.values() for step in session_steps})

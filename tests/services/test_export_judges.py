@@ -79,7 +79,8 @@ def load(path: Path, tmp_path: Path):
 
 
 def test_rows_carry_the_verifier_reward_and_the_critic_verdict_and_trajectories_say_resolved(judged_db, tmp_path):
-    kto = load(export(judged_db, "trl-kto", tmp_path / "kto").files["train"], tmp_path)
+    kto_report = export(judged_db, "trl-kto", tmp_path / "kto")
+    kto = load(kto_report.files["train"], tmp_path)
     raw = load(export(judged_db, "raw", tmp_path / "raw").files["train"], tmp_path)
     trajectory = load(export(judged_db, "trajectory", tmp_path / "trajectory").files["train"], tmp_path)
 
@@ -97,3 +98,6 @@ def test_rows_carry_the_verifier_reward_and_the_critic_verdict_and_trajectories_
     assert "-    return n / 3" in session["final_diff"] and "+    return n / 2" in session["final_diff"]
     assert "a - b" not in session["final_diff"]
     assert session["task"] == "Tidy calc.py"
+    card = kto_report.card.read_text()
+    assert "Verifier results (reward, counts): 2 of 2 decisions (100.0%)." in card
+    assert "Human-critic agreement: 100.0%, Cohen's kappa 1.00 over 2 decisions." in card
