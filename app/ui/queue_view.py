@@ -92,6 +92,7 @@ COLUMN = {name: number for number, (name, _) in enumerate(COLUMNS)}
 _STATE_COLUMN = COLUMN["state"]
 _AGE_COLUMN = COLUMN["age"]
 _TESTS_COLUMN = COLUMN["tests"]
+_LIVE_COLUMNS = frozenset({_STATE_COLUMN, _AGE_COLUMN, _TESTS_COLUMN})
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _FOREGROUND = Qt.ItemDataRole.ForegroundRole
 _ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
@@ -189,12 +190,8 @@ class QueueModel(QAbstractTableModel):
         item = self.rows[row]
         column = index.column()
         if role == _DISPLAY:
-            if column == _STATE_COLUMN:
-                return self.state_text(item)
-            if column == _AGE_COLUMN:
-                return core_queue.age_text(item.created_at, self.now)
-            if column == _TESTS_COLUMN:
-                return self.tests.get(item.id, "")
+            if column in _LIVE_COLUMNS:
+                return self._live_text(item, column)
             flags = self.flag_cache.get(item.id)
             cached = self._texts.get(item.id)
             if cached is None or cached[0] is not item or cached[1] is not flags:
@@ -220,6 +217,14 @@ class QueueModel(QAbstractTableModel):
         if role == _USER:
             return item.id
         return None
+
+    def _live_text(self, item: QueueItemRecord, column: int) -> str:
+        """Texts that change without the row changing (local state, the clock, the verifier): never cached."""
+        if column == _STATE_COLUMN:
+            return self.state_text(item)
+        if column == _AGE_COLUMN:
+            return core_queue.age_text(item.created_at, self.now)
+        return self.tests.get(item.id, "")
 
     def _text(self, item: QueueItemRecord, column: str) -> str:
         if column == "state":

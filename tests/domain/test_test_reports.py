@@ -13,7 +13,8 @@ from app.domain.test_reports import (
 
 JUNIT = """<?xml version="1.0"?><testsuites><testsuite name="pytest">
 <testcase classname="tests.test_calc" name="test_add" file="tests/test_calc.py"/>
-<testcase classname="tests.test_calc.TestHalf" name="test_half" file="tests/test_calc.py"><failure message="x"/></testcase>
+<testcase classname="tests.test_calc.TestHalf" name="test_half" file="tests/test_calc.py">
+<failure message="x"/></testcase>
 <testcase classname="tests.test_calc" name="test_io" file="tests/test_calc.py"><error message="y"/></testcase>
 <testcase classname="tests.test_calc" name="test_later" file="tests/test_calc.py"><skipped/></testcase>
 </testsuite></testsuites>"""
