@@ -188,7 +188,7 @@ def _changed(config: JudgeConfig, args: argparse.Namespace) -> JudgeConfig:
 
 
 def show_json(repository, proposal) -> int:
-    decision = repository.visible_decision(proposal.id)
+    decision = repository.proposals.visible_decision(proposal.id)
     row = {
         "id": proposal.id,
         "session": proposal.session_id,

@@ -72,13 +72,18 @@ class Critic:
             except Exception:
                 log.exception("critic listener failed")
 
+    async def _db(self, name: str, *args, **kwargs):
+        def call(repository):
+            return getattr(repository.judgments, name)(*args, **kwargs)
+
+        return await self.repository.write(call)
+
     async def critique(self, proposal: ProposalRecord) -> CriticResult:
-        judgments = self.repository.sync.judgments
         settings = self._settings()
-        config = await self.repository.run(judgments.config, proposal.workspace_root)
-        session = await self.repository.get_session(proposal.session_id)
+        config = await self._db("config", proposal.workspace_root)
+        session = await self.repository.read(lambda repository: repository.sessions.get(proposal.session_id))
         model = settings.critic_model
-        critic_id = await self.repository.run(judgments.start_critic, proposal.id, model=model)
+        critic_id = await self._db("start_critic", proposal.id, model=model)
         self._changed(proposal.id)
         try:
             body = await self._request(proposal, model, config.critic_rubric or DEFAULT_RUBRIC)
@@ -98,21 +103,21 @@ class Critic:
                 "usage": usage,
             }
         except asyncio.CancelledError:
-            await self.repository.run(judgments.finish_critic, critic_id, error="Stopped before it answered.")
+            await self._db("finish_critic", critic_id, error="Stopped before it answered.")
             raise
         except (anthropic.APIError, CriticAnswerError) as err:
             values = {"error": _one_line(err)}
         except Exception as err:
             log.exception("critic failed")
             values = {"error": _one_line(err)}
-        await self.repository.run(judgments.finish_critic, critic_id, **values)
+        await self._db("finish_critic", critic_id, **values)
         self._changed(proposal.id)
-        return (await self.repository.run(judgments.critic_results, [proposal.id]))[proposal.id]
+        return (await self._db("critic_results", [proposal.id]))[proposal.id]
 
     async def _request(self, proposal: ProposalRecord, model: str, rubric: str) -> dict[str, Any]:
-        messages = await self.repository.load_messages(proposal.session_id)
+        messages = await self.repository.read(lambda repository: repository.sessions.messages(proposal.session_id))
         intent = next((agent_intent(m.content) for m in messages if m.seq == proposal.message_seq), "")
-        verifiers = await self.repository.run(self.repository.sync.judgments.verifier_results, [proposal.id])
+        verifiers = await self._db("verifier_results", [proposal.id])
         verifier = verifiers.get(proposal.id)
         shown = (proposal.command or "") if proposal.kind == "command" else proposal.shown_text
         return critic_request(

@@ -348,7 +348,11 @@ class Verifier:
         self.baseline_runs = 0
 
     async def _db(self, name: str, *args, **kwargs):
-        return await self.repository.run(getattr(self.repository.sync.judgments, name), *args, **kwargs)
+        def call(repository):
+            return getattr(repository.judgments, name)(*args, **kwargs)
+
+        # On the writer thread, in order with the runs' own writes.
+        return await self.repository.write(call)
 
     async def effective(self, root: str) -> Effective:
         config = await self._db("config", root)

@@ -157,7 +157,7 @@ class JudgesController(QObject):
     async def _read(self, proposal: ProposalRecord) -> None:
         repository = self.window.repository
         try:
-            results = await repository.run(judged, repository.sync, [proposal], None, self.window.settings)
+            results = await repository.read_beside(judged, [proposal], None, self.window.settings)
         except Exception:
             log.exception("reading the judges' results failed")
             return

@@ -146,7 +146,7 @@ class TeamModeController(QObject):
 
         repository = self.window.repository
         try:
-            rows = await repository.run(lambda: critic_agreement(repository.sync.judgments.human_and_critic()))
+            rows = await repository.read_beside(lambda store: critic_agreement(store.judgments.human_and_critic()))
         except StoreError as err:
             log.warning("human-critic agreement failed: %s", err)
             return

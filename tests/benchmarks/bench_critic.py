@@ -14,13 +14,13 @@ from pathlib import Path
 import anthropic
 
 from app.services.critic import Critic
-from app.standin.scenario import ScriptedScenario
 from app.standin.server import StandinServer
 from app.store.async_repository import AsyncRepository
 from app.store.db import open_database
 from app.store.repository import Repository
 from tests.benchmarks.figures import Figure
 from tests.support.judges import FIXED_HALF, file_proposal, tiny_pytest_workspace
+from tests.support.scripted_scenario import ScriptedScenario
 
 
 class _Endpoints:

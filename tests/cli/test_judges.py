@@ -49,6 +49,8 @@ def test_verify_on_request_then_show_and_queue_carry_the_contract(tmp_path: Path
 def test_bad_judge_settings_get_one_clear_line_and_change_nothing(tmp_path: Path, capsys) -> None:
     db = str(tmp_path / "cli.db")
     root = tiny_pytest_workspace(tmp_path / "ws")
+    assert main(["init-db", db]) == 0
+    capsys.readouterr()
 
     code = main(["judges", "set", "--db", db, "--workspace", str(root), "--verify-timeout", "-3"])
 
@@ -62,6 +64,8 @@ def test_bad_judge_settings_get_one_clear_line_and_change_nothing(tmp_path: Path
 
 def test_stats_says_when_there_is_no_human_critic_agreement_yet(tmp_path: Path, capsys) -> None:
     db = str(tmp_path / "cli.db")
+    assert main(["init-db", db]) == 0
+    capsys.readouterr()
     assert main(["stats", "--db", db]) == 0
     assert "no human-critic agreement" in capsys.readouterr().out
     assert main(["stats", "--db", db, "--json"]) == 0

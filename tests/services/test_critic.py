@@ -14,13 +14,13 @@ from app.services.critic import Critic
 from app.services.judges import critic_agreement, judged
 from app.services.settings import Settings
 from app.services.verifier import Verifier
-from app.standin.scenario import ScriptedScenario
 from app.standin.server import StandinServer
 from app.store.async_repository import AsyncRepository
 from app.store.db import open_database
 from app.store.repository import Repository
 from tests.support.agent_harness import run
 from tests.support.judges import BROKEN_ADD, FIXED_HALF, file_proposal, tiny_pytest_workspace
+from tests.support.scripted_scenario import ScriptedScenario
 
 
 class StandinEndpoints:
@@ -112,7 +112,7 @@ def test_in_blind_mode_the_critic_is_hidden_until_the_person_decides(tmp_path, s
 
     before = judged(repository.sync, [proposal])[proposal.id].as_json()
     review.decide(repository.sync, review.approve(proposal.id, "ada"))
-    after = judged(repository.sync, [repository.sync.get_proposal(proposal.id)])[proposal.id].as_json()
+    after = judged(repository.sync, [repository.sync.proposals.get(proposal.id)])[proposal.id].as_json()
 
     assert before["critic"] is None and before["critic_hidden"] is True
     assert after["critic"]["verdict"] == "approve" and after["critic_hidden"] is False

@@ -40,7 +40,7 @@ def tiny_pytest_workspace(root: Path) -> Path:
 
 
 def file_proposal(repository: Repository, root: Path, path: str, new: str, *, tool_use_id: str) -> object:
-    session = repository.create_session(
+    session = repository.sessions.create(
         workspace_root=str(root),
         task="Fix calc",
         endpoint="anthropic",
@@ -51,7 +51,7 @@ def file_proposal(repository: Repository, root: Path, path: str, new: str, *, to
         max_turns=5,
     )
     old = (root / path).read_bytes() if (root / path).exists() else None
-    return repository.create_proposal(
+    return repository.proposals.create(
         session_id=session.id,
         message_seq=1,
         tool_use_id=tool_use_id,
