@@ -13,9 +13,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from app.services.command_tool import CommandDraft, run_command
-from app.services.verifier import Verifier, isolated_copy, overlay_support, prepare_sandbox, run_tests, tree_state
-from app.services.workspace import Workspace
+from app.services.verifier import (
+    Verifier,
+    isolated_copy,
+    overlay_support,
+    prepare_sandbox,
+    run_capped,
+    run_tests,
+    tree_state,
+)
 from app.store.async_repository import AsyncRepository
 from app.store.db import open_database
 from app.store.repository import Repository
@@ -98,9 +104,7 @@ def run_figures(folder: Path, repeats: int) -> Iterator[Figure]:
             target = folder / f"direct{attempt}"
             isolated_copy(tree_state(root), target)
             (target / "calc.py").write_text(FIXED_HALF)
-            direct.append(
-                _timed(lambda target=target: asyncio.run(run_command(Workspace(target), CommandDraft(COMMAND, "."))))
-            )
+            direct.append(_timed(lambda target=target: asyncio.run(run_capped(target, COMMAND, 300))))
             shutil.rmtree(target)
         extra_baselines = verifier.baseline_runs - runs_before
     finally:
