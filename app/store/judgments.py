@@ -16,6 +16,7 @@ from app.domain.judgments import CriticResult, JudgeConfig, VerifierResult, chec
 from app.domain.records import as_utc
 from app.domain.test_reports import TestReport
 from app.store.audit import live_decisions
+from app.store.base import StoreBase
 from app.store.models import (
     CriticVerdict,
     Decision,
@@ -98,14 +99,8 @@ def _latest_per_proposal(orm: OrmSession, model: Any, proposal_ids: list[int]) -
     return list(orm.scalars(select(model).where(model.id.in_(newest))))
 
 
-class Judgments:
+class Judgments(StoreBase):
     """One aggregate of the repository: ``Repository(database).judgments``. Synchronous; call it from one thread."""
-
-    def __init__(self, database: Any) -> None:
-        self.database = database
-
-    def _orm(self) -> OrmSession:
-        return self.database.session()
 
     # -- settings --------------------------------------------------------------------------------------------------
 
@@ -263,7 +258,7 @@ class Judgments:
             rows = _latest_per_proposal(orm, CriticVerdict, list(proposal_ids))
             return {row.proposal_id: _critic_result(row) for row in rows}
 
-    def human_and_critic(self, workspace_root: str | None = None) -> list[tuple[int, str, str, str, str]]:
+    def human_and_critic(self, workspace_root: str | None = None) -> list[tuple[int, str, str, str, str | None]]:
         """(proposal id, workspace, reviewer, human verdict, critic verdict) for every live human decision on a
         proposal the critic judged. An edit counts as not approving the proposal as it was: 'reject'."""
         newest = (
