@@ -219,7 +219,10 @@ class SessionRunner:
         except (anthropic.APIError, httpx2.TransportError) as err:
             message = _describe_api_error(err)
             if _sdk_retried(err):
-                message += f" Gave up after {self._client.max_retries} retries; resume the session (Ctrl+R, `signoff resume`) to try again."
+                message += (
+                    f" Gave up after {self._client.max_retries} retries; "
+                    "resume the session (Ctrl+R, `signoff resume`) to try again."
+                )
             await self._set_status("interrupted", message, error=message)
             return "interrupted"
         except Exception as err:

@@ -482,7 +482,8 @@ def _table(counts: dict[str, int], header: tuple[str, str]) -> list[str]:
 
 
 def dataset_card(report: ExportReport, options: ExportOptions) -> str:
-    """The dataset card (README.md of an export folder, <name>.card.md beside a .jsonl file): front matter naming the files, then what is in them and how they were made."""
+    """The dataset card (README.md of an export folder, <name>.card.md beside a .jsonl file): front matter naming the
+    files, then what is in them and how they were made."""
     splits = "\n".join(f"      - split: {name}\n        path: {path.name}" for name, path in report.files.items())
     lines = [
         "---",
@@ -502,7 +503,8 @@ def dataset_card(report: ExportReport, options: ExportOptions) -> str:
         "",
         "Every prompt is the exact conversation the model saw before the proposal: the session's system prompt, "
         "the messages before the assistant turn that made it (earlier tool calls and their results included), and "
-        "the tool schemas it was given. The completion is that assistant turn's text before the tool call, then the call.",
+        "the tool schemas it was given. The completion is that assistant turn's text before the tool call, "
+        "then the call.",
         "",
         "## Made by",
         "",

@@ -190,7 +190,10 @@ class DiffPainter:
         if found is None:
             plain = self._scheme.background
             found = self._faded_colours[key] = QColor.fromRgbF(
-                *(part / 3 + 2 * plain_part / 3 for part, plain_part in zip(colour.getRgbF()[:3], plain.getRgbF()[:3], strict=False))
+                *(
+                    part / 3 + 2 * plain_part / 3
+                    for part, plain_part in zip(colour.getRgbF()[:3], plain.getRgbF()[:3], strict=False)
+                )
             )
         return found
 
