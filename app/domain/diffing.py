@@ -26,6 +26,7 @@ def _patch(old: bytes | None, new: bytes | None, *, binary: bool = False, **opti
     flags = DiffOption.PATIENCE | DiffOption.INDENT_HEURISTIC | (DiffOption.FORCE_BINARY if binary else 0)
     return Patch.create_from(old, new, flag=flags, **options)
 
+
 # The window core git and libgit2 both scan for a NUL byte to call a file binary.
 _BINARY_SNIFF_BYTES = 8000
 

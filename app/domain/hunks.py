@@ -171,7 +171,8 @@ def check_verdicts(verdicts: Iterable[HunkVerdict], hunk_count: int) -> dict[int
     if missing:
         listed = ", ".join(str(number) for number in missing)
         raise HunkError(
-            f"Every hunk needs a verdict; hunk{'s' if len(missing) > 1 else ''} {listed} of {hunk_count} {'are' if len(missing) > 1 else 'is'} undecided."
+            f"Every hunk needs a verdict; hunk{'s' if len(missing) > 1 else ''} {listed} of {hunk_count} "
+            f"{'are' if len(missing) > 1 else 'is'} undecided."
         )
     return by_hunk
 

@@ -259,23 +259,34 @@ def _guarded(root: Path, target: Path) -> str | None:
 
 
 def _outside_reasons(parsed: ParsedCommand, items: list[SimpleCommand], cwd: str, root: Path) -> list[str]:
-    """Why the command reaches outside the workspace (or into .git/, .signoff/), judged from every folder it may be in."""
-    reasons: list[str] = []
+    """Why the command reaches outside the workspace (or into .git/, .signoff/), judged from every folder it may be
+    in."""
+    folders, reason = _folders_seen(parsed, cwd, root)
+    if reason is not None:
+        return [reason]
+    # Subshells and functions make text order unreliable, so a relative name must be safe from every folder seen.
+    return _redirect_reasons(parsed, folders, root) + _word_reasons(items, folders, root)
+
+
+def _folders_seen(parsed: ParsedCommand, cwd: str, root: Path) -> tuple[list[Path], str | None]:
+    """Every folder the command may run in (``cwd`` and each one it changes into), or why it may not run there."""
     start = _resolve_under(root, cwd)
     folders = [start]
     current = start
     for directory in parsed.directories:
         current = _resolve_under(current, directory)
         if not _inside(root, current):
-            reasons.append(f"It changes into {directory}, outside the workspace.")
-            return reasons
+            return folders, f"It changes into {directory}, outside the workspace."
         folders.append(current)
     for folder in folders:
         guarded = _guarded(root, folder)
         if guarded:
-            reasons.append(f"It runs inside {guarded}/, where no rule may allow changes.")
-            return reasons
-    # Subshells and functions make text order unreliable, so a relative name must be safe from every folder seen.
+            return folders, f"It runs inside {guarded}/, where no rule may allow changes."
+    return folders, None
+
+
+def _redirect_reasons(parsed: ParsedCommand, folders: list[Path], root: Path) -> list[str]:
+    reasons: list[str] = []
     for redirect in parsed.redirects:
         if redirect.target is None:
             reasons.append("It redirects to a file only known when it runs.")
@@ -292,30 +303,44 @@ def _outside_reasons(parsed: ParsedCommand, items: list[SimpleCommand], cwd: str
             if guarded and redirect.writes:
                 reasons.append(f"It writes into {guarded}/ ({redirect.target}).")
                 break
+    return reasons
+
+
+def _word_reasons(items: list[SimpleCommand], folders: list[Path], root: Path) -> list[str]:
+    reasons: list[str] = []
     for item in items:
         for word in path_words(item):
             for candidate in _path_candidates(word):
-                if candidate in _HARMLESS_DEVICES:
+                reason = _candidate_reason(item, candidate, folders, root)
+                if reason is None:
                     continue
+                reasons.append(reason)
                 if candidate.startswith("~"):
-                    reasons.append(f"`{_shown(item)}` names {candidate}, in the home folder outside the workspace.")
+                    # A home-folder name ends the word's candidates; an outside or guarded path does not.
                     break
-                if not (
-                    candidate.startswith("/")
-                    or ".." in PurePosixPath(candidate).parts
-                    or any(part in _GUARDED_DIRS for part in PurePosixPath(candidate).parts)
-                ):
-                    continue
-                for folder in folders:
-                    target = _resolve_under(folder, candidate)
-                    if not _inside(root, target):
-                        reasons.append(f"`{_shown(item)}` names {candidate}, outside the workspace.")
-                        break
-                    guarded = _guarded(root, target)
-                    if guarded and not (item.argv[0] == "git" and guarded == ".git"):
-                        reasons.append(f"`{_shown(item)}` names {candidate}, inside {guarded}/.")
-                        break
     return reasons
+
+
+def _candidate_reason(item: SimpleCommand, candidate: str, folders: list[Path], root: Path) -> str | None:
+    """Why a path-like word of ``item`` reaches outside the workspace (or into a guarded folder), if it does."""
+    if candidate in _HARMLESS_DEVICES:
+        return None
+    if candidate.startswith("~"):
+        return f"`{_shown(item)}` names {candidate}, in the home folder outside the workspace."
+    if not (
+        candidate.startswith("/")
+        or ".." in PurePosixPath(candidate).parts
+        or any(part in _GUARDED_DIRS for part in PurePosixPath(candidate).parts)
+    ):
+        return None
+    for folder in folders:
+        target = _resolve_under(folder, candidate)
+        if not _inside(root, target):
+            return f"`{_shown(item)}` names {candidate}, outside the workspace."
+        guarded = _guarded(root, target)
+        if guarded and not (item.argv[0] == "git" and guarded == ".git"):
+            return f"`{_shown(item)}` names {candidate}, inside {guarded}/."
+    return None
 
 
 # Options whose value is a name pattern, not a path: `grep -r --exclude-dir=.git` reads nothing in .git/.
@@ -612,37 +637,53 @@ def suggest_rules(
 ) -> list[Suggestion]:
     """Offers for rules, from decisions people made in this workspace: the same command part approved ``threshold``
     times, or that many changes approved under one folder, never rejected, and not already allowed."""
-    command_counts: dict[tuple[str, ...], list[int]] = defaultdict(list)
-    command_rejected: set[tuple[str, ...]] = set()
-    folder_counts: dict[str, list[int]] = defaultdict(list)
-    folder_rejected: set[str] = set()
+    tally = _DecisionTally()
     for proposal, decision in history:
-        if decision.channel == POLICY_CHANNEL:
-            continue
-        approved = decision.verdict == "approve"
+        if decision.channel != POLICY_CHANNEL:
+            tally.count(proposal, approved=decision.verdict == "approve")
+    suggestions = _command_suggestions(tally, policy, root, threshold) + _folder_suggestions(tally, policy, threshold)
+    suggestions.sort(key=lambda s: -s.count)
+    return suggestions
+
+
+@dataclass
+class _DecisionTally:
+    """Proposal ids approved per command part and per folder, and the parts and folders ever rejected."""
+
+    command_counts: dict[tuple[str, ...], list[int]] = field(default_factory=lambda: defaultdict(list))
+    command_rejected: set[tuple[str, ...]] = field(default_factory=set)
+    folder_counts: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    folder_rejected: set[str] = field(default_factory=set)
+
+    def count(self, proposal: Any, *, approved: bool) -> None:
         if proposal.kind == "command":
             parsed = parse_command(proposal.command or "")
             if parsed.problems:
-                continue
+                return
             for item in parsed.commands:
                 if _is_plain_cd(item) or item.dynamic_name or not item.words:
                     continue
                 if approved:
-                    command_counts[item.words].append(proposal.id)
+                    self.command_counts[item.words].append(proposal.id)
                 else:
-                    command_rejected.add(item.words)
+                    self.command_rejected.add(item.words)
         elif proposal.path:
             folder = posixpath.dirname(proposal.path)
             if folder.split("/")[0] in _GUARDED_DIRS:
-                continue
+                return
             if approved:
-                folder_counts[folder].append(proposal.id)
+                self.folder_counts[folder].append(proposal.id)
             else:
-                folder_rejected.add(folder)
+                self.folder_rejected.add(folder)
+
+
+def _command_suggestions(
+    tally: _DecisionTally, policy: Policy, root: str | os.PathLike[str], threshold: int
+) -> list[Suggestion]:
     suggestions: list[Suggestion] = []
-    for words, ids in command_counts.items():
+    for words, ids in tally.command_counts.items():
         ids = sorted(set(ids))
-        if len(ids) < threshold or words in command_rejected:
+        if len(ids) < threshold or words in tally.command_rejected:
             continue
         rule = Rule.for_command("allow", shlex.join(words), "exact")
         if policy.check_command(rule.pattern, root=root).action == "allow" or any(
@@ -654,9 +695,14 @@ def suggest_rules(
                 rule, len(ids), f"You approved `{rule.pattern}` {len(ids)} times here. Always allow it?", tuple(ids)
             )
         )
-    for folder, ids in folder_counts.items():
+    return suggestions
+
+
+def _folder_suggestions(tally: _DecisionTally, policy: Policy, threshold: int) -> list[Suggestion]:
+    suggestions: list[Suggestion] = []
+    for folder, ids in tally.folder_counts.items():
         ids = sorted(set(ids))
-        if len(ids) < threshold or folder in folder_rejected:
+        if len(ids) < threshold or folder in tally.folder_rejected:
             continue
         pattern = "/*" if folder == "" else escape_path_glob(folder) + "/**"
         rule = Rule("allow", "file", pattern)
@@ -669,7 +715,6 @@ def suggest_rules(
                 rule, len(ids), f"You approved {len(ids)} changes {where}. Always allow changes there?", tuple(ids)
             )
         )
-    suggestions.sort(key=lambda s: -s.count)
     return suggestions
 
 

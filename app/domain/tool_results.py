@@ -76,7 +76,10 @@ def hunks_applied(path: str, proposed: bytes, result: PartialResult) -> str:
     if result.content == proposed:
         return text
     difference = compute_diff(proposed, result.content, path)
-    return f"{text}\nDifferences from what you proposed (a = your proposal, b = what is now in the file):\n{difference.text}"
+    return (
+        f"{text}\nDifferences from what you proposed (a = your proposal, b = what is now in the file):\n"
+        f"{difference.text}"
+    )
 
 
 def conflict(path: str, detail: str) -> str:
@@ -87,7 +90,10 @@ def conflict(path: str, detail: str) -> str:
 
 
 def apply_failed(path: str | None, detail: str) -> str:
-    return f"Approved by the reviewer but applying it failed: {detail}. Nothing was changed{f' in {path}' if path else ''}."
+    return (
+        f"Approved by the reviewer but applying it failed: {detail}. "
+        f"Nothing was changed{f' in {path}' if path else ''}."
+    )
 
 
 def file_applied_before_restart(kind: str, path: str, added: int, removed: int) -> str:
@@ -115,7 +121,10 @@ def command_interrupted(command: str) -> str:
 
 
 def command_edited_prefix(proposed: str, ran: str) -> str:
-    return f"The reviewer edited the command before approving it. You proposed: {proposed}\nThe reviewer's version ran instead.\n"
+    return (
+        f"The reviewer edited the command before approving it. You proposed: {proposed}\n"
+        "The reviewer's version ran instead.\n"
+    )
 
 
 def withdrawn() -> str:

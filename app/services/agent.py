@@ -219,7 +219,10 @@ class SessionRunner:
         except (anthropic.APIError, httpx2.TransportError) as err:
             message = _describe_api_error(err)
             if _sdk_retried(err):
-                message += f" Gave up after {self._client.max_retries} retries; resume the session (Ctrl+R, `signoff resume`) to try again."
+                message += (
+                    f" Gave up after {self._client.max_retries} retries; "
+                    "resume the session (Ctrl+R, `signoff resume`) to try again."
+                )
             await self._set_status("interrupted", message, error=message)
             return "interrupted"
         except Exception as err:
@@ -521,33 +524,51 @@ class SessionRunner:
         if mismatch is not None:
             return ProposalStatus.FAILED, tool_results.apply_failed(proposal.path, mismatch), True, None
         if proposal.kind == "command":
-            ran = proposal.command or ""
-            prefix = ""
-            if decision.verdict == "edit" and decision.edited_content is not None:
-                ran = decision.edited_content.decode("utf-8")
-                if ran != proposal.command:
-                    prefix = tool_results.command_edited_prefix(proposal.command or "", ran)
-            if intent is not None:
-                # It may have run, partly or wholly; running it again could do its effect twice.
-                return ProposalStatus.FAILED, tool_results.command_interrupted(ran), True, None
-            if not await self._repository.write(
-                lambda store: store.proposals.record_apply_intent(proposal.id, _command_hash(ran))
-            ):
-                return (
-                    ProposalStatus.FAILED,
-                    tool_results.apply_failed(None, "the decision is no longer being carried out"),
-                    True,
-                    None,
-                )
-            try:
-                outcome = await run_command(
-                    self._workspace, CommandDraft(ran, proposal.cwd or "."), timeout_s=self._command_timeout_s
-                )
-            except (OSError, ToolInputError) as err:
-                return ProposalStatus.FAILED, tool_results.apply_failed(None, str(err)), True, None
-            self._command_effects[proposal.id] = outcome.effects_record()
-            return ProposalStatus.APPLIED, prefix + outcome.as_tool_result_text(ran), False, None
+            return await self._run_approved_command(proposal, decision, intent)
+        return await self._write_approved_file(proposal, decision, by_hunk, intent, interrupted=interrupted)
 
+    async def _run_approved_command(
+        self, proposal: ProposalRecord, decision: DecisionRecord, intent: str | None
+    ) -> tuple[ProposalStatus, str, bool, str | None]:
+        """Run the approved (or edited) command once, its hash recorded first; never again after an interruption."""
+        ran = proposal.command or ""
+        prefix = ""
+        if decision.verdict == "edit" and decision.edited_content is not None:
+            ran = decision.edited_content.decode("utf-8")
+            if ran != proposal.command:
+                prefix = tool_results.command_edited_prefix(proposal.command or "", ran)
+        if intent is not None:
+            # It may have run, partly or wholly; running it again could do its effect twice.
+            return ProposalStatus.FAILED, tool_results.command_interrupted(ran), True, None
+        if not await self._repository.write(
+            lambda store: store.proposals.record_apply_intent(proposal.id, _command_hash(ran))
+        ):
+            return (
+                ProposalStatus.FAILED,
+                tool_results.apply_failed(None, "the decision is no longer being carried out"),
+                True,
+                None,
+            )
+        try:
+            outcome = await run_command(
+                self._workspace, CommandDraft(ran, proposal.cwd or "."), timeout_s=self._command_timeout_s
+            )
+        except (OSError, ToolInputError) as err:
+            return ProposalStatus.FAILED, tool_results.apply_failed(None, str(err)), True, None
+        self._command_effects[proposal.id] = outcome.effects_record()
+        return ProposalStatus.APPLIED, prefix + outcome.as_tool_result_text(ran), False, None
+
+    async def _write_approved_file(
+        self,
+        proposal: ProposalRecord,
+        decision: DecisionRecord,
+        by_hunk: PartialResult | None,
+        intent: str | None,
+        *,
+        interrupted: bool,
+    ) -> tuple[ProposalStatus, str, bool, str | None]:
+        """Write the approved (or edited) bytes, their hash recorded first; after an interruption, finish the write
+        only if the recorded hash is of these bytes."""
         assert proposal.path is not None and proposal.new_content is not None
         content = proposal.new_content
         if decision.verdict == "edit" and decision.edited_content is not None:
@@ -597,13 +618,17 @@ class SessionRunner:
                 proposal.kind, proposal.path, proposal.lines_added, proposal.lines_removed
             )
             return ProposalStatus.APPLIED, text, False, applied_hash
+        return ProposalStatus.APPLIED, self._file_applied_text(proposal, content, by_hunk), False, applied_hash
+
+    @staticmethod
+    def _file_applied_text(proposal: ProposalRecord, content: bytes, by_hunk: PartialResult | None) -> str:
+        """The tool result for a file change written now: hunk by hunk, with the reviewer's edits, or as proposed."""
+        assert proposal.path is not None and proposal.new_content is not None
         if by_hunk is not None and not by_hunk.all_approved:
-            text = tool_results.hunks_applied(proposal.path, proposal.new_content, replace(by_hunk, content=content))
-        elif content != proposal.new_content:
-            text = tool_results.file_applied_with_edits(proposal.path, proposal.new_content, content)
-        else:
-            text = tool_results.file_applied(proposal.kind, proposal.path, proposal.lines_added, proposal.lines_removed)
-        return ProposalStatus.APPLIED, text, False, applied_hash
+            return tool_results.hunks_applied(proposal.path, proposal.new_content, replace(by_hunk, content=content))
+        if content != proposal.new_content:
+            return tool_results.file_applied_with_edits(proposal.path, proposal.new_content, content)
+        return tool_results.file_applied(proposal.kind, proposal.path, proposal.lines_added, proposal.lines_removed)
 
     async def _hunk_outcome(self, proposal: ProposalRecord, decision: DecisionRecord) -> PartialResult | None:
         """What each hunk's verdict did, for a decision taken hunk by hunk; None for a whole-proposal decision."""

@@ -1,8 +1,8 @@
 """Compare mode: sample N alternatives for a waiting proposal's step, draft each like a proposal, and pick one.
 
 An alternative answers exactly the prompt the original answered (the conversation before the step, the same system
-prompt, tools and sampling settings, recorded with each answer). Its first world-changing tool call is drafted against the
-workspace as it is now; one that proposes no change (only text, a view, a call that cannot be drafted) is kept too,
+prompt, tools and sampling settings, recorded with each answer). Its first world-changing tool call is drafted against
+the workspace as it is now; one that proposes no change (only text, a view, a call that cannot be drafted) is kept too,
 as a completion the reviewer ranked. Sampling only reads, so any process with an API client may do it (the window,
 ``signoff compare``); a pick goes through the database like any decision, and the session's runner carries it out.
 No Qt here.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from app.domain.records import ProposalRecord
 
@@ -76,14 +76,14 @@ class StatusChanged:
     detail: str = ""
 
 
-SessionEvent = Union[
-    TextDelta,
-    ToolCallStarted,
-    ToolInputDelta,
-    AssistantMessageDone,
-    ToolResultSent,
-    ProposalWaiting,
-    UsageUpdated,
-    StatusChanged,
-]
+SessionEvent = (
+    TextDelta
+    | ToolCallStarted
+    | ToolInputDelta
+    | AssistantMessageDone
+    | ToolResultSent
+    | ProposalWaiting
+    | UsageUpdated
+    | StatusChanged
+)
 EventListener = Callable[[SessionEvent], None]

@@ -303,17 +303,7 @@ def export_dataset(
     started = time.perf_counter()
     files, card_path = planned_files(options)
     folder = card_path.parent
-    created_folder = False
-    if not folder.exists():
-        if Path(options.out).suffix == ".jsonl":
-            raise ExportError(f"The folder {folder} does not exist.")
-        try:
-            folder.mkdir(parents=True)
-        except OSError as err:
-            raise ExportError(f"Cannot create the folder {folder}: {err.strerror or err}.") from None
-        created_folder = True
-    elif not folder.is_dir():
-        raise ExportError(f"{folder} is a file, not a folder.")
+    created_folder = _prepare_folder(folder, options)
 
     filters = options.filters
     # The total is for progress only (not counted without a progress callback); with workers it is counted while
@@ -336,13 +326,7 @@ def export_dataset(
         nonlocal last_progress, total
         if total is None and progress is not None:
             total = count_decisions(database, filters)
-        report.sessions += plan.sessions
-        report.decisions += plan.decisions
-        report.multi_reviewed += plan.multi_reviewed
-        report.agreed += plan.agreed
-        for counts, more in ((report.skipped, plan.skipped), (redactions, plan.redactions)):
-            for name, count in more.items():
-                counts[name] = counts.get(name, 0) + count
+        _add_plan(report, redactions, plan)
         now = time.perf_counter()
         if progress is not None and now - last_progress > 0.05:
             last_progress = now
@@ -350,90 +334,170 @@ def export_dataset(
 
     try:
         _remove_stale_partials([*files.values(), card_path])
-        for name, path in files.items():
-            temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-            temps[name] = temp
-            try:
-                fds[name] = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            except OSError as err:
-                raise ExportError(f"Cannot write {temp.parent}: {err.strerror or err}.") from None
+        _open_partials(files, temps, fds)
         batches = session_id_batches(database, filters)
         workers = _worker_count(options, database, filters)
         with _collector_paused() as collect_here:
             if workers:
                 report.workers = workers
-                try:
-                    pool = export_workers.ExportWorkers(
-                        workers, database.url.render_as_string(hide_password=False), spec, temps
-                    )
-                    try:
-                        pool.run(batches, ledger, planned, kept.merge, cancelled)
-                        if not cancelled():
-                            report.worker_peaks_mb = pool.close()
-                    finally:
-                        pool.stop()
-                except export_workers.WorkerFailed as err:
-                    raise ExportError(str(err)) from None
+                _render_in_workers(report, database, spec, temps, batches, ledger, planned, kept, cancelled)
             else:
                 if progress is not None:
                     total = count_decisions(database, filters)
                 renderer = BatchRenderer(database, spec)
-                for number, ids in enumerate(batches):
-                    for part in renderer.render(number, ids):
-                        if cancelled():
-                            break
-                        placement = ledger.place(part.plan)
-                        planned(part.plan)
-                        kept.merge(part.write(placement, fds, renderer.written))
-                    if cancelled():
-                        break
-                    if collect_here and number % _COLLECT_EVERY == _COLLECT_EVERY - 1:
-                        gc.collect(1)
+                _render_here(renderer, batches, ledger, planned, kept, fds, cancelled, collect_here)
         if cancelled():
             raise ExportCancelled("The export was cancelled; no file was written.")
         for fd in fds.values():
             # On disk before the rename, so a power loss leaves the old file or the whole new one, never a torn one.
             os.fsync(fd)
-        report.rows = {name: kept.rows.get(name, 0) for name in files}
-        report.by_source, report.by_label, report.reviewers, report.models = (
-            kept.by_source,
-            kept.by_label,
-            kept.reviewers,
-            kept.models,
-        )
-        report.first_decision, report.last_decision = kept.first, kept.last
-        report.duplicates_dropped = ledger.duplicates
-        report.redactions = redactions
+        _complete_report(report, kept, ledger, redactions, started)
         report.judges = judge_coverage(database, filters)
-        report.seconds = time.perf_counter() - started
-        card_temp = card_path.with_name(f".{card_path.name}.{os.getpid()}.partial")
-        temps["card"] = card_temp
-        with open(card_temp, "w", encoding="utf-8") as card:
-            card.write(dataset_card(report, options))
-            card.flush()
-            os.fsync(card.fileno())
-        # Once more at the end: a file that appeared while rows were rendered is not the export's to replace.
-        _refuse_existing(options)
-        for name, path in files.items():
-            os.replace(temps[name], path)
-        os.replace(card_temp, card_path)
-        _fsync_folder(card_path.parent)
-        temps.clear()
+        _publish(report, options, temps)
         if progress is not None:
             progress(ExportProgress(report.decisions, report.decisions if total is None else total, report.total_rows))
         return report
     except OSError as err:
         raise ExportError(f"Writing the export failed: {err.strerror or err}.") from None
     finally:
-        for fd in fds.values():
-            os.close(fd)
-        for temp in temps.values():
-            temp.unlink(missing_ok=True)
-        if temps and created_folder:
-            try:
-                folder.rmdir()
-            except OSError:
-                pass
+        _discard_partials(fds, temps, folder if created_folder else None)
+
+
+def _prepare_folder(folder: Path, options: ExportOptions) -> bool:
+    """Check (or create) the folder the export goes into; returns whether it was created here."""
+    if folder.exists():
+        if not folder.is_dir():
+            raise ExportError(f"{folder} is a file, not a folder.")
+        return False
+    if Path(options.out).suffix == ".jsonl":
+        raise ExportError(f"The folder {folder} does not exist.")
+    try:
+        folder.mkdir(parents=True)
+    except OSError as err:
+        raise ExportError(f"Cannot create the folder {folder}: {err.strerror or err}.") from None
+    return True
+
+
+def _open_partials(files: dict[str, Path], temps: dict[str, Path], fds: dict[str, int]) -> None:
+    """Open a ``.<name>.<pid>.partial`` beside each output file, recorded in ``temps`` and ``fds`` as it opens (so the
+    caller removes what was opened if a later one fails)."""
+    for name, path in files.items():
+        temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        temps[name] = temp
+        try:
+            fds[name] = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        except OSError as err:
+            raise ExportError(f"Cannot write {temp.parent}: {err.strerror or err}.") from None
+
+
+def _add_plan(report: ExportReport, redactions: dict[str, int], plan: RowPlan) -> None:
+    """Count one planned batch part into the report."""
+    report.sessions += plan.sessions
+    report.decisions += plan.decisions
+    report.multi_reviewed += plan.multi_reviewed
+    report.agreed += plan.agreed
+    for counts, more in ((report.skipped, plan.skipped), (redactions, plan.redactions)):
+        for name, count in more.items():
+            counts[name] = counts.get(name, 0) + count
+
+
+def _render_in_workers(
+    report: ExportReport,
+    database: Any,
+    spec: BatchSpec,
+    temps: dict[str, Path],
+    batches: Any,
+    ledger: Ledger,
+    planned: Callable[[RowPlan], None],
+    kept: KeptCounts,
+    cancelled: Callable[[], bool],
+) -> None:
+    """Render every batch in ``report.workers`` worker processes, each appending to the partial files."""
+    try:
+        pool = export_workers.ExportWorkers(
+            report.workers, database.url.render_as_string(hide_password=False), spec, temps
+        )
+        try:
+            pool.run(batches, ledger, planned, kept.merge, cancelled)
+            if not cancelled():
+                report.worker_peaks_mb = pool.close()
+        finally:
+            pool.stop()
+    except export_workers.WorkerFailed as err:
+        raise ExportError(str(err)) from None
+
+
+def _render_here(
+    renderer: BatchRenderer,
+    batches: Any,
+    ledger: Ledger,
+    planned: Callable[[RowPlan], None],
+    kept: KeptCounts,
+    fds: dict[str, int],
+    cancelled: Callable[[], bool],
+    collect_here: bool,
+) -> None:
+    """Render every batch in this process, writing to the partial files, until done or cancelled."""
+    for number, ids in enumerate(batches):
+        for part in renderer.render(number, ids):
+            if cancelled():
+                break
+            placement = ledger.place(part.plan)
+            planned(part.plan)
+            kept.merge(part.write(placement, fds, renderer.written))
+        if cancelled():
+            break
+        if collect_here and number % _COLLECT_EVERY == _COLLECT_EVERY - 1:
+            gc.collect(1)
+
+
+def _complete_report(
+    report: ExportReport, kept: KeptCounts, ledger: Ledger, redactions: dict[str, int], started: float
+) -> None:
+    """Fill in what is known once every row is written."""
+    report.rows = {name: kept.rows.get(name, 0) for name in report.files}
+    report.by_source, report.by_label, report.reviewers, report.models = (
+        kept.by_source,
+        kept.by_label,
+        kept.reviewers,
+        kept.models,
+    )
+    report.first_decision, report.last_decision = kept.first, kept.last
+    report.duplicates_dropped = ledger.duplicates
+    report.redactions = redactions
+    report.seconds = time.perf_counter() - started
+
+
+def _publish(report: ExportReport, options: ExportOptions, temps: dict[str, Path]) -> None:
+    """Write the card, then rename every partial file into place; ``temps`` is emptied once all are in place."""
+    card_path = report.card
+    card_temp = card_path.with_name(f".{card_path.name}.{os.getpid()}.partial")
+    temps["card"] = card_temp
+    with open(card_temp, "w", encoding="utf-8") as card:
+        card.write(dataset_card(report, options))
+        card.flush()
+        os.fsync(card.fileno())
+    # Once more at the end: a file that appeared while rows were rendered is not the export's to replace.
+    _refuse_existing(options)
+    for name, path in report.files.items():
+        os.replace(temps[name], path)
+    os.replace(card_temp, card_path)
+    _fsync_folder(card_path.parent)
+    temps.clear()
+
+
+def _discard_partials(fds: dict[str, int], temps: dict[str, Path], created_folder: Path | None) -> None:
+    """Close the partial files and delete what is left of them (nothing after a publish), and the folder the export
+    created if it failed."""
+    for fd in fds.values():
+        os.close(fd)
+    for temp in temps.values():
+        temp.unlink(missing_ok=True)
+    if temps and created_folder is not None:
+        try:
+            created_folder.rmdir()
+        except OSError:
+            pass
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -511,7 +575,8 @@ def _judges_lines(judges: dict[str, Any]) -> list[str]:
 
 
 def dataset_card(report: ExportReport, options: ExportOptions) -> str:
-    """The dataset card (README.md of an export folder, <name>.card.md beside a .jsonl file): front matter naming the files, then what is in them and how they were made."""
+    """The dataset card (README.md of an export folder, <name>.card.md beside a .jsonl file): front matter naming the
+    files, then what is in them and how they were made."""
     splits = "\n".join(f"      - split: {name}\n        path: {path.name}" for name, path in report.files.items())
     lines = [
         "---",
@@ -531,7 +596,8 @@ def dataset_card(report: ExportReport, options: ExportOptions) -> str:
         "",
         "Every prompt is the exact conversation the model saw before the proposal: the session's system prompt, "
         "the messages before the assistant turn that made it (earlier tool calls and their results included), and "
-        "the tool schemas it was given. The completion is that assistant turn's text before the tool call, then the call.",
+        "the tool schemas it was given. The completion is that assistant turn's text before the tool call, "
+        "then the call.",
         "",
         "## Made by",
         "",

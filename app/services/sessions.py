@@ -198,9 +198,7 @@ class SessionManager:
     async def undo(self, proposal_id: int, actor: decisions.Actor) -> ProposalRecord:
         """Take a decision back inside the undo window (app.services.decisions.undo) and tell the waiting runner."""
         window_s = self.waiter.undo_window_s
-        proposal = await self.repository.write(
-            decisions.undo, proposal_id, actor, window_s=window_s
-        )
+        proposal = await self.repository.write(decisions.undo, proposal_id, actor, window_s=window_s)
         self.waiter.notify(proposal_id)
         return proposal
 

@@ -10,7 +10,7 @@ import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 _ID_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -88,7 +88,7 @@ class Stall:
     then: Turn | Fault | None = None
 
 
-Reply = Union[Turn, Fault, StreamFault, ConnectionReset, Stall]
+Reply = Turn | Fault | StreamFault | ConnectionReset | Stall
 Scenario = Callable[[dict[str, Any]], Reply]
 
 

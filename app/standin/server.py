@@ -209,48 +209,62 @@ def _validate_block(where: str, block: Any, role: str) -> None:
             f"expected tags: {', '.join(sorted(_KNOWN_BLOCK_TYPES))}"
         )
     if block_type == "text":
-        if not isinstance(block.get("text"), str):
-            raise InvalidRequest(f"{where}.text: Field required")
-        if not block["text"]:
-            raise InvalidRequest(f"messages: text content blocks must be non-empty (found one at {where})")
+        _validate_text_block(where, block)
     elif block_type == "tool_use":
-        if role != "assistant":
-            raise InvalidRequest(f"{where}: `tool_use` blocks can only be in `assistant` messages")
-        for key, kind in (("id", str), ("name", str), ("input", dict)):
-            if key not in block:
-                raise InvalidRequest(f"{where}.tool_use.{key}: Field required")
-            if not isinstance(block[key], kind):
-                expected = "a valid dictionary" if kind is dict else "a valid string"
-                raise InvalidRequest(f"{where}.tool_use.{key}: Input should be {expected}")
+        _validate_tool_use_block(where, block, role)
     elif block_type == "tool_result":
-        if role != "user":
-            raise InvalidRequest(f"{where}: `tool_result` blocks can only be in `user` messages")
-        if not isinstance(block.get("tool_use_id"), str):
-            raise InvalidRequest(f"{where}.tool_result.tool_use_id: Field required")
-        result_content = block.get("content", "")
-        if not isinstance(result_content, (str, list)):
+        _validate_tool_result_block(where, block, role)
+
+
+def _validate_text_block(where: str, block: dict[str, Any]) -> None:
+    if not isinstance(block.get("text"), str):
+        raise InvalidRequest(f"{where}.text: Field required")
+    if not block["text"]:
+        raise InvalidRequest(f"messages: text content blocks must be non-empty (found one at {where})")
+
+
+def _validate_tool_use_block(where: str, block: dict[str, Any], role: str) -> None:
+    if role != "assistant":
+        raise InvalidRequest(f"{where}: `tool_use` blocks can only be in `assistant` messages")
+    for key, kind in (("id", str), ("name", str), ("input", dict)):
+        if key not in block:
+            raise InvalidRequest(f"{where}.tool_use.{key}: Field required")
+        if not isinstance(block[key], kind):
+            expected = "a valid dictionary" if kind is dict else "a valid string"
+            raise InvalidRequest(f"{where}.tool_use.{key}: Input should be {expected}")
+
+
+def _validate_tool_result_block(where: str, block: dict[str, Any], role: str) -> None:
+    if role != "user":
+        raise InvalidRequest(f"{where}: `tool_result` blocks can only be in `user` messages")
+    if not isinstance(block.get("tool_use_id"), str):
+        raise InvalidRequest(f"{where}.tool_result.tool_use_id: Field required")
+    result_content = block.get("content", "")
+    if not isinstance(result_content, (str, list)):
+        raise InvalidRequest(f"{where}.tool_result.content: Input should be a valid string or a list of content blocks")
+    if isinstance(result_content, list):
+        _validate_tool_result_content(where, result_content)
+    if "is_error" in block and not isinstance(block["is_error"], bool):
+        raise InvalidRequest(f"{where}.tool_result.is_error: Input should be a valid boolean")
+
+
+def _validate_tool_result_content(where: str, result_content: list[Any]) -> None:
+    for inner_index, inner in enumerate(result_content):
+        if not isinstance(inner, dict) or inner.get("type") not in (
+            "text",
+            "image",
+            "document",
+            "search_result",
+            "tool_reference",
+        ):
             raise InvalidRequest(
-                f"{where}.tool_result.content: Input should be a valid string or a list of content blocks"
+                f"{where}.tool_result.content.{inner_index}.type: Input should be 'text', "
+                "'image', 'document', 'search_result' or 'tool_reference'"
             )
-        if isinstance(result_content, list):
-            for inner_index, inner in enumerate(result_content):
-                if not isinstance(inner, dict) or inner.get("type") not in (
-                    "text",
-                    "image",
-                    "document",
-                    "search_result",
-                    "tool_reference",
-                ):
-                    raise InvalidRequest(
-                        f"{where}.tool_result.content.{inner_index}.type: Input should be 'text', "
-                        "'image', 'document', 'search_result' or 'tool_reference'"
-                    )
-                if inner["type"] == "text" and not inner.get("text"):
-                    raise InvalidRequest(
-                        f"messages: text content blocks must be non-empty (found one at {where}.content.{inner_index})"
-                    )
-        if "is_error" in block and not isinstance(block["is_error"], bool):
-            raise InvalidRequest(f"{where}.tool_result.is_error: Input should be a valid boolean")
+        if inner["type"] == "text" and not inner.get("text"):
+            raise InvalidRequest(
+                f"messages: text content blocks must be non-empty (found one at {where}.content.{inner_index})"
+            )
 
 
 def _validate_tool_pairing(messages: list[dict[str, Any]], blocks_by_message: list[list[dict[str, Any]]]) -> None:

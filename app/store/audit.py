@@ -135,7 +135,10 @@ def compare_problem(orm: OrmSession, compare: Any) -> str | None:
     for entry in compare.get("alternatives") or []:
         row = stored.get(entry.get("position"))
         if row is None:
-            return f"alternative {entry.get('position')} of compare {compare.get('compare_id')} it was picked among is missing."
+            return (
+                f"alternative {entry.get('position')} of compare {compare.get('compare_id')} "
+                "it was picked among is missing."
+            )
         if row.shown_hash != entry.get("shown_hash") or alternative_content_sha256(row.content) != entry.get(
             "content_sha256"
         ):

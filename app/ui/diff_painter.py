@@ -190,7 +190,10 @@ class DiffPainter:
         if found is None:
             plain = self._scheme.background
             found = self._faded_colours[key] = QColor.fromRgbF(
-                *(part / 3 + 2 * plain_part / 3 for part, plain_part in zip(colour.getRgbF()[:3], plain.getRgbF()[:3], strict=False))
+                *(
+                    part / 3 + 2 * plain_part / 3
+                    for part, plain_part in zip(colour.getRgbF()[:3], plain.getRgbF()[:3], strict=False)
+                )
             )
         return found
 
@@ -266,7 +269,6 @@ class DiffPainter:
         self, painter: QPainter, row: Row, key: LineKey | None, left: float, right: float, y: int, baseline: float
     ) -> None:
         colours = self._scheme
-        metrics = self._metrics
         syntax_spans = decode_spans(self._syntax_colours.get(row.syntax_side or "", {}).get(row.syntax_line or 0, ()))
         dimmed = self._dimmed(row, key)
         # A whitespace-only change shows where the whitespace changed only when whitespace is shown (Shift+W).
@@ -300,40 +302,9 @@ class DiffPainter:
         height = self._row_height
 
         if self._wrap:
-            columns = max(1, int((right - left) // self._char_width))
-            placements = wrap_runs([self._run_columns(run) for run in runs], columns)
-            pieces = []
-            for run_index, first, end, line, column in placements:
-                kind, text, token_type, highlighted, match = runs[run_index]
-                part = text[first:end] if kind in ("text", "tab") else text
-                x = left + column * self._char_width
-                width = (end - first) * self._char_width
-                if kind == "note":
-                    x += self._char_width
-                    width = self._badge_width(text)
-                elif kind == "badge":
-                    width = self._badge_width(text)
-                pieces.append((kind, part, token_type, highlighted, match, x, y + line * height, width))
+            pieces = self._wrapped_pieces(runs, left, right, y)
         else:
-            x = left - self.horizontalScrollBar().value()
-            pieces = []
-            char_width = self._char_width
-            fixed_ascii = self._fixed_pitch
-            for kind, text, token_type, highlighted, match in runs:
-                if kind == "note":
-                    x += char_width + hidden_tail * char_width
-                    hidden_tail = 0
-                width = (
-                    self._badge_width(text)
-                    if kind in ("badge", "note")
-                    else len(text) * char_width
-                    if kind == "tab" or (fixed_ascii and text.isascii())
-                    else metrics.horizontalAdvance(text)
-                )
-                pieces.append((kind, text, token_type, highlighted, match, x, y, width))
-                x += width
-            x += hidden_tail * char_width
-            self._widest_painted = max(self._widest_painted, x + self.horizontalScrollBar().value() - left)
+            pieces = self._unwrapped_pieces(runs, left, y, hidden_tail)
 
         for kind, text, token_type, highlighted, match, x, top, width in pieces:
             if x + width < left or x > right:
@@ -359,6 +330,51 @@ class DiffPainter:
                 painter.drawText(QPointF(x, line_baseline), text)
                 if mark_whitespace and " " in text:
                     self._paint_spaces(painter, text, x, line_baseline)
+
+    def _wrapped_pieces(self, runs: list, left: float, right: float, y: int) -> list:
+        """Where each run (or its part on each wrapped line) is painted: (kind, text, token type, highlighted, match,
+        x, top, width)."""
+        height = self._row_height
+        columns = max(1, int((right - left) // self._char_width))
+        placements = wrap_runs([self._run_columns(run) for run in runs], columns)
+        pieces = []
+        for run_index, first, end, line, column in placements:
+            kind, text, token_type, highlighted, match = runs[run_index]
+            part = text[first:end] if kind in ("text", "tab") else text
+            x = left + column * self._char_width
+            width = (end - first) * self._char_width
+            if kind == "note":
+                x += self._char_width
+                width = self._badge_width(text)
+            elif kind == "badge":
+                width = self._badge_width(text)
+            pieces.append((kind, part, token_type, highlighted, match, x, y + line * height, width))
+        return pieces
+
+    def _unwrapped_pieces(self, runs: list, left: float, y: int, hidden_tail: int) -> list:
+        """Where each run is painted on the one line, scrolled; the painted width is remembered for the scroll
+        range."""
+        metrics = self._metrics
+        x = left - self.horizontalScrollBar().value()
+        pieces = []
+        char_width = self._char_width
+        fixed_ascii = self._fixed_pitch
+        for kind, text, token_type, highlighted, match in runs:
+            if kind == "note":
+                x += char_width + hidden_tail * char_width
+                hidden_tail = 0
+            width = (
+                self._badge_width(text)
+                if kind in ("badge", "note")
+                else len(text) * char_width
+                if kind == "tab" or (fixed_ascii and text.isascii())
+                else metrics.horizontalAdvance(text)
+            )
+            pieces.append((kind, text, token_type, highlighted, match, x, y, width))
+            x += width
+        x += hidden_tail * char_width
+        self._widest_painted = max(self._widest_painted, x + self.horizontalScrollBar().value() - left)
+        return pieces
 
     def _paint_spaces(self, painter: QPainter, text: str, x: float, baseline: float) -> None:
         painter.setPen(self._scheme.whitespace_mark)

@@ -477,8 +477,8 @@ class DiffRows(Sequence[Row]):
     def widest_columns(self, tab_width: int = TAB_WIDTH) -> int:
         """The widest hunk line in display columns, tabs expanded (cut at MAX_DISPLAY_CHARS)."""
         widest = 0
-        for widest in self.widest_columns_in_steps(tab_width, step_lines=1 << 30):
-            pass
+        for widest_so_far in self.widest_columns_in_steps(tab_width, step_lines=1 << 30):
+            widest = widest_so_far
         return widest
 
     def widest_columns_in_steps(self, tab_width: int = TAB_WIDTH, step_lines: int = 8192) -> Iterator[int]:

@@ -372,7 +372,8 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, total)
         self.progress.setValue(min(progress.decisions_done, total))
         self._show_status(
-            f"{progress.decisions_done:,} of {progress.decisions_total:,} decisions read · {progress.rows_written:,} rows written"
+            f"{progress.decisions_done:,} of {progress.decisions_total:,} decisions read · "
+            f"{progress.rows_written:,} rows written"
         )
 
     def _on_done(self, report: ExportReport) -> None:
@@ -389,7 +390,8 @@ class ExportDialog(QDialog):
         )
         workers = f" by {report.workers} worker processes" if report.workers else ""
         self._show_status(
-            f"Wrote {report.total_rows:,} rows from {report.decisions:,} decisions in {report.seconds:.1f} s{workers} to "
+            f"Wrote {report.total_rows:,} rows from {report.decisions:,} decisions in {report.seconds:.1f} s"
+            f"{workers} to "
             f"{files} (card: {report.card.name}); {report.duplicates_dropped:,} duplicates dropped; {redaction}."
         )
         self.exported.emit(report)

@@ -332,7 +332,10 @@ class MainWindow(QMainWindow):
         # A waiting proposal with hidden or deceptive characters flags its session until it is decided.
         if session.id in self._flagged_sessions():
             mark = f"⚠ {mark}"
-        text = f"{mark} #{session.id} {session.task[:48]}{badge}\n    {Path(session.workspace_root).name} · {session.status}"
+        text = (
+            f"{mark} #{session.id} {session.task[:48]}{badge}\n"
+            f"    {Path(session.workspace_root).name} · {session.status}"
+        )
         item = self._session_item(session.id)
         if item is None:
             item = QListWidgetItem(text)
@@ -553,7 +556,9 @@ class MainWindow(QMainWindow):
             known_sessions = set(self.sessions)
             self.pending = {p.id: p for p in pending}
             for session_id in {p.session_id for p in pending} - known_sessions:
-                session = await self.repository.read(lambda store: store.sessions.get(session_id))
+                session = await self.repository.read(
+                    lambda store, session_id=session_id: store.sessions.get(session_id)
+                )
                 if self._shutting_down:
                     return  # the window closed while the database thread answered
                 self._upsert_session(session)

@@ -943,7 +943,8 @@ class QueueView(QWidget):
         status = self.model.rows[row].status if row is not None else ProposalStatus.PENDING
         if status == AWAITING_SECOND_REVIEW:
             self.panel.show_banner(
-                f"#{record.id}: second review. Judge it on your own; the first verdict stays hidden until it is decided.",
+                f"#{record.id}: second review. Judge it on your own; "
+                "the first verdict stays hidden until it is decided.",
                 kind="info",
             )
         elif status == DISPUTED:

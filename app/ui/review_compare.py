@@ -149,7 +149,8 @@ class ReviewCompare:
         alternative = self.compare_view.record.alternatives[position]
         if position != 0 and not alternative.proposes_change:
             self.show_banner(
-                f"{alternative.label} proposes no change, so there is nothing to apply: pick another, or R to reject all.",
+                f"{alternative.label} proposes no change, so there is nothing to apply: "
+                "pick another, or R to reject all.",
                 kind="info",
             )
             return

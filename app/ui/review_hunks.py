@@ -129,7 +129,8 @@ class ReviewHunks:
             listed = ", ".join(str(number) for number in undecided)
             plural = len(undecided) > 1
             self.show_banner(
-                f"Hunk{'s' if plural else ''} {listed} of {self.hunk_count} {'are' if plural else 'is'} still undecided: "
+                f"Hunk{'s' if plural else ''} {listed} of {self.hunk_count} "
+                f"{'are' if plural else 'is'} still undecided: "
                 "judge each hunk (Shift+A approve, Shift+R reject, Shift+E edit) before submitting — "
                 "or judge the whole proposal with A / R / E.",
                 kind="info",

@@ -506,7 +506,9 @@ class _LexProcess:
                 return None
             _, _, side, first, spans = message
             keys = documents[side][1][first : first + len(spans)]
-            piece = {key: line_spans for key, line_spans in zip(keys, spans, strict=False) if line_spans and key is not None}
+            piece = {
+                key: line_spans for key, line_spans in zip(keys, spans, strict=False) if line_spans and key is not None
+            }
             colours[side].update(piece)
             if piece and deliver is not None:
                 deliver({side: piece}, False)
@@ -654,7 +656,7 @@ class _LexWorker:
                     return
                 client, generation, token, work = self._pending.pop(next(iter(self._pending)))
 
-            def is_stale() -> bool:
+            def is_stale(client=client, generation=generation) -> bool:
                 return client.generation != generation
 
             if is_stale():

@@ -1,6 +1,6 @@
-"""Benchmark of the streaming dataset export (app.services.export) on a SQLite file of 100k decisions made with bulk inserts,
-against a naive export in the same run (every row loaded through the ORM, built and json.dumps'ed in memory, then
-written). Each export runs in a fresh process: rows per second (wall and CPU) and peak RSS."""
+"""Benchmark of the streaming dataset export (app.services.export) on a SQLite file of 100k decisions made with bulk
+inserts, against a naive export in the same run (every row loaded through the ORM, built and json.dumps'ed in memory,
+then written). Each export runs in a fresh process: rows per second (wall and CPU) and peak RSS."""
 
 from __future__ import annotations
 
@@ -364,7 +364,7 @@ def benchmarks(quick: bool) -> Iterator[Figure]:
                 TARGET_PEAK_MB,
             )
         for fmt in ("trl-dpo", "raw"):
-            fmt_seconds, fmt_rows = _timed(lambda: streaming_export(db_path, root / fmt, fmt).total_rows)
+            fmt_seconds, fmt_rows = _timed(lambda fmt=fmt: streaming_export(db_path, root / fmt, fmt).total_rows)
             yield Figure.at_least(
                 f"export {fmt} decisions/s ({fmt_rows} rows)", decisions / fmt_seconds, "decisions/s", None
             )

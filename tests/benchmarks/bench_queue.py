@@ -304,7 +304,9 @@ async def _keystroke_to_next_item(db_path: Path, keystrokes: int) -> tuple[float
         view.decided.connect(lambda pid: stored.__setitem__(pid, time.perf_counter()))
         for _ in range(keystrokes):
             current = view.current_item()
-            await _until(lambda: view.panel.proposal is not None and view.panel.proposal.id == current.id)
+            await _until(
+                lambda current=current: view.panel.proposal is not None and view.panel.proposal.id == current.id
+            )
             paint = asyncio.ensure_future(table_watch.next_paint())
             following_row = view.model.row_of(current.id) + 1
             expected[0] = view.model.rows[following_row].id if following_row < len(view.model.rows) else -1
@@ -315,7 +317,7 @@ async def _keystroke_to_next_item(db_path: Path, keystrokes: int) -> tuple[float
             following = view.current_item()
             assert following is not None and following.id != current.id, "the next item is current at once"
             row_painted = await paint
-            await _until(lambda: current.id in stored, timeout=10)
+            await _until(lambda current=current: current.id in stored, timeout=10)
             # The next item is on screen when its diff (or command) has been painted in the review pane too.
             assert following.id == expected[0]
             await _until(lambda: panel_watch.first_at, timeout=10)

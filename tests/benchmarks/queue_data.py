@@ -15,7 +15,8 @@ WORKSPACES = 8
 
 def build_queue_database(path: Path, *, decided: int, waiting: int) -> None:
     """``decided`` applied proposals with one decision each (spread over 30 days, some today) and ``waiting`` pending
-    ones, across SESSIONS sessions in WORKSPACES workspaces whose runner is alive elsewhere (so deciding starts none)."""
+    ones, across SESSIONS sessions in WORKSPACES workspaces whose runner is alive elsewhere (so deciding starts
+    none)."""
     database = open_database(str(path))
     database.close()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -45,6 +46,8 @@ def build_queue_database(path: Path, *, decided: int, waiting: int) -> None:
             ],
         )
         span_s = 30 * 86400
+        # The start of each timestamp expression, kept apart so the SQL lines stay within the line length.
+        stamp = f"strftime('%Y-%m-%d %H:%M:%f000', '{start:%Y-%m-%d %H:%M:%S}', "
         # Decided history: created over the last 30 days; the newest 2% decided today.
         connection.execute(
             f"""
@@ -57,9 +60,9 @@ def build_queue_database(path: Path, *, decided: int, waiting: int) -> None:
                    CASE i % 3 WHEN 0 THEN NULL ELSE 'src/pkg' || (i % 97) || '/module_' || (i % 1009) || '.py' END,
                    CASE i % 3 WHEN 0 THEN 'pytest -q tests/test_' || (i % 211) || '.py' ELSE NULL END,
                    '+value = ' || i, 'h', i % 40, i % 9, 'applied',
-                   strftime('%Y-%m-%d %H:%M:%f000', '{start:%Y-%m-%d %H:%M:%S}', '+' || (i * {span_s} / {decided}) || ' seconds'),
-                   strftime('%Y-%m-%d %H:%M:%f000', '{start:%Y-%m-%d %H:%M:%S}', '+' || (i * {span_s} / {decided} + 30) || ' seconds'),
-                   strftime('%Y-%m-%d %H:%M:%f000', '{start:%Y-%m-%d %H:%M:%S}', '+' || (i * {span_s} / {decided} + 31) || ' seconds')
+                   {stamp}'+' || (i * {span_s} / {decided}) || ' seconds'),
+                   {stamp}'+' || (i * {span_s} / {decided} + 30) || ' seconds'),
+                   {stamp}'+' || (i * {span_s} / {decided} + 31) || ' seconds')
             FROM n
             """
         )
@@ -71,6 +74,7 @@ def build_queue_database(path: Path, *, decided: int, waiting: int) -> None:
             FROM proposals WHERE status = 'applied'
             """
         )
+        waiting_stamp = f"strftime('%Y-%m-%d %H:%M:%f000', '{now - dt.timedelta(hours=6):%Y-%m-%d %H:%M:%S}', "
         connection.execute(
             f"""
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {waiting})
@@ -87,7 +91,7 @@ def build_queue_database(path: Path, *, decided: int, waiting: int) -> None:
                         ELSE '--- a/x.py' || char(10) || '+++ b/x.py' || char(10) || '@@ -1 +1 @@' || char(10)
                              || '-value = 0' || char(10) || '+value = ' || i END,
                    'h', i % 40 + 1, i % 9, 'pending',
-                   strftime('%Y-%m-%d %H:%M:%f000', '{now - dt.timedelta(hours=6):%Y-%m-%d %H:%M:%S}', '+' || (i * 21600 / {waiting}) || ' seconds')
+                   {waiting_stamp}'+' || (i * 21600 / {waiting}) || ' seconds')
             FROM n
             """
         )

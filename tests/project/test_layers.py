@@ -1,5 +1,5 @@
-"""Guards the layering: ui | cli -> services -> store -> domain (import-linter, from pyproject.toml), and that nothing but
-app.ui imports Qt, qasync or app.ui, checked three ways.
+"""Guards the layering: ui | cli -> services -> store -> domain (import-linter, from pyproject.toml), and that nothing
+but app.ui imports Qt, qasync or app.ui, checked three ways.
 
 Reads source and imports modules only; must not import Qt in this process.
 """

@@ -41,7 +41,8 @@ def repeated_db(tmp_path_factory) -> Path:
             names = columns[table]
             picked = [rename.get(name, name) for name in names]
             connection.execute(
-                f"INSERT INTO {table} (id, {', '.join(names)}) SELECT {rename['id']}, {', '.join(picked)} FROM {table} WHERE {where}"
+                f"INSERT INTO {table} (id, {', '.join(names)}) "
+                f"SELECT {rename['id']}, {', '.join(picked)} FROM {table} WHERE {where}"
             )
 
         connection.execute(

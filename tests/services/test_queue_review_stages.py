@@ -89,6 +89,7 @@ def add(
 
 
 add.counter = 0
+DEFAULT_SORT = QueueSort()
 
 
 def queue_of(
@@ -97,7 +98,7 @@ def queue_of(
     *,
     flag: str | None = None,
     limit: int = 3,
-    sort: QueueSort = QueueSort(),
+    sort: QueueSort = DEFAULT_SORT,
 ) -> dict[int, str]:
     """Every row ``reviewer``'s queue lists (walking small pages), as id -> status, in queue order."""
     cache, rows, after = FlagCache(), {}, None

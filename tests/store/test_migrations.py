@@ -1,6 +1,7 @@
 """Alembic migrations against real SQLite files and a real PostgreSQL server: they match the models, back up, roll back.
 
-Later migrations are simulated by copying the shipped migrations folder and adding a revision on top of the shipped head to the copy.
+Later migrations are simulated by copying the shipped migrations folder and adding a revision on top of the shipped head
+to the copy.
 """
 
 from __future__ import annotations

@@ -296,10 +296,20 @@ def run_crash_harness(
 
 
 def _verify(report: CrashReport, repository: Repository, database, workspace: Path, session_id, reviewer) -> None:
-    problems = report.problems
     if session_id is None:
-        problems.append("no session was ever stored")
+        report.problems.append("no session was ever stored")
         return
+    stored, status_of = _verify_proposals(report, repository, session_id)
+    _verify_files(report, workspace)
+    _verify_commands(report, workspace, status_of)
+    _verify_decisions(report, repository, session_id, reviewer, stored)
+    _verify_transcript(report, repository, session_id)
+    _verify_database(report, database)
+
+
+def _verify_proposals(report: CrashReport, repository: Repository, session_id) -> tuple[list, dict[int, str]]:
+    """Every numbered action proposed exactly once; returns the stored proposals and each number's status."""
+    problems = report.problems
     stored = list_proposals(repository, session_id=session_id, limit=report.proposals * 2 + 10)
     numbers: list[int] = []
     status_of: dict[int, str] = {}
@@ -318,8 +328,12 @@ def _verify(report: CrashReport, repository: Repository, database, workspace: Pa
     report.lost += len(missing)
     if missing:
         problems.append(f"proposals never made: {missing[:10]}")
+    return stored, status_of
 
-    # Files: exactly the unique lines of their applied edits, in order, and the marker.
+
+def _verify_files(report: CrashReport, workspace: Path) -> None:
+    """Files: exactly the unique lines of their applied edits, in order, and the marker."""
+    problems = report.problems
     expected_lines: dict[str, list[str]] = {}
     for number in range(report.proposals):
         kind, target = action_of(number)
@@ -339,7 +353,10 @@ def _verify(report: CrashReport, repository: Repository, database, workspace: Pa
     if leftovers:
         problems.append(f"temporary files left behind: {leftovers}")
 
-    # Commands: never twice; exactly once when reported applied, at most once when interrupted.
+
+def _verify_commands(report: CrashReport, workspace: Path, status_of: dict[int, str]) -> None:
+    """Commands: never twice; exactly once when reported applied, at most once when interrupted. Edits: applied."""
+    problems = report.problems
     log_path = workspace / "commands.log"
     ran = Counter(log_path.read_text().split()) if log_path.exists() else Counter()
     for number in range(report.proposals):
@@ -361,7 +378,10 @@ def _verify(report: CrashReport, repository: Repository, database, workspace: Pa
             problems.append(f"edit {number} ended {status}")
             report.lost += 1
 
-    # Decisions: one per proposal; everything the reviewer was told was stored is there.
+
+def _verify_decisions(report: CrashReport, repository: Repository, session_id, reviewer, stored: list) -> None:
+    """Decisions: one per proposal; everything the reviewer was told was stored is there."""
+    problems = report.problems
     decisions = repository.proposals.decisions_for_session(session_id)
     decided = Counter(proposal.id for proposal, _ in decisions)
     if any(count != 1 for count in decided.values()) or len(decided) != len(stored):
@@ -377,7 +397,9 @@ def _verify(report: CrashReport, repository: Repository, database, workspace: Pa
             report.lost += 1
             problems.append(f"acknowledged decision {decision_id} on proposal {proposal_id} is missing")
 
-    # The transcript answers every tool call exactly once.
+
+def _verify_transcript(report: CrashReport, repository: Repository, session_id) -> None:
+    """The transcript answers every tool call exactly once."""
     answered = Counter(
         block["tool_use_id"]
         for message in repository.sessions.messages(session_id)
@@ -386,16 +408,19 @@ def _verify(report: CrashReport, repository: Repository, database, workspace: Pa
         if block.get("type") == "tool_result"
     )
     if any(count != 1 for count in answered.values()) or len(answered) != report.proposals:
-        problems.append(f"{len(answered)} tool calls answered (some twice?) for {report.proposals} proposals")
+        report.problems.append(f"{len(answered)} tool calls answered (some twice?) for {report.proposals} proposals")
 
+
+def _verify_database(report: CrashReport, database) -> None:
+    """The audit chain verifies and SQLite finds the file intact."""
     report.audit_ok = verify_chain(database).intact
     if not report.audit_ok:
-        problems.append("the audit chain does not verify")
+        report.problems.append("the audit chain does not verify")
     with database.session() as orm:
         integrity = orm.execute(text("PRAGMA integrity_check")).scalar()
     report.integrity_ok = integrity == "ok"
     if not report.integrity_ok:
-        problems.append(f"PRAGMA integrity_check: {integrity}")
+        report.problems.append(f"PRAGMA integrity_check: {integrity}")
 
 
 def main(argv: list[str] | None = None) -> int:

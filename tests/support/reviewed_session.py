@@ -63,6 +63,6 @@ async def record_reviewed_session(stack, reviewer: str = "ada") -> int:
             edited = detail if detail is not None else proposal.new_content.replace(b"+ '!'", b"+  '!'")
             request = review.edit(proposal.id, reviewer, edited, **context)
         await stack.manager.decide(request)
-        await stack.until(lambda: stack._resolved(proposal.id))
+        await stack.until(lambda proposal=proposal: stack._resolved(proposal.id))
     assert await stack.manager.wait(session.id) == "finished"
     return session.id

@@ -132,7 +132,8 @@ def test_five_identical_approvals_bring_an_offer_which_becomes_a_rule_only_when_
             assert panel.rule_suggestion.isHidden(), "no offer before the fifth approval"
             QTest.keyClick(panel, Qt.Key.Key_A)
             await driver.until(
-                lambda: panel.proposal is None or panel.proposal.id != round_number + 1, what="the next proposal"
+                lambda round_number=round_number: panel.proposal is None or panel.proposal.id != round_number + 1,
+                what="the next proposal",
             )
         await driver.until(lambda: not panel.rule_suggestion.isHidden(), what="the offer")
         assert "You approved `make lint` 5 times here" in panel.rule_suggestion.text.text()
