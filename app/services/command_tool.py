@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -180,9 +181,17 @@ def _settle_effects(
 
 
 async def _run_captured(prepared: PreparedRun, timeout_s: float) -> tuple[int | None, str, int, bool]:
+    return await run_capped(prepared.argv, prepared.cwd, timeout_s)
+
+
+async def run_capped(argv: Sequence[str], cwd: Path | str, timeout_s: float) -> tuple[int | None, str, int, bool]:
+    """Run ``argv`` in its own process group with the secrets scrubbed from its environment, keep the output's head
+    and tail (OUTPUT_HEAD_BYTES / OUTPUT_TAIL_BYTES), and kill the whole group at the time limit or on cancel.
+    Returns (exit code or None when timed out, the kept text, total bytes, timed out). The verifier runs its tests
+    through this too."""
     process = await asyncio.create_subprocess_exec(
-        *prepared.argv,
-        cwd=prepared.cwd,
+        *argv,
+        cwd=cwd,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -194,7 +203,7 @@ async def _run_captured(prepared: PreparedRun, timeout_s: float) -> tuple[int | 
     total = 0
 
     async def collect() -> None:
-        nonlocal total, tail
+        nonlocal total
         assert process.stdout is not None
         while chunk := await process.stdout.read(65536):
             total += len(chunk)

@@ -16,7 +16,6 @@ import logging
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 from app.domain.judgments import VERIFY_ON_PROPOSAL, JudgeConfig, VerifierResult
 from app.domain.records import ProposalRecord
 from app.domain.test_reports import TestReport, compare_reports, detect_command, read_report, reward
-from app.services.command_tool import OUTPUT_HEAD_BYTES, OUTPUT_TAIL_BYTES, scrubbed_environment
+from app.services import command_tool
 from app.services.settings import Settings
 from app.services.workspace import Workspace
 
@@ -322,63 +321,11 @@ class CappedOutcome:
 
 
 async def run_capped(cwd: Path, shell: str, timeout_s: float) -> CappedOutcome:
-    """/bin/sh -c in its own process group, like an approved command: the secrets scrubbed from the environment, the
-    output's head and tail kept (app.services.command_tool's caps), killed with its group at the time limit. Runs
-    in the sandbox it is given (approved commands go through the command sandbox; the verifier has its own)."""
-    process = await asyncio.create_subprocess_exec(
-        "/bin/sh",
-        "-c",
-        shell,
-        cwd=cwd,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env=scrubbed_environment(),
-        start_new_session=True,
-    )
-    head, tail = bytearray(), bytearray()
-    total = 0
-
-    async def collect() -> None:
-        nonlocal total
-        assert process.stdout is not None
-        while chunk := await process.stdout.read(65536):
-            total += len(chunk)
-            room = OUTPUT_HEAD_BYTES - len(head)
-            if room > 0:
-                head.extend(chunk[:room])
-                chunk = chunk[room:]
-            if chunk:
-                tail.extend(chunk)
-                if len(tail) > OUTPUT_TAIL_BYTES:
-                    del tail[: len(tail) - OUTPUT_TAIL_BYTES]
-        await process.wait()
-
-    timed_out = False
-    try:
-        await asyncio.wait_for(collect(), timeout_s)
-    except TimeoutError:
-        timed_out = True
-        _kill_group(process)
-        await process.wait()
-    except asyncio.CancelledError:
-        _kill_group(process)
-        await process.wait()
-        raise
-    text = head.decode("utf-8", errors="replace")
-    if tail:
-        skipped = total - len(head) - len(tail)
-        if skipped > 0:
-            text += f"\n[... {skipped:,} bytes of output cut ...]\n"
-        text += tail.decode("utf-8", errors="replace")
-    return CappedOutcome(None if timed_out else process.returncode, text, timed_out)
-
-
-def _kill_group(process: asyncio.subprocess.Process) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    """/bin/sh -c in its own process group, like an approved command (app.services.command_tool.run_capped: the
+    secrets scrubbed from the environment, the output's head and tail kept, killed with its group at the time limit),
+    but in the verifier's own isolated tree rather than the command sandbox."""
+    exit_code, output, _total, timed_out = await command_tool.run_capped(["/bin/sh", "-c", shell], cwd, timeout_s)
+    return CappedOutcome(exit_code, output, timed_out)
 
 
 def excerpt(output: str, limit: int = EXCERPT_BYTES) -> str:
