@@ -72,13 +72,15 @@ def export(args: argparse.Namespace, db_url: str | None) -> int:
 
 
 def print_report(report: Any, *, redact: bool) -> None:
+    from app.domain.wording import count
+
     for name, path in report.files.items():
-        print(f"{path}: {report.rows[name]} rows ({name})")
+        print(f"{path}: {count(report.rows[name], 'row')} ({name})")
     print(f"{report.card}: dataset card")
-    workers = f" by {report.workers} worker processes" if report.workers else ""
+    workers = f" by {count(report.workers, 'worker process', 'worker processes')}" if report.workers else ""
     print(
-        f"{report.decisions} decisions in {report.sessions} sessions -> {report.total_rows} rows "
-        f"in {report.seconds:.2f} s"
-        f"{workers}; {report.duplicates_dropped} duplicates dropped; "
-        + (f"{report.redacted} secrets redacted." if redact else "redaction off.")
+        f"{count(report.decisions, 'decision')} in {count(report.sessions, 'session')} -> "
+        f"{count(report.total_rows, 'row')} in {report.seconds:.2f} s"
+        f"{workers}; {count(report.duplicates_dropped, 'duplicate')} dropped; "
+        + (f"{count(report.redacted, 'secret')} redacted." if redact else "redaction off.")
     )

@@ -27,6 +27,7 @@ from app.domain.lifecycle import STILL_UNDECIDED, ProposalStatus
 from app.domain.policy import POLICY_CHANNEL, POLICY_REVIEWER, PolicyError
 from app.domain.records import DecisionRecord, MessageRecord, ProposalRecord, SessionRecord
 from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME, changes_the_world, system_blocks, tools_for_request
+from app.domain.wording import finished_because
 from app.services import editor_tool
 from app.services.apply import ApplyConflict, apply_file_change, describe_write_error
 from app.services.command_tool import CommandDraft, capped_for_model, draft_command, run_command
@@ -282,7 +283,7 @@ class SessionRunner:
 
     async def _finish(self, stop_reason: str, detail: str = "") -> str:
         await self._set_status(
-            "finished", detail or f"Finished ({stop_reason}).", stop_reason=stop_reason, ended_at=utcnow()
+            "finished", detail or finished_because(stop_reason), stop_reason=stop_reason, ended_at=utcnow()
         )
         return "finished"
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from app.domain import preference as pref
+from app.domain import wording
 from app.services import export_workers
 from app.services.export_batches import BatchRenderer, BatchSpec, KeptCounts, Ledger, RowPlan
 from app.services.export_rows import PAIR_FORMATS
@@ -605,8 +606,9 @@ def dataset_card(report: ExportReport, options: ExportOptions) -> str:
         report.command,
         "```",
         "",
-        f"Written in {report.seconds:.2f} s from {report.decisions} decisions in {report.sessions} sessions"
-        + (f" by {report.workers} worker processes." if report.workers else "."),
+        f"Written in {report.seconds:.2f} s from {wording.count(report.decisions, 'decision')} in "
+        f"{wording.count(report.sessions, 'session')}"
+        + (f" by {wording.count(report.workers, 'worker process', 'worker processes')}." if report.workers else "."),
         "",
         "## Files",
         "",

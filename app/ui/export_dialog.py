@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.preference import SOURCES
+from app.domain.wording import count
 from app.services.export import (
     FORMAT_DESCRIPTIONS,
     FORMATS,
@@ -384,15 +385,16 @@ class ExportDialog(QDialog):
         self.progress.setValue(1)
         files = ", ".join(str(path) for path in report.files.values())
         redaction = (
-            f"{report.redacted} secrets redacted"
+            f"{count(report.redacted, 'secret')} redacted"
             if report.redactions or self.redact_box.isChecked()
             else "no redaction"
         )
-        workers = f" by {report.workers} worker processes" if report.workers else ""
+        workers = f" by {count(report.workers, 'worker process', 'worker processes')}" if report.workers else ""
         self._show_status(
-            f"Wrote {report.total_rows:,} rows from {report.decisions:,} decisions in {report.seconds:.1f} s"
+            f"Wrote {count(report.total_rows, 'row')} from {count(report.decisions, 'decision')} "
+            f"in {report.seconds:.1f} s"
             f"{workers} to "
-            f"{files} (card: {report.card.name}); {report.duplicates_dropped:,} duplicates dropped; {redaction}."
+            f"{files} (card: {report.card.name}); {count(report.duplicates_dropped, 'duplicate')} dropped; {redaction}."
         )
         self.exported.emit(report)
 

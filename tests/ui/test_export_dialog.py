@@ -73,7 +73,7 @@ def test_keys_1_to_5_rate_the_decision_and_ctrl_shift_e_exports_it(qtbot, qasync
     (row,) = [json.loads(line) for line in (out / "trl-kto.jsonl").read_text().splitlines()]
     assert row["label"] is True and row["strength"] == 4 and row["decision_id"] == decision.id
     assert (out / "README.md").exists()
-    assert "Wrote 1 rows from 1 decisions" in status
+    assert "Wrote 1 row from 1 decision in" in status
 
 
 @pytest.mark.parametrize("in_workers", [False, True], ids=["in-process", "worker-processes"])

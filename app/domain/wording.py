@@ -1,0 +1,22 @@
+"""Words for numbers and states in messages people read: "1 row", "4 decisions", why a session ended. Pure."""
+
+from __future__ import annotations
+
+_STOP_REASONS = {
+    "end_turn": "the agent ended its turn",
+    "max_tokens": "the answer reached its token limit",
+    "stop_sequence": "the answer reached a stop sequence",
+    "refusal": "the model declined to continue",
+    "pause_turn": "the model paused its turn",
+    "max_turns": "the session reached its turn limit",
+}
+
+
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    """``count(1, "row")`` is "1 row", ``count(4, "decision")`` is "4 decisions"; thousands are separated."""
+    return f"{number:,} {noun if number == 1 else (plural or noun + 's')}"
+
+
+def finished_because(stop_reason: str) -> str:
+    """The status line of a finished session in words, not the API's code."""
+    return f"Finished: {_STOP_REASONS.get(stop_reason, stop_reason.replace('_', ' '))}."
