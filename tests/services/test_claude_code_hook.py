@@ -3,7 +3,6 @@ wait in the queue with real diffs and get exactly the decision made elsewhere, i
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from pathlib import Path
@@ -18,27 +17,19 @@ from app.store.db import open_database
 from app.store.errors import AlreadyDecidedError
 from app.store.external import ExternalStore
 from app.store.repository import Repository
+from tests.support.adapter_setup import new_database, project_with
 from tests.support.claude_code_driver import FakeClaudeCode, wait_until
 from tests.support.store_queries import list_proposals, pending_proposals
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    folder = tmp_path / "project"
-    folder.mkdir()
-    (folder / "greet.py").write_text("def greet():\n    return 'hello'\n\n\nprint(greet())\n", encoding="utf-8")
-    config = Path(os.environ["SIGNOFF_CONFIG_DIR"])
-    config.mkdir(parents=True, exist_ok=True)
-    # Decisions are final at once, so the hook answers as soon as one is recorded.
-    (config / "settings.json").write_text(json.dumps({"undo_seconds": 0}), encoding="utf-8")
-    return folder
+    return project_with(tmp_path, {"greet.py": "def greet():\n    return 'hello'\n\n\nprint(greet())\n"})
 
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
-    url = str(tmp_path / "signoff.db")
-    open_database(url).close()
-    return url
+    return new_database(tmp_path)
 
 
 @pytest.fixture

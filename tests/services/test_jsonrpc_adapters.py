@@ -17,6 +17,7 @@ from app.services.adapters.jsonrpc import JsonRpcPeer
 from app.services.adapters.mcp_server import PromptService
 from app.store.db import open_database
 from app.store.repository import Repository
+from tests.support.adapter_setup import new_database, project_with
 from tests.support.claude_code_driver import wait_until
 from tests.support.store_queries import pending_proposals
 
@@ -52,20 +53,12 @@ class FakePeer:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    folder = tmp_path / "project"
-    folder.mkdir()
-    (folder / "greet.py").write_text("def greet():\n    return 'hello'\n", encoding="utf-8")
-    config = Path(os.environ["SIGNOFF_CONFIG_DIR"])
-    config.mkdir(parents=True, exist_ok=True)
-    (config / "settings.json").write_text(json.dumps({"undo_seconds": 0}), encoding="utf-8")
-    return folder
+    return project_with(tmp_path, {"greet.py": "def greet():\n    return 'hello'\n"})
 
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
-    url = str(tmp_path / "signoff.db")
-    open_database(url).close()
-    return url
+    return new_database(tmp_path)
 
 
 @pytest.fixture
