@@ -51,6 +51,8 @@ if [ "$mode" = test ]; then
     system_packages+=(postgresql git)
     # The bundle test validates the desktop entry and the AppStream metainfo with the distribution's own tools.
     system_packages+=(desktop-file-utils appstream)
+    # Desktop notifications are tested against a real session bus (dbus-daemon) and notification service.
+    system_packages+=(dbus-daemon)
 fi
 
 find_python() {

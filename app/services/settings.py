@@ -51,6 +51,8 @@ class Settings:
     critic_model: str = DEFAULT_CRITIC_MODEL
     # The reviewer sees the critic's verdict only after deciding, so the human label stays independent.
     critic_blind: bool = False
+    # New proposals while the window is not in front: the desktop's notification service (else the tray's message).
+    desktop_notifications: bool = True
 
     @property
     def reviewer_name(self) -> str:

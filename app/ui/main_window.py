@@ -165,6 +165,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([280, 1000])
         self.queue_view = QueueView(self.repository, self.manager, lambda: self.settings.reviewer_name)
+        self.queue_view.notifier.enabled = self.settings.desktop_notifications
         self.pages = QTabWidget()
         self.pages.setObjectName("pages")
         self.pages.setDocumentMode(True)
@@ -709,6 +710,7 @@ class MainWindow(QMainWindow):
     async def _settings_accepted(self) -> None:
         result = self.settings_dialog.result_value()
         self.settings = result.settings
+        self.queue_view.notifier.enabled = self.settings.desktop_notifications
         self.manager.waiter.undo_window_s = self.settings.undo_seconds
         self.queue_view.set_undo_window(self.settings.undo_seconds)
         await run_in_thread(save_settings, self.settings)

@@ -26,7 +26,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QKeySequence, QPainter, QPixmap, QShortcut
+from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QSplitter,
-    QSystemTrayIcon,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -52,6 +51,7 @@ from app.store.async_repository import AsyncRepository
 from app.store.errors import StoreError, UnknownItemError
 from app.store.models import Proposal, utcnow
 from app.store.team_review import AWAITING_SECOND_REVIEW, DISPUTED, EarlierVerdict
+from app.ui.desktop_notifications import QueueNotifier
 from app.ui.operations import run_op
 from app.ui.queue_filters import FilterBar
 from app.ui.review_panel import ReviewPanel
@@ -552,59 +552,6 @@ class BulkDialog(QDialog):
         self.accept()
 
 
-class QueueNotifier(QObject):
-    """Tells a person who is looking elsewhere that work waits: the tray icon's count and a desktop notification."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.waiting = 0
-        self.last_message: str | None = None
-        self.tray: QSystemTrayIcon | None = None
-        if QSystemTrayIcon.isSystemTrayAvailable():
-            self.tray = QSystemTrayIcon(self)
-            self.tray.setIcon(self._badge(0))
-
-    @property
-    def tooltip(self) -> str:
-        return f"Signoff — {self.waiting:,} waiting" if self.waiting else "Signoff — nothing waiting"
-
-    def update(self, waiting: int, new_items: int, *, focused: bool) -> None:
-        changed = waiting != self.waiting
-        self.waiting = waiting
-        if self.tray is not None:
-            if changed:
-                self.tray.setIcon(self._badge(waiting))
-            self.tray.setToolTip(self.tooltip)
-            self.tray.setVisible(True)
-        if new_items > 0 and not focused:
-            self.last_message = (
-                f"{new_items} new proposal{'s' if new_items != 1 else ''} to review ({waiting:,} waiting)."
-            )
-            if self.tray is not None and self.tray.supportsMessages():
-                self.tray.showMessage("Signoff", self.last_message, QSystemTrayIcon.MessageIcon.Information, 6000)
-
-    @staticmethod
-    def _badge(count: int) -> QIcon:
-        pixmap = QPixmap(32, 32)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setBrush(QColor("#2e7d32"))
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.drawRoundedRect(2, 2, 28, 28, 6, 6)
-        if count:
-            painter.setBrush(QColor("#c62828"))
-            painter.drawEllipse(12, 0, 20, 20)
-            painter.setPen(QColor("white"))
-            font = painter.font()
-            font.setPixelSize(11)
-            font.setBold(True)
-            painter.setFont(font)
-            painter.drawText(12, 0, 20, 20, int(Qt.AlignmentFlag.AlignCenter), str(count) if count < 100 else "99+")
-        painter.end()
-        return QIcon(pixmap)
-
-
 class QueueView(QWidget):
     """The queue page. ``changed`` fires after anything the reviewer can see changed (rows, states, figures)."""
 
@@ -773,6 +720,7 @@ class QueueView(QWidget):
 
     def stop(self) -> None:
         self.poll_timer.stop()
+        self.notifier.close()
         self.model.cancel_tasks()
         for task in list(self._tasks) + list(self._record_tasks.values()):
             task.cancel()

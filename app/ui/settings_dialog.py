@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -80,6 +81,10 @@ class SettingsDialog(QDialog):
         db_row.addWidget(self.database_edit, 1)
         db_row.addWidget(browse)
 
+        self.notifications_box = QCheckBox("Tell me when new proposals wait while Signoff is not in front")
+        self.notifications_box.setChecked(settings.desktop_notifications)
+        self.notifications_box.setToolTip("Through the desktop's notification service, else the tray icon")
+
         form = QFormLayout()
         form.addRow("API key", key_row)
         form.addRow("", self.key_status)
@@ -87,6 +92,7 @@ class SettingsDialog(QDialog):
         form.addRow("Reviewer name", self.reviewer_edit)
         form.addRow("Max turns per session", self.max_turns)
         form.addRow("Max tokens per turn", self.max_tokens)
+        form.addRow("Notifications", self.notifications_box)
         form.addRow("Database", db_row)
         form.addRow("", QLabel("A new database location takes effect when Signoff starts again."))
 
@@ -117,6 +123,7 @@ class SettingsDialog(QDialog):
             max_turns=self.max_turns.value(),
             max_tokens=self.max_tokens.value(),
             database=self.database_edit.text().strip(),
+            desktop_notifications=self.notifications_box.isChecked(),
         )
         typed = self.api_key_edit.text().strip()
         new_key = typed if typed else ("" if self._forget else None)

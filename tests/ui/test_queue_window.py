@@ -12,12 +12,14 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialogButtonBox
 
 from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME, SYSTEM_PROMPT, tool_definitions
+from app.services.desktop_notify import DesktopNotifier
 from app.services.endpoints import ANTHROPIC
 from app.services.sessions import NewSession
 from app.services.settings import Settings
 from app.standin.scenario import Turn, text_turn, tool_turn, tool_use_block
 from app.store.db import open_database
 from app.store.repository import Repository
+from tests.support.session_bus import session_bus
 from tests.support.store_queries import list_proposals
 from tests.support.window_harness import WindowDriver
 
@@ -333,18 +335,22 @@ def test_after_the_undo_window_the_decision_is_applied_and_u_says_it_is_final(qt
 
 
 def test_new_items_from_another_process_appear_and_a_reviewer_looking_elsewhere_is_told(
-    qtbot, qasync_loop, stack_factory
+    qtbot, qasync_loop, stack_factory, tmp_path
 ):
     stack = stack_factory(routed_scenario({"Gamma": [text_turn("Done.")]}), files={"gamma/.keep": ""})
     stack.repository.close()
     first = insert_from_another_process(stack.db_path, stack.workspace / "gamma", "Gamma one", "echo one")
     driver = WindowDriver(qtbot, stack.db_path)
+    bus_context = session_bus(tmp_path)
+    bus = bus_context.__enter__()
 
     async def scenario_run():
         window = await driver.open()
         window.show_queue()
         view = window.queue_view
         view.window_is_focused = lambda: False
+        # The desktop's notification service: a real process on a real session bus.
+        view.notifier.desktop = DesktopNotifier(bus.address)
         await driver.until(lambda: [i.id for i in waiting_rows(view)] == [first], what="the first item")
         assert view.notifier.last_message is None, "nothing new yet"
         second = insert_from_another_process(
@@ -353,6 +359,10 @@ def test_new_items_from_another_process_appear_and_a_reviewer_looking_elsewhere_
         await driver.until(lambda: row_for(view, "make deploy") is not None, what="the new item in the list")
         await driver.until(lambda: view.notifier.last_message is not None, what="a notification")
         assert "1 new proposal to review" in view.notifier.last_message
+        await driver.until(lambda: bus.notifications(), what="the notification on the desktop's service")
+        (shown,) = bus.notifications()
+        assert (shown["app"], shown["summary"]) == ("Signoff", "1 new proposal to review")
+        assert shown["body"].endswith("waiting in Signoff.")
         await driver.until(lambda: view.notifier.waiting == 2 and "2 waiting" in view.notifier.tooltip)
         await driver.until(
             lambda: view.stats_label.text().endswith("2 waiting · 0 decided today · 0/h · median – per decision")
@@ -367,4 +377,7 @@ def test_new_items_from_another_process_appear_and_a_reviewer_looking_elsewhere_
         view.grab().save("/tmp/queue_search.png")
         await driver.close()
 
-    qasync_loop.run_until_complete(scenario_run())
+    try:
+        qasync_loop.run_until_complete(scenario_run())
+    finally:
+        bus_context.__exit__(None, None, None)
