@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import struct
 import subprocess
 import sys
@@ -18,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from app import __version__
-from app.store.db import open_database
-from app.store.repository import Repository
+from tests.support.installed_signoff import bundled_env, demo_until_first_proposal_then_approve, init_db
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _NOT_SOURCE = shutil.ignore_patterns(
@@ -96,26 +94,6 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "signoff"
 
 
-def init_db(signoff: Path, env: dict[str, str]) -> None:
-    """Commands and the window open an existing database only; `signoff init-db` makes it (SIGNOFF_DB)."""
-    made = subprocess.run([str(signoff), "init-db"], env=env, capture_output=True, text=True, timeout=120)
-    assert made.returncode == 0, made.stdout + made.stderr
-
-
-def bundled_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """No Python on the PATH and none of this test run's Python settings: the bundle must bring its own."""
-    env = {
-        "PATH": str(tmp_path / "no-python-here"),
-        "HOME": str(tmp_path / "home"),
-        "SIGNOFF_DATA_DIR": str(tmp_path / "data"),
-        "SIGNOFF_CONFIG_DIR": str(tmp_path / "config"),
-        "SIGNOFF_DB": str(tmp_path / "signoff.db"),
-        "LANG": "C.UTF-8",
-    }
-    env.update(extra)
-    return env
-
-
 @pytest.mark.slow
 def test_the_bundle_carries_its_icon_entry_metainfo_and_tarball(bundle: Path):
     share = bundle / "share"
@@ -139,59 +117,13 @@ def test_the_bundle_carries_its_icon_entry_metainfo_and_tarball(bundle: Path):
 
 @pytest.mark.slow
 def test_the_bundle_runs_the_demo_headless_and_takes_a_decision_without_python(bundle: Path, tmp_path: Path):
-    signoff = str(bundle / "signoff")
     env = bundled_env(tmp_path)
-    version = subprocess.run([signoff, "--version"], env=env, capture_output=True, text=True, timeout=60)
+    version = subprocess.run(
+        [str(bundle / "signoff"), "--version"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert version.stdout.strip() == f"signoff {__version__}", version.stderr
     init_db(bundle / "signoff", env)
-    workspace = tmp_path / "ws"
-    shutil.copytree(REPO_ROOT / "resources" / "demo_workspace", workspace)
-    runner = subprocess.Popen(
-        [signoff, "run", "--demo", "--workspace", str(workspace), "--task", "Fix greet.py"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not (tmp_path / "signoff.db").exists():
-            assert runner.poll() is None and time.monotonic() < deadline, runner.stdout.read()
-            try:
-                runner.wait(timeout=0.1)
-            except subprocess.TimeoutExpired:
-                pass
-        database = open_database(str(tmp_path / "signoff.db"))
-        try:
-            repository = Repository(database)
-            while not repository.queue.page(limit=1):
-                assert runner.poll() is None and time.monotonic() < deadline, runner.stdout.read()
-                try:
-                    runner.wait(timeout=0.1)
-                except subprocess.TimeoutExpired:
-                    pass
-            first = repository.queue.page(limit=1)[0]
-            approved = subprocess.run(
-                [signoff, "approve", str(first.id), "--reviewer", "bundle-test"],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
-            assert approved.returncode == 0, approved.stdout + approved.stderr
-            assert approved.stdout.startswith(f"Approved: proposal {first.id}")
-            decision = repository.proposals.latest_decision(first.id)
-            assert (decision.verdict, decision.reviewer, decision.channel) == ("approve", "bundle-test", "cli")
-        finally:
-            database.close()
-    finally:
-        runner.send_signal(signal.SIGTERM)
-        try:
-            runner.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            runner.kill()
-            runner.wait()
-        runner.stdout.close()
+    demo_until_first_proposal_then_approve(bundle / "signoff", env, tmp_path, reviewer="bundle-test")
 
 
 @pytest.mark.slow
