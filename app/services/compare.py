@@ -21,7 +21,6 @@ from app.domain.policy import PolicyError
 from app.domain.records import AlternativeRecord, CompareRecord, DecisionRecord, MessageRecord, ProposalRecord
 from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME, changes_the_world, system_blocks, tools_for_request
 from app.services import review
-from app.services.agent import assistant_content_for_history, draft_fields
 from app.services.compare_limits import DEFAULT_ALTERNATIVES, MAX_ALTERNATIVES, MIN_ALTERNATIVES
 from app.services.policy_file import load_policy
 from app.services.review import ReviewError
@@ -170,6 +169,8 @@ def draft_alternative(
         fields.update(_no_change(f"No change proposed: it only views {path}."))
     else:
         try:
+            from app.services.agent import draft_fields
+
             fields.update(draft_fields(workspace, name, tool_input))
         except ToolInputError as err:
             fields.update(_no_change(f"No change proposed: its tool call cannot be carried out ({err})."))
@@ -257,6 +258,8 @@ async def sample(
                 )
             )
             continue
+        from app.services.agent import assistant_content_for_history
+
         content = assistant_content_for_history(answer.content)
         for block in content:
             # Every tool call in a session has its own id (proposals are keyed by it); a clash would be a stand-in

@@ -11,11 +11,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import anthropic
-
 from app.domain.critic import CriticAnswerError, agent_intent, critic_request, read_answer
 from app.domain.judgments import DEFAULT_RUBRIC, CriticResult
 from app.domain.records import ProposalRecord
+from app.services.endpoints import load_sdk
 from app.services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -85,6 +84,7 @@ class Critic:
         model = settings.critic_model
         critic_id = await self._db("start_critic", proposal.id, model=model)
         self._changed(proposal.id)
+        await load_sdk()
         try:
             body = await self._request(proposal, model, config.critic_rubric or DEFAULT_RUBRIC)
             client = self.endpoints.client(session.endpoint)
@@ -105,10 +105,11 @@ class Critic:
         except asyncio.CancelledError:
             await self._db("finish_critic", critic_id, error="Stopped before it answered.")
             raise
-        except (anthropic.APIError, CriticAnswerError) as err:
-            values = {"error": _one_line(err)}
         except Exception as err:
-            log.exception("critic failed")
+            import anthropic  # loaded by now (load_sdk): only the expected failures go unlogged
+
+            if not isinstance(err, (anthropic.APIError, CriticAnswerError)):
+                log.exception("critic failed")
             values = {"error": _one_line(err)}
         await self._db("finish_critic", critic_id, **values)
         self._changed(proposal.id)

@@ -8,23 +8,35 @@ No Qt here.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import socket
+import sys
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from app.domain.records import DecisionRecord, ProposalRecord, SessionRecord
 from app.domain.tools import SYSTEM_PROMPT, tool_definitions
 from app.services import compare, decisions, review
-from app.services.agent import SessionBusyError, SessionRunner
 from app.services.decision_wait import DecisionWaiter
 from app.services.endpoints import Endpoints
 from app.services.events import EventListener, SessionEvent, StatusChanged
 from app.services.workspace import Workspace
 from app.store.async_repository import AsyncRepository
 
+if TYPE_CHECKING:
+    from app.services.agent import SessionRunner
+
 log = logging.getLogger(__name__)
+
+
+async def load_agent_loop() -> None:
+    """Import the agent loop and the API SDK under it on a worker thread (1.5-3.5 s here): the window paints first
+    and never freezes when its first session starts. At once when they are loaded already."""
+    if "app.services.agent" not in sys.modules:
+        await asyncio.to_thread(importlib.import_module, "app.services.agent")
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,7 @@ class SessionManager:
         root = str(Workspace(spec.workspace_root).root)
         if not spec.task.strip():
             raise ValueError("Type a task for the agent first.")
+        await load_agent_loop()
         # Fail before storing anything when there is no key for this endpoint.
         self.endpoints.client(spec.endpoint)
         session = await self.repository.write(
@@ -117,9 +130,12 @@ class SessionManager:
         if session.source is not None:
             # An external agent (Claude Code, Codex, ...) runs the session; its adapter delivers decisions to it.
             raise ValueError(f"Session {session_id} is run by {session.source}; Signoff cannot resume it.")
+        await load_agent_loop()
         return self._spawn(session)
 
     def _spawn(self, session: SessionRecord) -> asyncio.Task[str]:
+        from app.services.agent import SessionRunner
+
         runner = SessionRunner(
             session,
             repository=self.repository,
@@ -136,6 +152,8 @@ class SessionManager:
         return task
 
     async def _run(self, runner: SessionRunner) -> str:
+        from app.services.agent import SessionBusyError
+
         try:
             return await runner.run()
         except SessionBusyError as err:

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
+import time
 import traceback
 
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -48,6 +51,32 @@ def install_excepthook(app: QApplication) -> None:
         box.open()
 
     sys.excepthook = hook
+
+
+class FirstPaintReporter(QObject):
+    """Writes the wall-clock time (time.time()) at which the window finished its first paint to ``path``: the cold
+    start benchmark (tests/benchmarks/bench_cold_start.py) sets SIGNOFF_FIRST_PAINT_FILE and compares it with the
+    moment it spawned the process."""
+
+    def __init__(self, window, path: str) -> None:
+        super().__init__(window)
+        self.path = path
+        self.window = window
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.Paint:
+            self.window.removeEventFilter(self)
+            # After this paint event has been handled: the frame is drawn.
+            QTimer.singleShot(0, self._write)
+        return False
+
+    def _write(self) -> None:
+        try:
+            with open(self.path, "w", encoding="utf-8") as out:
+                out.write(repr(time.time()))
+        except OSError as err:
+            log.error("could not write the first-paint time to %s: %s", self.path, err)
 
 
 def _raise(window) -> None:
@@ -99,6 +128,8 @@ def run_window(*, db_url: str | None = None, demo: bool = False, screenshot: str
         context = WindowContext.create(database, settings=settings)
         window = MainWindow(context, demo=demo)
         window.closed.connect(closed.set)
+        if os.environ.get("SIGNOFF_FIRST_PAINT_FILE"):
+            FirstPaintReporter(window, os.environ["SIGNOFF_FIRST_PAINT_FILE"])
         server = None if screenshot else listen_for_second_starts(lambda: _raise(window))
         window.show()
         await window.start()

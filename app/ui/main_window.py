@@ -36,7 +36,7 @@ from app.services.compare import PickRequest
 from app.services.demo_workspace import DEMO_TASK, make_demo_workspace
 from app.services.endpoints import ANTHROPIC, DEMO, Endpoints, NoApiKeyError
 from app.services.runtime import session_runtime
-from app.services.sessions import NewSession, SessionManager
+from app.services.sessions import NewSession, SessionManager, load_agent_loop
 from app.services.settings import Settings, save_settings
 from app.standin.demo import DEMO_MODEL_ID
 from app.store.async_repository import AsyncRepository
@@ -258,9 +258,14 @@ class MainWindow(QMainWindow):
             # Back on the page the reviewer left (the demo shows its session instead).
             restore_page(self)
         await self._load_models()
+        # The agent loop and the API SDK load on a worker thread while the person reads: Start never waits for them.
+        self._warm_up = asyncio.ensure_future(load_agent_loop())
 
     async def shutdown(self) -> None:
         self._shutting_down = True
+        warm_up = getattr(self, "_warm_up", None)
+        if warm_up is not None:
+            warm_up.cancel()
         self.poll_timer.stop()
         self.queue_view.stop()
         await self.team_mode.stop()

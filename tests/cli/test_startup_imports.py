@@ -79,3 +79,18 @@ def test_a_database_behind_head_still_gets_alembic_and_is_migrated(env, tmp_path
     assert "alembic" in imported("queue", "--json", "--db", str(path), env=env)
     with open_database(str(path), migrate=False) as database:
         assert database.revision == head_revision()
+
+
+def test_the_window_paints_before_the_api_sdk_is_imported():
+    """Importing the window's modules leaves the SDK out: it loads on a worker thread after the first paint
+    (app.services.sessions.load_agent_loop), so the window never waits seconds for it before it shows."""
+    probe = "import sys, app.ui.application, app.ui.main_window; print('anthropic' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO_ROOT)),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.strip() == "False", result.stdout + result.stderr
