@@ -29,7 +29,12 @@ from app.tui.runner import SessionHost
 POLL_S = 0.5
 # Rows kept loaded below the one decided.
 LOAD_AHEAD = 20
-VERDICT_WORDS = {"approve": "Approved", "reject": "Rejected", "edit": "Approved with your edit"}
+VERDICT_WORDS = {
+    "approve": "Approved",
+    "reject": "Rejected",
+    "edit": "Approved with your edit",
+    "pick": "Picked an alternative",
+}
 
 
 class SignoffTui(App):
@@ -189,6 +194,71 @@ class SignoffTui(App):
 
     def decide_hunks(self, proposal: ProposalRecord, verdicts, *, shown_at: dt.datetime | None = None) -> None:
         self._decided(proposal, lambda: self.decider.by_hunk(proposal, verdicts, shown_at=shown_at))
+
+    def compare(self, proposal: ProposalRecord, *, shown_at: dt.datetime | None = None) -> None:
+        """Sample alternatives for the proposal's step with the session's own API key (off the key path), then show
+        them; a pick or a rejection of all is decided like any other decision."""
+        if self.host is None:
+            self.say(f"Compare needs the session runner of `signoff tui`; or: signoff compare {proposal.id}")
+            return
+        if proposal.kind == "command" and not proposal.command:
+            return
+        self.say(f"Sampling alternatives for #{proposal.id} …")
+        self.run_worker(self._sample(proposal, shown_at), group="compare", exclusive=True)
+
+    async def _sample(self, proposal: ProposalRecord, shown_at: dt.datetime | None) -> None:
+        from app.services import compare as compare_service
+        from app.services.endpoints import NoApiKeyError, load_sdk
+        from app.tui.compare_screen import CompareScreen
+
+        assert self.host is not None
+        host = self.host
+        try:
+            session = await host.repository.read(lambda store: store.sessions.get(proposal.session_id))
+            await load_sdk()
+            client = host.endpoints.client(session.endpoint)
+            try:
+                record = await compare_service.sample(
+                    host.repository,
+                    client,
+                    proposal.id,
+                    compare_service.DEFAULT_ALTERNATIVES,
+                    requested_by=self.decider.reviewer,
+                    channel="tui",
+                )
+            finally:
+                await client.close()
+        except NoApiKeyError as err:
+            self.say(f"c needs the session's API key: {err}")
+            return
+        except (compare_service.CompareError, StoreError) as err:
+            self.say(str(err))
+            return
+        if self.screen is not self.proposal_screen or self.proposal_screen.proposal is not proposal:
+            # The reviewer moved on while it sampled: keep the alternatives for later (`signoff compare --last`).
+            self.say(
+                f"Alternatives for #{proposal.id} are ready: c on it again, or signoff compare {proposal.id} --last"
+            )
+            return
+
+        def pick(position: int) -> None:
+            self.pop_screen()
+            self._decided(proposal, lambda: self.decider.pick(proposal, record.id, position, shown_at=shown_at))
+
+        def reject_all() -> None:
+            from app.tui.widgets import Prompt
+
+            def send(reason: str | None) -> None:
+                if reason:
+                    self.pop_screen()
+                    self._decided(
+                        proposal,
+                        lambda: self.decider.pick(proposal, record.id, None, reason=reason, shown_at=shown_at),
+                    )
+
+            self.push_screen(Prompt(f"Why reject every alternative of #{proposal.id}?", required=True), send)
+
+        self.push_screen(CompareScreen(record, on_pick=pick, on_reject_all=reject_all))
 
     def undo(self) -> None:
         try:

@@ -53,6 +53,32 @@ class Decider:
             raise DecisionRefusedError(str(err)) from None
         return self._decide(request)
 
+    def pick(
+        self,
+        proposal: ProposalRecord,
+        compare_id: int,
+        position: int | None,
+        *,
+        reason: str | None = None,
+        shown_at: dt.datetime | None = None,
+    ) -> DecisionRecord:
+        """Pick one of a compare's alternatives (``position``), or reject them all (None) with ``reason``."""
+        from app.services.compare import PickRequest
+
+        context = self._context(proposal, shown_at)
+        request = PickRequest(proposal.id, compare_id, position, "", reason=reason, **context)
+        try:
+            decision = decisions.pick(self.repository, request, self._actor()).decision
+        except Exception as err:
+            refused = decisions.failure(err, proposal.id)
+            if refused is None:
+                raise
+            raise DecisionRefusedError(refused.message) from None
+        self.decided.append(proposal.id)
+        if self.after is not None:
+            self.after(proposal.id)
+        return decision
+
     def undo_last(self) -> ProposalRecord:
         """Take back the newest decision made here that can still be taken back."""
         if not self.decided:

@@ -133,7 +133,7 @@ class ProposalScreen(Screen):
 
     def action_compare(self) -> None:
         if self.proposal is not None:
-            self.say(f"Compare runs in the window, or: signoff compare {self.proposal.id}")
+            self.app.compare(self.proposal, shown_at=self.shown_at)
 
     def action_neighbour(self, step: int) -> None:
         if self.proposal is not None:
