@@ -19,6 +19,8 @@ DEFAULT_MAX_TURNS = 30
 DEFAULT_MAX_TOKENS = 8192
 # The critic: a small fast model reading each proposal beside the person (issue 13).
 DEFAULT_CRITIC_MODEL = "claude-haiku-5-5"
+# The window's colours: the system's, or light or dark whatever the system says.
+THEMES = ("system", "light", "dark")
 
 
 def default_reviewer() -> str:
@@ -53,6 +55,7 @@ class Settings:
     critic_blind: bool = False
     # New proposals while the window is not in front: the desktop's notification service (else the tray's message).
     desktop_notifications: bool = True
+    theme: str = "system"
 
     @property
     def reviewer_name(self) -> str:
@@ -80,6 +83,8 @@ def load_settings() -> Settings:
             value = float(value)  # "3" typed by hand for a number of seconds
         if expected is not None and isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
             values[name] = value
+    if values.get("theme") not in THEMES:
+        values.pop("theme", None)  # a hand-edited value the window does not know: the system's colours
     return replace(Settings(), **values)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.domain.agreement import pairwise_agreement
+from app.domain.decision_stats import DecisionFact
 from app.domain.lifecycle import STILL_UNDECIDED, ProposalStatus
 from app.domain.records import ProposalRecord, as_utc
 from app.domain.review_rules import NO_RULES, ReviewRules, checked
@@ -125,6 +126,30 @@ class Reviews(StoreBase):
         with self._orm() as orm:
             rows = orm.execute(select(Proposal.status, func.count()).group_by(Proposal.status)).all()
             return {str(status): int(count) for status, count in rows}
+
+    def decision_facts(self) -> list[DecisionFact]:
+        """Every decision that stands (approve / reject / edit at any stage), with its proposal's kind and workspace:
+        what app.domain.decision_stats counts."""
+        with self._orm() as orm:
+            rows = orm.execute(
+                select(
+                    Decision.reviewer,
+                    Decision.verdict,
+                    Decision.decided_at,
+                    Decision.time_on_screen_ms,
+                    Proposal.kind,
+                    Workspace.root_path,
+                )
+                .join(Proposal, Proposal.id == Decision.proposal_id)
+                .join(AgentSession, AgentSession.id == Proposal.session_id)
+                .join(Workspace, Workspace.id == AgentSession.workspace_id)
+                .where(live_decisions())
+                .order_by(Decision.id)
+            ).all()
+            return [
+                DecisionFact(str(reviewer), str(verdict), as_utc(decided_at), shown_ms, str(kind), str(root))
+                for reviewer, verdict, decided_at, shown_ms, kind, root in rows
+            ]
 
     def stats(self) -> TeamStats:
         """What ``signoff stats`` and the window's stats view show."""

@@ -31,10 +31,6 @@ def _configure_logging() -> None:
     )
 
 
-def load_stylesheet() -> str:
-    return (resources_dir() / "themes" / "signoff.qss").read_text(encoding="utf-8")
-
-
 def install_excepthook(app: QApplication) -> None:
     """Unhandled errors (also from @asyncSlot coroutines) are logged and shown, never silently lost."""
 
@@ -100,7 +96,6 @@ def run_window(*, db_url: str | None = None, demo: bool = False, screenshot: str
     app.setOrganizationName("Signoff")
     app.setDesktopFileName("signoff")
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "signoff.svg")))
-    app.setStyleSheet(load_stylesheet())
     install_excepthook(app)
     from app.ui.window_state import listen_for_second_starts, raise_running_instance
 
@@ -110,6 +105,9 @@ def run_window(*, db_url: str | None = None, demo: bool = False, screenshot: str
     collector = MainThreadGarbageCollector(app)
 
     settings = load_settings()
+    from app.ui.theme import apply_theme
+
+    apply_theme(app, settings.theme)
     try:
         database = open_store(db_url, settings)
     except StoreError as err:

@@ -16,6 +16,7 @@ from app.domain.diffing import compute_diff
 from app.domain.records import AlternativeRecord, CompareRecord
 from app.services import compare
 from app.ui.diff_view import DiffView
+from app.ui.theme import current_colours
 
 
 def _display_text(content: bytes | None) -> str | None:
@@ -50,7 +51,8 @@ class ComparePane(QFrame):
         tokens = f" · {usage.get('output_tokens')} tokens out" if usage.get("output_tokens") else ""
         self._details = (
             f"{html.escape(compare.target_text(alternative))}<br>"
-            f"<span style='color:#6e7781'>{html.escape(compare.sampling_text(alternative.sampling))}{tokens}</span>"
+            f"<span style='color:{current_colours()['muted']}'>"
+            f"{html.escape(compare.sampling_text(alternative.sampling))}{tokens}</span>"
         )
         self._show_header(False)
         self.said = QLabel(_said(alternative))
@@ -87,8 +89,9 @@ class ComparePane(QFrame):
         key = "Enter picks" if a.proposes_change or a.position == 0 else "cannot be picked"
         # The mark, not only the theme's border, says which pane Enter picks.
         mark = "▶ " if selected else ""
+        muted = current_colours()["muted"]
         self.header.setText(
-            f"<b>{mark}{html.escape(a.label)}</b> &nbsp;<span style='color:#6e7781'>[{key}]</span><br>{self._details}"
+            f"<b>{mark}{html.escape(a.label)}</b> &nbsp;<span style='color:{muted}'>[{key}]</span><br>{self._details}"
         )
 
     def set_selected(self, selected: bool) -> None:

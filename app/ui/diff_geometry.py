@@ -22,7 +22,7 @@ from app.ui.diff_rows import (
     RowKind,
     wrapped_line_count,
 )
-from app.ui.diff_search import KEY_LEGEND
+from app.ui.diff_search import key_legend
 
 
 class Mode(enum.Enum):
@@ -244,7 +244,8 @@ class DiffGeometry:
                 parts.append("wrapped")
             if self._show_whitespace:
                 parts.append("whitespace shown")
-            self.legend.setText("   ".join([" · ".join(parts), KEY_LEGEND]) if parts else KEY_LEGEND)
+            legend = key_legend(command=not isinstance(self._rows, DiffRows))
+            self.legend.setText("   ".join([" · ".join(parts), legend]) if parts else legend)
         if show != self.legend.isVisible():
             self.legend.setVisible(show)
             self._place_children()

@@ -3,38 +3,50 @@ Widgets only; the search itself runs in diff_rows (over row texts) and the view 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
 
-# (key sequence for QShortcut, DiffView method, what the legend says). None of these may be A, R or E, with or
-# without Shift: the review panel owns those (whole-proposal and per-hunk verdicts).
-VIEW_KEYS: tuple[tuple[str, str, str], ...] = (
-    ("T", "toggle_mode", "t unified/split"),
-    ("N", "next_hunk", "n/p hunk"),
-    ("P", "previous_hunk", ""),
-    ("X", "expand_current_fold", "x/⇧X expand"),
-    ("Shift+X", "expand_all_folds", ""),
-    ("Ctrl+F", "open_find", "/ find"),
-    ("/", "open_find", ""),
-    ("F3", "find_next", ""),
-    ("Shift+F3", "find_previous", ""),
-    ("W", "toggle_wrap", "w wrap"),
-    ("Shift+W", "toggle_whitespace", "⇧W whitespace"),
+
+@dataclass(frozen=True)
+class ViewKey:
+    """One key of the diff view: the QShortcut sequence, the DiffView method it runs, the legend's short words (empty:
+    folded into a neighbour's), the shortcut sheet's words, and whether it does anything on a command proposal."""
+
+    sequence: str
+    method: str
+    legend: str
+    help: str
+    on_command: bool = False
+
+
+# None of these may be A, R or E, with or without Shift: the review panel owns those (whole-proposal and per-hunk
+# verdicts). The legend under the diff, the shortcut sheet and the View menu are all read from this table.
+VIEW_KEYS: tuple[ViewKey, ...] = (
+    ViewKey("T", "toggle_mode", "t unified/split", "Unified or side by side"),
+    ViewKey("N", "next_hunk", "n/p hunk", "Next hunk"),
+    ViewKey("P", "previous_hunk", "", "Previous hunk"),
+    ViewKey("X", "expand_current_fold", "x/⇧X expand", "Expand the fold near the current hunk"),
+    ViewKey("Shift+X", "expand_all_folds", "", "Expand every fold"),
+    ViewKey("Ctrl+F", "open_find", "/ find", "Find in the diff or command", on_command=True),
+    ViewKey("/", "open_find", "", "Find in the diff or command", on_command=True),
+    ViewKey("F3", "find_next", "", "Next match", on_command=True),
+    ViewKey("Shift+F3", "find_previous", "", "Previous match", on_command=True),
+    ViewKey("W", "toggle_wrap", "w wrap", "Wrap long lines", on_command=True),
+    ViewKey("Shift+W", "toggle_whitespace", "⇧W whitespace", "Show spaces and tabs on changed lines"),
 )
 
-KEY_LEGEND = " · ".join(label for _, _, label in VIEW_KEYS if label)
 
-KEY_HELP = (
-    "Diff view keys\n"
-    "t  unified / side by side\n"
-    "n / p  next / previous hunk\n"
-    "x  expand the fold near the current hunk (Enter, or click a fold)\n"
-    "Shift+X  expand every fold\n"
-    "/ or Ctrl+F  find; Enter / F3 next, Shift+Enter / Shift+F3 previous, Esc closes\n"
-    "w  wrap long lines\n"
-    "Shift+W  show spaces and tabs on changed lines"
-)
+def key_legend(*, command: bool = False) -> str:
+    """The strip under the view: only the keys that do something on what is shown (no hunk keys on a command)."""
+    return " · ".join(key.legend for key in VIEW_KEYS if key.legend and (key.on_command or not command))
+
+
+KEY_LEGEND = key_legend()
+
+KEY_HELP = "Diff view keys\n" + "\n".join(f"{key.sequence}  {key.help}" for key in VIEW_KEYS)
 
 
 class _FindEdit(QLineEdit):

@@ -150,10 +150,10 @@ class DiffView(DiffPainter, DiffGeometry, DiffFolds, DiffFind, QAbstractScrollAr
         self._make_shortcuts(owner)
 
     def _make_shortcuts(self, owner: QWidget) -> None:
-        for sequence, method, _ in VIEW_KEYS:
-            shortcut = QShortcut(QKeySequence(sequence), owner)
+        for key in VIEW_KEYS:
+            shortcut = QShortcut(QKeySequence(key.sequence), owner)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(getattr(self, method))
+            shortcut.activated.connect(getattr(self, key.method))
             self._shortcuts.append(shortcut)
 
     # --- what to show -------------------------------------------------------------------------------------------

@@ -10,8 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -19,12 +18,12 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMessageBox,
     QPlainTextEdit,
     QSplitter,
     QStackedWidget,
     QTabWidget,
     QTextEdit,
-    QToolBar,
 )
 from qasync import asyncSlot
 
@@ -43,14 +42,16 @@ from app.store.async_repository import AsyncRepository
 from app.store.errors import StoreError, UnknownItemError
 from app.ui.background import run_in_thread
 from app.ui.composer import Composer
+from app.ui.menus import WindowMenus
 from app.ui.operations import run_op
 from app.ui.policy_dialog import PolicyController
 from app.ui.queue_view import QueueView
 from app.ui.review_panel import ReviewPanel
-from app.ui.review_rules_dialog import SHORTCUT as REVIEW_RULES_SHORTCUT
 from app.ui.review_rules_dialog import ReviewRulesController
 from app.ui.settings_dialog import SettingsDialog
+from app.ui.shortcut_sheet import ShortcutSheet
 from app.ui.team_mode import TeamModeController
+from app.ui.theme import apply_theme
 from app.ui.transcript_view import TranscriptView
 from app.ui.window_state import restore_geometry, restore_page, save_window
 
@@ -180,60 +181,63 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.mode_label)
 
     def _build_actions(self) -> None:
-        toolbar = QToolBar("Main")
-        toolbar.setObjectName("mainToolbar")
-        toolbar.setMovable(False)
-        self.addToolBar(toolbar)
-
-        def action(text: str, shortcut: str, slot, tip: str) -> QAction:
-            act = QAction(text, self)
-            act.setShortcut(QKeySequence(shortcut))
-            act.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
-            act.triggered.connect(slot)
-            toolbar.addAction(act)
-            return act
-
-        self.new_action = action("New session", "Ctrl+N", self.show_composer, "Start a new agent session")
-        self.stop_action = action("Stop", "Ctrl+.", self.stop_selected, "Stop the selected session now")
-        self.resume_action = action("Resume", "Ctrl+R", self.resume_selected, "Continue an interrupted session")
-        self.demo_action = action("Demo", "Ctrl+D", self.start_demo, "Run the offline demo on a fresh sample project")
-        self.settings_action = action("Settings", "Ctrl+,", self.open_settings, "API key, model, reviewer, database")
-        self.export_action = action(
-            "Export…", "Ctrl+Shift+E", self.open_export, "Write decisions as a training dataset"
-        )
+        # The controllers first: menu entries run their methods.
         self.team_mode = TeamModeController(self)
-        self.stats_action = action(
-            "Stats",
-            "Ctrl+Shift+S",
-            self.team_mode.open_stats,
-            "What waits, and agreement between reviewers (Cohen's κ)",
-        )
         self.policies = PolicyController(self)
-        self.policies_action = action(
-            "Policies…",
-            "Ctrl+Shift+P",
-            self.policies.open_dialog,
-            "What may run unasked in this workspace (allow / ask / deny)",
-        )
         self.review_rules = ReviewRulesController(self)
-        self.review_rules_action = action(
-            "Review rules…",
-            REVIEW_RULES_SHORTCUT,
-            self.review_rules.open_dialog,
-            "Which proposals of a workspace need two independent reviews, and who adjudicates",
+        self.menus = WindowMenus(self)
+        self.shortcut_sheet: ShortcutSheet | None = None
+
+    # -- menu commands -------------------------------------------------------------------------------------------------
+
+    def active_review_panel(self) -> ReviewPanel:
+        """The review pane of the page on screen (the queue's or the sessions')."""
+        return self.queue_view.panel if self.pages.currentWidget() is self.queue_view else self.review_panel
+
+    def quit(self) -> None:
+        # Closing the window ends the run (app.ui.application waits for ``closed``), after saving its size.
+        self.close()
+
+    def find(self) -> None:
+        if self.pages.currentWidget() is self.queue_view:
+            self.queue_view.filter_bar.focus_search()
+        else:
+            self.review_panel.diff_view.open_find()
+
+    def show_shortcuts(self) -> None:
+        if self.shortcut_sheet is None:
+            self.shortcut_sheet = ShortcutSheet(self)
+        self.shortcut_sheet.open_filtered()
+
+    def show_about(self) -> None:
+        from app.paths import config_dir, data_dir
+
+        QMessageBox.about(
+            self,
+            "About Signoff",
+            "<b>Signoff</b> — an approval desk for AI agents.<br>"
+            f"Settings: {config_dir()}<br>Data and log: {data_dir()}<br>Keys: F1",
         )
-        self.next_action = QAction("Next waiting proposal", self)
-        self.next_action.setShortcut(QKeySequence("Ctrl+J"))
-        self.next_action.triggered.connect(self.focus_review)
-        self.addAction(self.next_action)
-        self.queue_action = QAction("Queue", self)
-        self.queue_action.setShortcut(QKeySequence("Ctrl+1"))
-        self.queue_action.triggered.connect(self.show_queue)
-        self.addAction(self.queue_action)
-        self.sessions_action = QAction("Sessions", self)
-        self.sessions_action.setShortcut(QKeySequence("Ctrl+2"))
-        self.sessions_action.triggered.connect(self.show_sessions)
-        self.addAction(self.sessions_action)
+
+    @asyncSlot(str)
+    async def set_theme(self, theme: str) -> None:
+        """Apply a theme at once and keep it in Settings."""
+        self.settings = replace(self.settings, theme=theme)
+        self._apply_theme()
+        await run_in_thread(save_settings, self.settings)
+
+    def _apply_theme(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            apply_theme(app, self.settings.theme)
+        self.menus.show_theme(self.settings.theme)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            menus = getattr(self, "menus", None)
+            if menus is not None:
+                menus.refresh_icons()
 
     # -- start and stop ------------------------------------------------------------------------------------------------
 
@@ -714,8 +718,11 @@ class MainWindow(QMainWindow):
     @asyncSlot()
     async def _settings_accepted(self) -> None:
         result = self.settings_dialog.result_value()
+        theme_changed = result.settings.theme != self.settings.theme
         self.settings = result.settings
         self.queue_view.notifier.enabled = self.settings.desktop_notifications
+        if theme_changed:
+            self._apply_theme()
         self.manager.waiter.undo_window_s = self.settings.undo_seconds
         self.queue_view.set_undo_window(self.settings.undo_seconds)
         await run_in_thread(save_settings, self.settings)

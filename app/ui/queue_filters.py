@@ -60,8 +60,11 @@ class FilterBar(QWidget):
         self.flag.addItem("Any flags", None)
         for flag in FLAG_NAMES:
             self.flag.addItem(FLAG_LABELS[flag], flag)
-        for combo in (self.workspace, self.session, self.kind, self.flag):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # Widths fixed by a character count, not by the choices: new workspaces or sessions must not move the bar.
+        for combo, characters in ((self.workspace, 18), (self.session, 22), (self.kind, 9), (self.flag, 16)):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(characters)
+            combo.view().setTextElideMode(Qt.TextElideMode.ElideMiddle)
             combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
             combo.currentIndexChanged.connect(self._emit)
 

@@ -29,6 +29,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QHeaderView,
@@ -54,7 +55,9 @@ from app.store.team_review import AWAITING_SECOND_REVIEW, DISPUTED, EarlierVerdi
 from app.ui.desktop_notifications import QueueNotifier
 from app.ui.operations import run_op
 from app.ui.queue_filters import FilterBar
+from app.ui.review_keys import QUEUE_HINT, QUEUE_KEYS
 from app.ui.review_panel import ReviewPanel
+from app.ui.theme import current_colours
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +167,7 @@ class QueueModel(QAbstractTableModel):
         self.show_claims = False
         # The verifier's latest status per proposal id (issue 13), read with each page: the Tests column.
         self.tests: dict[int, str] = {}
-        self._muted = QBrush(QColor("#8a8f98"))
-        self._flag_brush = QBrush(QColor("#c62828"))
+        self._brushes: tuple[int, QBrush, QBrush] | None = None
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -199,9 +201,10 @@ class QueueModel(QAbstractTableModel):
             return cached[2][column]
         name = COLUMNS[column][0]
         if role == _FOREGROUND:
+            muted, flag = self._foregrounds()
             if name == "flags" or (name == "tests" and self.tests.get(item.id) == "failed"):
-                return self._flag_brush
-            return None if item.id not in self.local else self._muted
+                return flag
+            return None if item.id not in self.local else muted
         if role == _ALIGNMENT:
             return _RIGHT if name in ("age", "lines") else None
         if role == _FONT:
@@ -217,6 +220,14 @@ class QueueModel(QAbstractTableModel):
         if role == _USER:
             return item.id
         return None
+
+    def _foregrounds(self) -> tuple[QBrush, QBrush]:
+        """Muted text and flag text from the theme's colours, rebuilt when the palette changes."""
+        key = QApplication.palette().cacheKey()
+        if self._brushes is None or self._brushes[0] != key:
+            colours = current_colours()
+            self._brushes = (key, QBrush(QColor(colours["muted"])), QBrush(QColor(colours["reject"])))
+        return self._brushes[1], self._brushes[2]
 
     def _live_text(self, item: QueueItemRecord, column: int) -> str:
         """Texts that change without the row changing (local state, the clock, the verifier): never cached."""
@@ -479,17 +490,12 @@ class QueueTable(QTableView):
 
     command = Signal(str)
 
+    # Plain keys of QUEUE_KEYS (the shortcut sheet and the hint strip read the same table).
     _KEYS = {
-        Qt.Key.Key_J: "next",
-        Qt.Key.Key_K: "previous",
-        Qt.Key.Key_Return: "open",
-        Qt.Key.Key_Enter: "open",
-        Qt.Key.Key_A: "approve",
-        Qt.Key.Key_R: "reject",
-        Qt.Key.Key_E: "edit",
-        Qt.Key.Key_C: "compare",
-        Qt.Key.Key_S: "skip",
-        Qt.Key.Key_U: "undo",
+        QKeySequence(key)[0].key(): binding.action
+        for binding in QUEUE_KEYS
+        if binding.action not in ("extend", "search")
+        for key in binding.keys
     }
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt override)
@@ -691,10 +697,7 @@ class QueueView(QWidget):
         top_layout.addWidget(self.filter_bar)
         top_layout.addWidget(self.message_label)
         top_layout.addWidget(self.table, 1)
-        hint = QLabel(
-            "j/k move · Enter opens · a approve · r reject · e edit · c compare · s skip · u undo · "
-            "Shift+j/k or Ctrl+A select several · Ctrl+F search"
-        )
+        hint = QLabel(QUEUE_HINT)
         hint.setObjectName("queueHint")
         top_layout.addWidget(hint)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
@@ -1161,7 +1164,8 @@ class QueueView(QWidget):
     def show_message(self, text: str, *, kind: str = "error") -> None:
         self.message_label.setProperty("kind", kind)
         self.message_label.setText(text)
-        self.message_label.setStyleSheet("color: #c62828;" if kind == "error" else "color: #1565c0;")
+        colours = current_colours()
+        self.message_label.setStyleSheet(f"color: {colours['reject'] if kind == 'error' else colours['link']};")
         self.message_label.show()
 
     # -- filters -------------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import (
 from app.ui.compare_view import CompareBar, CompareView
 from app.ui.diff_view import DiffView
 from app.ui.policy_dialog import RuleSuggestionBar
-from app.ui.review_keys import REVIEW_KEYS
+from app.ui.review_keys import REVIEW_KEYS, tooltip
 from app.ui.review_parts import (
     EditBox,
     ReasonBox,
@@ -103,19 +104,22 @@ class ReviewPanelBuilders:
         self.reject_button.setObjectName("rejectButton")
         self.edit_button = QPushButton("Edit…  [E]")
         self.edit_button.setObjectName("editButton")
+        self.approve_button.setToolTip(tooltip("approve"))
+        self.reject_button.setToolTip(tooltip("start_reject"))
+        self.edit_button.setToolTip(tooltip("start_edit"))
         self.approve_button.clicked.connect(self.approve)
         self.reject_button.clicked.connect(self.start_reject)
         self.edit_button.clicked.connect(self.start_edit)
         self.always_allow_button = QPushButton("Always allow here  [Ctrl+Shift+A]")
         self.always_allow_button.setObjectName("alwaysAllowButton")
         self.always_allow_button.setToolTip(
-            "Approve, and add a rule to this workspace's policy so the same action runs unasked"
+            "Approve, and add a rule to this workspace's policy so the same action runs unasked  (Ctrl+Shift+A)"
         )
         self.always_allow_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.always_allow_button.clicked.connect(self.always_allow)
         self.compare_button = QPushButton("Compare…  [C]")
         self.compare_button.setObjectName("compareButton")
-        self.compare_button.setToolTip("Sample 2-4 alternatives for this step and pick the best side by side (C)")
+        self.compare_button.setToolTip("Sample 2-4 alternatives for this step and pick the best side by side  (C)")
         self.compare_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.compare_button.clicked.connect(self.start_compare)
         self.compare_button.hide()
@@ -125,6 +129,9 @@ class ReviewPanelBuilders:
         self.reject_all_button.setObjectName("rejectAllButton")
         self.leave_compare_button = QPushButton("Back  [Esc]")
         self.leave_compare_button.setObjectName("leaveCompareButton")
+        self.pick_button.setToolTip("Pick the selected alternative: the agent goes on with it  (Enter)")
+        self.reject_all_button.setToolTip("Reject every alternative with one reason  (R)")
+        self.leave_compare_button.setToolTip("Back to the proposal  (Esc)")
         self.pick_button.clicked.connect(lambda: self.pick(self.compare_view.selected))
         self.reject_all_button.clicked.connect(self.start_reject_all)
         self.leave_compare_button.clicked.connect(self.leave_compare)
@@ -140,6 +147,10 @@ class ReviewPanelBuilders:
         self.confirm_button.clicked.connect(self._confirm)
         self.cancel_button = QPushButton("Cancel  [Esc]")
         self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.setToolTip("Close the reason or the editor; nothing is decided  (Esc)")
+        self.confirm_button.setToolTip(
+            "Send the reason or your version  (Enter in the reason box, Ctrl+Enter in the editor)"
+        )
         self.cancel_button.clicked.connect(self._close_inputs)
         for button in (
             self.approve_button,
@@ -152,12 +163,21 @@ class ReviewPanelBuilders:
         self.confirm_button.hide()
         self.cancel_button.hide()
 
+    def _one_height(self, *buttons: QPushButton) -> None:
+        """Buttons of one row take the row's height, whatever their text, padding or style."""
+        for button in buttons:
+            policy = button.sizePolicy()
+            policy.setVerticalPolicy(QSizePolicy.Policy.Preferred)
+            button.setSizePolicy(policy)
+
     def _build_hunk_row(self) -> None:
         """The per-hunk row: move between hunks, judge one, submit all."""
         self.previous_hunk_button = QPushButton("◀")
         self.previous_hunk_button.setToolTip("Previous hunk  [P]")
         self.next_hunk_button = QPushButton("▶")
         self.next_hunk_button.setToolTip("Next hunk  [N]")
+        self.previous_hunk_button.setObjectName("previousHunkButton")
+        self.next_hunk_button.setObjectName("nextHunkButton")
         self.hunk_position = QLabel("")
         self.hunk_position.setObjectName("hunkPosition")
         for arrow in (self.previous_hunk_button, self.next_hunk_button):
@@ -170,10 +190,10 @@ class ReviewPanelBuilders:
         self.edit_hunk_button.setObjectName("editHunkButton")
         self.submit_hunks_button = QPushButton("Submit hunks  [Ctrl+Enter]")
         self.submit_hunks_button.setObjectName("submitHunksButton")
-        self.approve_hunk_button.setToolTip("Approve the current hunk (Shift+A)")
-        self.reject_hunk_button.setToolTip("Reject the current hunk with a reason (Shift+R)")
-        self.edit_hunk_button.setToolTip("Rewrite the current hunk's new lines (Shift+E)")
-        self.submit_hunks_button.setToolTip("Send every hunk's verdict as one decision (Ctrl+Enter)")
+        self.approve_hunk_button.setToolTip(tooltip("approve_hunk"))
+        self.reject_hunk_button.setToolTip(tooltip("start_reject_hunk"))
+        self.edit_hunk_button.setToolTip(tooltip("start_edit_hunk"))
+        self.submit_hunks_button.setToolTip(tooltip("_ctrl_enter"))
         self.previous_hunk_button.clicked.connect(lambda: self.move_hunk(-1))
         self.next_hunk_button.clicked.connect(lambda: self.move_hunk(1))
         self.approve_hunk_button.clicked.connect(self.approve_hunk)
@@ -200,6 +220,7 @@ class ReviewPanelBuilders:
         for button in self.hunk_buttons[2:]:
             hunk_layout.addWidget(button)
         hunk_layout.addStretch(1)
+        self._one_height(*self.hunk_buttons)
         self.hunk_row.hide()
 
     def _build_layout(self) -> None:
@@ -224,6 +245,16 @@ class ReviewPanelBuilders:
         buttons.addWidget(self.cancel_button)
         buttons.addStretch(1)
         buttons.addWidget(self.strength_label)
+        self._one_height(
+            self.approve_button,
+            self.reject_button,
+            self.edit_button,
+            self.always_allow_button,
+            self.compare_button,
+            *self.compare_buttons,
+            self.confirm_button,
+            self.cancel_button,
+        )
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)

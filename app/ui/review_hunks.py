@@ -14,6 +14,7 @@ from app.ui.review_parts import (
     UNDECIDED_MARK,
     is_text,
 )
+from app.ui.theme import current_colours
 
 
 class ReviewHunks:
@@ -168,7 +169,8 @@ class ReviewHunks:
                 text += f" ({reason})"
             text = html.escape(text)
             if verdict is not None:
-                colour = {hunks.APPROVE: "#1a7f37", hunks.REJECT: "#cf222e", hunks.EDIT: "#9a6700"}[verdict.verdict]
+                role = {hunks.APPROVE: "approve_text", hunks.REJECT: "reject", hunks.EDIT: "warning"}[verdict.verdict]
+                colour = current_colours()[role]
                 text = f'<span style="color:{colour}">{text}</span>'
             if index == current:
                 text = f"<b>▸ {text}</b>"
@@ -178,7 +180,8 @@ class ReviewHunks:
             progress = f"all {decided} judged: Ctrl+Enter submits"
         else:
             progress = f"{decided} of {self.hunk_count} judged; n / p move"
-        self.hunk_list.setText(" · ".join(parts) + f'<span style="color:#6e7781">  —  {progress}</span>')
+        muted = current_colours()["muted"]
+        self.hunk_list.setText(" · ".join(parts) + f'<span style="color:{muted}">  —  {progress}</span>')
         self.hunk_position.setText(f"Hunk {current + 1} of {self.hunk_count}")
         self.hunk_list.setToolTip(hunks.hunk_title(self.diff, current))
         self.previous_hunk_button.setEnabled(not self._busy and current > 0)

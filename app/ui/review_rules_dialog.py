@@ -30,8 +30,6 @@ from app.store.errors import StoreError
 
 log = logging.getLogger(__name__)
 
-SHORTCUT = "Ctrl+Shift+R"
-
 
 class ReviewRulesDialog(QDialog):
     """Edit one workspace's two-review rules. ``save_requested`` carries (workspace root, ReviewRules) once the input
@@ -83,7 +81,7 @@ class ReviewRulesDialog(QDialog):
         self.adjudicators.setPlaceholderText("Names, comma-separated (empty: anyone but the two reviewers)")
         self.error_label = QLabel("")
         self.error_label.setObjectName("rulesError")
-        self.error_label.setStyleSheet("color: #c62828;")
+        self.error_label.setProperty("role", "error")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
         self.status_label = QLabel("")

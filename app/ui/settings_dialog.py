@@ -1,4 +1,4 @@
-"""The Settings dialog: API key (kept in the OS keyring only), model, reviewer name, limits, database location.
+"""The Settings dialog: API key (kept in the OS keyring only), model, reviewer name, limits, theme, database location.
 
 Opened with ``open()`` (never a blocking ``exec()`` under the async loop); the window applies the result.
 """
@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.settings import Settings, default_reviewer
+from app.services.settings import THEMES, Settings, default_reviewer
+from app.ui.theme import THEME_WORDS
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,12 @@ class SettingsDialog(QDialog):
         self.max_tokens.setSingleStep(1024)
         self.max_tokens.setValue(settings.max_tokens)
 
+        self.theme_combo = QComboBox()
+        self.theme_combo.setObjectName("themeCombo")
+        for theme in THEMES:
+            self.theme_combo.addItem(THEME_WORDS[theme], theme)
+        self.theme_combo.setCurrentIndex(max(0, self.theme_combo.findData(settings.theme)))
+
         self.database_edit = QLineEdit(settings.database)
         self.database_edit.setPlaceholderText(
             "SQLite in the data folder (default), a file path, or postgresql+psycopg://…"
@@ -93,6 +100,7 @@ class SettingsDialog(QDialog):
         form.addRow("Max turns per session", self.max_turns)
         form.addRow("Max tokens per turn", self.max_tokens)
         form.addRow("Notifications", self.notifications_box)
+        form.addRow("Theme", self.theme_combo)
         form.addRow("Database", db_row)
         form.addRow("", QLabel("A new database location takes effect when Signoff starts again."))
 
@@ -124,6 +132,7 @@ class SettingsDialog(QDialog):
             max_tokens=self.max_tokens.value(),
             database=self.database_edit.text().strip(),
             desktop_notifications=self.notifications_box.isChecked(),
+            theme=self.theme_combo.currentData(),
         )
         typed = self.api_key_edit.text().strip()
         new_key = typed if typed else ("" if self._forget else None)

@@ -1,5 +1,5 @@
 """Team mode in the window: on PostgreSQL, LISTEN/NOTIFY refreshes the queue within a second of a change anywhere and
-the proposal on screen is claimed (lease renewed while it stays); the Stats view on any database.
+the proposal on screen is claimed (lease renewed while it stays); the Stats page on any database.
 
 Binds core pieces (store.notify, core.claim_lease, the TeamStats query) to the window; holds no SQL of its own.
 """
@@ -7,6 +7,7 @@ Binds core pieces (store.notify, core.claim_lease, the TeamStats query) to the w
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from typing import Any
 
@@ -135,16 +136,23 @@ class TeamModeController(QObject):
             self.stats_view = StatsView(self.window)
         self.stats_view.show()
         self.stats_view.activateWindow()
+        repository = self.window.repository
         try:
-            stats = await self.window.repository.read(lambda store: store.reviews.stats())
+            # Beside the database thread: a long history must not hold up a decision.
+            stats, facts = await repository.read_beside(
+                lambda store: (store.reviews.stats(), store.reviews.decision_facts())
+            )
         except StoreError as err:
-            self.stats_view.show_error(str(err))
+            if self.stats_view is not None:
+                self.stats_view.show_error(str(err))
             return
-        if self.stats_view is not None:
-            self.stats_view.show_stats(stats)
+        if self.stats_view is None:
+            return
+        self.stats_view.show_stats(stats)
+        now = dt.datetime.now().astimezone()
+        self.stats_view.show_decisions(facts, today=now.date(), tz=now.tzinfo or dt.UTC)
         from app.services.judges import critic_agreement
 
-        repository = self.window.repository
         try:
             rows = await repository.read_beside(lambda store: critic_agreement(store.judgments.human_and_critic()))
         except StoreError as err:

@@ -8,11 +8,13 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtGui import QTextCharFormat, QTextCursor
+from PySide6.QtCore import QEvent
+from PySide6.QtGui import QBrush, QColor, QTextCharFormat, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QTextBrowser
 
 from app.domain.records import MessageRecord
 from app.services import events
+from app.ui.theme import current_colours
 
 
 def describe_tool_call(name: str, tool_input: Any) -> str:
@@ -25,6 +27,10 @@ def describe_tool_call(name: str, tool_input: Any) -> str:
     return f"{command} {tool_input.get('path', '')}".strip()
 
 
+# The theme colours transcript text is written in (other roles may share a value, so only these are mapped).
+_ROLES = ("link", "reject", "muted")
+
+
 class TranscriptView(QTextBrowser):
     def __init__(self, session_id: int, parent=None) -> None:
         super().__init__(parent)
@@ -34,6 +40,8 @@ class TranscriptView(QTextBrowser):
         self.setObjectName(f"transcript-{session_id}")
         self._in_text = False
         self._tool_inputs: dict[str, str] = {}
+        # The theme colours the shown text was written in; a new theme recolours it (see changeEvent).
+        self._colours = dict(current_colours())
 
     # -- building blocks ----------------------------------------------------------------------------------------------
 
@@ -65,21 +73,58 @@ class TranscriptView(QTextBrowser):
 
     def add_tool_call(self, name: str, tool_input: Any) -> None:
         line = html.escape(describe_tool_call(name, tool_input))
-        self._append_html(f"<p style='margin:0'><span style='color:#2a6fdb'>▸ {line}</span></p>")
+        link = self._colours["link"]
+        self._append_html(f"<p style='margin:0'><span style='color:{link}'>▸ {line}</span></p>")
 
     def add_tool_result(self, text: str, is_error: bool, status: str | None = None) -> None:
         first_lines = text.splitlines()[:3]
         summary = "<br>".join(html.escape(line[:200]) for line in first_lines)
         if len(text.splitlines()) > 3:
             summary += " …"
-        colour = "#c0392b" if is_error else "#5d6d7e"
+        colour = self._colours["reject"] if is_error else self._colours["muted"]
         label = f"{status} · " if status else ""
         self._append_html(
             f"<p style='margin:0 0 6px 16px; color:{colour}; font-family:monospace'>{html.escape(label)}{summary}</p>"
         )
 
     def add_status(self, text: str) -> None:
-        self._append_html(f"<p style='color:#7f8c8d'><i>{html.escape(text)}</i></p>")
+        muted = self._colours["muted"]
+        self._append_html(f"<p style='color:{muted}'><i>{html.escape(text)}</i></p>")
+
+    # -- theme ---------------------------------------------------------------------------------------------------------
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.recolour(current_colours())
+
+    def recolour(self, colours: dict[str, str]) -> None:
+        """Repaint text written in the previous theme's colours in the new theme's (the roles stay the same)."""
+        mapping = {
+            QColor(old).rgb(): QColor(colours[role])
+            for role, old in self._colours.items()
+            if role in _ROLES and old != colours[role]
+        }
+        self._colours = dict(colours)
+        if not mapping:
+            return
+        block = self.document().begin()
+        while block.isValid():
+            iterator = block.begin()
+            while not iterator.atEnd():
+                fragment = iterator.fragment()
+                written = fragment.charFormat()
+                coloured = written.hasProperty(QTextFormat.Property.ForegroundBrush)
+                new = mapping.get(written.foreground().color().rgb()) if coloured else None
+                if new is not None:
+                    cursor = QTextCursor(self.document())
+                    cursor.setPosition(fragment.position())
+                    cursor.setPosition(fragment.position() + fragment.length(), QTextCursor.MoveMode.KeepAnchor)
+                    recoloured = QTextCharFormat()
+                    recoloured.setForeground(QBrush(new))
+                    cursor.mergeCharFormat(recoloured)
+                iterator += 1
+            block = block.next()
 
     # -- from the database ---------------------------------------------------------------------------------------------
 
