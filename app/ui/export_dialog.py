@@ -373,8 +373,8 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, total)
         self.progress.setValue(min(progress.decisions_done, total))
         self._show_status(
-            f"{progress.decisions_done:,} of {progress.decisions_total:,} decisions read · "
-            f"{progress.rows_written:,} rows written"
+            f"{progress.decisions_done:,} of {count(progress.decisions_total, 'decision')} read · "
+            f"{count(progress.rows_written, 'row')} written"
         )
 
     def _on_done(self, report: ExportReport) -> None:

@@ -30,6 +30,15 @@ def _shown_only(label: str, keys: tuple[str, ...]) -> str:
     return f"{label}\t{', '.join(key_text(k) for k in keys)}" if keys else label
 
 
+def _with_shifted(keys: tuple[str, ...]) -> list[str]:
+    """A punctuation key like "?" arrives with Shift held on most layouts (Shift+/): take both."""
+    taken = list(keys)
+    for key in keys:
+        if len(key) == 1 and not key.isalnum():
+            taken.append(f"Shift+{key}")
+    return taken
+
+
 class WindowMenus:
     """Owns the window's QActions: ``window.<name>_action`` for every WindowCommand."""
 
@@ -56,7 +65,7 @@ class WindowMenus:
                 action = QAction(_shown_only(entry.label, entry.keys), self.window)
             else:
                 action = QAction(entry.label, self.window)
-                action.setShortcuts([QKeySequence(key) for key in entry.keys])
+                action.setShortcuts([QKeySequence(key) for key in _with_shifted(entry.keys)])
                 action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             action.setObjectName(f"{entry.name}Action")
             keys = ", ".join(key_text(key) for key in entry.keys)

@@ -28,6 +28,7 @@ from qasync import asyncSlot
 
 from app.domain import policy
 from app.domain.policy import Policy, PolicyError, Rule, Suggestion
+from app.domain.wording import count
 from app.services import policy_file
 from app.ui.background import run_in_thread
 
@@ -289,7 +290,7 @@ class PolicyController(QObject):
             return
         self.dialog = PolicyDialog(root, parent=self.window)
         self.dialog.saved.connect(
-            lambda p: self.window.statusBar().showMessage(f"Saved {len(p.rules)} rule(s) for {root}.", 8000)
+            lambda p: self.window.statusBar().showMessage(f"Saved {count(len(p.rules), 'rule')} for {root}.", 8000)
         )
         self.dialog.open()
 

@@ -122,8 +122,9 @@ class ShortcutSheet(QDialog):
 
     def open_filtered(self, text: str = "") -> None:
         self.filter.setText(text)
+        if self.isVisible():
+            self.raise_()  # open behind the window: bring it forward (a new one opens on top)
         self.show()
-        self.raise_()
         self.activateWindow()
         self.filter.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filter.selectAll()
