@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 VERDICTS = ("approve", "reject", "edit")
@@ -85,7 +85,7 @@ def _split(counter: Counter[str]) -> VerdictSplit:
     return VerdictSplit(*(counter.get(verdict, 0) for verdict in VERDICTS))
 
 
-def _by_group(facts: list[DecisionFact], key) -> tuple[tuple[str, VerdictSplit], ...]:
+def _by_group(facts: list[DecisionFact], key: Callable[[DecisionFact], str]) -> tuple[tuple[str, VerdictSplit], ...]:
     groups: dict[str, Counter[str]] = defaultdict(Counter)
     for fact in facts:
         groups[key(fact)][fact.verdict] += 1

@@ -17,15 +17,17 @@ from app.domain.records import ProposalRecord
 from app.services.critic import Critic
 from app.services.judges import Judged, JudgeRunner, judged
 from app.services.verifier import Verifier
+from app.ui.theme import current_colours
 
 log = logging.getLogger(__name__)
 
-_COLOURS = {
-    "passed": "#1a7f37",
-    "failed": "#cf222e",
-    "error": "#9a6700",
-    "running": "#0969da",
-    "skipped": "#6e7781",
+# The theme colour role (app.ui.theme) each verifier status is written in.
+_COLOUR_ROLES = {
+    "passed": "approve_text",
+    "failed": "reject",
+    "error": "warning",
+    "running": "link",
+    "skipped": "muted",
 }
 
 
@@ -90,7 +92,8 @@ class JudgesBadge(QWidget):
             return
         text, self.status = verifier_text(judgment)
         self.verifier_label.setText(text)
-        self.verifier_label.setStyleSheet(f"color: {_COLOURS[self.status]}; font-weight: 600;")
+        colour = current_colours()[_COLOUR_ROLES[self.status]]
+        self.verifier_label.setStyleSheet(f"color: {colour}; font-weight: 600;")
         verifier = None if judgment is None else judgment.verifier
         details = []
         if verifier is not None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QItemSelectionModel,
     QModelIndex,
     QObject,
@@ -29,7 +30,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QDialog,
     QDialogButtonBox,
     QHeaderView,
@@ -167,7 +167,7 @@ class QueueModel(QAbstractTableModel):
         self.show_claims = False
         # The verifier's latest status per proposal id (issue 13), read with each page: the Tests column.
         self.tests: dict[int, str] = {}
-        self._brushes: tuple[int, QBrush, QBrush] | None = None
+        self._brushes: tuple[QBrush, QBrush] | None = None
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -222,12 +222,14 @@ class QueueModel(QAbstractTableModel):
         return None
 
     def _foregrounds(self) -> tuple[QBrush, QBrush]:
-        """Muted text and flag text from the theme's colours, rebuilt when the palette changes."""
-        key = QApplication.palette().cacheKey()
-        if self._brushes is None or self._brushes[0] != key:
+        """Muted text and flag text in the theme's colours; the view drops them when the palette changes."""
+        if self._brushes is None:
             colours = current_colours()
-            self._brushes = (key, QBrush(QColor(colours["muted"])), QBrush(QColor(colours["reject"])))
-        return self._brushes[1], self._brushes[2]
+            self._brushes = (QBrush(QColor(colours["muted"])), QBrush(QColor(colours["reject"])))
+        return self._brushes
+
+    def palette_changed(self) -> None:
+        self._brushes = None
 
     def _live_text(self, item: QueueItemRecord, column: int) -> str:
         """Texts that change without the row changing (local state, the clock, the verifier): never cached."""
@@ -1160,6 +1162,11 @@ class QueueView(QWidget):
             self._show(record)
         self.show_message(f"Undone: #{pid} waits again.", kind="info")
         self.changed.emit()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.model.palette_changed()
 
     def show_message(self, text: str, *, kind: str = "error") -> None:
         self.message_label.setProperty("kind", kind)

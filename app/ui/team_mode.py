@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from qasync import asyncSlot
@@ -18,7 +18,9 @@ from app.services.claim_lease import LeaseKeeper
 from app.store.errors import StoreError
 from app.store.notify import QueueListener, open_queue_listener
 from app.ui.background import run_in_thread
-from app.ui.stats_view import StatsView
+
+if TYPE_CHECKING:
+    from app.ui.stats_view import StatsView
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,9 @@ class TeamModeController(QObject):
     @asyncSlot()
     async def open_stats(self) -> None:
         if self.stats_view is None:
+            # QtCharts loads with the first Stats page, not with the window.
+            from app.ui.stats_view import StatsView
+
             self.stats_view = StatsView(self.window)
         self.stats_view.show()
         self.stats_view.activateWindow()

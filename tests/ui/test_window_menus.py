@@ -319,3 +319,29 @@ def test_settings_offers_system_light_and_dark_and_a_saved_unknown_theme_falls_b
     (config_dir()).mkdir(parents=True, exist_ok=True)
     (config_dir() / "settings.json").write_text(json.dumps({"theme": "purple", "reviewer": "ada"}))
     assert load_settings().theme == "system" and load_settings().reviewer == "ada"
+
+
+def test_the_review_menu_judges_the_proposal_on_screen_like_its_key(qtbot, qasync_loop, stack_factory):
+    from app.standin.scenario import text_turn, tool_turn
+    from tests.ui.test_window_review import GREET, decisions_in, edit, start_task
+
+    stack = stack_factory([tool_turn(edit("'hi '", "'yo '")), text_turn("Done.")], files={"greet.py": GREET})
+    stack.repository.close()
+    driver = WindowDriver(qtbot, stack.db_path)
+
+    async def scenario():
+        await start_task(driver, stack.workspace)
+        window = driver.window
+        await driver.until(lambda: window.review_panel.proposal is not None, what="a proposal on screen")
+        [reject] = [a for a in window.menus.menus["Review"].actions() if a.text().startswith("Reject with a reason\t")]
+        reject.trigger()
+        asked = window.review_panel.reason_box.isVisible()
+        QTest.keyClicks(window.review_panel.reason_box, "Say Hello.")
+        QTest.keyClick(window.review_panel.reason_box, Qt.Key.Key_Return)
+        await driver.until(lambda: decisions_in(stack.db_path), what="the decision")
+        await driver.close()
+        return asked
+
+    assert qasync_loop.run_until_complete(scenario())
+    [decision] = decisions_in(stack.db_path)
+    assert decision.verdict == "reject" and decision.reason == "Say Hello."
