@@ -69,6 +69,7 @@ def ui_colours(palette: QPalette) -> dict[str, str]:
     dark = colours.is_dark
     return {
         "text": palette.color(QPalette.ColorRole.WindowText).name(),
+        "disabled": palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText).name(),
         "muted": colours.muted.name(),
         "link": palette.color(QPalette.ColorRole.Link).name(),
         "approve": colours.approve_badge.name(),
