@@ -9,6 +9,7 @@ _STOP_REASONS = {
     "refusal": "the model declined to continue",
     "pause_turn": "the model paused its turn",
     "max_turns": "the session reached its turn limit",
+    "external_end": "the agent outside Signoff ended its session",
 }
 
 
@@ -20,3 +21,14 @@ def count(number: int, noun: str, plural: str | None = None) -> str:
 def finished_because(stop_reason: str) -> str:
     """The status line of a finished session in words, not the API's code."""
     return f"Finished: {_STOP_REASONS.get(stop_reason, stop_reason.replace('_', ' '))}."
+
+
+def session_ended(status: str, stop_reason: str | None, error: str | None) -> str:
+    """The line under a reopened session's transcript: how it ended, in words (never an API code)."""
+    if error:
+        return f"{status.capitalize()}: {error}"
+    if status == "finished":
+        return finished_because(stop_reason) if stop_reason else "Finished."
+    if status == "interrupted":
+        return "Interrupted: the process running it ended first. Resume continues it (Ctrl+R)."
+    return f"{status.capitalize()}."

@@ -29,6 +29,7 @@ from qasync import asyncSlot
 
 from app.domain.lifecycle import ProposalStatus
 from app.domain.records import ProposalRecord, SessionRecord
+from app.domain.wording import session_ended
 from app.services import decisions, events, review
 from app.services.api_key import ApiKeyStore
 from app.services.compare import PickRequest
@@ -405,8 +406,8 @@ class MainWindow(QMainWindow):
         session = self.sessions.get(session_id)
         self.transcripts[session_id].load(session.task if session else "", messages)
         if session is not None and session.status not in ("running", "waiting"):
-            detail = session.error or (session.stop_reason or session.status)
-            self.transcripts[session_id].add_status(f"Session {session.status}: {detail}")
+            ended = session_ended(session.status, session.stop_reason, session.error)
+            self.transcripts[session_id].add_status(ended)
 
     @asyncSlot(int, str)
     async def _reload_transcript(self, session_id: int, note: str) -> None:

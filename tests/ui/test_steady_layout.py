@@ -88,3 +88,35 @@ def test_export_progress_counts_one_row_and_one_decision_in_the_singular(qtbot, 
         database.close()
 
     assert text == "1 of 1 decision read · 1 row written"
+
+
+def test_a_finished_session_reopened_in_the_window_says_how_it_ended_in_words(qtbot, qasync_loop, tmp_path):
+    from app.store.repository import Repository
+    from tests.support.window_harness import WindowDriver
+
+    database = open_database(str(tmp_path / "s.db"))
+    try:
+        repository = Repository(database)
+        session = repository.sessions.create(
+            workspace_root=str(tmp_path), task="Tidy up.", endpoint="demo", model="m", system_prompt="s", tools=[],
+            sampling={}, max_turns=5,
+        )  # fmt: skip
+        repository.sessions.update(session.id, status="finished", stop_reason="end_turn")
+    finally:
+        database.close()
+    driver = WindowDriver(qtbot, tmp_path / "s.db")
+
+    async def scenario():
+        window = await driver.open()
+        try:
+            window.select_session(session.id)
+            return await driver.until(
+                lambda: "Finished" in (text := window.transcripts[session.id].plain_text()) and text,
+                what="the transcript's last line",
+            )
+        finally:
+            await driver.close()
+
+    text = qasync_loop.run_until_complete(scenario())
+    assert "Finished: the agent ended its turn." in text
+    assert "end_turn" not in text
