@@ -17,18 +17,8 @@ from app.domain.records import ProposalRecord
 from app.services.critic import Critic
 from app.services.judges import Judged, JudgeRunner, judged
 from app.services.verifier import Verifier
-from app.ui.theme import current_colours
 
 log = logging.getLogger(__name__)
-
-# The theme colour role (app.ui.theme) each verifier status is written in.
-_COLOUR_ROLES = {
-    "passed": "approve_text",
-    "failed": "reject",
-    "error": "warning",
-    "running": "link",
-    "skipped": "muted",
-}
 
 
 def verifier_text(judgment: Judged | None) -> tuple[str, str]:
@@ -92,8 +82,10 @@ class JudgesBadge(QWidget):
             return
         text, self.status = verifier_text(judgment)
         self.verifier_label.setText(text)
-        colour = current_colours()[_COLOUR_ROLES[self.status]]
-        self.verifier_label.setStyleSheet(f"color: {colour}; font-weight: 600;")
+        # Coloured by the stylesheet (QLabel#verifierBadge[status=...]), so a change of theme recolours it.
+        self.verifier_label.setProperty("status", self.status)
+        self.verifier_label.style().unpolish(self.verifier_label)
+        self.verifier_label.style().polish(self.verifier_label)
         verifier = None if judgment is None else judgment.verifier
         details = []
         if verifier is not None:
