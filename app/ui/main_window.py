@@ -213,12 +213,17 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         from app.paths import config_dir, data_dir
 
-        QMessageBox.about(
-            self,
-            "About Signoff",
+        # open(), not the static about(): no nested event loop under the running sessions.
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "About Signoff", "", parent=self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(
             "<b>Signoff</b> — an approval desk for AI agents.<br>"
-            f"Settings: {config_dir()}<br>Data and log: {data_dir()}<br>Keys: F1",
+            f"Settings: {config_dir()}<br>Data and log: {data_dir()}<br>Every key: F1"
         )
+        box.setIconPixmap(self.windowIcon().pixmap(48, 48))
+        box.setModal(False)
+        self.about_box = box
+        box.open()
 
     @asyncSlot(str)
     async def set_theme(self, theme: str) -> None:

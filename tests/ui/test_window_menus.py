@@ -345,3 +345,16 @@ def test_the_review_menu_judges_the_proposal_on_screen_like_its_key(qtbot, qasyn
     assert qasync_loop.run_until_complete(scenario())
     [decision] = decisions_in(stack.db_path)
     assert decision.verdict == "reject" and decision.reason == "Say Hello."
+
+
+def test_about_opens_without_blocking_the_event_loop(qtbot, qasync_loop, tmp_path):
+    driver = WindowDriver(qtbot, tmp_path / "s.db")
+
+    async def scenario(window):
+        window.about_action.trigger()  # a blocking exec() would not return here until the box closed
+        box = window.about_box
+        shown = box.isVisible() and "Signoff" in box.text() and str(config_dir()) in box.text()
+        box.close()
+        return shown
+
+    assert run(qasync_loop, driver, scenario)
