@@ -8,13 +8,15 @@ its grammar and its PLY); otherwise bashlex builds its own as usual. ``render_ta
 from __future__ import annotations
 
 import hashlib
-import importlib.abc
-import importlib.machinery
+import importlib
 import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
 
 _SOURCES = ("parser.py", "yacc.py")
 
@@ -75,24 +77,27 @@ def load_bashlex() -> ModuleType:
             setattr(sys.modules["bashlex.yacc"], "yacc", finder.real)  # noqa: B010 - bashlex ships no types
 
 
-class _YaccSwap(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Loads ``bashlex.yacc`` as usual, then puts ``replacement`` in place of its ``yacc`` function."""
+class _YaccSwap:
+    """A meta path finder and loader (by protocol, without importlib.abc's import): loads ``bashlex.yacc`` as usual,
+    then puts ``replacement`` in place of its ``yacc`` function."""
 
     def __init__(self, replacement: Any) -> None:
         self.replacement = replacement
         self.real: Any = None
-        self._spec: importlib.machinery.ModuleSpec | None = None
+        self._spec: ModuleSpec | None = None
 
-    def find_spec(self, name: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(self, name: str, path: Any, target: Any = None) -> ModuleSpec | None:
         if name != "bashlex.yacc" or self._spec is not None:
             return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        from importlib.machinery import ModuleSpec, PathFinder
+
+        spec = PathFinder.find_spec(name, path)
         if spec is None or spec.loader is None:
             return None
         self._spec = spec
-        return importlib.util.spec_from_loader(name, self, origin=spec.origin)
+        return ModuleSpec(name, self, origin=spec.origin)  # type: ignore[arg-type]
 
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
+    def create_module(self, spec: ModuleSpec) -> None:
         return None
 
     def exec_module(self, module: ModuleType) -> None:
