@@ -24,6 +24,8 @@ from app.services.adapters.base import Answer, Change, ToolRequest
 _LOCK = ".ingest.lock"
 # Held for an ingester's whole life: a hook starts one only when nobody holds it.
 _ALIVE = ".ingester.lock"
+# The descriptor of that lock, already held, when a hook started this ingester.
+_LOCK_FD_ENV = "SIGNOFF_INGESTER_LOCK_FD"
 # An ingester stays this long after the last record (looking every _POLL_S), so a burst of tool calls pays
 # SQLAlchemy's import and the database connection once, not once per call on a machine the agent shares.
 LINGER_S = 20.0
@@ -88,22 +90,34 @@ def _ingest_lock(folder: Path, *, blocking: bool, name: str = _LOCK) -> Iterator
 
 
 def start_ingester() -> None:
-    """Start a detached ingester unless one is running (it takes the lock before anything heavy)."""
+    """Start a detached ingester unless one is running. The hook takes the ingester's lock itself and hands it over
+    open, so hooks that follow a moment later see it held while the new process is still starting Python."""
     folder = spool_dir()
-    with _ingest_lock(folder, blocking=False, name=_ALIVE) as free:
-        if not free:
+    handle = open(folder / _ALIVE, "a")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
             return
-    import subprocess
+        import subprocess
 
-    subprocess.Popen(
-        [sys.executable, "-m", "app.services.adapters.spool"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        close_fds=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
-    )
+        subprocess.Popen(
+            [sys.executable, "-m", "app.services.adapters.spool"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+            pass_fds=(handle.fileno(),),
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+                _LOCK_FD_ENV: str(handle.fileno()),
+            },
+        )
+    finally:
+        # The child's copy of the descriptor keeps the lock (flock belongs to the open file, not the process).
+        handle.close()
 
 
 def pending_records(folder: Path | None = None) -> list[Path]:
@@ -163,12 +177,28 @@ def _ingest_while_busy(folder: Path, brokers: dict[str | None, Any], linger_s: f
             time.sleep(_POLL_S)
 
 
+@contextmanager
+def _alive(folder: Path, inherited: int | None) -> Iterator[bool]:
+    """The ingester's lock: the descriptor the hook handed over (already held), else taken here if free."""
+    if inherited is None:
+        with _ingest_lock(folder, blocking=False, name=_ALIVE) as mine:
+            yield mine
+        return
+    try:
+        yield True
+    finally:
+        os.close(inherited)
+
+
 def main(linger_s: float = LINGER_S) -> int:
     folder = spool_dir()
     brokers: dict[str | None, Any] = {}
+    handed = os.environ.pop(_LOCK_FD_ENV, None)
+    inherited = int(handed) if handed and handed.isdigit() else None
     try:
         while True:
-            with _ingest_lock(folder, blocking=False, name=_ALIVE) as mine:
+            with _alive(folder, inherited) as mine:
+                inherited = None
                 if not mine:
                     return 0  # another ingester runs
                 _ingest_while_busy(folder, brokers, linger_s)
