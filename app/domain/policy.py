@@ -19,7 +19,6 @@ from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, cast
 
-from app.domain.command_catalogue import allow_concern, folders_seen, path_words, redirect_concern
 from app.domain.path_glob import path_glob_regex
 
 if TYPE_CHECKING:
@@ -147,6 +146,9 @@ class Policy:
 
     def check_command(self, command: str, cwd: str = ".", *, root: str | os.PathLike[str]) -> Verdict:
         """A proposed command line run by /bin/sh in ``cwd`` (workspace-relative): every part must be allowed."""
+        # Imported here, with the shell parser: a file check (the hook's most common call) needs neither.
+        from app.domain.command_catalogue import allow_concern, folders_seen, redirect_concern
+
         parsed = parse_command(command)
         root_path = Path(root).resolve()
         items = [c for c in parsed.commands if not _is_plain_cd(c)]
@@ -306,6 +308,8 @@ def _redirect_reasons(parsed: ParsedCommand, folders: list[Path], root: Path) ->
 
 
 def _word_reasons(items: list[SimpleCommand], folders: list[Path], root: Path) -> list[str]:
+    from app.domain.command_catalogue import path_words
+
     reasons: list[str] = []
     for item in items:
         for word in path_words(item):
