@@ -29,7 +29,7 @@ def benchmarks(quick: bool) -> list[Figure]:
     from app.store.repository import Repository
     from tests.support.store_queries import pending_proposals
 
-    runs = 5 if quick else 30
+    runs = 3 if quick else 30
     with tempfile.TemporaryDirectory(prefix="signoff-bench-person-") as folder:
         root = Path(folder)
         project = root / "project"
