@@ -50,6 +50,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hook": ("adapters", "hook"),
     "hooks": ("adapters", "hooks"),
     "mcp": ("adapters", "mcp"),
+    "codex": ("adapters", "codex"),
+    "acp": ("adapters", "acp"),
     "verify": ("judges", "run_verify"),
     "critique": ("judges", "run_critique"),
     "judges": ("judges", "run_judges"),

@@ -1,6 +1,7 @@
-"""``signoff hook claude-code``, ``signoff hooks install|uninstall|sweep`` and ``signoff mcp``: the commands external
-agents (Claude Code, ``claude -p``) start. Importing this module costs only argparse: the hook is on the agent's
-critical path, so everything else is imported inside the command that needs it.
+"""``signoff hook claude-code``, ``signoff hooks install|uninstall|sweep``, ``signoff mcp``, ``signoff codex`` and
+``signoff acp``: the commands external agents (Claude Code, ``claude -p``, editors running Codex or ACP agents)
+start. Importing this module costs only argparse: the hook is on the agent's critical path, so everything else is
+imported inside the command that needs it.
 """
 
 from __future__ import annotations
@@ -52,6 +53,29 @@ def add_commands(commands: Any) -> None:
     mcp.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS", help="longest wait per request")
     mcp.add_argument("--db", metavar="URL", dest="sub_db")
 
+    for name, text, default in (
+        (
+            "codex",
+            "start `codex app-server` (or CMD) behind Signoff: its approval requests wait in the queue",
+            "codex app-server",
+        ),
+        ("acp", "start an ACP agent (CMD) behind Signoff: its permission requests wait in the queue", None),
+    ):
+        relay = commands.add_parser(
+            name,
+            help=text,
+            description=f"{text}. Point your editor at `signoff {name} -- CMD` instead of CMD; everything else passes "
+            "through unchanged.",
+        )
+        relay.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS", help="longest wait per request")
+        relay.add_argument("--db", metavar="URL", dest="sub_db")
+        relay.add_argument(
+            "agent_command",
+            nargs=argparse.REMAINDER,
+            metavar="-- CMD",
+            help=f"the agent to start (default: {default})" if default else "the agent to start, after --",
+        )
+
 
 def hook(args: argparse.Namespace, db_url: str | None) -> int:
     from app.services.adapters import claude_code
@@ -100,3 +124,36 @@ def mcp(args: argparse.Namespace, db_url: str | None) -> int:
     from app.services.adapters import mcp_server
 
     return mcp_server.main(db_url=db_url, timeout_s=args.timeout)
+
+
+def _relay(protocol: str, args: argparse.Namespace, db_url: str | None) -> int:
+    from app.services.adapters import relay
+
+    command = list(args.agent_command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        if protocol != "codex":
+            print(f"signoff: name the agent to start: signoff {protocol} -- CMD", file=sys.stderr)
+            return 2
+        command = list(relay.CODEX_COMMAND)
+    try:
+        return relay.run_agent(
+            protocol,
+            command,
+            db_url=db_url,
+            timeout_s=args.timeout,
+            client_in=sys.stdin.buffer,
+            client_out=sys.stdout.buffer,
+        )
+    except relay.AgentStartError as err:
+        print(f"signoff: {err}", file=sys.stderr)
+        return 1
+
+
+def codex(args: argparse.Namespace, db_url: str | None) -> int:
+    return _relay("codex", args, db_url)
+
+
+def acp(args: argparse.Namespace, db_url: str | None) -> int:
+    return _relay("acp", args, db_url)

@@ -7,7 +7,6 @@ The judges' settings live in the database (``judges set``), never in the workspa
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -62,6 +61,8 @@ def run_verify(args: argparse.Namespace, db_url: str | None) -> int:
         return await Verifier(async_repository, load_settings).verify(proposal)
 
     try:
+        import asyncio
+
         result = asyncio.run(verify())
     finally:
         async_repository.close()
@@ -103,6 +104,8 @@ def run_critique(args: argparse.Namespace, db_url: str | None) -> int:
         return await Critic(async_repository, endpoints, load_settings).critique(proposal)
 
     try:
+        import asyncio
+
         result = asyncio.run(critique())
     except NoApiKeyError as err:
         raise CliError(str(err)) from None

@@ -6,7 +6,6 @@ applies anything (app.services.policy_file does the file), and whatever it canno
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import posixpath
@@ -20,13 +19,12 @@ from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, cast
 
-import tomlkit
-import tomlkit.items
-
-from app.domain.command_catalogue import allow_concern, folders_seen, path_words, redirect_concern
 from app.domain.path_glob import path_glob_regex
 
 if TYPE_CHECKING:
+    import tomlkit
+    import tomlkit.items
+
     from app.domain.shell_parse import ParsedCommand, SimpleCommand
 
 
@@ -148,6 +146,9 @@ class Policy:
 
     def check_command(self, command: str, cwd: str = ".", *, root: str | os.PathLike[str]) -> Verdict:
         """A proposed command line run by /bin/sh in ``cwd`` (workspace-relative): every part must be allowed."""
+        # Imported here, with the shell parser: a file check (the hook's most common call) needs neither.
+        from app.domain.command_catalogue import allow_concern, folders_seen, redirect_concern
+
         parsed = parse_command(command)
         root_path = Path(root).resolve()
         items = [c for c in parsed.commands if not _is_plain_cd(c)]
@@ -307,6 +308,8 @@ def _redirect_reasons(parsed: ParsedCommand, folders: list[Path], root: Path) ->
 
 
 def _word_reasons(items: list[SimpleCommand], folders: list[Path], root: Path) -> list[str]:
+    from app.domain.command_catalogue import path_words
+
     reasons: list[str] = []
     for item in items:
         for word in path_words(item):
@@ -450,6 +453,8 @@ def _locate(text: str) -> _Lines:
 
 
 def _did_you_mean(name: str, choices: Iterable[str]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     if not close and name.rstrip("s") in choices:
         close = [name.rstrip("s")]
@@ -525,6 +530,8 @@ def _rule_from_table(raw: Any, number: int, lines: _Lines, source: str) -> Rule:
 
 
 def _rule_table(rule: Rule) -> tomlkit.items.Table:
+    import tomlkit
+
     table = cast(tomlkit.items.Table, tomlkit.parse("\n".join(_rule_lines(rule)) + "\n")["rule"][0])
     table.add(tomlkit.nl())
     return table
@@ -533,6 +540,9 @@ def _rule_table(rule: Rule) -> tomlkit.items.Table:
 def _document(text: str | None, source: str) -> tuple[tomlkit.TOMLDocument, Policy]:
     """The file's text as an editable document and its rules; refuses (PolicyError) text it cannot read, so nothing
     the person wrote is dropped by a rewrite."""
+    # Only rewriting a policy needs tomlkit; reading one (every policy check, the hook) uses tomllib.
+    import tomlkit
+
     if text is None or not text.strip():
         return tomlkit.parse(dumps(Policy())), Policy()
     policy = loads(text, source=source)
@@ -540,6 +550,8 @@ def _document(text: str | None, source: str) -> tuple[tomlkit.TOMLDocument, Poli
 
 
 def _rules_of(document: tomlkit.TOMLDocument) -> tomlkit.items.AoT:
+    import tomlkit
+
     if "rule" not in document:
         document.append("rule", tomlkit.aot())
     return cast(tomlkit.items.AoT, document["rule"])
@@ -547,6 +559,8 @@ def _rules_of(document: tomlkit.TOMLDocument) -> tomlkit.items.AoT:
 
 def text_with_rules_added(text: str | None, rules: Iterable[Rule], *, source: str = "policy") -> tuple[str, Policy]:
     """``text`` (a policy file's, None for no file) with ``rules`` appended where missing; comments are kept."""
+    import tomlkit
+
     if text is None or not text.strip():
         merged = Policy().with_rules(rules)
         return dumps(merged), merged
@@ -560,6 +574,8 @@ def text_with_rules_added(text: str | None, rules: Iterable[Rule], *, source: st
 
 def text_without_rule(text: str | None, number: int, *, source: str = "policy") -> tuple[str, Rule]:
     """``text`` without rule ``number`` (1-based, as listed); the other rules and every comment are kept."""
+    import tomlkit
+
     document, policy = _document(text, source)
     if not 1 <= number <= len(policy.rules):
         raise PolicyError(f"There is no rule {number}; the policy has {len(policy.rules)} rule(s).")
@@ -573,6 +589,8 @@ def text_with_rules(
     """``text`` holding ``rules`` in this order (as the policy window saves them): a rule that was already there
     keeps its table, comments included; new ones are added. With ``loaded`` (the rules the editor started from),
     rules written meanwhile by someone else are kept after them instead of being dropped."""
+    import tomlkit
+
     wanted = Policy().with_rules(rules)
     if text is None or not text.strip():
         return dumps(wanted), wanted

@@ -90,6 +90,10 @@ class ProposalRecord:
     result: dict[str, Any] | None
     created_at: dt.datetime
     decided_at: dt.datetime | None
+    # An external agent's proposal: what its protocol cannot carry (shown before anyone decides), and why it was
+    # withdrawn (its process was killed, its session ended, it stopped waiting).
+    protocol_note: str | None = None
+    withdrawn_reason: str | None = None
 
     @property
     def target(self) -> str:

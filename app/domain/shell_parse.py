@@ -164,8 +164,10 @@ def _parse_into(collector: _Collector, text: str, *, via: str | None) -> None:
         if via is None:
             collector.problem("the command is empty")
         return
-    # Imported on first use: bashlex builds its parser tables when imported (0.1-0.25 s), which every start of a
-    # command that parses no command line (`signoff queue`, `approve`) would otherwise pay.
+    # Imported on first use, with its parser tables read from a stored module instead of rebuilt (bashlex_loader).
+    from app.domain.bashlex_loader import load_bashlex
+
+    load_bashlex()
     import bashlex
     import bashlex.errors
 

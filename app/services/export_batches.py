@@ -16,6 +16,7 @@ from typing import Any
 
 from app.domain.redaction import Redactor
 from app.services.export_rows import Row, SessionRows, ToolsCache, earliest, latest, session_rows
+from app.services.export_transcripts import with_external_messages
 from app.store.export_read import ExportFilters, JsonTexts, read_sessions
 
 # Rows rendered before they are placed and written: bounds a process's memory whatever the sessions' length.
@@ -264,7 +265,10 @@ class BatchRenderer:
         loaded = read_sessions(self.database, ids, spec.filters, self.json_texts, with_contents=with_contents)
         for at, data in enumerate(loaded):
             loaded[at] = None  # type: ignore[call-overload]  # let each transcript go once rendered
-            rendered = session_rows(data, spec.format, self.sources, self.redactor, self.tools_cache)
+            # An external agent's session brings its own transcript (or its tool calls) as the prompt context.
+            rendered = session_rows(
+                with_external_messages(data), spec.format, self.sources, self.redactor, self.tools_cache
+            )
             split = (
                 "test"
                 if spec.split is not None and in_test_split(rendered.session_id, spec.seed, spec.split)

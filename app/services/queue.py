@@ -10,14 +10,16 @@ import math
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.domain import policy as core_policy
 from app.domain.deceptive_text import find_deceptive_characters
 from app.domain.lifecycle import ProposalStatus
 from app.domain.records import QueueItemRecord, QueueStatsRecord, QueueTextRecord
 from app.services.policy_file import load_policy
-from app.store.repository import Repository
+
+if TYPE_CHECKING:
+    from app.store.repository import Repository
 
 PAGE_SIZE = 200
 # With a flag filter, rows are matched in Python: one fetch scans at most this many before handing back what it has.

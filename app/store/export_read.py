@@ -127,6 +127,11 @@ class SessionData:
     alternatives: dict[int, list[pref.ComparedAlternative]] = field(default_factory=dict)
     # The machine judges (issue 13) per proposal id: {"verifier": {...} | None, "critic": {...} | None}.
     judges: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # An external agent's session: which agent ('claude-code', ...) and its own transcript file, if it named one
+    # (its messages are not in Signoff's table; app.services.export_transcripts reads them).
+    source: str | None = None
+    transcript_path: str | None = None
+    task: str = ""
 
 
 _STEP_COLUMNS = (
@@ -285,6 +290,9 @@ def _statements_for(filters: ExportFilters, with_contents: bool) -> _Statements:
                 AgentSession.system_prompt,
                 cast(AgentSession.tools, Text),
                 cast(AgentSession.sampling, Text),
+                AgentSession.source,
+                AgentSession.transcript_path,
+                AgentSession.task,
             )
             .join(Workspace, AgentSession.workspace_id == Workspace.id)
             .where(AgentSession.id.in_(ids)),
@@ -374,10 +382,13 @@ def read_sessions(
         if not wanted:
             return []
         facts: dict[int, pref.SessionFacts] = {}
+        external: dict[int, tuple[str | None, str | None, str]] = {}
         for row in _fetch_all(connection, statements.facts, {"ids": wanted}):
             facts[row[0]] = pref.SessionFacts(
                 row[0], row[1], row[2], row[3], json_texts.parse(row[4], []), json_texts.parse(row[5], {})
             )
+            if row[6] is not None:
+                external[row[0]] = (row[6], row[7], row[8] or "")
         messages: dict[int, list[dict[str, Any]]] = {}
         texts: dict[int, list[str]] = {}
         current = None
@@ -405,6 +416,7 @@ def read_sessions(
             texts.get(session_id, []),
             {c: compared[c] for c in _compare_ids(steps[session_id]) if c in compared},
             {step.proposal_id: judges[step.proposal_id] for step in steps[session_id] if step.proposal_id in judges},
+            *external.get(session_id, (None, None, "")),
         )
         for session_id in wanted
     ]

@@ -103,6 +103,8 @@ def proposal_record(row: Proposal, root: str, task: str) -> ProposalRecord:
         result=row.result,
         created_at=as_utc(row.created_at),
         decided_at=as_utc(row.decided_at),
+        protocol_note=row.protocol_note,
+        withdrawn_reason=row.withdrawn_reason,
     )
 
 

@@ -889,7 +889,8 @@ class QueueView(QWidget):
         self.panel.show_proposal(record)
         row = self.model.row_of(record.id)
         if row is not None and not self.model.is_waiting(record.id):
-            self.panel.show_banner(f"#{record.id}: {self.model.state_text(self.model.rows[row])}", kind="info")
+            why = f": {record.withdrawn_reason}" if record.withdrawn_reason else ""
+            self.panel.show_banner(f"#{record.id}: {self.model.state_text(self.model.rows[row])}{why}", kind="info")
             self.panel.set_busy(True)
             return
         self.panel.set_busy(False)

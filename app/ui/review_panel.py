@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from app.domain import hunks, proposal_warnings
 from app.domain.diff_types import FileDiff
 from app.domain.diffing import proposal_diff
+from app.domain.lifecycle import ProposalStatus
 from app.domain.records import ProposalRecord
 from app.services import review
 from app.ui.background import LoadTokens
@@ -91,6 +92,7 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
         self._show_strength(None)
         self.banner.hide()
         self.deceptive_banner.hide()
+        self.protocol_banner.hide()
         self.diff = None
         self.hunk_verdicts = {}
         self._show_hunk_state()
@@ -102,6 +104,7 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
             return
         self.title.setText(proposal_title(proposal))
         self.subtitle.setText(f"Session {proposal.session_id} · {proposal.task[:140]} · {proposal.workspace_root}")
+        self._show_protocol_limits(proposal)
         if proposal.kind == "command":
             self.diff_view.show_command(proposal.command or "", proposal.cwd or ".", token=proposal.id)
         else:
@@ -125,6 +128,14 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
         findings = self.scanner.scan(proposal, self.diff)
         if findings is not None:
             self._on_scanned(proposal.id, findings)
+
+    def _show_protocol_limits(self, proposal: ProposalRecord) -> None:
+        """An external agent's proposal: what its protocol cannot carry, and why it no longer waits if withdrawn."""
+        if proposal.protocol_note:
+            self.protocol_banner.setText(f"Before you decide: {proposal.protocol_note}")
+            self.protocol_banner.show()
+        if proposal.status == ProposalStatus.CANCELLED and proposal.withdrawn_reason:
+            self.show_banner(f"Withdrawn: {proposal.withdrawn_reason}.", kind="info")
 
     def show_banner(self, text: str, *, kind: str = "error") -> None:
         self.banner.setProperty("kind", kind)

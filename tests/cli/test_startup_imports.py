@@ -53,8 +53,13 @@ def test_help_imports_nothing_heavy(env):
 
 
 def test_the_database_commands_load_sqlalchemy_but_not_the_sdk_alembic_or_qt(env):
-    for argv in (["queue", "--json"], ["approve", "6"], ["show", "7"], ["stats"], ["sessions"]):
+    for argv in (["approve", "6"], ["show", "7"], ["stats"], ["sessions"]):
         assert imported(*argv, env=env) == {"sqlalchemy"}, argv
+
+
+def test_the_queue_of_a_sqlite_file_at_head_is_read_without_sqlalchemy(env):
+    assert imported("queue", "--json", env=env) == set()
+    assert imported("queue", env=env) == set()
 
 
 def test_commands_without_a_database_do_not_load_sqlalchemy(env, tmp_path):

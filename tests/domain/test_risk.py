@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from app.domain.judgments import CriticResult, VerifierResult
+from app.domain.path_glob import path_glob_regex
 from app.domain.risk import risk_of, sensitive_match
 
 
@@ -47,3 +48,27 @@ def test_sensitive_globs_match_names_at_any_depth_and_folders() -> None:
     assert sensitive_match("a/b/poetry.lock", ["*.lock"]) == "*.lock"
     assert sensitive_match(".github/workflows/ci.yml", [".github/**"]) == ".github/**"
     assert sensitive_match("src/app.py", [".github/**", "*.lock"]) is None
+
+
+def test_sensitive_match_names_the_first_pattern_in_order_as_a_pattern_by_pattern_loop_would():
+    globs = ["secrets/**", "*.pem", "config/*.pem", "**/id_rsa*", "[!a]*.key"]
+    cases = {
+        "config/server.pem": "*.pem",  # a file-name match of an earlier pattern beats a later path match
+        "secrets/config/server.pem": "secrets/**",
+        "home/id_rsa.pub": "**/id_rsa*",
+        "deep/b.key": "[!a]*.key",
+        "deep/a.key": None,
+        "src/app.py": None,
+    }
+    for path, expected in cases.items():
+        looped = next(
+            (
+                pattern
+                for pattern in globs
+                if path_glob_regex(pattern).fullmatch(path)
+                or ("/" not in pattern and path_glob_regex(pattern).fullmatch(path.rsplit("/", 1)[-1]))
+            ),
+            None,
+        )
+        assert sensitive_match(path, globs) == expected == looped, path
+    assert sensitive_match("anything", []) is None

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.domain import agent_tools
+from app.domain.hunks import HunkVerdict
 from app.services import review
 from app.services.adapters import spool
 from app.services.adapters.hooks_install import hook_command
@@ -129,6 +130,37 @@ def test_an_edited_multi_edit_comes_back_as_updated_input_in_multi_edits_own_sha
     updated = output["updatedInput"]
     assert updated["file_path"] == str(path) and len(updated["edits"]) == 1
     assert agent_tools.new_file_text("MultiEdit", updated, old) == reviewers_version
+
+
+def test_hunk_decisions_on_an_edit_become_updated_input_holding_only_the_approved_hunks(claude, repository):
+    path = claude.project / "greet.py"
+    old = "".join(f"line {number}\n" for number in range(1, 21))
+    path.write_text(old, encoding="utf-8")
+    run = claude.start(
+        claude.payload(
+            "MultiEdit",
+            {
+                "file_path": str(path),
+                "edits": [
+                    {"old_string": "line 2\n", "new_string": "line two\n"},
+                    {"old_string": "line 19\n", "new_string": "line nineteen\n"},
+                ],
+            },
+        )
+    )
+    proposal = _pending(repository)
+    reason = "Leave line 19 alone; the parser counts on it."
+
+    # Shift+A on the first hunk, Shift+R with a reason on the second: one decision, as the window records it.
+    verdicts = [HunkVerdict(0, "approve"), HunkVerdict(1, "reject", reason=reason)]
+    review.decide(repository, review.by_hunk(proposal.id, "ana", verdicts, channel="window"))
+    code, answer, _ = run.result()
+
+    output = _hook_output(answer)
+    assert code == 0 and output["permissionDecision"] == "allow"
+    assert agent_tools.new_file_text("MultiEdit", output["updatedInput"], old) == old.replace("line 2\n", "line two\n")
+    assert reason in output["permissionDecisionReason"]
+    assert repository.proposals.latest_decision(proposal.id).verdict == "edit"
 
 
 def test_an_edited_bash_command_keeps_the_tools_other_fields(claude, repository):

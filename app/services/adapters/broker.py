@@ -187,7 +187,11 @@ class Broker:
                     decided_by="person",
                 )
             else:
-                answer = Answer(ALLOW, "Approved with the reviewer's edit.", updated_input=updated, decided_by="person")
+                # A per-hunk decision that left hunks out carries their reasons ('Hunk 2: ...').
+                told = "Approved with the reviewer's edit." + (
+                    f" Left out: {decision.reason}" if decision.reason else ""
+                )
+                answer = Answer(ALLOW, told, updated_input=updated, decided_by="person")
         else:
             answer = Answer(ALLOW, "Approved in Signoff.", decided_by="person")
         self._resolve(decision.proposal_id, request, answer)

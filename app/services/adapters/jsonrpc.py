@@ -25,13 +25,18 @@ class RpcError(Exception):
 class JsonRpcPeer:
     """One connection. ``with_version`` adds ``"jsonrpc": "2.0"`` (ACP); Codex app-server leaves it out."""
 
-    def __init__(self, reader: IO[bytes], writer: IO[bytes], *, with_version: bool = True) -> None:
+    def __init__(
+        self, reader: IO[bytes], writer: IO[bytes], *, with_version: bool = True, id_prefix: str | None = None
+    ) -> None:
         self._reader = reader
         self._writer = writer
         self._with_version = with_version
+        # Between a client and an agent (app.services.adapters.relay), Signoff's own request ids must never be ones
+        # the client uses: they become strings with this prefix.
+        self._id_prefix = id_prefix
         self._write_lock = threading.Lock()
         self._next_id = 0
-        self._waiting: dict[int, tuple[threading.Event, list[Any]]] = {}
+        self._waiting: dict[int | str, tuple[threading.Event, list[Any]]] = {}
         self._workers: list[threading.Thread] = []
 
     def send(self, message: dict[str, Any]) -> None:
@@ -49,7 +54,7 @@ class JsonRpcPeer:
         """Send a request and wait for its result (``serve`` must be running on another thread)."""
         with self._write_lock:
             self._next_id += 1
-            request_id = self._next_id
+            request_id: int | str = self._next_id if self._id_prefix is None else f"{self._id_prefix}{self._next_id}"
         done = threading.Event()
         slot: list[Any] = []
         self._waiting[request_id] = (done, slot)
@@ -73,15 +78,45 @@ class JsonRpcPeer:
             if not isinstance(message, dict):
                 continue
             if "method" in message and "id" in message:
-                worker = threading.Thread(target=self._answer, args=(on_request, message), daemon=True)
-                self._workers.append(worker)
-                worker.start()
+                self.answer_async(on_request, message)
             elif "method" in message:
                 on_notification(message["method"], message.get("params") or {})
-            elif message.get("id") in self._waiting:
-                done, slot = self._waiting.pop(message["id"])
-                slot.append(message)
-                done.set()
+            else:
+                self.take_reply(message)
+
+    def answer_async(self, on_request: Handler, message: dict[str, Any]) -> None:
+        """Answer one request from the peer on a thread of its own."""
+        worker = threading.Thread(target=self._answer, args=(on_request, message), daemon=True)
+        self._workers.append(worker)
+        worker.start()
+
+    def take_reply(self, message: dict[str, Any]) -> bool:
+        """Hand a reply to the ``request`` waiting for it; False when it answers no request of ours."""
+        request_id = message.get("id")
+        if not isinstance(request_id, int | str) or request_id not in self._waiting:
+            return False
+        done, slot = self._waiting.pop(request_id)
+        slot.append(message)
+        done.set()
+        return True
+
+    def send_raw(self, line: bytes) -> None:
+        """Pass one line through unchanged (a relayed message), between this peer's own messages."""
+        with self._write_lock:
+            self._writer.write(line if line.endswith(b"\n") else line + b"\n")
+            self._writer.flush()
+
+    @property
+    def reader(self) -> IO[bytes]:
+        return self._reader
+
+    def close_writer(self) -> None:
+        """No more messages to the peer (it sees the end of its input)."""
+        with self._write_lock:
+            try:
+                self._writer.close()
+            except OSError:
+                pass
 
     def join(self, timeout_s: float = 30.0) -> None:
         for worker in self._workers:

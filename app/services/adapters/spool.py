@@ -22,6 +22,14 @@ from typing import Any
 from app.services.adapters.base import Answer, Change, ToolRequest
 
 _LOCK = ".ingest.lock"
+# Held for an ingester's whole life: a hook starts one only when nobody holds it.
+_ALIVE = ".ingester.lock"
+# The descriptor of that lock, already held, when a hook started this ingester.
+_LOCK_FD_ENV = "SIGNOFF_INGESTER_LOCK_FD"
+# An ingester stays this long after the last record (looking every _POLL_S), so a burst of tool calls pays
+# SQLAlchemy's import and the database connection once, not once per call on a machine the agent shares.
+LINGER_S = 20.0
+_POLL_S = 0.05
 
 
 def _data_dir() -> Path:
@@ -68,8 +76,8 @@ def write_record(db_url: str | None, request: ToolRequest, change: Change, answe
 
 
 @contextmanager
-def _ingest_lock(folder: Path, *, blocking: bool) -> Iterator[bool]:
-    with open(folder / _LOCK, "a") as handle:
+def _ingest_lock(folder: Path, *, blocking: bool, name: str = _LOCK) -> Iterator[bool]:
+    with open(folder / name, "a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
         except BlockingIOError:
@@ -82,34 +90,46 @@ def _ingest_lock(folder: Path, *, blocking: bool) -> Iterator[bool]:
 
 
 def start_ingester() -> None:
-    """Start a detached ingester unless one is running (it takes the lock before anything heavy)."""
+    """Start a detached ingester unless one is running. The hook takes the ingester's lock itself and hands it over
+    open, so hooks that follow a moment later see it held while the new process is still starting Python."""
     folder = spool_dir()
-    with _ingest_lock(folder, blocking=False) as free:
-        if not free:
+    handle = open(folder / _ALIVE, "a")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
             return
-    import subprocess
+        import subprocess
 
-    subprocess.Popen(
-        [sys.executable, "-m", "app.services.adapters.spool"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        close_fds=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
-    )
+        subprocess.Popen(
+            [sys.executable, "-m", "app.services.adapters.spool"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+            pass_fds=(handle.fileno(),),
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+                _LOCK_FD_ENV: str(handle.fileno()),
+            },
+        )
+    finally:
+        # The child's copy of the descriptor keeps the lock (flock belongs to the open file, not the process).
+        handle.close()
 
 
 def pending_records(folder: Path | None = None) -> list[Path]:
     return sorted((folder or spool_dir()).glob("*.json"))
 
 
-def ingest(folder: Path | None = None) -> int:
+def ingest(folder: Path | None = None, brokers: dict[str | None, Any] | None = None) -> int:
     """Store every spooled record; how many. Holds the lock, so one process ingests at a time."""
     folder = folder or spool_dir()
+    brokers = {} if brokers is None else brokers
     stored = 0
     with _ingest_lock(folder, blocking=True):
-        brokers: dict[str | None, Any] = {}
         for path in pending_records(folder):
             try:
                 record = json.loads(path.read_text(encoding="utf-8"))
@@ -146,11 +166,48 @@ def _store(broker, record: dict[str, Any]) -> None:
     broker.record_policy(ToolRequest(**record["request"]), change, answer, record["reviewer"])
 
 
-def main() -> int:
-    # A record spooled while the last pass ran is taken by the next pass, not left for the next hook.
-    while pending_records():
-        ingest()
-    return 0
+def _ingest_while_busy(folder: Path, brokers: dict[str | None, Any], linger_s: float) -> None:
+    """Ingest until nothing was spooled for ``linger_s`` (or the folder is gone)."""
+    idle_since = time.monotonic()
+    while time.monotonic() - idle_since < linger_s and folder.is_dir():
+        if pending_records(folder):
+            ingest(folder, brokers)
+            idle_since = time.monotonic()
+        else:
+            time.sleep(_POLL_S)
+
+
+@contextmanager
+def _alive(folder: Path, inherited: int | None) -> Iterator[bool]:
+    """The ingester's lock: the descriptor the hook handed over (already held), else taken here if free."""
+    if inherited is None:
+        with _ingest_lock(folder, blocking=False, name=_ALIVE) as mine:
+            yield mine
+        return
+    try:
+        yield True
+    finally:
+        os.close(inherited)
+
+
+def main(linger_s: float = LINGER_S) -> int:
+    folder = spool_dir()
+    brokers: dict[str | None, Any] = {}
+    handed = os.environ.pop(_LOCK_FD_ENV, None)
+    inherited = int(handed) if handed and handed.isdigit() else None
+    try:
+        while True:
+            with _alive(folder, inherited) as mine:
+                inherited = None
+                if not mine:
+                    return 0  # another ingester runs
+                _ingest_while_busy(folder, brokers, linger_s)
+            # A hook that found the lock held just before it was let go had written its record before looking:
+            # it is seen here, and taken unless a new ingester already took over.
+            if not folder.is_dir() or not pending_records(folder):
+                return 0
+    except FileNotFoundError:
+        return 0  # the spool folder was removed (a test's temporary folder): nothing is left to ingest
 
 
 if __name__ == "__main__":
