@@ -138,7 +138,7 @@ def plan_from_bytes(stored: bytes) -> Plan:
         raise PlanError(f"The stored plan is not valid JSON ({err}).") from None
 
 
-# -- Markdown -----------------------------------------------------------------------------------------------------------
+# -- Markdown ----------------------------------------------------------------------------------------------------
 
 
 def render_markdown(plan: Plan) -> str:
@@ -157,6 +157,17 @@ def render_markdown(plan: Plan) -> str:
             lines.append(f"- {first}")
             lines += [f"  {line}".rstrip() for line in rest]
     return "\n".join(lines) + "\n"
+
+
+def _question_line(questions: list[list[str]], line: str, number: int) -> None:
+    """One line under 'Open questions': a new '- ' bullet, or an indented continuation of the last one."""
+    bullet = _BULLET.match(line)
+    if bullet:
+        questions.append([bullet.group(1)])
+    elif questions and line.startswith((" ", "\t")):
+        questions[-1].append(line.strip())
+    else:
+        raise PlanError(f"Line {number}: under 'Open questions' every line is a '- ' bullet: {line.strip()[:60]!r}.")
 
 
 def parse_markdown(text: str, *, default_title: str = "") -> Plan:
@@ -179,15 +190,7 @@ def parse_markdown(text: str, *, default_title: str = "") -> Plan:
             in_questions = True
             continue
         if in_questions:
-            bullet = _BULLET.match(line)
-            if bullet:
-                questions.append([bullet.group(1)])
-            elif questions and line.startswith((" ", "\t")):
-                questions[-1].append(stripped)
-            else:
-                raise PlanError(
-                    f"Line {number}: under 'Open questions' every line is a '- ' bullet: {stripped[:60]!r}."
-                )
+            _question_line(questions, line, number)
             continue
         if stripped.startswith("# ") and not title and not steps:
             title = stripped[2:].strip()
@@ -220,7 +223,7 @@ def parse_markdown(text: str, *, default_title: str = "") -> Plan:
         raise err
 
 
-# -- what changed -------------------------------------------------------------------------------------------------------
+# -- what changed ------------------------------------------------------------------------------------------------
 
 
 def _key(step: PlanStep) -> str:
