@@ -39,7 +39,9 @@ def parse_command(command: str) -> ParsedCommand:
 POLICY_FILE = ".signoff/policy.toml"
 ACTIONS = ("allow", "ask", "deny")
 # 'file' is either: a change to an existing file ('edit') or a new one ('create').
-KINDS = ("command", "edit", "create", "file")
+# 'delegate' matches the role a sub-agent would get (issue 15); with no delegate rule, delegating is allowed: the
+# sub-agent's own edits and commands are still reviewed one by one.
+KINDS = ("command", "edit", "create", "file", "delegate")
 MATCHES = ("prefix", "exact", "glob")
 SUGGEST_AFTER = 5
 # What a decision made by a rule is stored with (the reviewer is "policy:<rule>" for approvals).
@@ -69,7 +71,7 @@ class Rule:
         if self.action not in ACTIONS:
             raise PolicyError(f"Unknown action {self.action!r}; use allow, ask or deny.")
         if self.kind not in KINDS:
-            raise PolicyError(f"Unknown kind {self.kind!r}; use command, edit, create or file.")
+            raise PolicyError(f"Unknown kind {self.kind!r}; use command, edit, create, file or delegate.")
         if not isinstance(self.pattern, str) or not self.pattern.strip():
             raise PolicyError("A rule needs a non-empty pattern.")
         if self.match not in MATCHES:
@@ -92,6 +94,8 @@ class Rule:
         if self.kind == "command":
             how = {"prefix": "", "exact": " (exactly)", "glob": " (glob)"}[self.match]
             return f"{self.action} command `{self.pattern}`{how}"
+        if self.kind == "delegate":
+            return f"{self.action} delegating to `{self.pattern}`"
         what = {"edit": "edits of", "create": "new files", "file": "changes to"}[self.kind]
         return f"{self.action} {what} `{self.pattern}`"
 
@@ -106,7 +110,7 @@ class Rule:
         return words[: len(tokens)] == tokens
 
     def matches_path(self, kind: str, path: str) -> bool:
-        if self.kind == "command" or (self.kind != "file" and self.kind != kind):
+        if self.kind in ("command", "delegate") or (self.kind != "file" and self.kind != kind):
             return False
         return path_glob_regex(self.pattern).match(path) is not None
 
@@ -198,6 +202,16 @@ class Policy:
             if rule.kind == "command" and _rule_catches(rule, item):
                 return rule
         return None
+
+    # -- delegation ---------------------------------------------------------------------------------------------------
+
+    def check_delegate(self, role: str) -> Verdict:
+        """Handing a step to a sub-agent with ``role``: the first delegate rule whose pattern matches the role decides;
+        without one it is allowed."""
+        for rule in self.rules:
+            if rule.kind == "delegate" and fnmatchcase(role, rule.pattern):
+                return Verdict(rule.action, f"Delegating to a {role} matches the rule: {rule.label}.", (rule,))
+        return Verdict("allow", "No delegate rule matches; delegating is allowed by default.")
 
     # -- proposals -----------------------------------------------------------------------------------------------------
 

@@ -50,6 +50,14 @@ class SessionRecord:
     ended_at: dt.datetime | None
     # Where an external agent's session comes from ('claude-code', 'codex', ...); None for Signoff's own runner.
     source: str | None = None
+    # Plans and delegation: see store.models.AgentSession.
+    parent_id: int | None = None
+    mode: str | None = None
+    role: str | None = None
+    depth: int = 0
+    parent_tool_use_id: str | None = None
+    plan_step: int | None = None
+    delegation_limits: dict[str, Any] | None = None
 
     @property
     def is_over(self) -> bool:

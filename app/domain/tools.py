@@ -71,3 +71,101 @@ def changes_the_world(tool_name: str, tool_input: Any) -> bool:
     if tool_name == EDITOR_TOOL_NAME and isinstance(tool_input, dict):
         return tool_input.get("command") in {"create", "str_replace", "insert"}
     return False
+
+
+# -- plan mode and delegation (issue 15) ------------------------------------------------------------------------------
+
+PLAN_TOOL_NAME = "propose_plan"
+DELEGATE_TOOL_NAME = "delegate"
+# Kinds of proposals that are not a change to a file or a command (no diff, no hunks, no verifier).
+PLAN_KIND = "plan"
+DELEGATE_KIND = "delegate"
+ROLES = ("coder", "tester", "reviewer", "researcher", "writer")
+
+PLAN_MODE_PROMPT = """
+
+This session starts in PLAN MODE. Before changing anything, read what you need (view files and folders; commands
+run only when this workspace's policy allows them) and then call propose_plan once with a numbered plan: a title,
+steps (each with a title, a detail and the files you expect to touch) and your open questions. End your turn there.
+A person approves the plan, rejects it with a reason (revise it and propose again), or edits it (you are told exactly
+what changed; follow the edited plan). Edits and other commands are refused until a plan is approved."""
+
+DELEGATE_PROMPT = """
+
+Once acting you may hand a step to a sub-agent with the delegate tool (a task it can do on its own, a role, and the
+plan step it carries out). Sub-agents work at the same time as you; each one's changes are reviewed like yours, and
+its final report comes back as the tool result. Several delegate calls in one message run in parallel."""
+
+SUBAGENT_PROMPT = """
+
+You are a sub-agent with the role {role}, started by another agent for one step of an approved plan. Do only the task
+you were given, then end your turn with a short report of what you changed and what is left: that report is all the
+agent that started you sees."""
+
+
+def propose_plan_tool() -> dict[str, Any]:
+    return {
+        "name": PLAN_TOOL_NAME,
+        "description": (
+            "Propose the plan for the task and end your turn. A person approves, rejects with a reason, or edits it; "
+            "the result says which and, for an edit, exactly what changed."
+        ),
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "title": {"type": "string", "description": "One line naming what the plan achieves."},
+                "steps": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "title": {"type": "string"},
+                            "detail": {"type": "string"},
+                            "files": {"type": "array", "items": {"type": "string"}},
+                        },
+                        "required": ["title", "detail"],
+                    },
+                },
+                "open_questions": {"type": "array", "items": {"type": "string"}},
+            },
+            "required": ["title", "steps"],
+        },
+    }
+
+
+def delegate_tool() -> dict[str, Any]:
+    return {
+        "name": DELEGATE_TOOL_NAME,
+        "description": (
+            "Hand one step to a sub-agent that works concurrently with its own transcript; its changes are reviewed "
+            "like yours and its final report is returned as this tool's result. Refused beyond the session's budget "
+            "(sub-agents per session, depth, total tokens)."
+        ),
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "task": {"type": "string", "description": "What the sub-agent must do, self-contained."},
+                "role": {"type": "string", "enum": list(ROLES)},
+                "workspace": {
+                    "type": "string",
+                    "enum": ["shared", "worktree"],
+                    "description": "Work in the shared workspace, or in its own worktree.",
+                },
+                "step": {"type": "integer", "description": "The number of the plan step it carries out."},
+            },
+            "required": ["task", "role"],
+        },
+    }
+
+
+def tree_tool_definitions(*, plan: bool, delegate: bool) -> list[dict[str, Any]]:
+    """The tools of a session that plans and / or delegates: the usual ones, then propose_plan and delegate; the last
+    one carries the cache breakpoint."""
+    tools = tool_definitions()
+    tools[-1] = {key: value for key, value in tools[-1].items() if key != "cache_control"}
+    if plan:
+        tools.append(propose_plan_tool())
+    if delegate:
+        tools.append(delegate_tool())
+    tools[-1] = {**tools[-1], "cache_control": {"type": "ephemeral"}}
+    return tools

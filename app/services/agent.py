@@ -26,9 +26,18 @@ from app.domain.input_limits import InputLimitError, check_command_text, check_e
 from app.domain.lifecycle import STILL_UNDECIDED, ProposalStatus
 from app.domain.policy import POLICY_CHANNEL, POLICY_REVIEWER, PolicyError
 from app.domain.records import DecisionRecord, MessageRecord, ProposalRecord, SessionRecord
-from app.domain.tools import COMMAND_TOOL_NAME, EDITOR_TOOL_NAME, changes_the_world, system_blocks, tools_for_request
+from app.domain.tools import (
+    COMMAND_TOOL_NAME,
+    DELEGATE_TOOL_NAME,
+    EDITOR_TOOL_NAME,
+    PLAN_TOOL_NAME,
+    changes_the_world,
+    system_blocks,
+    tools_for_request,
+)
 from app.domain.wording import finished_because
 from app.services import editor_tool
+from app.services.agent_tree import TREE_TOOLS, Spawner, TreeTools
 from app.services.apply import ApplyConflict, apply_file_change, describe_write_error
 from app.services.command_tool import CommandDraft, capped_for_model, draft_command, run_command
 from app.services.decision_wait import DecisionWaiter, ProposalWithdrawn
@@ -127,6 +136,7 @@ class SessionRunner:
         listener: EventListener,
         command_timeout_s: float = 120.0,
         api_timeout_s: float | None = None,
+        spawner: Spawner | None = None,
     ) -> None:
         self.session = session
         self.session_id = session.id
@@ -145,6 +155,9 @@ class SessionRunner:
         self._command_effects: dict[int, dict[str, Any]] = {}
         # Set when the app closes: the task is cancelled but the session stays resumable, its proposals waiting.
         self.detaching = False
+        # Plan mode and delegation (services/agent_tree.py): propose_plan, delegate and the plan-mode gate.
+        self._tree = TreeTools(self, spawner)
+        self._tree_tools = {tool.get("name") for tool in session.tools} & set(TREE_TOOLS)
 
     async def close(self) -> None:
         await self._client.close()
@@ -359,16 +372,32 @@ class SessionRunner:
 
     async def _answer_tool_uses(self, message: MessageRecord, tool_uses: list[dict[str, Any]]) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
+        if DELEGATE_TOOL_NAME in self._tree_tools:
+            # Every sub-agent of this message starts before any is waited for: they work in parallel.
+            for block in tool_uses:
+                if block["name"] == DELEGATE_TOOL_NAME:
+                    await self._tree.launch(block["id"], block.get("input"))
         for block in tool_uses:
             tool_use_id, name, tool_input = block["id"], block["name"], block.get("input")
             proposal_id: int | None = None
             status: str | None = None
             try:
+                if name in self._tree_tools:
+                    answer = self._tree.propose_plan if name == PLAN_TOOL_NAME else self._tree.delegate
+                    text, is_error, proposal_id = await answer(message.seq, tool_use_id, tool_input)
+                    results.append(tool_results.result_block(tool_use_id, capped_for_model(text), is_error=is_error))
+                    self._emit(ToolResultSent(self.session_id, tool_use_id, name, text, is_error, proposal_id, None))
+                    continue
                 if name not in (EDITOR_TOOL_NAME, COMMAND_TOOL_NAME):
                     raise ToolInputError(
                         f"There is no tool named {name!r}; use {EDITOR_TOOL_NAME} or {COMMAND_TOOL_NAME}."
                     )
-                if changes_the_world(name, tool_input):
+                refusal = None
+                if self._tree_tools and changes_the_world(name, tool_input):
+                    refusal = await self._tree.plan_mode_refusal(name, tool_input)
+                if refusal is not None:
+                    text, is_error = refusal, True
+                elif changes_the_world(name, tool_input):
                     proposal = await self._proposal_for(message.seq, tool_use_id, name, tool_input)
                     text, is_error = await self._resolve(proposal)
                     proposal_id = proposal.id

@@ -127,7 +127,8 @@ class JudgeRunner:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def __call__(self, event: SessionEvent) -> None:
-        if isinstance(event, ProposalWaiting):
+        # A plan or a delegation is neither a diff nor a command: nothing to verify or criticise.
+        if isinstance(event, ProposalWaiting) and event.proposal.kind not in ("plan", "delegate"):
             self._spawn(self._judge(event.proposal))
 
     def _spawn(self, coroutine) -> None:

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from app.domain import hunks
+from app.domain import hunks, plans
 from app.domain.diffing import proposal_diff
 from app.domain.input_limits import InputLimitError, check_command_text, check_edit_bytes
 from app.domain.records import DecisionRecord, ProposalRecord
@@ -106,6 +106,8 @@ def validated(proposal: ProposalRecord, request: DecisionRequest) -> DecisionReq
     """
     if not request.reviewer.strip():
         raise ReviewError("A decision needs a reviewer name (set it in Settings).")
+    if proposal.kind in ("plan", "delegate"):
+        return _validated_plan_or_delegation(proposal, request)
     if request.hunk_verdicts is not None:
         return _validated_by_hunk(proposal, request)
     if request.verdict == "reject":
@@ -132,6 +134,47 @@ def validated(proposal: ProposalRecord, request: DecisionRequest) -> DecisionReq
     if request.verdict != "approve":
         raise ReviewError(f"Unknown verdict {request.verdict!r}; use approve, reject or edit.")
     return request
+
+
+def _validated_plan_or_delegation(proposal: ProposalRecord, request: DecisionRequest) -> DecisionRequest:
+    if request.hunk_verdicts is not None:
+        raise ReviewError(f"A {proposal.kind} has no hunks; approve, reject or edit it as a whole.")
+    if request.verdict == "reject":
+        if not (request.reason or "").strip():
+            raise ReviewError("A rejection needs a reason: the agent revises from it.")
+        return replace(request, reason=(request.reason or "").strip())
+    if request.verdict == "edit":
+        if request.edited_content is None:
+            raise ReviewError("An edit needs the content to apply instead.")
+        if proposal.kind == "delegate":
+            raise ReviewError("A delegation can only be approved or rejected.")
+        return _validated_plan_edit(proposal, request)
+    if request.verdict != "approve":
+        raise ReviewError(f"Unknown verdict {request.verdict!r}; use approve, reject or edit.")
+    return request
+
+
+def _validated_plan_edit(proposal: ProposalRecord, request: DecisionRequest) -> DecisionRequest:
+    """An edited plan, as its canonical bytes; given as stored JSON or as a numbered Markdown list."""
+    assert request.edited_content is not None and proposal.new_content is not None
+    proposed = plans.plan_from_bytes(proposal.new_content)
+    if len(request.edited_content) > plans.MAX_PLAN_BYTES:
+        raise ReviewError(f"The edited plan is larger than {plans.MAX_PLAN_BYTES // 1024} KiB.")
+    try:
+        text = request.edited_content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ReviewError("The edited plan is not valid UTF-8 text.") from None
+    try:
+        edited = (
+            plans.plan_from_bytes(request.edited_content)
+            if text.lstrip().startswith("{")
+            else plans.parse_markdown(text, default_title=proposed.title)
+        )
+    except plans.PlanError as err:
+        raise ReviewError(f"The edited plan cannot be read: {err}") from None
+    if edited == proposed:
+        return replace(request, verdict="approve", edited_content=None)
+    return replace(request, edited_content=edited.to_bytes())
 
 
 def _validated_by_hunk(proposal: ProposalRecord, request: DecisionRequest) -> DecisionRequest:

@@ -15,10 +15,17 @@ import socket
 import sys
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.domain.records import DecisionRecord, ProposalRecord, SessionRecord
-from app.domain.tools import SYSTEM_PROMPT, tool_definitions
+from app.domain.tools import (
+    DELEGATE_PROMPT,
+    PLAN_MODE_PROMPT,
+    SUBAGENT_PROMPT,
+    SYSTEM_PROMPT,
+    tool_definitions,
+    tree_tool_definitions,
+)
 from app.services import compare, decisions, review
 from app.services.decision_wait import DecisionWaiter
 from app.services.endpoints import Endpoints
@@ -28,8 +35,12 @@ from app.store.async_repository import AsyncRepository
 
 if TYPE_CHECKING:
     from app.services.agent import SessionRunner
+    from app.services.agent_tree import DelegateRequest
 
 log = logging.getLogger(__name__)
+
+# How often a parent checks on a sub-agent that another process drives.
+CHILD_POLL_S = 0.5
 
 
 async def load_agent_loop() -> None:
@@ -47,6 +58,10 @@ class NewSession:
     max_turns: int
     max_tokens: int
     endpoint: str
+    # Plan mode (issue 15): read only until a person approves a plan proposed with propose_plan; may delegate after.
+    plan: bool = False
+    # The tree's budget (agent_tree.DEFAULT_LIMITS keys); None: the defaults.
+    delegation_limits: dict[str, int] | None = None
 
 
 def new_runner_id() -> str:
@@ -101,16 +116,23 @@ class SessionManager:
         await load_agent_loop()
         # Fail before storing anything when there is no key for this endpoint.
         self.endpoints.client(spec.endpoint)
+        tree: dict[str, Any] = {}
+        system_prompt, tools = SYSTEM_PROMPT, tool_definitions()
+        if spec.plan:
+            system_prompt = SYSTEM_PROMPT + PLAN_MODE_PROMPT + DELEGATE_PROMPT
+            tools = tree_tool_definitions(plan=True, delegate=True)
+            tree = {"mode": "plan", "role": "planner", "delegation_limits": spec.delegation_limits}
         session = await self.repository.write(
             lambda store: store.sessions.create(
                 workspace_root=root,
                 task=spec.task.strip(),
                 endpoint=spec.endpoint,
                 model=spec.model,
-                system_prompt=SYSTEM_PROMPT,
-                tools=tool_definitions(),
+                system_prompt=system_prompt,
+                tools=tools,
                 sampling={"max_tokens": spec.max_tokens},
                 max_turns=spec.max_turns,
+                **tree,
             )
         )
         await self.repository.write(
@@ -145,6 +167,7 @@ class SessionManager:
             listener=self._emit,
             command_timeout_s=self._command_timeout_s,
             api_timeout_s=self.api_timeout_s,
+            spawner=self,
         )
         task = asyncio.create_task(self._run(runner), name=f"signoff-session-{session.id}")
         self._tasks[session.id] = task
@@ -183,6 +206,74 @@ class SessionManager:
             return False
         task.cancel()
         return True
+
+    # -- trees of agents (plans and delegation) -------------------------------------------------------------------
+
+    async def start_child(self, parent: SessionRecord, request: DelegateRequest) -> SessionRecord:
+        """The sub-agent of ``parent``'s delegate call, created on first call and running in this process unless it is
+        over or another live process drives it (idempotent: a resumed parent finds the child it started)."""
+        child = await self.repository.read(
+            lambda store: store.sessions.child_for_tool_use(parent.id, request.tool_use_id)
+        )
+        if child is None:
+            from app.services.agent_tree import ACT_MODE, limits_for
+
+            root = await self.repository.read(lambda store: store.sessions.root_of(parent.id))
+            limits = limits_for(root)
+            depth = parent.depth + 1
+            may_delegate = depth < limits["max_depth"]
+            prompt = (
+                SYSTEM_PROMPT + SUBAGENT_PROMPT.format(role=request.role) + (DELEGATE_PROMPT if may_delegate else "")
+            )
+            task = request.task + (f"\n\n(This is step {request.step} of the approved plan.)" if request.step else "")
+            child = await self.repository.write(
+                lambda store: store.sessions.create(
+                    workspace_root=parent.workspace_root,
+                    task=task,
+                    endpoint=parent.endpoint,
+                    model=parent.model,
+                    system_prompt=prompt,
+                    tools=tree_tool_definitions(plan=False, delegate=may_delegate),
+                    sampling=dict(parent.sampling),
+                    max_turns=parent.max_turns,
+                    mode=ACT_MODE,
+                    parent_id=parent.id,
+                    role=request.role,
+                    depth=depth,
+                    parent_tool_use_id=request.tool_use_id,
+                    plan_step=request.step,
+                )
+            )
+            await self.repository.write(
+                lambda store: store.sessions.append_message(child.id, "user", [{"type": "text", "text": task}])
+            )
+            self._emit(StatusChanged(child.id, "running", f"Sub-agent ({child.role}) started by session {parent.id}."))
+        if not child.is_over and not self.is_running(child.id):
+            if not await self.repository.read(lambda store: store.sessions.has_live_runner(child.id)):
+                self._spawn(child)
+        return child
+
+    async def wait_child(self, child_id: int) -> SessionRecord:
+        """Wait until a sub-agent ends (finished, stopped, failed, or no longer driven by anyone); its record then."""
+        while True:
+            task = self._tasks.get(child_id)
+            if task is not None and not task.done():
+                # asyncio.wait, not await: a stopped child's cancellation must not cancel its parent.
+                await asyncio.wait({task})
+            child = await self.repository.read(lambda store: store.sessions.get(child_id))
+            if child.is_over or self.is_running(child_id):
+                if child.is_over:
+                    return child
+                continue
+            if not await self.repository.read(lambda store: store.sessions.has_live_runner(child_id)):
+                return child
+            await asyncio.sleep(CHILD_POLL_S)
+
+    async def stop_tree(self, session_id: int) -> int:
+        """Stop a session and every sub-agent under it that runs here; how many were stopped."""
+        tree = await self.repository.read(lambda store: store.sessions.tree(session_id))
+        # Cancelled in one go, before any of them runs again: no parent reads a stopped child's report and goes on.
+        return sum(1 for record in tree if self.stop(record.id))
 
     async def decide(self, request: review.DecisionRequest, actor: decisions.Actor | None = None) -> DecisionRecord:
         """Record a decision durably (app.services.decisions.decide, the one path for window and CLI), wake the runner

@@ -66,6 +66,13 @@ def session_record(row: AgentSession, root: str) -> SessionRecord:
         created_at=as_utc(row.created_at),
         ended_at=as_utc(row.ended_at),
         source=row.source,
+        parent_id=row.parent_id,
+        mode=row.mode,
+        role=row.role,
+        depth=row.depth or 0,
+        parent_tool_use_id=row.parent_tool_use_id,
+        plan_step=row.plan_step,
+        delegation_limits=row.delegation_limits,
     )
 
 

@@ -94,7 +94,10 @@ class AgentSession(Base):
     """One agent run on one task in one workspace."""
 
     __tablename__ = "sessions"
-    __table_args__ = (Index("ix_sessions_source_external", "source", "external_id", unique=True),)
+    __table_args__ = (
+        Index("ix_sessions_source_external", "source", "external_id", unique=True),
+        Index("ix_sessions_parent_tool_use", "parent_id", "parent_tool_use_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
@@ -127,6 +130,17 @@ class AgentSession(Base):
     source: Mapped[str | None] = mapped_column(String(32))
     external_id: Mapped[str | None] = mapped_column(String(200))
     transcript_path: Mapped[str | None] = mapped_column(Text)
+    # Plans and delegation (migration 0010). mode: 'plan' (may only read until a plan is approved), 'act', or None
+    # outside plan mode. A sub-agent has its parent's id (no foreign key: a tree is read, never cascaded), its role,
+    # its depth (root 0), the delegate call that started it and the plan step it works on. delegation_limits: the
+    # budget of the tree (max_subagents per session, max_depth, max_tree_tokens), set on the root.
+    parent_id: Mapped[int | None] = mapped_column(IdType)
+    mode: Mapped[str | None] = mapped_column(String(16))
+    role: Mapped[str | None] = mapped_column(String(32))
+    depth: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    parent_tool_use_id: Mapped[str | None] = mapped_column(String(200))
+    plan_step: Mapped[int | None] = mapped_column(Integer)
+    delegation_limits: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
 
     workspace: Mapped[Workspace] = relationship(back_populates="sessions")
     messages: Mapped[list[Message]] = relationship(

@@ -18,6 +18,8 @@ from app.store.workspaces import workspace_row
 
 # A runner that has not said it is alive for this long is presumed gone; another process may resume its session.
 STALE_RUNNER_AFTER = dt.timedelta(seconds=20)
+# The plan and delegation fields a session may be created with (migration 0010).
+TREE_FIELDS = frozenset({"mode", "parent_id", "role", "depth", "parent_tool_use_id", "plan_step", "delegation_limits"})
 
 
 class Sessions(StoreBase):
@@ -34,10 +36,17 @@ class Sessions(StoreBase):
         tools: list[dict[str, Any]],
         sampling: dict[str, Any],
         max_turns: int,
+        **tree: Any,
     ) -> SessionRecord:
+        """A new session; ``tree`` may set the plan and delegation fields (mode, parent_id, role, depth,
+        parent_tool_use_id, plan_step, delegation_limits)."""
+        unknown = set(tree) - TREE_FIELDS
+        if unknown:
+            raise ValueError(f"cannot create sessions with fields {sorted(unknown)}")
         with self._orm() as orm, orm.begin():
             workspace = workspace_row(orm, workspace_root)
             row = AgentSession(
+                **tree,
                 workspace_id=workspace.id,
                 task=task,
                 endpoint=endpoint,
@@ -71,8 +80,52 @@ class Sessions(StoreBase):
             ).all()
             return [session_record(row, root) for row, root in rows]
 
+    # -- trees of agents (plans and delegation) ----------------------------------------------------------------------
+
+    def children(self, session_id: int) -> list[SessionRecord]:
+        with self._orm() as orm:
+            rows = orm.execute(
+                select(AgentSession, Workspace.root_path)
+                .join(Workspace)
+                .where(AgentSession.parent_id == session_id)
+                .order_by(AgentSession.id)
+            ).all()
+            return [session_record(row, root) for row, root in rows]
+
+    def child_for_tool_use(self, parent_id: int, tool_use_id: str) -> SessionRecord | None:
+        """The sub-agent a delegate call started, if it started one."""
+        with self._orm() as orm:
+            found = orm.execute(
+                select(AgentSession, Workspace.root_path)
+                .join(Workspace)
+                .where(AgentSession.parent_id == parent_id, AgentSession.parent_tool_use_id == tool_use_id)
+            ).first()
+            return None if found is None else session_record(found[0], found[1])
+
+    def root_of(self, session_id: int) -> SessionRecord:
+        record = self.get(session_id)
+        seen = {record.id}
+        while record.parent_id is not None and record.parent_id not in seen:
+            record = self.get(record.parent_id)
+            seen.add(record.id)
+        return record
+
+    def tree(self, root_id: int) -> list[SessionRecord]:
+        """The session and every sub-agent under it, parents before children (depth first, in start order)."""
+        ordered: list[SessionRecord] = []
+        stack = [self.get(root_id)]
+        seen: set[int] = set()
+        while stack:
+            record = stack.pop()
+            if record.id in seen:
+                continue
+            seen.add(record.id)
+            ordered.append(record)
+            stack.extend(reversed(self.children(record.id)))
+        return ordered
+
     def update(self, session_id: int, **values: Any) -> None:
-        allowed = {"status", "stop_reason", "error", "turns", "ended_at", "model"}
+        allowed = {"status", "stop_reason", "error", "turns", "ended_at", "model", "mode", "plan_step"}
         unknown = set(values) - allowed
         if unknown:
             raise ValueError(f"cannot update session fields {sorted(unknown)}")

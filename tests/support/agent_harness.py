@@ -91,6 +91,8 @@ class Stack:
             max_turns=overrides.pop("max_turns", 20),
             max_tokens=overrides.pop("max_tokens", 1024),
             endpoint=overrides.pop("endpoint", ANTHROPIC),
+            plan=overrides.pop("plan", False),
+            delegation_limits=overrides.pop("delegation_limits", None),
         )
         return await self.manager.start(spec)
 
