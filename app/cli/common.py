@@ -93,6 +93,10 @@ def say_who_applies(repository: Repository, session_id: int) -> None:
 
 
 def summary(proposal: Any) -> str:
+    if proposal.kind == "plan":
+        return f"plan: {proposal.command} ({proposal.lines_added} step{'s' if proposal.lines_added != 1 else ''})"
+    if proposal.kind == "delegate":
+        return f"delegate to {proposal.command}"
     if proposal.kind == "command":
         return f"command: {proposal.command}"
     return f"{proposal.kind} {proposal.path} (+{proposal.lines_added} -{proposal.lines_removed})"

@@ -102,6 +102,12 @@ def _add_run_commands(commands) -> None:
     run.add_argument("--max-turns", type=positive_int, metavar="N", help="model turns before it stops (1 or more)")
     run.add_argument("--max-tokens", type=positive_int, metavar="N")
     run.add_argument("--demo", action="store_true", dest="run_demo", help="use the offline demo agent")
+    run.add_argument(
+        "--plan", action="store_true", help="start in plan mode: the agent reads, proposes a plan, acts once approved"
+    )
+    run.add_argument("--max-subagents", type=positive_int, metavar="N", help="sub-agents each session may start")
+    run.add_argument("--max-depth", type=positive_int, metavar="N", help="how deep sub-agents may nest")
+    run.add_argument("--max-tree-tokens", type=positive_int, metavar="N", help="tokens the whole tree may use")
     _db_option(run)
 
     resume = commands.add_parser("resume", help="continue an interrupted or waiting session headless")
@@ -118,6 +124,7 @@ def _add_run_commands(commands) -> None:
 
     sessions = commands.add_parser("sessions", help="list sessions")
     sessions.add_argument("--json", action="store_true")
+    sessions.add_argument("--tree", action="store_true", help="each session with its sub-agents under it")
     _db_option(sessions)
 
 
@@ -322,7 +329,7 @@ def _add_policy_commands(commands) -> None:
     policy_show = policy_commands.add_parser("show", help="list the rules")
     policy_add = policy_commands.add_parser("add", help="add a rule at the end")
     policy_add.add_argument("action", choices=["allow", "ask", "deny"])
-    policy_add.add_argument("kind", choices=["command", "edit", "create", "file"])
+    policy_add.add_argument("kind", choices=["command", "edit", "create", "file", "delegate"])
     policy_add.add_argument("pattern", metavar="PATTERN", help='command words ("pytest -q") or a path glob ("src/**")')
     policy_add.add_argument(
         "--match", choices=["prefix", "exact", "glob"], help="for commands (default: glob if PATTERN has * ? [)"

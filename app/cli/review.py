@@ -23,6 +23,9 @@ def show(args: argparse.Namespace, db_url: str | None) -> int:
     if proposal.kind == "command":
         print(f"Working directory: {proposal.cwd or '.'}")
         print(f"$ {proposal.command}")
+    elif proposal.kind in ("plan", "delegate"):
+        # The numbered steps exactly as proposed (`signoff edit ID --file PLAN.md` takes the same shape back).
+        sys.stdout.write("\n" + proposal.shown_text)
     else:
         sys.stdout.write(numbered_hunks(proposal.shown_text))
     from app.cli.judges import print_judges
@@ -44,6 +47,11 @@ def show(args: argparse.Namespace, db_url: str | None) -> int:
             print(f"  Hunk {entry['hunk'] + 1}: {entry['verdict']}{detail}")
     if proposal.kind == "command" and proposal.result:
         _print_command_effects(proposal.result.get("effects"))
+    if proposal.kind == "plan" and decision is not None and decision.verdict == "edit" and decision.edited_content:
+        from app.domain import plans
+
+        print("The plan as the reviewer edited it:")
+        sys.stdout.write(plans.render_markdown(plans.plan_from_bytes(decision.edited_content)))
     return 0
 
 

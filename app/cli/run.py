@@ -17,6 +17,10 @@ from app.cli.errors import EXIT_ERROR, CliError
 
 def sessions(args: argparse.Namespace, db_url: str | None) -> int:
     repository = common.repository(db_url)
+    if getattr(args, "tree", False):
+        from app.cli.session_tree import print_trees
+
+        return print_trees(repository, as_json=args.json)
     sessions = repository.sessions.recent()
     if args.json:
         print(
@@ -135,6 +139,8 @@ def run(args: argparse.Namespace, db_url: str | None) -> int:
         max_turns=args.max_turns or settings.max_turns,
         max_tokens=args.max_tokens or settings.max_tokens,
         endpoint=endpoint,
+        plan=bool(getattr(args, "plan", False)),
+        delegation_limits=_limits(args),
     )
 
     async def start(manager) -> int:
@@ -146,6 +152,17 @@ def run(args: argparse.Namespace, db_url: str | None) -> int:
         return session.id
 
     return asyncio.run(_run_headless(db_url, start))
+
+
+def _limits(args: argparse.Namespace) -> dict[str, int] | None:
+    """The tree's budget from --max-subagents / --max-depth / --max-tree-tokens (None: the defaults)."""
+    given = {
+        "max_subagents": getattr(args, "max_subagents", None),
+        "max_depth": getattr(args, "max_depth", None),
+        "max_tree_tokens": getattr(args, "max_tree_tokens", None),
+    }
+    limits = {key: value for key, value in given.items() if value is not None}
+    return limits or None
 
 
 def resume(args: argparse.Namespace, db_url: str | None) -> int:

@@ -248,10 +248,18 @@ class SessionManager:
                 lambda store: store.sessions.append_message(child.id, "user", [{"type": "text", "text": task}])
             )
             self._emit(StatusChanged(child.id, "running", f"Sub-agent ({child.role}) started by session {parent.id}."))
-        if not child.is_over and not self.is_running(child.id):
-            if not await self.repository.read(lambda store: store.sessions.has_live_runner(child.id)):
-                self._spawn(child)
+        if not child.is_over and not self.is_running(child.id) and not await self._driven_elsewhere(child.id):
+            self._spawn(child)
         return child
+
+    async def _driven_elsewhere(self, session_id: int) -> bool:
+        """Whether another live process drives the session (a runner killed on this host does not count)."""
+        from app.services.agent import runner_process_is_gone
+
+        record = await self.repository.read(lambda store: store.sessions.get(session_id))
+        if record.runner_id is None or runner_process_is_gone(record.runner_id):
+            return False
+        return await self.repository.read(lambda store: store.sessions.has_live_runner(session_id))
 
     async def wait_child(self, child_id: int) -> SessionRecord:
         """Wait until a sub-agent ends (finished, stopped, failed, or no longer driven by anyone); its record then."""
@@ -265,7 +273,7 @@ class SessionManager:
                 if child.is_over:
                     return child
                 continue
-            if not await self.repository.read(lambda store: store.sessions.has_live_runner(child_id)):
+            if not await self._driven_elsewhere(child_id):
                 return child
             await asyncio.sleep(CHILD_POLL_S)
 

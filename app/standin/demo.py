@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.paths import resources_dir
+from app.standin.plan_demo import is_plan_demo_request, plan_demo_scenario
 from app.standin.scenario import Turn, prompt_key, text_block, text_turn, tool_turn, tool_use_block
 from app.standin.server import DEFAULT_MODELS, StandinServer
 
@@ -342,6 +343,8 @@ class DemoScenario:
         self._seen: dict[str, int] = {}
 
     def __call__(self, request: Mapping[str, Any]) -> Turn:
+        if is_plan_demo_request(request):
+            return plan_demo_scenario(request)
         key = prompt_key(request)
         with self._lock:
             repeat = self._seen.get(key, 0)

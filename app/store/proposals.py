@@ -61,6 +61,14 @@ class Proposals(StoreBase):
             ).first()
             return None if row is None else proposal_record(*row)
 
+    def for_session(self, session_id: int, kinds: tuple[str, ...] | None = None) -> list[ProposalRecord]:
+        """A session's proposals in the order they were made (only ``kinds`` when given)."""
+        with self._orm() as orm:
+            query = proposal_query().where(Proposal.session_id == session_id)
+            if kinds is not None:
+                query = query.where(Proposal.kind.in_(list(kinds)))
+            return [proposal_record(*row) for row in orm.execute(query.order_by(Proposal.id)).all()]
+
     def decisions_for_session(self, session_id: int) -> list[tuple[ProposalRecord, DecisionRecord]]:
         with self._orm() as orm:
             rows = orm.execute(
