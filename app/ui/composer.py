@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -69,6 +70,10 @@ class Composer(QWidget):
         limits.addWidget(QLabel("Max tokens"))
         limits.addWidget(self.max_tokens)
 
+        # Plan mode (issue 15): the agent only reads until you approve the plan it proposes.
+        self.plan_check = QCheckBox("Plan first: the agent reads, proposes a plan, and acts once you approve it")
+        self.plan_check.setObjectName("planFirst")
+
         self.start_button = QPushButton("Start  [Ctrl+Enter]")
         self.start_button.setObjectName("startButton")
         self.start_button.clicked.connect(self._submit)
@@ -84,6 +89,7 @@ class Composer(QWidget):
         form.addRow("Workspace", row)
         form.addRow("Task", self.task_edit)
         form.addRow("Model", limits)
+        form.addRow("", self.plan_check)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.mode_label)
@@ -120,6 +126,7 @@ class Composer(QWidget):
             max_turns=self.max_turns.value(),
             max_tokens=self.max_tokens.value(),
             endpoint=self.endpoint,
+            plan=self.plan_check.isChecked(),
         )
 
     def _submit(self) -> None:

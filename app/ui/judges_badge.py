@@ -128,7 +128,8 @@ class JudgesController(QObject):
 
     def shown(self, proposal: ProposalRecord | None) -> None:
         """The review pane shows ``proposal`` now (None: nothing)."""
-        if proposal is None:
+        # A plan or a delegation is not a change the judges can verify or criticise.
+        if proposal is None or proposal.kind in ("plan", "delegate"):
             self.badge.show_judgment(None, None)
             return
         self.badge.show_judgment(proposal.id, self.judgments.get(proposal.id))
@@ -136,7 +137,7 @@ class JudgesController(QObject):
 
     def verify_shown(self) -> None:
         proposal = self.window.review_panel.proposal
-        if proposal is not None and proposal.kind != "command":
+        if proposal is not None and proposal.kind not in ("command", "plan", "delegate"):
             self.verifier.start(proposal)
 
     def _on_changed(self, proposal_id: int) -> None:

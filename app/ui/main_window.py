@@ -124,6 +124,10 @@ class MainWindow(QMainWindow):
 
         self.judges = attach_judges(self)
         self._build_actions()
+        # Plans and delegation (issue 15): the tree of agents under the session list, Stop tree, the plan demo.
+        from app.ui.session_tree import attach_session_tree
+
+        self.session_tree = attach_session_tree(self)
         self.poll_timer = QTimer(self)
         self.poll_timer.setInterval(POLL_INTERVAL_MS)
         self.poll_timer.timeout.connect(self.refresh)
@@ -285,6 +289,7 @@ class MainWindow(QMainWindow):
             export_dialog.cancel_export()
             await run_in_thread(export_dialog.wait, 10.0)
         await self.judges.shutdown()
+        await self.session_tree.shutdown()
         await self.manager.shutdown()
         self.context.endpoints.close()
         self.repository.close()
@@ -348,15 +353,27 @@ class MainWindow(QMainWindow):
         # A waiting proposal with hidden or deceptive characters flags its session until it is decided.
         if session.id in self._flagged_sessions():
             mark = f"⚠ {mark}"
+        # A sub-agent is indented under its parent's place in the tree, with its role.
+        indent = "    " * session.depth + ("↳ " if session.parent_id is not None else "")
+        role = f"{session.role} · " if session.role else ""
         text = (
-            f"{mark} #{session.id} {session.task[:48]}{badge}\n"
-            f"    {Path(session.workspace_root).name} · {session.status}"
+            f"{indent}{mark} #{session.id} {role}{session.task[:48]}{badge}\n"
+            f"    {'    ' * session.depth}{Path(session.workspace_root).name} · {session.status}"
+            + (" · plan mode" if session.mode == "plan" else "")
         )
         item = self._session_item(session.id)
         if item is None:
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, session.id)
-            self.session_list.insertItem(1, item)
+            parent = self._session_item(session.parent_id) if session.parent_id is not None else None
+            # A sub-agent goes under its parent (after the siblings started before it); a session at the top.
+            row = 1 if parent is None else self.session_list.row(parent) + 1
+            while parent is not None and row < self.session_list.count():
+                below = self.sessions.get(self.session_list.item(row).data(Qt.ItemDataRole.UserRole))
+                if below is None or below.depth <= self.sessions.get(session.parent_id, session).depth:
+                    break
+                row += 1
+            self.session_list.insertItem(row, item)
         else:
             item.setText(text)
         item.setToolTip(f"{session.task}\n{session.workspace_root}\n{session.model}")
@@ -458,6 +475,23 @@ class MainWindow(QMainWindow):
             max_turns=self.settings.max_turns,
             max_tokens=self.settings.max_tokens,
             endpoint=DEMO,
+        )
+        await self.start_session(spec)
+
+    @asyncSlot()
+    async def start_plan_demo(self) -> None:
+        """The offline demo in plan mode: a plan to approve or edit, then two coders working in parallel."""
+        from app.standin.plan_demo import PLAN_DEMO_PROMPT
+
+        workspace = await run_in_thread(make_demo_workspace)
+        spec = NewSession(
+            workspace_root=str(workspace),
+            task=PLAN_DEMO_PROMPT,
+            model=DEMO_MODEL_ID,
+            max_turns=self.settings.max_turns,
+            max_tokens=self.settings.max_tokens,
+            endpoint=DEMO,
+            plan=True,
         )
         await self.start_session(spec)
 

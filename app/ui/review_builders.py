@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -67,6 +68,12 @@ class ReviewPanelBuilders:
         self.diff_view = DiffView(self)
         self.diff_view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.diff_view.setFocusProxy(None)
+        # A plan (or a delegation) shown as rendered Markdown: its numbered steps, details, files and open questions.
+        self.plan_view = QTextBrowser(self)
+        self.plan_view.setObjectName("planView")
+        self.plan_view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.plan_view.setOpenLinks(False)
+        self.plan_view.hide()
 
         self.compare_bar = CompareBar()
         self.compare_bar.hide()
@@ -272,6 +279,7 @@ class ReviewPanelBuilders:
         layout.addWidget(self.deceptive_banner)
         layout.addWidget(self.protocol_banner)
         layout.addWidget(self.diff_view, 1)
+        layout.addWidget(self.plan_view, 1)
         layout.addWidget(self.compare_view, 1)
         layout.addWidget(self.compare_bar)
         layout.addWidget(self.edit_hint)

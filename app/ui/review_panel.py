@@ -10,6 +10,7 @@ window records it.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import time
 
 from PySide6.QtCore import Qt, Signal
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain import hunks, proposal_warnings
+from app.domain import hunks, plans, proposal_warnings
 from app.domain.diff_types import FileDiff
 from app.domain.diffing import proposal_diff
 from app.domain.lifecycle import ProposalStatus
@@ -34,6 +35,33 @@ from app.ui.review_parts import (
     is_text,
     proposal_title,
 )
+
+# Proposals that are not a change to a file or a command: shown as rendered Markdown (issue 15).
+PLAN_KINDS = ("plan", "delegate")
+
+
+def plan_html(proposal: ProposalRecord) -> str:
+    """A plan as a rendered numbered list (title, each step with its detail and files, the open questions); a
+    delegation as its text. Everything the agent wrote is escaped."""
+    if proposal.kind != "plan" or proposal.new_content is None:
+        return f"<pre>{html.escape(proposal.shown_text)}</pre>"
+    try:
+        plan = plans.plan_from_bytes(proposal.new_content)
+    except plans.PlanError as err:
+        return f"<p>This plan cannot be shown: {html.escape(str(err))}</p><pre>{html.escape(proposal.shown_text)}</pre>"
+    items = []
+    for step in plan.steps:
+        parts = [f"<b>{html.escape(step.title)}</b>"]
+        if step.detail:
+            parts.append(html.escape(step.detail).replace("\n", "<br/>"))
+        if step.files:
+            parts.append("<i>Files: " + ", ".join(f"<code>{html.escape(f)}</code>" for f in step.files) + "</i>")
+        items.append("<li>" + "<br/>".join(parts) + "</li>")
+    text = f"<h2>{html.escape(plan.title)}</h2><ol>{''.join(items)}</ol>"
+    if plan.open_questions:
+        questions = "".join(f"<li>{html.escape(q)}</li>" for q in plan.open_questions)
+        text += f"<h3>Open questions</h3><ul>{questions}</ul>"
+    return text
 
 
 class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
@@ -97,6 +125,8 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
         self.hunk_verdicts = {}
         self._show_hunk_state()
         if proposal is None:
+            self.plan_view.hide()
+            self.diff_view.show()
             self.title.setText("Nothing waiting for a decision.")
             self.subtitle.setText("")
             self.diff_view.show_message("When the agent proposes a change, it appears here.")
@@ -105,7 +135,13 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
         self.title.setText(proposal_title(proposal))
         self.subtitle.setText(f"Session {proposal.session_id} · {proposal.task[:140]} · {proposal.workspace_root}")
         self._show_protocol_limits(proposal)
-        if proposal.kind == "command":
+        self.plan_view.setVisible(proposal.kind in PLAN_KINDS)
+        self.diff_view.setVisible(proposal.kind not in PLAN_KINDS)
+        if proposal.kind in PLAN_KINDS:
+            # The numbered steps rendered from the plan's Markdown; the diff view stays hidden (nothing to diff).
+            self.plan_view.setHtml(plan_html(proposal))
+            self.diff_view.show_message("")
+        elif proposal.kind == "command":
             self.diff_view.show_command(proposal.command or "", proposal.cwd or ".", token=proposal.id)
         else:
             diff = proposal_diff(proposal.id, proposal.old_content, proposal.new_content, proposal.path or "file")
@@ -123,7 +159,13 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
         self._shown_at = dt.datetime.now(dt.UTC)
         self._shown_clock = time.monotonic()
         self._set_enabled(True)
-        self.edit_button.setEnabled(proposal.kind == "command" or is_text(proposal.new_content))
+        if proposal.kind in PLAN_KINDS:
+            for button in (self.always_allow_button, self.compare_button):
+                button.setEnabled(False)
+        self.edit_button.setEnabled(
+            proposal.kind == "plan"
+            or (proposal.kind not in PLAN_KINDS and (proposal.kind == "command" or is_text(proposal.new_content)))
+        )
         self._show_hunk_state()
         findings = self.scanner.scan(proposal, self.diff)
         if findings is not None:
@@ -212,7 +254,7 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
         self._request(review.approve(self.proposal.id, "", **self._context()))
 
     def always_allow(self) -> None:
-        if not self._ready():
+        if not self._ready() or self.proposal.kind in PLAN_KINDS:
             return
         self.rule_suggestion.hide()
         self.always_allow_requested.emit(review.approve(self.proposal.id, "", **self._context()))
@@ -253,9 +295,18 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
             return
         self._close_inputs(refocus=False)
         proposal = self.proposal
-        text = proposal.command if proposal.kind == "command" else (proposal.new_content or b"").decode("utf-8")
+        if proposal.kind == "plan":
+            # The plan as a numbered Markdown list: reorder, remove, reword or add steps (app.domain.plans reads it).
+            text = proposal.shown_text
+            self.edit_hint.setText(
+                "Editing the plan: reorder, remove, reword or add numbered steps. Ctrl+Enter approves your version, "
+                "Esc cancels."
+            )
+        else:
+            text = proposal.command if proposal.kind == "command" else (proposal.new_content or b"").decode("utf-8")
         self.edit_box.setPlainText(text or "")
         self.diff_view.hide()
+        self.plan_view.hide()
         self.edit_box.show()
         self.edit_hint.show()
         self._input_mode("Approve my version  [Ctrl+Enter]", "approve")
@@ -270,7 +321,7 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
             self._judge_hunk(hunks.HunkVerdict(self._input_hunk, hunks.EDIT, edited=edited))
             self._close_inputs()
             return
-        if self.proposal.kind != "command" and b"\r\n" in (self.proposal.new_content or b""):
+        if self.proposal.kind not in ("command", "plan") and b"\r\n" in (self.proposal.new_content or b""):
             # The editor shows lines without their endings; a CRLF file keeps CRLF.
             text = text.replace("\r\n", "\n").replace("\n", "\r\n")
         edited = text.encode("utf-8")
@@ -321,7 +372,9 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
         self.reason_box.hide()
         self.edit_box.hide()
         self.edit_hint.hide()
-        self.diff_view.show()
+        showing_plan = self.proposal is not None and self.proposal.kind in PLAN_KINDS
+        self.plan_view.setVisible(showing_plan)
+        self.diff_view.setVisible(not showing_plan)
         if refocus:
             self.setFocus(Qt.FocusReason.OtherFocusReason)
 

@@ -17,6 +17,10 @@ from app.ui.background import start_worker
 
 
 def proposal_title(proposal: ProposalRecord) -> str:
+    if proposal.kind == "plan":
+        return f"#{proposal.id} · Plan: {proposal.command}  ({proposal.lines_added} steps)"
+    if proposal.kind == "delegate":
+        return f"#{proposal.id} · Delegate to {proposal.command}"
     if proposal.kind == "command":
         where = proposal.cwd if proposal.cwd not in (None, "", ".") else "the workspace root"
         what = f"Run command in {where}"

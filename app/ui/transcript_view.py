@@ -23,6 +23,13 @@ def describe_tool_call(name: str, tool_input: Any) -> str:
         return f"{name} (malformed input)"
     if name == "run_command":
         return f"$ {tool_input.get('command', '')}"
+    if name == "propose_plan":
+        steps = tool_input.get("steps")
+        count = len(steps) if isinstance(steps, list) else 0
+        return f"propose plan: {str(tool_input.get('title', ''))[:120]} ({count} steps)"
+    if name == "delegate":
+        task = str(tool_input.get("task", "")).splitlines()[0][:120] if tool_input.get("task") else ""
+        return f"delegate to a {str(tool_input.get('role', '?'))[:20]}: {task}"
     command = tool_input.get("command", "?")
     return f"{command} {tool_input.get('path', '')}".strip()
 
