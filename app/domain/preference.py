@@ -62,6 +62,10 @@ class SessionFacts:
     system_prompt: str
     tools: list[dict[str, Any]]
     sampling: dict[str, Any]
+    # Its place in a tree of agents (issue 15): the session that delegated to it, its role, its depth (root 0).
+    parent_id: int | None = None
+    role: str | None = None
+    depth: int = 0
 
 
 @dataclass(slots=True, eq=False)
@@ -99,6 +103,9 @@ class DecidedStep:
     @property
     def target(self) -> tuple[str, str]:
         """What a revision must be about to count as one: the same file, or (any) command."""
+        if self.kind in ("plan", "delegate"):
+            # A revised plan answers a rejected plan, whatever its title (a delegation, a rejected delegation).
+            return (self.kind, "")
         return ("command", "") if self.kind == "command" else ("file", self.path or "")
 
 
@@ -266,6 +273,13 @@ def edited_tool_input(step: DecidedStep, applied: bytes) -> dict[str, Any] | Non
         applied_text = applied.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    if step.kind == "plan":
+        # The reviewer's plan in propose_plan's own input shape (stored canonical JSON: title, steps, open_questions).
+        try:
+            edited_plan = json.loads(applied_text)
+        except json.JSONDecodeError:
+            return None
+        return edited_plan if isinstance(edited_plan, dict) else None
     if step.kind == "command":
         tool_input: dict[str, Any] = {"command": applied_text}
         if "cwd" in step.tool_input:

@@ -619,6 +619,10 @@ def _trajectory_rows(view: SessionView, sources: set[str] | None) -> list[Row]:
     body = {
         "task": redactor.text(task) if redactor else task,
         "model": view.facts.model,
+        # The tree of agents: who delegated this session (None for a root), in which role, how deep.
+        "parent_session": view.facts.parent_id,
+        "role": view.facts.role,
+        "depth": view.facts.depth,
         "workspace": view.facts.workspace,
         "messages": view.messages,
         "steps": step_rows,

@@ -293,6 +293,9 @@ def _statements_for(filters: ExportFilters, with_contents: bool) -> _Statements:
                 AgentSession.source,
                 AgentSession.transcript_path,
                 AgentSession.task,
+                AgentSession.parent_id,
+                AgentSession.role,
+                AgentSession.depth,
             )
             .join(Workspace, AgentSession.workspace_id == Workspace.id)
             .where(AgentSession.id.in_(ids)),
@@ -385,7 +388,15 @@ def read_sessions(
         external: dict[int, tuple[str | None, str | None, str]] = {}
         for row in _fetch_all(connection, statements.facts, {"ids": wanted}):
             facts[row[0]] = pref.SessionFacts(
-                row[0], row[1], row[2], row[3], json_texts.parse(row[4], []), json_texts.parse(row[5], {})
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                json_texts.parse(row[4], []),
+                json_texts.parse(row[5], {}),
+                parent_id=row[9],
+                role=row[10],
+                depth=row[11] or 0,
             )
             if row[6] is not None:
                 external[row[0]] = (row[6], row[7], row[8] or "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from app.domain import plans
 from app.domain.tools import DELEGATE_TOOL_NAME, EDITOR_TOOL_NAME, PLAN_TOOL_NAME
@@ -339,3 +340,95 @@ def test_stopping_the_tree_stops_every_agent_and_withdraws_their_waiting_proposa
     assert stopped == 3
     assert [s.status for s in tree] == ["stopped", "stopped", "stopped"]
     assert waiting == [0, 0, 0]
+
+
+def _export(db_path, fmt, out):
+    from app.services.export import ExportOptions, export_dataset
+    from app.store.db import open_database
+
+    database = open_database(str(db_path))
+    try:
+        report = export_dataset(database, ExportOptions(fmt, out))
+    finally:
+        database.close()
+    import json
+
+    return [json.loads(line) for path in report.files.values() for line in path.read_text().splitlines()]
+
+
+def test_the_export_pairs_an_edited_plan_over_the_proposed_one_and_a_revision_over_the_rejected_one(
+    stack_factory, tmp_path
+):
+    revised = {**PLAN, "steps": PLAN["steps"][:2]}
+    stack = stack_factory(
+        [tool_turn(propose()), tool_turn(propose(revised)), text_turn("Ok."), tool_turn(propose()), text_turn("Ok.")],
+        files={"greet.py": GREET},
+    )
+    edited_markdown = "# Greet politely\n1. Change the greeting\n   Say Hello there.\n   Files: greet.py\n"
+
+    async def scenario():
+        first_session = await stack.start("Greet politely.", plan=True)
+        rejected = await stack.waiting_proposal()
+        await stack.manager.decide(review.reject(rejected.id, "ada", "No README step."))
+        await stack.until(
+            lambda: any(isinstance(e, events.ProposalWaiting) and e.proposal.id != rejected.id for e in stack.seen)
+        )
+        await stack.manager.decide(review.approve((await stack.waiting_proposal()).id, "ada"))
+        assert await stack.manager.wait(first_session.id) == "finished"
+        second_session = await stack.start("Greet politely, again.", plan=True)
+        edited = await stack.until(
+            lambda: next(
+                (
+                    e.proposal
+                    for e in stack.seen
+                    if isinstance(e, events.ProposalWaiting) and e.proposal.session_id == second_session.id
+                ),
+                None,
+            )
+        )
+        await stack.manager.decide(review.edit(edited.id, "ada", edited_markdown.encode()))
+        assert await stack.manager.wait(second_session.id) == "finished"
+        await stack.close()
+
+    run(scenario())
+    rows = _export(stack.db_path, "trl-dpo", tmp_path / "dpo")
+    by_source = {row["metadata"]["source"] if "metadata" in row else row.get("source"): row for row in rows}
+    assert {"revision", "edit"} <= set(by_source), rows[0].keys()
+    edit_row = by_source["edit"]
+    chosen_plan = edit_row["chosen"][0]["tool_calls"][0]["function"]["arguments"]
+    rejected_plan = edit_row["rejected"][0]["tool_calls"][0]["function"]["arguments"]
+    chosen_plan = json.loads(chosen_plan) if isinstance(chosen_plan, str) else chosen_plan
+    rejected_plan = json.loads(rejected_plan) if isinstance(rejected_plan, str) else rejected_plan
+    assert [s["title"] for s in chosen_plan["steps"]] == ["Change the greeting"]
+    assert chosen_plan["steps"][0]["detail"] == "Say Hello there."
+    assert len(rejected_plan["steps"]) == 3
+    revision = by_source["revision"]
+    revision_chosen = revision["chosen"][0]["tool_calls"][0]["function"]["arguments"]
+    revision_chosen = json.loads(revision_chosen) if isinstance(revision_chosen, str) else revision_chosen
+    assert len(revision_chosen["steps"]) == 2
+
+
+def test_the_trajectory_export_keeps_the_tree_of_agents(stack_factory, tmp_path):
+    stack = _tree_stack(
+        stack_factory,
+        _approved_plan_then(tool_turn(delegate("Change the greeting to Hello.", step=1)), text_turn("Done.")),
+    )
+
+    async def scenario():
+        root = await stack.start("Greet politely.", plan=True)
+        await stack.manager.decide(review.approve((await stack.waiting_proposal()).id, "ada"))
+        child_edit = await stack.until(
+            lambda: next(
+                (e.proposal for e in stack.seen if isinstance(e, events.ProposalWaiting) and e.proposal.kind == "edit"),
+                None,
+            )
+        )
+        await stack.manager.decide(review.approve(child_edit.id, "ada"))
+        assert await stack.manager.wait(root.id) == "finished"
+        await stack.close()
+        return root
+
+    root = run(scenario())
+    rows = _export(stack.db_path, "trajectory", tmp_path / "trajectory")
+    tree = sorted(((row["parent_session"], row["role"], row["depth"]) for row in rows), key=lambda entry: entry[2])
+    assert tree == [(None, "planner", 0), (root.id, "coder", 1)]
