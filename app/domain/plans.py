@@ -263,12 +263,18 @@ def _matches(old: tuple[PlanStep, ...], new: tuple[PlanStep, ...]) -> dict[int, 
 
 def _kept_in_order(old_positions: list[int]) -> set[int]:
     """The longest run of old positions still in increasing order (those steps did not move)."""
-    best: list[list[int]] = []
+    runs: list[list[int]] = []
     for position in old_positions:
-        candidates = [run for run in best if run[-1] < position]
-        longest = max(candidates, key=len, default=[])
-        best.append([*longest, position])
-    return set(max(best, key=len, default=[]))
+        longest: list[int] = []
+        for run in runs:
+            if run[-1] < position and len(run) > len(longest):
+                longest = run
+        runs.append([*longest, position])
+    kept: list[int] = []
+    for run in runs:
+        if len(run) > len(kept):
+            kept = run
+    return set(kept)
 
 
 def _step_json(step: PlanStep) -> dict[str, Any]:

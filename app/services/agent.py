@@ -137,8 +137,11 @@ class SessionRunner:
         command_timeout_s: float = 120.0,
         api_timeout_s: float | None = None,
         spawner: Spawner | None = None,
+        owns_client: bool = True,
     ) -> None:
         self.session = session
+        # A sub-agent borrows its manager's shared client (building one costs ~100 ms of the loop): not closed here.
+        self._owns_client = owns_client
         self.session_id = session.id
         self._repository = repository
         # Every HTTP attempt the SDK makes (its own retries with backoff included) passes through _watch_attempt.
@@ -160,7 +163,8 @@ class SessionRunner:
         self._tree_tools = {tool.get("name") for tool in session.tools} & set(TREE_TOOLS)
 
     async def close(self) -> None:
-        await self._client.close()
+        if self._owns_client:
+            await self._client.close()
 
     def _emit(self, event: SessionEvent) -> None:
         try:

@@ -34,6 +34,8 @@ from app.services.workspace import Workspace
 from app.store.async_repository import AsyncRepository
 
 if TYPE_CHECKING:
+    import anthropic
+
     from app.services.agent import SessionRunner
     from app.services.agent_tree import DelegateRequest
 
@@ -91,6 +93,7 @@ class SessionManager:
         # Sessions let go of (not stopped) because their runner process is ending: see detach().
         self._detached: set[int] = set()
         self._runners: dict[int, SessionRunner] = {}
+        self._shared_clients: dict[str, anthropic.AsyncAnthropic] = {}
 
     def add_listener(self, listener: EventListener) -> None:
         self._listeners.append(listener)
@@ -155,13 +158,16 @@ class SessionManager:
         await load_agent_loop()
         return self._spawn(session)
 
-    def _spawn(self, session: SessionRecord) -> asyncio.Task[str]:
+    def _spawn(
+        self, session: SessionRecord, shared_client: anthropic.AsyncAnthropic | None = None
+    ) -> asyncio.Task[str]:
         from app.services.agent import SessionRunner
 
         runner = SessionRunner(
             session,
             repository=self.repository,
-            client=self.endpoints.client(session.endpoint),
+            client=shared_client or self.endpoints.client(session.endpoint),
+            owns_client=shared_client is None,
             waiter=self.waiter,
             runner_id=self.runner_id,
             listener=self._emit,
@@ -249,8 +255,18 @@ class SessionManager:
             )
             self._emit(StatusChanged(child.id, "running", f"Sub-agent ({child.role}) started by session {parent.id}."))
         if not child.is_over and not self.is_running(child.id) and not await self._driven_elsewhere(child.id):
-            self._spawn(child)
+            self._spawn(child, await self._shared_client(child.endpoint))
         return child
+
+    async def _shared_client(self, endpoint: str) -> anthropic.AsyncAnthropic:
+        """One API client per endpoint for every sub-agent of this manager, built off the event loop once: building
+        one (its TLS context) takes ~100 ms, which eight sub-agents starting at once would take from the window."""
+        client = self._shared_clients.get(endpoint)
+        if client is None:
+            client = await asyncio.to_thread(self.endpoints.client, endpoint)
+            self._shared_clients.setdefault(endpoint, client)
+            client = self._shared_clients[endpoint]
+        return client
 
     async def _driven_elsewhere(self, session_id: int) -> bool:
         """Whether another live process drives the session (a runner killed on this host does not count)."""
@@ -348,3 +364,6 @@ class SessionManager:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        shared, self._shared_clients = list(self._shared_clients.values()), {}
+        for client in shared:
+            await client.close()

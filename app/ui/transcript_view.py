@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtGui import QBrush, QColor, QTextCharFormat, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QTextBrowser
 
@@ -36,6 +36,7 @@ def describe_tool_call(name: str, tool_input: Any) -> str:
 
 # The theme colours transcript text is written in (other roles may share a value, so only these are mapped).
 _ROLES = ("link", "reject", "muted")
+FLUSH_INTERVAL_MS = 16
 
 
 class TranscriptView(QTextBrowser):
@@ -49,10 +50,23 @@ class TranscriptView(QTextBrowser):
         self._tool_inputs: dict[str, str] = {}
         # The theme colours the shown text was written in; a new theme recolours it (see changeEvent).
         self._colours = dict(current_colours())
+        # Streamed text is inserted once per frame, not once per delta: each insert lays out the whole growing
+        # paragraph, and eight agents streaming at once would otherwise stall the window (tests/benchmarks).
+        self._pending_text: list[str] = []
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(FLUSH_INTERVAL_MS)
+        self._flush_timer.timeout.connect(self._flush_text)
 
     # -- building blocks ----------------------------------------------------------------------------------------------
 
+    def _flush_text(self) -> None:
+        if self._pending_text:
+            text, self._pending_text = "".join(self._pending_text), []
+            self._append_text(text)
+
     def _append_html(self, markup: str) -> None:
+        self._flush_text()
         self._in_text = False
         cursor = self.textCursor()
         cursor.movePosition(QTextCursor.MoveOperation.End)
@@ -136,6 +150,8 @@ class TranscriptView(QTextBrowser):
     # -- from the database ---------------------------------------------------------------------------------------------
 
     def load(self, task: str, messages: list[MessageRecord]) -> None:
+        # Streamed text not yet shown is in the stored messages being loaded.
+        self._pending_text = []
         self.clear()
         self._in_text = False
         for message in messages:
@@ -161,7 +177,9 @@ class TranscriptView(QTextBrowser):
 
     def on_event(self, event: events.SessionEvent) -> None:
         if isinstance(event, events.TextDelta):
-            self._append_text(event.text)
+            self._pending_text.append(event.text)
+            if not self._flush_timer.isActive():
+                self._flush_timer.start()
         elif isinstance(event, events.ToolCallStarted):
             self._tool_inputs[event.tool_use_id] = ""
         elif isinstance(event, events.ToolInputDelta):
@@ -177,4 +195,5 @@ class TranscriptView(QTextBrowser):
             self.add_status(event.detail)
 
     def plain_text(self) -> str:
+        self._flush_text()
         return self.toPlainText()
