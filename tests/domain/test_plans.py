@@ -118,3 +118,17 @@ def test_changes_name_each_removed_added_moved_and_reworded_step():
 def test_an_unchanged_plan_has_no_changes():
     plan = plan_from_input(PLAN_INPUT)
     assert plan_changes(plan, plan) == {"steps": []}
+
+
+def test_delegating_is_allowed_without_a_rule_and_a_delegate_rule_can_ask_or_deny_by_role():
+    from app.domain.policy import Policy, PolicyError, Rule
+
+    assert Policy().check_delegate("coder").action == "allow"
+    policy = Policy((Rule("deny", "delegate", "tester"), Rule("ask", "delegate", "*")))
+    assert policy.check_delegate("tester").action == "deny"
+    verdict = policy.check_delegate("coder")
+    assert verdict.action == "ask" and "ask delegating to `*`" in verdict.reason
+    # A delegate rule never matches a file, whatever its pattern.
+    assert Policy((Rule("allow", "delegate", "*"),)).check_file("edit", "a.py").action == "ask"
+    with pytest.raises(PolicyError, match="delegate"):
+        Rule("allow", "delegates", "*")

@@ -147,3 +147,81 @@ def test_a_plan_rejected_in_the_window_is_revised_and_a_bad_edit_is_refused_with
     refusal, still_waiting, revised = qasync_loop.run_until_complete(scenario())
     assert "Line 2 is neither" in refusal and still_waiting
     assert "README" not in revised and "Fix tidy_name in greet.py" in revised
+
+
+def test_plan_first_from_the_form_then_stop_one_agent_then_the_whole_tree(qtbot, qasync_loop, stack_factory):
+    from app.domain.tools import DELEGATE_TOOL_NAME, EDITOR_TOOL_NAME, PLAN_TOOL_NAME
+    from app.standin.scenario import text_turn, tool_turn, tool_use_block
+    from tests.support.tree_scenario import TreeScenario
+
+    def edit(path, old, new):
+        return tool_use_block(
+            EDITOR_TOOL_NAME, {"command": "str_replace", "path": path, "old_str": old, "new_str": new}
+        )
+
+    plan = {"title": "Two parts", "steps": [{"title": "Part one", "detail": ""}, {"title": "Part two", "detail": ""}]}
+    scripts = {
+        "Do both parts.": [
+            tool_turn(tool_use_block(PLAN_TOOL_NAME, plan)),
+            tool_turn(
+                tool_use_block(DELEGATE_TOOL_NAME, {"task": "Part one: edit a.", "role": "coder", "step": 1}),
+                tool_use_block(DELEGATE_TOOL_NAME, {"task": "Part two: edit b.", "role": "tester", "step": 2}),
+            ),
+            text_turn("Stopped early."),
+        ],
+        "Part one:": [tool_turn(edit("a.txt", "a", "A")), text_turn("One done.")],
+        "Part two:": [tool_turn(edit("b.txt", "b", "B")), text_turn("Two done.")],
+    }
+    stack = stack_factory(TreeScenario(scripts), files={"a.txt": "a\n", "b.txt": "b\n"})
+    stack.repository.close()
+    driver = WindowDriver(qtbot, stack.db_path)
+    seen = record(driver.window)
+
+    async def scenario():
+        window = await driver.open()
+        window.show_composer()
+        window.composer.workspace_edit.setText(str(stack.workspace))
+        QTest.keyClicks(window.composer.task_edit, "Do both parts.")
+        window.composer.plan_check.setChecked(True)
+        QTest.keyClick(window.composer.task_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        await driver.until(lambda: shown_kind(window, "plan"), what="the plan")
+        root_id = window.review_panel.proposal.session_id
+        QTest.keyClick(window.review_panel, Qt.Key.Key_A)
+
+        def waiting_children():
+            waiting = {
+                e.session_id for e in seen if isinstance(e, events.ProposalWaiting) and e.proposal.kind == "edit"
+            }
+            return waiting if len(waiting) == 2 else None
+
+        first, second = sorted(await driver.until(waiting_children, what="both sub-agents waiting"))
+        window.select_session(root_id)
+        tree_panel = window.session_tree.panel
+        await driver.until(
+            lambda: (
+                tree_panel.view is not None
+                and [row.state for row in tree_panel.view.rows][1:] == ["waiting on a person"] * 2
+            ),
+            what="the tree of three, both sub-agents waiting on a person",
+        )
+        states = {row.session_id: row.state for row in tree_panel.view.rows}
+        # Stop one agent: pick it in the tree, press Stop agent.
+        child_item = tree_panel.tree.topLevelItem(0).child(0)
+        tree_panel.tree.setCurrentItem(child_item)
+        tree_panel.stop_agent_button.click()
+        await driver.until(lambda: not window.manager.is_running(first), what="the first sub-agent to stop")
+        still_running = window.manager.is_running(root_id) and window.manager.is_running(second)
+        window.session_tree.stop_tree_action.trigger()
+        await driver.until(
+            lambda: not window.manager.is_running(root_id) and not window.manager.is_running(second),
+            what="the tree to stop",
+        )
+        tree = await window.repository.read(lambda store: store.sessions.tree(root_id))
+        await driver.close()
+        return states, still_running, tree, first
+
+    states, still_running, tree, first = qasync_loop.run_until_complete(scenario())
+    assert list(states.values()) == ["waiting on sub-agents", "waiting on a person", "waiting on a person"]
+    assert still_running
+    assert [(s.role, s.status) for s in tree] == [("planner", "stopped"), ("coder", "stopped"), ("tester", "stopped")]
+    assert (stack.workspace / "a.txt").read_text() == "a\n" and (stack.workspace / "b.txt").read_text() == "b\n"
