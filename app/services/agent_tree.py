@@ -294,9 +294,16 @@ class TreeTools:
         messages = await self._repository.read(lambda store: store.sessions.messages(child.id))
         where = "the shared workspace"
         if request.workspace == "worktree":
+            has_worktree = await self._repository.read(
+                lambda store: (
+                    getattr(store, "changesets", None) is not None and store.changesets.worktree(child.id) is not None
+                )
+            )
             where = (
-                "the shared workspace (own worktrees are not available in this build, so it worked in the shared "
-                "workspace like you)"
+                "its own worktree (its changes come to the person as one changeset)"
+                if has_worktree
+                else "the shared workspace (own worktrees are not available in this build, so it worked in the "
+                "shared workspace like you)"
             )
         head = f"Sub-agent session {child.id} ({child.role}) {child.status} in {where}."
         if child.status != "finished":

@@ -66,6 +66,17 @@ class NewSession:
     delegation_limits: dict[str, int] | None = None
 
 
+def own_worktree_note() -> str | None:
+    """What a sub-agent asked to work in its own worktree is told, when this build has changeset mode (None: it has
+    not, and the sub-agent works in the shared workspace)."""
+    try:
+        from app.domain import changeset_words  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return None
+    note = getattr(changeset_words, "MODE_NOTE", None)
+    return note if isinstance(note, str) else None
+
+
 def new_runner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -232,6 +243,9 @@ class SessionManager:
                 SYSTEM_PROMPT + SUBAGENT_PROMPT.format(role=request.role) + (DELEGATE_PROMPT if may_delegate else "")
             )
             task = request.task + (f"\n\n(This is step {request.step} of the approved plan.)" if request.step else "")
+            mode_note = own_worktree_note() if request.workspace == "worktree" else None
+            if mode_note is not None:
+                task += mode_note
             child = await self.repository.write(
                 lambda store: store.sessions.create(
                     workspace_root=parent.workspace_root,
@@ -250,6 +264,9 @@ class SessionManager:
                     plan_step=request.step,
                 )
             )
+            if mode_note is not None:
+                # Changeset mode (app.services.changeset_session): the child works in its own worktree.
+                await self.repository.write(lambda store: store.changesets.request_worktree(child.id))
             await self.repository.write(
                 lambda store: store.sessions.append_message(child.id, "user", [{"type": "text", "text": task}])
             )

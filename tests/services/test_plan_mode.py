@@ -432,3 +432,42 @@ def test_the_trajectory_export_keeps_the_tree_of_agents(stack_factory, tmp_path)
     rows = _export(stack.db_path, "trajectory", tmp_path / "trajectory")
     tree = sorted(((row["parent_session"], row["role"], row["depth"]) for row in rows), key=lambda entry: entry[2])
     assert tree == [(None, "planner", 0), (root.id, "coder", 1)]
+
+
+def test_a_sub_agent_asked_for_its_own_worktree_gets_one_with_changeset_mode_or_is_told_it_shares_the_workspace(
+    stack_factory,
+):
+    from app.services.sessions import own_worktree_note
+
+    stack = _tree_stack(
+        stack_factory,
+        _approved_plan_then(
+            tool_turn(
+                tool_use_block(
+                    DELEGATE_TOOL_NAME,
+                    {"task": "Change the greeting to Hello.", "role": "coder", "workspace": "worktree"},
+                )
+            ),
+            text_turn("Done."),
+        ),
+    )
+
+    async def scenario():
+        root = await stack.start("Greet politely.", plan=True)
+        await stack.manager.decide(review.approve((await stack.waiting_proposal()).id, "ada"))
+        child_proposal = await stack.until(
+            lambda: next(
+                (e.proposal for e in stack.seen if isinstance(e, events.ProposalWaiting) and e.proposal.kind != "plan"),
+                None,
+            )
+        )
+        await stack.manager.decide(review.approve(child_proposal.id, "ada"))
+        assert await stack.manager.wait(root.id) == "finished"
+        await stack.close()
+
+    run(scenario())
+    told = stack.server.message_bodies[-1]["messages"][-1]["content"][0]["content"]
+    if own_worktree_note() is None:
+        assert "own worktrees are not available in this build" in told and "shared workspace" in told
+    else:
+        assert "its own worktree" in told
