@@ -178,7 +178,8 @@ class TranscriptView(QTextBrowser):
     def on_event(self, event: events.SessionEvent) -> None:
         if isinstance(event, events.TextDelta):
             self._pending_text.append(event.text)
-            if not self._flush_timer.isActive():
+            # A transcript nobody sees keeps its streamed text until it is shown (or its turn's tool calls arrive).
+            if self.isVisible() and not self._flush_timer.isActive():
                 self._flush_timer.start()
         elif isinstance(event, events.ToolCallStarted):
             self._tool_inputs[event.tool_use_id] = ""
@@ -193,6 +194,10 @@ class TranscriptView(QTextBrowser):
             self.add_tool_result(event.text, event.is_error, event.proposal_status)
         elif isinstance(event, events.StatusChanged) and event.detail and event.status not in ("running",):
             self.add_status(event.detail)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self._flush_text()
+        super().showEvent(event)
 
     def plain_text(self) -> str:
         self._flush_text()
