@@ -6,6 +6,7 @@ No Qt here.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any, overload
 
@@ -219,3 +220,40 @@ class CompareRecord:
     channel: str
     created_at: dt.datetime
     alternatives: tuple[AlternativeRecord, ...]
+
+
+@dataclass(frozen=True)
+class WorktreeRecord:
+    """A changeset-mode session's worktree as stored (app.store.changesets)."""
+
+    session_id: int
+    state: str
+    kind: str | None
+    path: str | None
+    git_dir: str | None
+    branch: str | None
+    base_commit: str | None
+    propose_requested: bool
+    note: str | None
+
+
+def sha256_or_none(content: bytes | None) -> str | None:
+    return None if content is None else hashlib.sha256(content).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    """One file of a changeset: its bytes at the changeset's base (None: it did not exist) and in the worktree
+    (None: the agent deleted it)."""
+
+    path: str
+    old: bytes | None
+    new: bytes | None
+
+    @property
+    def base_hash(self) -> str | None:
+        return sha256_or_none(self.old)
+
+    @property
+    def status(self) -> str:
+        return "added" if self.old is None else "deleted" if self.new is None else "modified"
