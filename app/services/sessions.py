@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from app.domain import changeset_words
 from app.domain.records import DecisionRecord, ProposalRecord, SessionRecord
 from app.domain.tools import SYSTEM_PROMPT, tool_definitions
 from app.services import compare, decisions, review
@@ -47,6 +48,8 @@ class NewSession:
     max_turns: int
     max_tokens: int
     endpoint: str
+    # Changeset mode: the agent works in its own worktree; its changes are reviewed as one changeset.
+    changeset: bool = False
 
 
 def new_runner_id() -> str:
@@ -113,10 +116,11 @@ class SessionManager:
                 max_turns=spec.max_turns,
             )
         )
+        task_text = spec.task.strip() + (changeset_words.MODE_NOTE if spec.changeset else "")
+        if spec.changeset:
+            await self.repository.write(lambda store: store.changesets.request_worktree(session.id))
         await self.repository.write(
-            lambda store: store.sessions.append_message(
-                session.id, "user", [{"type": "text", "text": spec.task.strip()}]
-            )
+            lambda store: store.sessions.append_message(session.id, "user", [{"type": "text", "text": task_text}])
         )
         self._spawn(session)
         return session

@@ -91,6 +91,7 @@ class Stack:
             max_turns=overrides.pop("max_turns", 20),
             max_tokens=overrides.pop("max_tokens", 1024),
             endpoint=overrides.pop("endpoint", ANTHROPIC),
+            changeset=overrides.pop("changeset", False),
         )
         return await self.manager.start(spec)
 
