@@ -95,4 +95,9 @@ def say_who_applies(repository: Repository, session_id: int) -> None:
 def summary(proposal: Any) -> str:
     if proposal.kind == "command":
         return f"command: {proposal.command}"
+    if proposal.kind == "changeset":
+        files = len((proposal.tool_input or {}).get("files") or [])
+        return (
+            f"changeset of {files} file{'' if files == 1 else 's'} (+{proposal.lines_added} -{proposal.lines_removed})"
+        )
     return f"{proposal.kind} {proposal.path} (+{proposal.lines_added} -{proposal.lines_removed})"

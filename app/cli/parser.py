@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_adapter_commands(commands)
     _add_judges_commands(commands)
+    from app.cli.changeset import add_commands as add_changeset_commands
+
+    add_changeset_commands(commands)
     return parser
 
 
@@ -102,6 +105,11 @@ def _add_run_commands(commands) -> None:
     run.add_argument("--max-turns", type=positive_int, metavar="N", help="model turns before it stops (1 or more)")
     run.add_argument("--max-tokens", type=positive_int, metavar="N")
     run.add_argument("--demo", action="store_true", dest="run_demo", help="use the offline demo agent")
+    run.add_argument(
+        "--changeset",
+        action="store_true",
+        help="the agent works in its own worktree; its changes are reviewed as one changeset, hunk by hunk",
+    )
     _db_option(run)
 
     resume = commands.add_parser("resume", help="continue an interrupted or waiting session headless")

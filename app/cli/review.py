@@ -23,6 +23,10 @@ def show(args: argparse.Namespace, db_url: str | None) -> int:
     if proposal.kind == "command":
         print(f"Working directory: {proposal.cwd or '.'}")
         print(f"$ {proposal.command}")
+    elif proposal.kind == "changeset":
+        from app.cli.changeset import print_changeset
+
+        print_changeset(repository, proposal)
     else:
         sys.stdout.write(numbered_hunks(proposal.shown_text))
     from app.cli.judges import print_judges

@@ -135,6 +135,7 @@ def run(args: argparse.Namespace, db_url: str | None) -> int:
         max_turns=args.max_turns or settings.max_turns,
         max_tokens=args.max_tokens or settings.max_tokens,
         endpoint=endpoint,
+        changeset=bool(getattr(args, "changeset", False)),
     )
 
     async def start(manager) -> int:
