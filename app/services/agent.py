@@ -284,6 +284,11 @@ class SessionRunner:
                 continue
             session = await self._repository.read(lambda store: store.sessions.get(self.session_id))
             if session.turns >= session.max_turns:
+                if self._changeset is not None:
+                    # The agent's work so far is still reviewed (once: keyed by its last assistant message).
+                    last_assistant = max((m.seq for m in messages if m.role == "assistant"), default=None)
+                    if last_assistant is not None:
+                        await self._changeset.end_of_turn(last_assistant)
                 return await self._finish("max_turns", f"Reached the limit of {session.max_turns} turns.")
             await self._assistant_turn(session, messages)
 

@@ -678,6 +678,10 @@ def session_rows(
     """Every row one session yields in ``fmt`` (only rows from ``sources`` when given)."""
     view = SessionView(data, redactor, tools_cache)
     settled, disagreements = pref.settled_steps(data.steps)
+    if data.changeset_files or any(step.kind == "changeset" for step in settled):
+        from app.domain import changeset_export
+
+        settled = changeset_export.expand(settled, data.changeset_files)
     examples = pref.session_examples(view.messages, settled, data.alternatives)
     if fmt in PAIR_FORMATS:
         rows = _pair_rows(view, examples, fmt, sources)
