@@ -16,7 +16,7 @@ from pathlib import Path
 from app.domain import hunks
 from app.domain.changeset import ChangesetDiff, ChangesetPathError, FileMerge, build, check_path
 from app.domain.records import ChangedFile, sha256_or_none
-from app.services.apply import ApplyConflict, apply_file_change
+from app.services.apply import write_files_atomically
 from app.services.workspace import MAX_FILE_BYTES, ToolInputError, Workspace
 from app.services.worktrees import Worktree, WorktreeError, open_worktree, remove_worktree
 
@@ -199,25 +199,25 @@ def merge(
     if conflicts:
         raise MergeConflict(conflicts)
     written: dict[str, bytes | None] = {}
+    # One last look right before writing: a file changed since the check above is a conflict, nothing written.
+    late = [p for p in to_write if sha256_or_none(_current(workspace, p.path)) != p.base_hash]
+    if late:
+        raise MergeConflict(
+            [
+                ConflictFile(
+                    p.path,
+                    by_path[p.path].old,
+                    _current(workspace, p.path),
+                    p.content,
+                    _why(p, _current(workspace, p.path)),
+                )
+                for p in late
+            ]
+        )
+    write_files_atomically(workspace.root, [(p.path, p.content) for p in to_write if p.content is not None])
     for planned in to_write:
-        try:
-            if planned.content is None:
-                (workspace.root / planned.path).unlink(missing_ok=True)
-            else:
-                apply_file_change(workspace, planned.path, planned.base_hash, planned.content)
-        except ApplyConflict as err:
-            # Changed between the check and the write (a person saving the file at that moment).
-            raise MergeConflict(
-                [
-                    ConflictFile(
-                        planned.path,
-                        by_path[planned.path].old,
-                        _current(workspace, planned.path),
-                        planned.content,
-                        str(err),
-                    )
-                ]
-            ) from None
+        if planned.content is None:
+            (workspace.root / planned.path).unlink(missing_ok=True)
         written[planned.path] = planned.content
     for path in already:
         written[path] = next(m.content for m in merges if m.path == path)

@@ -53,7 +53,15 @@ def run_git(args: Sequence[str], cwd: Path, stdin: bytes | None = None, env: dic
     environ = {key: value for key, value in os.environ.items() if not key.startswith("GIT_") or key == "GIT_EXEC_PATH"}
     environ.update(_IDENTITY)
     environ.update(env or {})
-    command = [GIT, "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false", "-c", "core.quotepath=off", *args]
+    # No hooks (input the agent may have written), no signing prompt, and no gc or maintenance left running after us.
+    settings = (
+        "core.hooksPath=/dev/null",
+        "commit.gpgsign=false",
+        "core.quotepath=off",
+        "gc.auto=0",
+        "maintenance.auto=0",
+    )
+    command = [GIT, *(part for setting in settings for part in ("-c", setting)), *args]
     try:
         done = subprocess.run(command, cwd=cwd, input=stdin, capture_output=True, env=environ, check=False)
     except OSError as err:
