@@ -95,10 +95,15 @@ class ProposalRecord:
     # withdrawn (its process was killed, its session ended, it stopped waiting).
     protocol_note: str | None = None
     withdrawn_reason: str | None = None
+    # A proposal of kind 'changeset': every file it changes (app.domain.changeset); empty for any other kind.
+    changeset_files: tuple[ChangedFile, ...] = ()
 
     @property
     def target(self) -> str:
         """The file path, or the command, for one-line listings."""
+        if self.kind == "changeset":
+            count = len((self.tool_input or {}).get("files") or ()) or len(self.changeset_files)
+            return f"changeset of {count} file{'' if count == 1 else 's'}"
         return self.path if self.path is not None else (self.command or "")
 
 
@@ -143,6 +148,8 @@ class QueueItemRecord:
 
     @property
     def target(self) -> str:
+        if self.kind == "changeset":
+            return "changeset (every file the agent changed)"
         return self.path if self.path is not None else (self.command or "")
 
 

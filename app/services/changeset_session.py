@@ -27,7 +27,7 @@ from app.services import changesets, editor_tool
 from app.services.apply import ApplyConflict, apply_file_change
 from app.services.command_tool import draft_command, run_command
 from app.services.decision_wait import DecisionWaiter, ProposalWithdrawn
-from app.services.events import ProposalWaiting
+from app.services.events import ProposalWaiting, ToolResultSent
 from app.services.sandbox import sandbox_info
 from app.services.settings import load_settings
 from app.services.workspace import ToolInputError, Workspace
@@ -210,6 +210,12 @@ class ChangesetMode:
             decision = latest
         status, result = await self._carry_out(proposal, decision)
         await self._repository.write(lambda store: store.proposals.resolve(proposal.id, status=status, result=result))
+        # What the window shows (a conflict's files, base vs now vs proposed, in its notice) and the transcript keeps.
+        self._emit(
+            ToolResultSent(
+                self._session.id, key, TOOL_NAME, result["content"], bool(result["is_error"]), proposal.id, status
+            )
+        )
         return ReviewOutcome(proposal.id, result["content"], bool(result["merged_all"]))
 
     async def _propose(self, message_seq: int, key: str, origin: str) -> ProposalRecord | None:

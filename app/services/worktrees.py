@@ -106,7 +106,8 @@ def open_worktree(workspace_root: str | os.PathLike[str], *, name: str, parent: 
 
 def _open_git(root: Path, path: Path, name: str) -> Worktree:
     branch = f"signoff/{name}"
-    run_git(["worktree", "add", "--quiet", "-B", branch, str(path), "HEAD"], root)
+    # Parallel checkout: writing 10,000 files is I/O-bound, and concurrent writers finish sooner.
+    run_git(["-c", "checkout.workers=4", "worktree", "add", "--quiet", "-B", branch, str(path), "HEAD"], root)
     git_dir = Path(run_git(["rev-parse", "--absolute-git-dir"], path).decode().strip())
     changed = _uncommitted_paths(root)
     for relative in changed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -69,6 +70,15 @@ class Composer(QWidget):
         limits.addWidget(QLabel("Max tokens"))
         limits.addWidget(self.max_tokens)
 
+        # Changeset mode (issue 15): edits apply at once in the agent's own worktree; everything is reviewed at once.
+        self.changeset_box = QCheckBox(
+            "&Changeset mode: the agent works in its own worktree; review all it changed at once"
+        )
+        self.changeset_box.setToolTip(
+            "Its edits and sandboxed commands apply at once in a git worktree (or a private copy); when it ends its "
+            "turn you review the whole changeset hunk by hunk, and approved hunks are merged into the workspace."
+        )
+
         self.start_button = QPushButton("Start  [Ctrl+Enter]")
         self.start_button.setObjectName("startButton")
         self.start_button.clicked.connect(self._submit)
@@ -84,6 +94,7 @@ class Composer(QWidget):
         form.addRow("Workspace", row)
         form.addRow("Task", self.task_edit)
         form.addRow("Model", limits)
+        form.addRow("Mode", self.changeset_box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.mode_label)
@@ -120,6 +131,7 @@ class Composer(QWidget):
             max_turns=self.max_turns.value(),
             max_tokens=self.max_tokens.value(),
             endpoint=self.endpoint,
+            changeset=self.changeset_box.isChecked(),
         )
 
     def _submit(self) -> None:

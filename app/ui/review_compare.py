@@ -21,6 +21,9 @@ class ReviewCompare:
         """C: ask how many alternatives to sample; while they are on screen, sample again."""
         if self.proposal is None or self._busy or self._sampling_for is not None:
             return
+        if self.proposal.kind == "changeset":
+            self.show_banner("A changeset is a whole turn's work: it is not resampled; judge its hunks.", kind="info")
+            return
         if not self.compare_enabled:
             self.show_banner(
                 "Compare works on the Sessions page (Ctrl+2): press C there to sample alternatives.", kind="info"

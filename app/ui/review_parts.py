@@ -22,6 +22,14 @@ def proposal_title(proposal: ProposalRecord) -> str:
         what = f"Run command in {where}"
     elif proposal.kind == "create":
         what = f"New file {proposal.path}  (+{proposal.lines_added})"
+    elif proposal.kind == "changeset":
+        count = len(proposal.changeset_files)
+        names = ", ".join(changed.path for changed in proposal.changeset_files[:6])
+        more = f" and {count - 6} more" if count > 6 else ""
+        what = (
+            f"Changeset: {count} file{'' if count == 1 else 's'}  (+{proposal.lines_added} −{proposal.lines_removed})"
+            f"  ·  {names}{more}"
+        )
     else:
         what = f"Edit {proposal.path}  (+{proposal.lines_added} −{proposal.lines_removed})"
     return f"#{proposal.id} · {what}"
@@ -128,3 +136,10 @@ def is_text(content: bytes | None) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def changeset_diff(proposal: ProposalRecord) -> FileDiff:
+    """A changeset proposal's files as one diff for the diff view: one hunk per judged unit, numbered across files."""
+    from app.domain.changeset import build
+
+    return build(proposal.changeset_files).as_file_diff()
