@@ -118,12 +118,24 @@ class SessionManager:
         )
         task_text = spec.task.strip() + (changeset_words.MODE_NOTE if spec.changeset else "")
         if spec.changeset:
+            await self.sweep_worktrees()
             await self.repository.write(lambda store: store.changesets.request_worktree(session.id))
         await self.repository.write(
             lambda store: store.sessions.append_message(session.id, "user", [{"type": "text", "text": task_text}])
         )
         self._spawn(session)
         return session
+
+    async def sweep_worktrees(self) -> int:
+        """Remove the worktrees of finished changeset-mode sessions whose changesets are all decided (a crash can
+        leave one behind); never fails the caller."""
+        from app.services import changeset_session
+
+        try:
+            return await changeset_session.sweep(self.repository)
+        except Exception:
+            log.exception("could not sweep finished sessions' worktrees")
+            return 0
 
     async def resume(self, session_id: int) -> asyncio.Task[str]:
         if self.is_running(session_id):

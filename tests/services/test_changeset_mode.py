@@ -173,3 +173,110 @@ def test_a_changeset_refused_by_a_conflict_writes_nothing_and_the_agent_is_told_
         assert "line 10 by the person" in proposal.result["content"]
     finally:
         run(stack.close())
+
+
+def test_a_runner_killed_in_the_middle_of_a_merge_finishes_it_on_resume_without_writing_anything_twice(
+    stack_factory,  # noqa: F811
+):
+    replies = [
+        tool_turn(edit("a.txt", "line 2\n", "line two\n"), create("b.txt", "bee\n"), create("c.txt", "sea\n")),
+        text_turn("Done."),
+    ]
+    stack = stack_factory(replies, files={"a.txt": ORIGINAL})
+    make_repo(stack.workspace)
+
+    async def until_waiting():
+        session = await stack.start("Three files", changeset=True)
+        proposal = await stack.waiting_proposal()
+        await stack.manager.shutdown()  # the process goes away; the changeset stays waiting
+        return session, proposal
+
+    async def as_if_killed_mid_merge(proposal):
+        # The state a SIGKILL leaves half way through writing: decided, claimed, its intent recorded, one file written.
+        await stack.repository.write(
+            lambda store: store.proposals.record_decision(proposal.id, verdict="approve", reviewer="ada")
+        )
+        assert await stack.repository.write(lambda store: store.proposals.claim_for_apply(proposal.id, window_s=0))
+        assert await stack.repository.write(lambda store: store.proposals.record_apply_intent(proposal.id, "x"))
+        (stack.workspace / "b.txt").write_text("bee\n")
+
+    async def resume(session):
+        stack.open()
+        await stack.manager.resume(session.id)
+        return await stack.manager.wait(session.id)
+
+    try:
+        session, proposal = run(until_waiting())
+        run(as_if_killed_mid_merge(proposal))
+        inode = (stack.workspace / "b.txt").stat().st_ino
+        assert run(resume(session)) == "finished"
+        merged = run(stack.repository.read(lambda store: store.proposals.get(proposal.id)))
+        tree = run(stack.repository.read(lambda store: store.changesets.worktree(session.id)))
+    finally:
+        run(stack.close())
+    assert merged.status == ProposalStatus.APPLIED
+    assert merged.result["already_merged"] == ["b.txt"] and merged.result["merged"] == ["a.txt", "b.txt", "c.txt"]
+    assert (stack.workspace / "b.txt").stat().st_ino == inode, "the file written before the crash was not rewritten"
+    assert (stack.workspace / "a.txt").read_text() == ORIGINAL.replace("line 2\n", "line two\n")
+    assert (stack.workspace / "c.txt").read_text() == "sea\n"
+    assert tree.state == "removed"
+
+
+def test_a_session_whose_worktree_vanished_is_reported_on_resume_and_the_workspace_is_untouched(stack_factory):  # noqa: F811
+    stack = stack_factory(
+        [tool_turn(edit("a.txt", "line 2\n", "line two\n")), text_turn("Done.")], files={"a.txt": ORIGINAL}
+    )
+    make_repo(stack.workspace)
+
+    async def until_waiting():
+        session = await stack.start("Edit", changeset=True)
+        await stack.waiting_proposal()
+        await stack.manager.shutdown()
+        return session
+
+    async def resume(session):
+        stack.open()
+        await stack.manager.resume(session.id)
+        status = await stack.manager.wait(session.id)
+        return status, await stack.repository.read(lambda store: store.sessions.get(session.id))
+
+    try:
+        session = run(until_waiting())
+        tree = run(stack.repository.read(lambda store: store.changesets.worktree(session.id)))
+        import shutil
+
+        shutil.rmtree(tree.path)
+        status, stored = run(resume(session))
+    finally:
+        run(stack.close())
+    assert status == "failed" and stored.status == "failed"
+    assert "worktree" in stored.error and "is gone" in stored.error
+    assert (stack.workspace / "a.txt").read_text() == ORIGINAL
+
+
+def test_the_worktree_of_a_stopped_session_is_swept_when_the_next_changeset_session_starts(
+    stack_factory,  # noqa: F811
+):
+    stack = stack_factory(
+        [tool_turn(edit("a.txt", "line 2\n", "line two\n")), text_turn("ok"), text_turn("ok")],
+        files={"a.txt": ORIGINAL},
+    )
+    make_repo(stack.workspace)
+
+    async def scenario():
+        first = await stack.start("Edit", changeset=True)
+        proposal = await stack.waiting_proposal()
+        stack.manager.stop(first.id)  # its waiting changeset is withdrawn; the worktree stays on disk
+        assert await stack.manager.wait(first.id) == "stopped"
+        left = await stack.repository.read(lambda store: store.changesets.worktree(first.id))
+        assert Path(left.path).is_dir()
+        assert (await stack.repository.read(lambda store: store.proposals.get(proposal.id))).status == "cancelled"
+        await stack.start("Nothing", changeset=True, max_turns=1)
+        return left, await stack.repository.read(lambda store: store.changesets.worktree(first.id))
+
+    try:
+        left, swept = run(scenario())
+    finally:
+        run(stack.close())
+    assert swept.state == "removed" and not Path(left.path).exists()
+    assert "signoff/session-1" not in git(stack.workspace, "branch", "--list")
