@@ -88,6 +88,8 @@ class DeceptiveScanner(QObject):
 def _findings_of(proposal: ProposalRecord, diff: FileDiff | None) -> list[proposal_warnings.LocatedFinding]:
     if proposal.kind == "command":
         return proposal_warnings.command_findings(proposal.command or "")
+    if proposal.kind == "changeset":
+        return proposal_warnings.added_line_findings(diff or changeset_diff(proposal))
     if proposal.new_content is None:
         return []
     diff = diff or proposal_diff(proposal.id, proposal.old_content, proposal.new_content, proposal.path or "file")
