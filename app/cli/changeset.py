@@ -118,3 +118,16 @@ def print_changeset(repository: Any, proposal: Any) -> None:
         f"Decide it whole (`signoff approve|reject {proposal.id}`) or hunk by hunk: "
         f"`signoff decide {proposal.id} --hunk 1=approve --hunk 2=reject:REASON …`."
     )
+
+
+def changeset_json(proposal: Any) -> dict[str, Any]:
+    """The "files" and "hunks" keys `signoff show ID --json` adds for a changeset (hunk numbers from 1)."""
+    from app.domain.changeset import build
+
+    diff = build(proposal.changeset_files)
+    files = [
+        {"path": changed.path, "status": changed.status, "added": d.lines_added, "removed": d.lines_removed}
+        for changed, d in zip(diff.files, diff.diffs, strict=True)
+    ]
+    hunks = [{"number": index + 1, "title": diff.unit_title(index)} for index in range(diff.hunk_count)]
+    return {"files": files, "hunks": hunks, "refused": (proposal.tool_input or {}).get("refused") or []}

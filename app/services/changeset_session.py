@@ -13,6 +13,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from app.domain import changeset_words as words
@@ -21,6 +22,7 @@ from app.domain.changeset import CHANGESET_KIND, ChangesetDiff, ChangesetPathErr
 from app.domain.diffing import compute_diff
 from app.domain.input_limits import InputLimitError, check_edit_bytes
 from app.domain.lifecycle import STILL_UNDECIDED, ProposalStatus
+from app.domain.policy import PolicyError
 from app.domain.records import DecisionRecord, ProposalRecord, SessionRecord, WorktreeRecord
 from app.domain.tools import COMMAND_TOOL_NAME
 from app.services import changesets, editor_tool
@@ -28,6 +30,7 @@ from app.services.apply import ApplyConflict, apply_file_change
 from app.services.command_tool import draft_command, run_command
 from app.services.decision_wait import DecisionWaiter, ProposalWithdrawn
 from app.services.events import ProposalWaiting, ToolResultSent
+from app.services.policy_file import load_policy
 from app.services.sandbox import sandbox_info
 from app.services.settings import load_settings
 from app.services.workspace import ToolInputError, Workspace
@@ -147,6 +150,9 @@ class ChangesetMode:
             if not info.available:
                 return None
             draft = draft_command(self.workspace, tool_input)
+            denied = await asyncio.to_thread(self._denied, draft.command, draft.cwd)
+            if denied is not None:
+                return denied, True
             try:
                 outcome = await run_command(self.workspace, draft, timeout_s=self._command_timeout_s, info=info)
             except OSError as err:
@@ -167,6 +173,17 @@ class ChangesetMode:
             return f"Not applied in your worktree: {err}", True
         diff = await asyncio.to_thread(compute_diff, change.old_content, change.new_content, change.path)
         return words.edit_applied(change.path, diff.lines_added, diff.lines_removed), False
+
+    def _denied(self, command: str, cwd: str) -> str | None:
+        """The workspace's deny rules hold in changeset mode too: why the command may not run, or None."""
+        try:
+            rules = load_policy(Path(self._session.workspace_root))
+        except PolicyError as err:
+            return f"Not run: the workspace's policy file cannot be read ({err})."
+        verdict = rules.check_command(command, cwd or ".", root=self.workspace.root)
+        if verdict.action == "deny":
+            return f"Not run: denied by this workspace's policy (.signoff/policy.toml). {verdict.reason}"
+        return None
 
     # -- proposing and carrying out a changeset ---------------------------------------------------------------------
 

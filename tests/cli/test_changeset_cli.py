@@ -137,7 +137,9 @@ def test_a_runner_killed_while_its_changeset_waits_finds_its_worktree_again_and_
     )
     assert (workspace / "b.txt").read_text() == "B\n"
     shown = json.loads(signoff("show", str(row["id"]), "--json", env=cli_env).stdout)
-    assert shown["status"] == "applied"
+    assert shown["status"] == "applied" and shown["kind"] == "changeset"
+    assert [f["path"] for f in shown["files"]] == ["a.txt", "b.txt"]
+    assert [h["number"] for h in shown["hunks"]] == [1, 2, 3] and shown["hunks"][2]["title"].startswith("b.txt · @@")
     after = json.loads(signoff("changeset", str(row["session"]), "--json", env=cli_env).stdout)
     assert after["path"] == before["path"] and after["changesets"] == [row["id"]]
     assert after["state"] == "removed"

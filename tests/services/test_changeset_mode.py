@@ -280,3 +280,26 @@ def test_the_worktree_of_a_stopped_session_is_swept_when_the_next_changeset_sess
         run(stack.close())
     assert swept.state == "removed" and not Path(left.path).exists()
     assert "signoff/session-1" not in git(stack.workspace, "branch", "--list")
+
+
+def test_the_workspaces_deny_rules_still_hold_for_commands_in_changeset_mode(stack_factory):  # noqa: F811
+    replies = [
+        tool_turn(tool_use_block(COMMAND_TOOL_NAME, {"command": "rm -rf docs"})),
+        text_turn("Could not."),
+    ]
+    policy = 'version = 1\n\n[[rule]]\naction = "deny"\nkind = "command"\npattern = "rm"\n'
+    stack = stack_factory(replies, files={"a.txt": ORIGINAL, "docs/x.md": "x\n", ".signoff/policy.toml": policy})
+    make_repo(stack.workspace)
+
+    async def scenario():
+        session = await stack.start("Clean", changeset=True)
+        return await stack.manager.wait(session.id), session
+
+    try:
+        status, session = run(scenario())
+        tree = run(stack.repository.read(lambda store: store.changesets.worktree(session.id)))
+    finally:
+        run(stack.close())
+    told = "\n".join(request_texts(stack))
+    assert status == "finished" and "denied by this workspace's policy" in told
+    assert tree.state == "removed"  # nothing changed, nothing to review
