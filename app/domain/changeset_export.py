@@ -40,9 +40,7 @@ def file_steps(step: DecidedStep, files: Sequence[ChangedFile]) -> list[DecidedS
         if text is None or diff.diffs[index].is_binary:
             continue
         numbers = [n for n, unit in enumerate(diff.units) if unit.file == index]
-        local = [
-            replace(verdicts[n], hunk=diff.units[n].local if diff.units[n].local is not None else 0) for n in numbers
-        ]
+        local = [replace(verdicts[n], hunk=diff.units[n].local or 0) for n in numbers]
         kinds = {v.verdict for v in local}
         merged = merges.get(changed.path)
         if kinds == {hunks.APPROVE}:
