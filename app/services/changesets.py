@@ -253,6 +253,8 @@ def _check_writable(workspace: Workspace, path: str) -> None:
         current = current / part
         if current.is_symlink():
             raise ChangesetPathError(f"{clean} goes through a symbolic link in the workspace; it is not merged.")
+    if current.exists() and not current.is_file():
+        raise ChangesetPathError(f"{clean} is a folder (or not a regular file) in the workspace; it is not merged.")
 
 
 def describe_conflict(conflict: MergeConflict) -> str:

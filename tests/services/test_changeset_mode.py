@@ -303,3 +303,58 @@ def test_the_workspaces_deny_rules_still_hold_for_commands_in_changeset_mode(sta
     told = "\n".join(request_texts(stack))
     assert status == "finished" and "denied by this workspace's policy" in told
     assert tree.state == "removed"  # nothing changed, nothing to review
+
+
+def test_a_changeset_proposed_on_demand_and_rejected_holds_the_rest_of_the_turn(stack_factory):  # noqa: F811
+    from app.store.db import open_database
+    from app.store.repository import Repository
+    from tests.support.scripted_scenario import ScriptedScenario
+
+    script = ScriptedScenario(
+        [
+            tool_turn(edit("a.txt", "line 2\n", "line two\n")),
+            tool_turn(edit("a.txt", "line 29\n", "line twenty-nine\n"), create("notes.md", "n\n")),
+            text_turn("Understood; keeping line two as the only change."),
+        ]
+    )
+    state: dict = {}
+
+    def scenario(request):
+        if script.used == 1:
+            # `signoff changeset N --propose` from another process, just before the second turn is answered.
+            database = open_database(str(state["db"]))
+            try:
+                assert Repository(database).changesets.request_propose(state["session"])
+            finally:
+                database.close()
+        return script(request)
+
+    stack = stack_factory(scenario, files={"a.txt": ORIGINAL})
+    state["db"] = stack.db_path
+    make_repo(stack.workspace)
+
+    async def run_it():
+        session = await stack.start("Tidy", changeset=True)
+        state["session"] = session.id
+        first = await stack.waiting_proposal()
+        files = await stack.repository.read(lambda store: store.changesets.files(first.id))
+        assert first.tool_input["origin"] == "on_demand" and [f.path for f in files] == ["a.txt"]
+        await stack.manager.decide(review.reject(first.id, "ada", "Stop here and explain first."))
+        second = await stack.until(
+            lambda: stack.repository.read(
+                lambda store: [p for p in store.changesets.proposals_of(session.id) if p != first.id]
+            )
+        )
+        await stack.manager.decide(review.approve(second[0], "ada"))
+        return await stack.manager.wait(session.id)
+
+    try:
+        assert run(run_it()) == "finished"
+    finally:
+        run(stack.close())
+    third = stack.server.message_bodies[2]["messages"][-1]["content"]
+    held = [block for block in third if block.get("type") == "tool_result"]
+    assert len(held) == 2 and all("held because your changeset was just rejected" in b["content"] for b in held)
+    assert "Stop here and explain first." in third[-1]["text"]
+    assert (stack.workspace / "a.txt").read_text() == ORIGINAL.replace("line 2\n", "line two\n")
+    assert not (stack.workspace / "notes.md").exists()

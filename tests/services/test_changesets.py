@@ -197,3 +197,11 @@ def test_a_removed_worktree_is_reported_when_looked_for_again(repo: Path, tmp_pa
         )
     assert "signoff/s7" not in git(repo, "branch", "--list")
     assert git(repo, "worktree", "list").count("\n") == 1
+
+
+def test_a_file_where_the_workspace_has_a_folder_is_refused_before_anything_is_written(repo: Path):
+    (repo / "docs").mkdir()
+    diff = build([ChangedFile("a.txt", numbered(40), numbered(40, {1: "one"})), ChangedFile("docs", None, b"x\n")])
+    with pytest.raises(ChangesetPathError, match="folder"):
+        changesets.merge_approved(repo, diff, range(diff.hunk_count))
+    assert (repo / "a.txt").read_bytes() == numbered(40)
