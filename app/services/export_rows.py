@@ -583,6 +583,11 @@ def _trajectory_rows(view: SessionView, sources: set[str] | None) -> list[Row]:
     steps = view.data.steps
     if not steps:
         return []
+    if view.data.changeset_files:
+        from app.domain import changeset_export
+
+        # A changeset is listed file by file, so the final diff holds exactly what its verdicts merged.
+        steps = changeset_export.expand(steps, view.data.changeset_files)
     redactor = view.redactor
     step_rows, finals, resolved = [], {}, None
     for step in steps:

@@ -42,6 +42,7 @@ def test_changeset_hunk_verdicts_are_exported_as_pairs_like_single_proposals(sta
     try:
         pairs = export_dataset(database, ExportOptions("trl-dpo", tmp_path / "dpo")).files["train"]
         kto = export_dataset(database, ExportOptions("trl-kto", tmp_path / "kto")).files["train"]
+        trajectory = export_dataset(database, ExportOptions("trajectory", tmp_path / "traj")).files["train"]
     finally:
         database.close()
 
@@ -62,3 +63,12 @@ def test_changeset_hunk_verdicts_are_exported_as_pairs_like_single_proposals(sta
     assert labelled[("keep.md", "approve", "kept\n")] is True
     assert labelled[("drop.md", "reject", "dropped\n")] is False
     assert labelled[("a.txt", "hunks", ORIGINAL.replace("line 2\n", "line two\n"))] is True
+
+    (session,) = [json.loads(line) for line in trajectory.read_text().splitlines()]
+    assert [(step["path"], step["verdict"]) for step in session["steps"]] == [
+        ("a.txt", "edit"),
+        ("drop.md", "reject"),
+        ("keep.md", "approve"),
+    ]
+    assert "+line two" in session["final_diff"] and "+kept" in session["final_diff"]
+    assert "twenty-nine" not in session["final_diff"] and "dropped" not in session["final_diff"]
