@@ -175,19 +175,22 @@ def find_worktree(
 
 def remove_worktree(tree: Worktree) -> None:
     """Delete the worktree, its branch and its private git directory; what is already gone is fine."""
-    if tree.kind == "git":
-        for args in (["update-ref", "-d", f"refs/signoff/base/{tree.path.name}"], ["branch", "-D", tree.branch or ""]):
-            remove_leftover(tree.workspace_root, tree.path)
-            try:
-                run_git(args, tree.workspace_root)
-            except WorktreeError:
-                pass
-    else:
-        remove_leftover(tree.workspace_root, tree.path)
+    remove_leftover(tree.workspace_root, tree.path)
+    if tree.kind != "git":
+        return
+    base_ref = f"refs/signoff/base/{tree.path.name}"
+    for args in (["worktree", "prune"], ["update-ref", "-d", base_ref], ["branch", "-D", tree.branch or ""]):
+        try:
+            run_git(args, tree.workspace_root)
+        except WorktreeError:
+            pass
 
 
 def remove_leftover(root: Path, path: Path) -> None:
     """Remove a worktree folder at ``path`` (and git's record of it, and a copy's private git directory)."""
+    copy_git = path.parent / f"{path.name}.git"
+    if not path.exists() and not copy_git.exists():
+        return
     if path.exists() and _git_top(root) is not None:
         try:
             run_git(["worktree", "remove", "--force", "--force", str(path)], root)
@@ -195,7 +198,6 @@ def remove_leftover(root: Path, path: Path) -> None:
             pass
     if path.exists():
         shutil.rmtree(path, ignore_errors=True)
-    copy_git = path.parent / f"{path.name}.git"
     if copy_git.exists():
         shutil.rmtree(copy_git, ignore_errors=True)
     if _git_top(root) is not None:

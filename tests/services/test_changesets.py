@@ -205,3 +205,13 @@ def test_a_file_where_the_workspace_has_a_folder_is_refused_before_anything_is_w
     with pytest.raises(ChangesetPathError, match="folder"):
         changesets.merge_approved(repo, diff, range(diff.hunk_count))
     assert (repo / "a.txt").read_bytes() == numbered(40)
+
+
+def test_removing_a_worktree_whose_folder_was_deleted_by_hand_still_drops_its_branch(repo: Path, tmp_path: Path):
+    import shutil
+
+    tree = open_worktree(repo, name="s8", parent=tmp_path / "trees")
+    shutil.rmtree(tree.path)
+    remove_worktree(tree)
+    assert "signoff/s8" not in git(repo, "branch", "--list")
+    assert git(repo, "worktree", "list").count("\n") == 1
