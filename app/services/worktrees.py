@@ -72,14 +72,17 @@ def run_git(args: Sequence[str], cwd: Path, stdin: bytes | None = None, env: dic
     return done.stdout
 
 
-def _git_top(root: Path) -> Path | None:
-    """The workspace's repository top when the workspace is a git repository's top folder with a commit."""
+def _git_head(root: Path) -> str | None:
+    """HEAD's commit when the workspace is a git repository's top folder with a commit; else None (one git call)."""
     try:
-        top = run_git(["rev-parse", "--show-toplevel"], root).decode().strip()
-        run_git(["rev-parse", "--verify", "-q", "HEAD"], root)
-    except WorktreeError:
+        top, head = run_git(["rev-parse", "--show-toplevel", "--verify", "HEAD"], root).decode().splitlines()[:2]
+    except (WorktreeError, ValueError):
         return None
-    return root if Path(top).resolve() == root else None
+    return head if Path(top).resolve() == root else None
+
+
+def _git_top(root: Path) -> Path | None:
+    return root if _git_head(root) is not None else None
 
 
 def open_worktree(workspace_root: str | os.PathLike[str], *, name: str, parent: Path | None = None) -> Worktree:
@@ -99,15 +102,16 @@ def open_worktree(workspace_root: str | os.PathLike[str], *, name: str, parent: 
     base.mkdir(parents=True, exist_ok=True)
     path = base / name
     remove_leftover(root, path)
-    if _git_top(root) is not None:
-        return _open_git(root, path, name)
+    head = _git_head(root)
+    if head is not None:
+        return _open_git(root, path, name, head)
     return _open_copy(root, path)
 
 
-def _open_git(root: Path, path: Path, name: str) -> Worktree:
+def _open_git(root: Path, path: Path, name: str, head: str) -> Worktree:
     branch = f"signoff/{name}"
     # Parallel checkout: writing 10,000 files is I/O-bound, and concurrent writers finish sooner.
-    run_git(["-c", "checkout.workers=4", "worktree", "add", "--quiet", "-B", branch, str(path), "HEAD"], root)
+    run_git(["-c", "checkout.workers=4", "worktree", "add", "--quiet", "-B", branch, str(path), head], root)
     git_dir = Path(run_git(["rev-parse", "--absolute-git-dir"], path).decode().strip())
     changed = _uncommitted_paths(root)
     for relative in changed:
@@ -116,7 +120,7 @@ def _open_git(root: Path, path: Path, name: str) -> Worktree:
     if changed:
         tree.git("add", "-A", "--", *changed)
         tree.git("commit", "-q", "--no-verify", "-m", "signoff: the workspace's uncommitted state (changeset base)")
-    head = tree.git("rev-parse", "HEAD").decode().strip()
+        head = tree.git("rev-parse", "HEAD").decode().strip()
     return Worktree(root, path, "git", git_dir, branch, head)
 
 

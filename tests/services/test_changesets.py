@@ -215,3 +215,14 @@ def test_removing_a_worktree_whose_folder_was_deleted_by_hand_still_drops_its_br
     remove_worktree(tree)
     assert "signoff/s8" not in git(repo, "branch", "--list")
     assert git(repo, "worktree", "list").count("\n") == 1
+
+
+def test_a_workspace_whose_path_has_spaces_gets_a_git_worktree(tmp_path: Path):
+    root = tmp_path / "my project"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "x.txt").write_text("x\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "init")
+    tree = open_worktree(root, name="s9", parent=tmp_path / "trees with spaces")
+    assert tree.kind == "git" and (tree.path / "x.txt").read_text() == "x\n"
