@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reject": ("review", "reject"),
     "edit": ("review", "edit"),
     "decide": ("review", "decide_hunks"),
+    "changeset": ("changeset", "changeset"),
     "undo": ("review", "undo"),
     "claim": ("review", "claim"),
     "release": ("review", "release"),

@@ -99,4 +99,9 @@ def summary(proposal: Any) -> str:
         return f"delegate to {proposal.command}"
     if proposal.kind == "command":
         return f"command: {proposal.command}"
+    if proposal.kind == "changeset":
+        files = len((proposal.tool_input or {}).get("files") or [])
+        return (
+            f"changeset of {files} file{'' if files == 1 else 's'} (+{proposal.lines_added} -{proposal.lines_removed})"
+        )
     return f"{proposal.kind} {proposal.path} (+{proposal.lines_added} -{proposal.lines_removed})"

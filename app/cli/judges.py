@@ -207,6 +207,10 @@ def show_json(repository, proposal) -> int:
         else {"verdict": decision.verdict, "reviewer": decision.reviewer, "reason": decision.reason},
         **judges_fields(repository, [proposal])[proposal.id],
     }
+    if proposal.kind == "changeset":
+        from app.cli.changeset import changeset_json
+
+        row.update(changeset_json(proposal))
     print(json.dumps(row, indent=2))
     return 0
 

@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_adapter_commands(commands)
     _add_judges_commands(commands)
+    from app.cli.changeset import add_commands as add_changeset_commands
+
+    add_changeset_commands(commands)
     return parser
 
 
@@ -108,6 +111,11 @@ def _add_run_commands(commands) -> None:
     run.add_argument("--max-subagents", type=positive_int, metavar="N", help="sub-agents each session may start")
     run.add_argument("--max-depth", type=positive_int, metavar="N", help="how deep sub-agents may nest")
     run.add_argument("--max-tree-tokens", type=positive_int, metavar="N", help="tokens the whole tree may use")
+    run.add_argument(
+        "--changeset",
+        action="store_true",
+        help="the agent works in its own worktree; its changes are reviewed as one changeset, hunk by hunk",
+    )
     _db_option(run)
 
     resume = commands.add_parser("resume", help="continue an interrupted or waiting session headless")

@@ -26,6 +26,10 @@ def show(args: argparse.Namespace, db_url: str | None) -> int:
     elif proposal.kind in ("plan", "delegate"):
         # The numbered steps exactly as proposed (`signoff edit ID --file PLAN.md` takes the same shape back).
         sys.stdout.write("\n" + proposal.shown_text)
+    elif proposal.kind == "changeset":
+        from app.cli.changeset import print_changeset
+
+        print_changeset(repository, proposal)
     else:
         sys.stdout.write(numbered_hunks(proposal.shown_text))
     from app.cli.judges import print_judges

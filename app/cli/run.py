@@ -141,6 +141,7 @@ def run(args: argparse.Namespace, db_url: str | None) -> int:
         endpoint=endpoint,
         plan=bool(getattr(args, "plan", False)),
         delegation_limits=_limits(args),
+        changeset=bool(getattr(args, "changeset", False)),
     )
 
     async def start(manager) -> int:

@@ -71,7 +71,12 @@ def critic_request(
     """The Messages API body. The rubric (with the tool) is the cached prefix: one write per workspace's rubric, then
     reads for every later proposal (cache_control on the system block)."""
     shown = shown_text if len(shown_text) <= MAX_SHOWN_CHARS else shown_text[:MAX_SHOWN_CHARS] + "\n[... cut ...]\n"
-    what = f"A command to run: {shown.strip()}" if kind == "command" else f"A change to {path} ({kind}):\n{shown}"
+    if kind == "command":
+        what = f"A command to run: {shown.strip()}"
+    elif kind == "changeset":
+        what = f"A changeset (every file the agent changed in its worktree, as one diff):\n{shown}"
+    else:
+        what = f"A change to {path} ({kind}):\n{shown}"
     parts = [
         f"<task>\n{task.strip()}\n</task>",
         f"<agent_intent>\n{intent.strip() or '(the agent said nothing)'}\n</agent_intent>",

@@ -6,6 +6,7 @@ No Qt here.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any, overload
 
@@ -102,10 +103,15 @@ class ProposalRecord:
     # withdrawn (its process was killed, its session ended, it stopped waiting).
     protocol_note: str | None = None
     withdrawn_reason: str | None = None
+    # A proposal of kind 'changeset': every file it changes (app.domain.changeset); empty for any other kind.
+    changeset_files: tuple[ChangedFile, ...] = ()
 
     @property
     def target(self) -> str:
         """The file path, or the command, for one-line listings."""
+        if self.kind == "changeset":
+            count = len((self.tool_input or {}).get("files") or ()) or len(self.changeset_files)
+            return f"changeset of {count} file{'' if count == 1 else 's'}"
         return self.path if self.path is not None else (self.command or "")
 
 
@@ -150,6 +156,8 @@ class QueueItemRecord:
 
     @property
     def target(self) -> str:
+        if self.kind == "changeset":
+            return "changeset (every file the agent changed)"
         return self.path if self.path is not None else (self.command or "")
 
 
@@ -227,3 +235,40 @@ class CompareRecord:
     channel: str
     created_at: dt.datetime
     alternatives: tuple[AlternativeRecord, ...]
+
+
+@dataclass(frozen=True)
+class WorktreeRecord:
+    """A changeset-mode session's worktree as stored (app.store.changesets)."""
+
+    session_id: int
+    state: str
+    kind: str | None
+    path: str | None
+    git_dir: str | None
+    branch: str | None
+    base_commit: str | None
+    propose_requested: bool
+    note: str | None
+
+
+def sha256_or_none(content: bytes | None) -> str | None:
+    return None if content is None else hashlib.sha256(content).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    """One file of a changeset: its bytes at the changeset's base (None: it did not exist) and in the worktree
+    (None: the agent deleted it)."""
+
+    path: str
+    old: bytes | None
+    new: bytes | None
+
+    @property
+    def base_hash(self) -> str | None:
+        return sha256_or_none(self.old)
+
+    @property
+    def status(self) -> str:
+        return "added" if self.old is None else "deleted" if self.new is None else "modified"

@@ -18,7 +18,7 @@ from typing import Any
 import anthropic
 import httpx2
 
-from app.domain import tool_results
+from app.domain import changeset_words, tool_results
 from app.domain.diffing import compute_diff
 from app.domain.hunks import HunkError, PartialResult
 from app.domain.hunks import decision_result as hunk_decision_result
@@ -36,7 +36,7 @@ from app.domain.tools import (
     tools_for_request,
 )
 from app.domain.wording import finished_because
-from app.services import editor_tool
+from app.services import changeset_session, editor_tool
 from app.services.agent_tree import TREE_TOOLS, Spawner, TreeTools
 from app.services.apply import ApplyConflict, apply_file_change, describe_write_error
 from app.services.command_tool import CommandDraft, capped_for_model, draft_command, run_command
@@ -156,6 +156,8 @@ class SessionRunner:
         self._command_timeout_s = command_timeout_s
         # What each command carried out in this run changed (sandbox, applied and held effects), stored with its result.
         self._command_effects: dict[int, dict[str, Any]] = {}
+        # Changeset mode (app.services.changeset_session): the agent works in its own worktree; None otherwise.
+        self._changeset: changeset_session.ChangesetMode | None = None
         # Set when the app closes: the task is cancelled but the session stays resumable, its proposals waiting.
         self.detaching = False
         # Plan mode and delegation (services/agent_tree.py): propose_plan, delegate and the plan-mode gate.
@@ -277,12 +279,16 @@ class SessionRunner:
 
     async def _loop(self) -> str:
         await self._set_status("running", error=None)
+        if not await self._attach_changeset():
+            return "failed"
         while True:
             messages = await self._repository.read(lambda store: store.sessions.messages(self.session_id))
             last = messages[-1]
             if last.role == "assistant":
                 tool_uses = [b for b in last.content if b.get("type") == "tool_use"]
                 if not tool_uses or last.stop_reason not in ("tool_use", None):
+                    if await self._changeset_reviewed_at_end(last.seq):
+                        continue
                     return await self._finish(last.stop_reason or "end_turn")
                 try:
                     results = await self._answer_tool_uses(last, tool_uses)
@@ -295,6 +301,11 @@ class SessionRunner:
                 continue
             session = await self._repository.read(lambda store: store.sessions.get(self.session_id))
             if session.turns >= session.max_turns:
+                if self._changeset is not None:
+                    # The agent's work so far is still reviewed (once: keyed by its last assistant message).
+                    last_assistant = max((m.seq for m in messages if m.role == "assistant"), default=None)
+                    if last_assistant is not None:
+                        await self._changeset.end_of_turn(last_assistant)
                 return await self._finish("max_turns", f"Reached the limit of {session.max_turns} turns.")
             await self._assistant_turn(session, messages)
 
@@ -302,7 +313,45 @@ class SessionRunner:
         await self._set_status(
             "finished", detail or finished_because(stop_reason), stop_reason=stop_reason, ended_at=utcnow()
         )
+        if self._changeset is not None:
+            try:
+                await self._changeset.finished()
+            except Exception:  # a worktree left behind is swept later; the session's end stands
+                log.exception("session %s: could not remove its worktree", self.session_id)
         return "finished"
+
+    # -- changeset mode ------------------------------------------------------------------------------------------------
+
+    async def _attach_changeset(self) -> bool:
+        """In changeset mode, make or find the worktree and work there; False (the session failed, said why) when it
+        cannot be found again."""
+        try:
+            self._changeset = await changeset_session.attach(
+                self._repository,
+                self.session,
+                waiter=self._waiter,
+                set_status=self._set_status,
+                emit=self._emit,
+                command_timeout_s=self._command_timeout_s,
+            )
+        except changeset_session.WorktreeLost as err:
+            await self._set_status("failed", str(err), error=str(err), ended_at=utcnow())
+            return False
+        if self._changeset is not None:
+            self._workspace = self._changeset.workspace
+        return True
+
+    async def _changeset_reviewed_at_end(self, message_seq: int) -> bool:
+        """The agent ended its turn in changeset mode: its changeset is reviewed; True when the review's outcome went
+        back to the agent and it continues (something was not merged)."""
+        if self._changeset is None:
+            return False
+        outcome = await self._changeset.end_of_turn(message_seq)
+        if outcome.merged_all:
+            return False
+        content = [{"type": "text", "text": outcome.text}]
+        await self._repository.write(lambda store: store.sessions.append_message(self.session_id, "user", content))
+        return True
 
     # -- one model turn ------------------------------------------------------------------------------------------------
 
@@ -381,10 +430,24 @@ class SessionRunner:
             for block in tool_uses:
                 if block["name"] == DELEGATE_TOOL_NAME:
                     await self._tree.launch(block["id"], block.get("input"))
+        # Changeset mode: reviews proposed on demand before a call, and why the calls after a rejection are held.
+        notes: list[str] = []
+        held: str | None = None
         for block in tool_uses:
             tool_use_id, name, tool_input = block["id"], block["name"], block.get("input")
             proposal_id: int | None = None
             status: str | None = None
+            if self._changeset is not None and held is None:
+                review = await self._changeset.propose_if_requested(message.seq, tool_use_id)
+                if review is not None:
+                    notes.append(review.text)
+                    if not review.merged_all and review.proposal_id is not None:
+                        held = f"Read the review of changeset {review.proposal_id} below first."
+            if held is not None:
+                text = changeset_words.held(held)
+                results.append(tool_results.result_block(tool_use_id, text, is_error=True))
+                self._emit(ToolResultSent(self.session_id, tool_use_id, name, text, True, None, None))
+                continue
             try:
                 if name in self._tree_tools:
                     answer = self._tree.propose_plan if name == PLAN_TOOL_NAME else self._tree.delegate
@@ -392,30 +455,39 @@ class SessionRunner:
                     results.append(tool_results.result_block(tool_use_id, capped_for_model(text), is_error=is_error))
                     self._emit(ToolResultSent(self.session_id, tool_use_id, name, text, is_error, proposal_id, None))
                     continue
-                if name not in (EDITOR_TOOL_NAME, COMMAND_TOOL_NAME):
-                    raise ToolInputError(
-                        f"There is no tool named {name!r}; use {EDITOR_TOOL_NAME} or {COMMAND_TOOL_NAME}."
-                    )
-                refusal = None
-                if self._tree_tools and changes_the_world(name, tool_input):
-                    refusal = await self._tree.plan_mode_refusal(name, tool_input)
-                if refusal is not None:
-                    text, is_error = refusal, True
-                elif changes_the_world(name, tool_input):
-                    proposal = await self._proposal_for(message.seq, tool_use_id, name, tool_input)
-                    text, is_error = await self._resolve(proposal)
-                    proposal_id = proposal.id
-                    status = (
-                        await self._repository.read(lambda store, pid: store.proposals.get(pid), proposal.id)
-                    ).status
-                else:
-                    text, is_error = editor_tool.view(self._workspace, tool_input), False
+                text, is_error, proposal_id, status = await self._answer_tool_call(
+                    message.seq, tool_use_id, name, tool_input
+                )
             except ToolInputError as err:
                 text, is_error = str(err), True
             # The proposal keeps the full text; the model gets it cut like command output.
             results.append(tool_results.result_block(tool_use_id, capped_for_model(text), is_error=is_error))
             self._emit(ToolResultSent(self.session_id, tool_use_id, name, text, is_error, proposal_id, status))
+        if notes:
+            results.append({"type": "text", "text": "\n\n".join(notes)})
         return results
+
+    async def _answer_tool_call(
+        self, message_seq: int, tool_use_id: str, name: str, tool_input: Any
+    ) -> tuple[str, bool, int | None, str | None]:
+        """An editor or command call: refused in plan mode, carried out at once in changeset mode, else proposed and
+        resolved by a decision (a view just runs). (text, is_error, proposal id, proposal status)."""
+        if name not in (EDITOR_TOOL_NAME, COMMAND_TOOL_NAME):
+            raise ToolInputError(f"There is no tool named {name!r}; use {EDITOR_TOOL_NAME} or {COMMAND_TOOL_NAME}.")
+        if not changes_the_world(name, tool_input):
+            return editor_tool.view(self._workspace, tool_input), False, None, None
+        if self._tree_tools:
+            refusal = await self._tree.plan_mode_refusal(name, tool_input)
+            if refusal is not None:
+                return refusal, True, None, None
+        if self._changeset is not None:
+            acted = await self._changeset.act(name, tool_input)
+            if acted is not None:
+                return acted[0], acted[1], None, None
+        proposal = await self._proposal_for(message_seq, tool_use_id, name, tool_input)
+        text, is_error = await self._resolve(proposal)
+        status = (await self._repository.read(lambda store, pid: store.proposals.get(pid), proposal.id)).status
+        return text, is_error, proposal.id, status
 
     async def _proposal_for(self, message_seq: int, tool_use_id: str, name: str, tool_input: Any) -> ProposalRecord:
         existing = await self._repository.read(lambda store: store.proposals.for_tool_use(self.session_id, tool_use_id))

@@ -583,6 +583,11 @@ def _trajectory_rows(view: SessionView, sources: set[str] | None) -> list[Row]:
     steps = view.data.steps
     if not steps:
         return []
+    if view.data.changeset_files:
+        from app.domain import changeset_export
+
+        # A changeset is listed file by file, so the final diff holds exactly what its verdicts merged.
+        steps = changeset_export.expand(steps, view.data.changeset_files)
     redactor = view.redactor
     step_rows, finals, resolved = [], {}, None
     for step in steps:
@@ -682,6 +687,10 @@ def session_rows(
     """Every row one session yields in ``fmt`` (only rows from ``sources`` when given)."""
     view = SessionView(data, redactor, tools_cache)
     settled, disagreements = pref.settled_steps(data.steps)
+    if data.changeset_files or any(step.kind == "changeset" for step in settled):
+        from app.domain import changeset_export
+
+        settled = changeset_export.expand(settled, data.changeset_files)
     examples = pref.session_examples(view.messages, settled, data.alternatives)
     if fmt in PAIR_FORMATS:
         rows = _pair_rows(view, examples, fmt, sources)

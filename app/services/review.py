@@ -214,7 +214,13 @@ def decide(repository: Repository, request: DecisionRequest) -> DecisionRecord:
 def record(repository: Repository, proposal: ProposalRecord, request: DecisionRequest) -> DecisionRecord:
     """Validate a decision against its proposal (read by the caller) and durably record it."""
     _check_strength(request)
-    checked = validated(proposal, request)
+    if proposal.kind == "changeset":
+        from app.services import changeset_review
+
+        files = repository.changesets.files(proposal.id)
+        checked = changeset_review.validated(proposal, files, request, ReviewError)
+    else:
+        checked = validated(proposal, request)
     return repository.proposals.record_decision(
         checked.proposal_id,
         verdict=checked.verdict,

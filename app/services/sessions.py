@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from app.domain import changeset_words
 from app.domain.records import DecisionRecord, ProposalRecord, SessionRecord
 from app.domain.tools import (
     DELEGATE_PROMPT,
@@ -64,17 +65,13 @@ class NewSession:
     plan: bool = False
     # The tree's budget (agent_tree.DEFAULT_LIMITS keys); None: the defaults.
     delegation_limits: dict[str, int] | None = None
+    # Changeset mode: the agent works in its own worktree; its changes are reviewed as one changeset.
+    changeset: bool = False
 
 
-def own_worktree_note() -> str | None:
-    """What a sub-agent asked to work in its own worktree is told, when this build has changeset mode (None: it has
-    not, and the sub-agent works in the shared workspace)."""
-    try:
-        from app.domain import changeset_words  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    note = getattr(changeset_words, "MODE_NOTE", None)
-    return note if isinstance(note, str) else None
+def own_worktree_note() -> str:
+    """What a sub-agent asked to work in its own worktree is told (changeset mode)."""
+    return changeset_words.MODE_NOTE
 
 
 def new_runner_id() -> str:
@@ -149,13 +146,26 @@ class SessionManager:
                 **tree,
             )
         )
+        task_text = spec.task.strip() + (changeset_words.MODE_NOTE if spec.changeset else "")
+        if spec.changeset:
+            await self.sweep_worktrees()
+            await self.repository.write(lambda store: store.changesets.request_worktree(session.id))
         await self.repository.write(
-            lambda store: store.sessions.append_message(
-                session.id, "user", [{"type": "text", "text": spec.task.strip()}]
-            )
+            lambda store: store.sessions.append_message(session.id, "user", [{"type": "text", "text": task_text}])
         )
         self._spawn(session)
         return session
+
+    async def sweep_worktrees(self) -> int:
+        """Remove the worktrees of finished changeset-mode sessions whose changesets are all decided (a crash can
+        leave one behind); never fails the caller."""
+        from app.services import changeset_session
+
+        try:
+            return await changeset_session.sweep(self.repository)
+        except Exception:
+            log.exception("could not sweep finished sessions' worktrees")
+            return 0
 
     async def resume(self, session_id: int) -> asyncio.Task[str]:
         if self.is_running(session_id):

@@ -19,12 +19,13 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from app.domain.judgments import VERIFY_ON_PROPOSAL, JudgeConfig, VerifierResult
-from app.domain.records import ProposalRecord
+from app.domain.records import ChangedFile, ProposalRecord
 from app.domain.test_reports import TestReport, compare_reports, detect_command, read_report, reward
 from app.services import command_tool
 from app.services.settings import Settings
@@ -156,21 +157,33 @@ class Sandbox:
 
 
 def prepare_sandbox(
-    state: TreeState, scratch: Path, proposal: ProposalRecord | None = None, *, allow_overlay: bool = True
+    state: TreeState,
+    scratch: Path,
+    proposal: ProposalRecord | None = None,
+    *,
+    allow_overlay: bool = True,
+    files: Sequence[ChangedFile] = (),
 ) -> Sandbox:
     """An overlay where this machine allows one (instant, copy-on-write: nothing of the workspace is copied), else a
-    copy; with the proposal's bytes laid over it."""
-    deletes = proposal is not None and proposal.new_content is None
+    copy; with the proposal's bytes laid over it (for a changeset, each of its ``files``)."""
+    if files:
+        deletes = any(changed.new is None for changed in files)
+    else:
+        deletes = proposal is not None and proposal.new_content is None
     if allow_overlay and not deletes and overlay_support() is not None and _overlay_safe(state.root):
         if _overlay_safe(scratch):
             upper, work, merged = scratch / "upper", scratch / "work", scratch / "tree"
             for path in (upper, work, merged):
                 path.mkdir(parents=True)
-            if proposal is not None:
+            if files:
+                with_files(upper, files, workspace=state.root)
+            elif proposal is not None:
                 with_proposal(upper, proposal, workspace=state.root)
             return Sandbox(scratch, merged, state.root)
     tree = isolated_copy(state, scratch / "tree")
-    if proposal is not None:
+    if files:
+        with_files(tree, files)
+    elif proposal is not None:
         with_proposal(tree, proposal)
     return Sandbox(scratch, tree)
 
@@ -266,6 +279,17 @@ def with_proposal(copy_root: Path, proposal: ProposalRecord, *, workspace: Path 
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)  # never write through a link the copy shares
     target.write_bytes(proposal.new_content)
+
+
+def with_files(copy_root: Path, files: Sequence[ChangedFile], *, workspace: Path | None = None) -> None:
+    """Lay a changeset's files over the copy, each checked like a single proposal's path."""
+    for changed in files:
+        relative = Workspace(workspace or copy_root).resolve(changed.path, for_write=True).relative
+        target = copy_root / relative
+        target.unlink(missing_ok=True)
+        if changed.new is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(changed.new)
 
 
 # -- one run ---------------------------------------------------------------------------------------------------------
@@ -406,7 +430,7 @@ class Verifier:
     async def verify(self, proposal: ProposalRecord) -> VerifierResult:
         root = Path(proposal.workspace_root)
         effective = await self.effective(proposal.workspace_root)
-        if proposal.kind == "command" or not proposal.path:
+        if proposal.kind == "command" or (not proposal.path and proposal.kind != "changeset"):
             note = "Commands are not verified; the tests run on file proposals."
             return await self._skip(proposal, effective.command, note)
         if effective.command is None:
@@ -439,7 +463,14 @@ class Verifier:
         with tempfile.TemporaryDirectory(
             prefix="signoff-verify-", dir=self._scratch, ignore_cleanup_errors=True
         ) as scratch:
-            sandbox = await asyncio.to_thread(prepare_sandbox, state, Path(scratch), proposal, **self._sandbox_options)
+            files = (
+                await self.repository.read(lambda store: store.changesets.files(proposal.id))
+                if proposal.kind == "changeset"
+                else []
+            )
+            sandbox = await asyncio.to_thread(
+                partial(prepare_sandbox, state, Path(scratch), proposal, files=files, **self._sandbox_options)
+            )
             run = await run_tests(sandbox, effective.command, effective.timeout_s)
             isolated, net_note = network_note(sandbox)
             await asyncio.to_thread(shutil.rmtree, scratch, True)

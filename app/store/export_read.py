@@ -19,10 +19,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from app.domain import preference as pref
+from app.domain.records import ChangedFile
 from app.store.audit import live_decisions
 from app.store.models import (
     AgentSession,
     Alternative,
+    ChangesetFile,
     CriticVerdict,
     Decision,
     Message,
@@ -132,6 +134,8 @@ class SessionData:
     source: str | None = None
     transcript_path: str | None = None
     task: str = ""
+    # Changesets (issue 15): each decided changeset proposal's files, by proposal id.
+    changeset_files: dict[int, list[ChangedFile]] = field(default_factory=dict)
 
 
 _STEP_COLUMNS = (
@@ -419,6 +423,7 @@ def read_sessions(
             stored.append(content or "[]")
         compared = _compared_alternatives(orm, steps)
         judges = _judges_of(orm, steps)
+        changeset_files = _changeset_files_of(orm, steps)
     return [
         SessionData(
             facts[session_id],
@@ -428,9 +433,30 @@ def read_sessions(
             {c: compared[c] for c in _compare_ids(steps[session_id]) if c in compared},
             {step.proposal_id: judges[step.proposal_id] for step in steps[session_id] if step.proposal_id in judges},
             *external.get(session_id, (None, None, "")),
+            changeset_files={
+                s.proposal_id: changeset_files[s.proposal_id]
+                for s in steps[session_id]
+                if s.proposal_id in changeset_files
+            },
         )
         for session_id in wanted
     ]
+
+
+def _changeset_files_of(orm: Any, steps: dict[int, list[pref.DecidedStep]]) -> dict[int, list[ChangedFile]]:
+    """The files of every changeset proposal among ``steps``, in their order."""
+    ids = sorted({step.proposal_id for found in steps.values() for step in found if step.kind == "changeset"})
+    if not ids:
+        return {}
+    rows = orm.execute(
+        select(ChangesetFile.proposal_id, ChangesetFile.path, ChangesetFile.old_content, ChangesetFile.new_content)
+        .where(ChangesetFile.proposal_id.in_(ids))
+        .order_by(ChangesetFile.proposal_id, ChangesetFile.position)
+    ).all()
+    files: dict[int, list[ChangedFile]] = {}
+    for proposal_id, path, old, new in rows:
+        files.setdefault(proposal_id, []).append(ChangedFile(path, old, new))
+    return files
 
 
 def iter_sessions(database: Any, filters: ExportFilters, batch: int = SESSIONS_PER_BATCH) -> Iterator[SessionData]:

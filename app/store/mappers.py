@@ -7,10 +7,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from app.domain.lifecycle import ProposalStatus
-from app.domain.records import AlternativeRecord, CompareRecord, DecisionRecord, ProposalRecord, SessionRecord, as_utc
-from app.store.models import AgentSession, Alternative, Compare, Decision, Proposal, Workspace
+from app.domain.records import (
+    AlternativeRecord,
+    ChangedFile,
+    CompareRecord,
+    DecisionRecord,
+    ProposalRecord,
+    SessionRecord,
+    as_utc,
+)
+from app.store.models import AgentSession, Alternative, ChangesetFile, Compare, Decision, Proposal, Workspace
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -112,7 +121,21 @@ def proposal_record(row: Proposal, root: str, task: str) -> ProposalRecord:
         decided_at=as_utc(row.decided_at),
         protocol_note=row.protocol_note,
         withdrawn_reason=row.withdrawn_reason,
+        changeset_files=_changeset_files(row) if row.kind == "changeset" else (),
     )
+
+
+def _changeset_files(row: Proposal) -> tuple[ChangedFile, ...]:
+    """A changeset proposal's files, read in the session that read the proposal."""
+    orm = object_session(row)
+    if orm is None:
+        return ()
+    rows = orm.execute(
+        select(ChangesetFile.path, ChangesetFile.old_content, ChangesetFile.new_content)
+        .where(ChangesetFile.proposal_id == row.id)
+        .order_by(ChangesetFile.position)
+    ).all()
+    return tuple(ChangedFile(path, old, new) for path, old, new in rows)
 
 
 def decision_record(row: Decision) -> DecisionRecord:

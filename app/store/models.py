@@ -446,3 +446,43 @@ class CriticVerdict(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
+class SessionWorktree(Base):
+    """A changeset-mode session's own worktree (migration 0011): a git worktree on a branch from the workspace's HEAD
+    plus its uncommitted state, or a private copy outside git. Found again by a resumed runner; removed once the
+    session is over and its changeset decided."""
+
+    __tablename__ = "session_worktrees"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), unique=True)
+    # requested (not made yet) | open | removed | lost (gone from disk; reported)
+    state: Mapped[str] = mapped_column(String(16), default="requested")
+    # git | copy
+    kind: Mapped[str | None] = mapped_column(String(8))
+    path: Mapped[str | None] = mapped_column(Text)
+    git_dir: Mapped[str | None] = mapped_column(Text)
+    branch: Mapped[str | None] = mapped_column(String(200))
+    # The commit the next changeset is diffed against: the workspace as it was, plus every merged hunk since.
+    base_commit: Mapped[str | None] = mapped_column(String(64))
+    # Set by `signoff changeset ID --propose` (or the window): propose at the next step.
+    propose_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+
+
+class ChangesetFile(Base):
+    """One file of a proposal of kind 'changeset': its bytes at the changeset's base and in the agent's worktree."""
+
+    __tablename__ = "changeset_files"
+    __table_args__ = (UniqueConstraint("proposal_id", "position", name="uq_changeset_files_proposal_position"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text)
+    base_hash: Mapped[str | None] = mapped_column(String(64))
+    old_content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    new_content: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -13,12 +13,14 @@ Like anki's ``Collection`` (``col.decks = DeckManager(col)``), ``Repository`` on
 - ``reviews``   team review rules, blind second reviews, adjudication, agreement (app.store.reviews)
 - ``compares``  compare mode's alternatives and picks (app.store.compare)
 - ``judgments`` the machine judges: judge settings, verifier runs and baselines, critic verdicts (app.store.judgments)
+- ``changesets`` changeset-mode worktrees and the files of changeset proposals (app.store.changesets)
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from app.store.changesets import Changesets
 from app.store.claims import Claims
 from app.store.compare import Compares
 from app.store.judgments import Judgments
@@ -43,3 +45,4 @@ class Repository:
         self.reviews = Reviews(database)
         self.compares = Compares(database)
         self.judgments = Judgments(database)
+        self.changesets = Changesets(database)

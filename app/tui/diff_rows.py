@@ -109,7 +109,12 @@ class ProposalView:
 
     def __post_init__(self) -> None:
         p = self.proposal
-        if p.kind != "command":
+        if p.kind == "changeset":
+            from app.domain.changeset import build
+
+            # Every file as one diff, its hunks numbered across files as `signoff show` numbers them.
+            self.diff = build(p.changeset_files).as_file_diff()
+        elif p.kind != "command":
             self.diff = compute_diff(p.old_content, p.new_content, p.path or "file")
             self.folds = _folds(self.diff, p.old_content)
 
@@ -120,7 +125,7 @@ class ProposalView:
     @property
     def judged_by_hunk(self) -> bool:
         """Per-hunk verdicts apply to a changed text file with content on the new side."""
-        return bool(self.hunks) and self.proposal.new_content is not None
+        return bool(self.hunks) and (self.proposal.new_content is not None or self.proposal.kind == "changeset")
 
     def rows(self, current_hunk: int | None = None) -> list[Row]:
         rows = [Row(self._title(), "header")]
@@ -161,7 +166,7 @@ class ProposalView:
         if p.kind == "command":
             title.append("command", "bold magenta")
         else:
-            title.append(f"{p.kind} {p.path}", "bold cyan")
+            title.append(p.target if p.kind == "changeset" else f"{p.kind} {p.path}", "bold cyan")
             title.append(f"  +{p.lines_added}", "green")
             title.append(f" -{p.lines_removed}", "red")
         title.append(f"  · session {p.session_id} · {p.status}", "dim")

@@ -73,6 +73,14 @@ class Composer(QWidget):
         # Plan mode (issue 15): the agent only reads until you approve the plan it proposes.
         self.plan_check = QCheckBox("Plan first: the agent reads, proposes a plan, and acts once you approve it")
         self.plan_check.setObjectName("planFirst")
+        # Changeset mode (issue 15): edits apply at once in the agent's own worktree; everything is reviewed at once.
+        self.changeset_box = QCheckBox(
+            "&Changeset mode: the agent works in its own worktree; review all it changed at once"
+        )
+        self.changeset_box.setToolTip(
+            "Its edits and sandboxed commands apply at once in a git worktree (or a private copy); when it ends its "
+            "turn you review the whole changeset hunk by hunk, and approved hunks are merged into the workspace."
+        )
 
         self.start_button = QPushButton("Start  [Ctrl+Enter]")
         self.start_button.setObjectName("startButton")
@@ -89,7 +97,8 @@ class Composer(QWidget):
         form.addRow("Workspace", row)
         form.addRow("Task", self.task_edit)
         form.addRow("Model", limits)
-        form.addRow("", self.plan_check)
+        form.addRow("Mode", self.plan_check)
+        form.addRow("", self.changeset_box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.mode_label)
@@ -127,6 +136,7 @@ class Composer(QWidget):
             max_tokens=self.max_tokens.value(),
             endpoint=self.endpoint,
             plan=self.plan_check.isChecked(),
+            changeset=self.changeset_box.isChecked(),
         )
 
     def _submit(self) -> None:

@@ -512,6 +512,19 @@ class MainWindow(QMainWindow):
         except (ValueError, NoApiKeyError, UnknownItemError) as err:
             self.statusBar().showMessage(str(err), 8000)
 
+    @asyncSlot()
+    async def propose_changeset_selected(self) -> None:
+        session_id = self.selected_session_id()
+        if session_id is None:
+            return
+        asked = await self.manager.repository.write(lambda store: store.changesets.request_propose(session_id))
+        self.statusBar().showMessage(
+            f"Session {session_id} proposes its changeset at its next step."
+            if asked
+            else f"Session {session_id} does not work in changeset mode.",
+            6000,
+        )
+
     # -- events from running sessions ----------------------------------------------------------------------------------
 
     def _on_session_event(self, event: events.SessionEvent) -> None:

@@ -24,6 +24,9 @@ class ReviewCompare:
         if self.proposal.kind in ("plan", "delegate"):
             self.show_banner("A plan is revised by rejecting it with a reason, or edited (E); it has no alternatives.")
             return
+        if self.proposal.kind == "changeset":
+            self.show_banner("A changeset is a whole turn's work: it is not resampled; judge its hunks.", kind="info")
+            return
         if not self.compare_enabled:
             self.show_banner(
                 "Compare works on the Sessions page (Ctrl+2): press C there to sample alternatives.", kind="info"

@@ -31,6 +31,7 @@ from app.ui.review_compare import ReviewCompare
 from app.ui.review_hunks import ReviewHunks
 from app.ui.review_parts import (
     DeceptiveScanner,
+    changeset_diff,
     display_text,
     is_text,
     proposal_title,
@@ -143,6 +144,11 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
             self.diff_view.show_message("")
         elif proposal.kind == "command":
             self.diff_view.show_command(proposal.command or "", proposal.cwd or ".", token=proposal.id)
+        elif proposal.kind == "changeset":
+            # Every file as one diff whose hunks (numbered across files, headers naming each file) are judged one by
+            # one with the same keys as a single file's.
+            self.diff = changeset_diff(proposal)
+            self.diff_view.show_diff(self.diff, token=proposal.id)
         else:
             diff = proposal_diff(proposal.id, proposal.old_content, proposal.new_content, proposal.path or "file")
             self.diff_view.show_diff(
@@ -164,7 +170,11 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
                 button.setEnabled(False)
         self.edit_button.setEnabled(
             proposal.kind == "plan"
-            or (proposal.kind not in PLAN_KINDS and (proposal.kind == "command" or is_text(proposal.new_content)))
+            or (
+                proposal.kind not in PLAN_KINDS
+                and proposal.kind != "changeset"
+                and (proposal.kind == "command" or is_text(proposal.new_content))
+            )
         )
         self._show_hunk_state()
         findings = self.scanner.scan(proposal, self.diff)
@@ -213,6 +223,10 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
             *self.hunk_buttons,
         ):
             button.setEnabled(enabled)
+        if self.proposal is not None and self.proposal.kind == "changeset":
+            # A changeset is judged whole or hunk by hunk: no whole-file edit, no policy rule, no resampling.
+            for button in (self.edit_button, self.always_allow_button, self.compare_button):
+                button.setEnabled(False)
 
     # -- actions -------------------------------------------------------------------------------------------------------
 
@@ -255,6 +269,11 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
 
     def always_allow(self) -> None:
         if not self._ready() or self.proposal.kind in PLAN_KINDS:
+            return
+        if self.proposal.kind == "changeset":
+            self.show_banner(
+                "A changeset is always reviewed by a person: approve it (A) or judge its hunks.", kind="info"
+            )
             return
         self.rule_suggestion.hide()
         self.always_allow_requested.emit(review.approve(self.proposal.id, "", **self._context()))

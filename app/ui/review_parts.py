@@ -26,6 +26,14 @@ def proposal_title(proposal: ProposalRecord) -> str:
         what = f"Run command in {where}"
     elif proposal.kind == "create":
         what = f"New file {proposal.path}  (+{proposal.lines_added})"
+    elif proposal.kind == "changeset":
+        count = len(proposal.changeset_files)
+        names = ", ".join(changed.path for changed in proposal.changeset_files[:6])
+        more = f" and {count - 6} more" if count > 6 else ""
+        what = (
+            f"Changeset: {count} file{'' if count == 1 else 's'}  (+{proposal.lines_added} −{proposal.lines_removed})"
+            f"  ·  {names}{more}"
+        )
     else:
         what = f"Edit {proposal.path}  (+{proposal.lines_added} −{proposal.lines_removed})"
     return f"#{proposal.id} · {what}"
@@ -84,6 +92,8 @@ class DeceptiveScanner(QObject):
 def _findings_of(proposal: ProposalRecord, diff: FileDiff | None) -> list[proposal_warnings.LocatedFinding]:
     if proposal.kind == "command":
         return proposal_warnings.command_findings(proposal.command or "")
+    if proposal.kind == "changeset":
+        return proposal_warnings.added_line_findings(diff or changeset_diff(proposal))
     if proposal.new_content is None:
         return []
     diff = diff or proposal_diff(proposal.id, proposal.old_content, proposal.new_content, proposal.path or "file")
@@ -132,3 +142,10 @@ def is_text(content: bytes | None) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def changeset_diff(proposal: ProposalRecord) -> FileDiff:
+    """A changeset proposal's files as one diff for the diff view: one hunk per judged unit, numbered across files."""
+    from app.domain.changeset import build
+
+    return build(proposal.changeset_files).as_file_diff()

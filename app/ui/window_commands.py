@@ -143,6 +143,15 @@ WINDOW_COMMANDS: tuple[WindowCommand, ...] = (
         group=2,
     ),
     WindowCommand(
+        "propose_changeset",
+        "Review",
+        "Propose changeset",
+        ("Ctrl+Shift+G",),
+        "Changeset mode: the selected session proposes what it changed so far at its next step",
+        "propose_changeset_selected",
+        group=2,
+    ),
+    WindowCommand(
         "shortcuts", "Help", "Keyboard shortcuts", ("F1", "?"), "Every key, searchable", "show_shortcuts", "keyboard"
     ),
     WindowCommand("about", "Help", "About Signoff", (), "Version and where Signoff keeps its files", "show_about"),

@@ -93,6 +93,7 @@ class Stack:
             endpoint=overrides.pop("endpoint", ANTHROPIC),
             plan=overrides.pop("plan", False),
             delegation_limits=overrides.pop("delegation_limits", None),
+            changeset=overrides.pop("changeset", False),
         )
         return await self.manager.start(spec)
 
