@@ -22,6 +22,7 @@ from app.ui.policy_dialog import RuleSuggestionBar
 from app.ui.review_keys import REVIEW_KEYS, tooltip
 from app.ui.review_parts import (
     EditBox,
+    ElidedLabel,
     ReasonBox,
 )
 
@@ -34,9 +35,8 @@ class ReviewPanelBuilders:
         self.title = QLabel("Nothing waiting for a decision.")
         self.title.setObjectName("proposalTitle")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.subtitle = QLabel("")
+        self.subtitle = ElidedLabel("")
         self.subtitle.setObjectName("proposalSubtitle")
-        self.subtitle.setWordWrap(True)
         self.banner = QLabel("")
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
@@ -270,7 +270,8 @@ class ReviewPanelBuilders:
         )
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(4)
         layout.addWidget(self.title)
         layout.addWidget(self.hunk_list)
         layout.addWidget(self.subtitle)
