@@ -99,6 +99,16 @@ class DiffGeometry:
     def _text_area_width(self) -> float:
         return max(self._char_width, min(width for _, width in self._cells()) - self._text_left)
 
+    def width_for_columns(self, columns: int) -> int:
+        """The view's width that shows ``columns`` columns of text beside the line numbers (and the scroll bar)."""
+        frame = 2 * self.frameWidth()
+        bar = self.verticalScrollBar().sizeHint().width()
+        return math.ceil(self._text_left + columns * self._char_width) + bar + frame
+
+    def columns_shown(self) -> int:
+        """How many columns of text the narrowest side shows now."""
+        return int(self._text_area_width() // self._char_width)
+
     def _update_scrollbars(self) -> None:
         viewport = self.viewport()
         vertical = self.verticalScrollBar()
