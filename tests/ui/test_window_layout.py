@@ -58,7 +58,7 @@ def test_at_the_default_size_the_diff_gets_over_half_the_review_area_and_no_scro
         panel = window.review_panel
         await driver.until(lambda: panel.proposal is not None, what="the edit waiting")
         window.grab().save("/tmp/layout-default.png")
-        area = window.review_split
+        area = panel.parentWidget()  # the splitter of transcript and review pane
         diff = panel.diff_view
         shares = (diff.height() / area.height(), diff.width() / window.pages.width())
         scroll_bar = diff.horizontalScrollBar().isVisible()
