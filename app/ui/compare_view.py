@@ -102,8 +102,7 @@ class ComparePane(QFrame):
         mark = "▶ " if selected else ""
         muted = current_colours()["muted"]
         self.header.setText(
-            f"<b>{mark}{html.escape(a.label)}</b> &nbsp;<span style='color:{muted}'>[{key}]</span><br>"
-            f"{self._details}"
+            f"<b>{mark}{html.escape(a.label)}</b> &nbsp;<span style='color:{muted}'>[{key}]</span><br>{self._details}"
         )
 
     def set_selected(self, selected: bool) -> None:
