@@ -1,7 +1,9 @@
-"""Compare mode in the review pane: the original proposal and its sampled alternatives side by side, one diff each.
+"""Compare mode in the review pane: the original proposal and its sampled alternatives, one diff each.
 
-←/→ choose a pane, Enter picks it, ↑/↓ and PgUp/PgDn scroll it. The view only shows and asks (``pick_requested``
-with a position); the review pane turns that into a PickRequest and the window records it.
+All side by side when each gets at least MIN_COLUMNS columns of code; otherwise the original beside (or, narrower,
+above) the alternative being looked at, with a chooser for the rest. An alternative identical to an earlier one says
+so. ←/→ choose, Enter picks, ↑/↓ and PgUp/PgDn scroll. The view only shows and asks (``pick_requested`` with a
+position); the review pane turns that into a PickRequest and the window records it.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSpinBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtGui import QKeyEvent, QResizeEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSpinBox, QSplitter, QTabBar, QVBoxLayout, QWidget
 
 from app.domain.diffing import compute_diff
 from app.domain.records import AlternativeRecord, CompareRecord
 from app.services import compare
+from app.ui.compare_layout import MIN_COLUMNS, Arrangement, arrange, identical_to
 from app.ui.diff_view import DiffView
 from app.ui.theme import current_colours
 
@@ -37,10 +40,14 @@ class ComparePane(QFrame):
 
     clicked = Signal(int)
 
-    def __init__(self, alternative: AlternativeRecord, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, alternative: AlternativeRecord, parent: QWidget | None = None, *, same_as: str | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("comparePane")
         self.alternative = alternative
+        # The label of an earlier alternative with the very same change, if any.
+        self.same_as = same_as
         self.setProperty("selected", False)
         self.setProperty("nochange", not alternative.proposes_change)
         self.header = QLabel()
@@ -49,10 +56,11 @@ class ComparePane(QFrame):
         self.header.setTextFormat(Qt.TextFormat.RichText)
         usage = alternative.usage or {}
         tokens = f" · {usage.get('output_tokens')} tokens out" if usage.get("output_tokens") else ""
+        muted = current_colours()["muted"]
+        same = f" &nbsp;<b>= same as {html.escape(same_as)}</b>" if same_as else ""
         self._details = (
-            f"{html.escape(compare.target_text(alternative))}<br>"
-            f"<span style='color:{current_colours()['muted']}'>"
-            f"{html.escape(compare.sampling_text(alternative.sampling))}{tokens}</span>"
+            f"{html.escape(compare.target_text(alternative))}{same}<br>"
+            f"<span style='color:{muted}'>{html.escape(compare.sampling_text(alternative.sampling))}{tokens}</span>"
         )
         self._show_header(False)
         self.said = QLabel(_said(alternative))
@@ -60,7 +68,8 @@ class ComparePane(QFrame):
         self.said.setWordWrap(True)
         self.view = DiffView(self)
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        # Panes are narrow: long lines wrap instead of hiding behind a scroll bar.
+        # A line longer than the pane wraps instead of hiding behind a scroll bar (the pane is never under
+        # MIN_COLUMNS wide, so nothing wraps a token a line).
         self.view.set_wrap(True)
         self._show()
         layout = QVBoxLayout(self)
@@ -68,6 +77,8 @@ class ComparePane(QFrame):
         layout.addWidget(self.header)
         layout.addWidget(self.said)
         layout.addWidget(self.view, 1)
+        # The view decides how many panes share a row (CompareView._arrange), so a pane never holds the window wide.
+        self.setMinimumWidth(120)
         # Only once it has a parent: a parentless widget made visible is a window of its own.
         self.said.setVisible(bool(self.said.text()))
 
@@ -104,9 +115,18 @@ class ComparePane(QFrame):
         self.clicked.emit(self.alternative.position)
         super().mousePressEvent(event)
 
+    def readable_width(self) -> int:
+        """The narrowest this pane can be and still show MIN_COLUMNS columns of code beside its line numbers."""
+        margins = self.layout().contentsMargins()
+        return self.view.width_for_columns(MIN_COLUMNS) + margins.left() + margins.right() + 2 * self.frameWidth()
+
+    def columns(self) -> int:
+        """How many columns of code the pane shows now."""
+        return self.view.columns_shown()
+
 
 class CompareView(QFrame):
-    """Every alternative of a compare in a row of panes; keeps the focus while shown."""
+    """Every alternative of a compare, as many side by side as stay readable; keeps the focus while shown."""
 
     pick_requested = Signal(int)
     closed = Signal()
@@ -118,17 +138,31 @@ class CompareView(QFrame):
         self.record: CompareRecord | None = None
         self.panes: list[ComparePane] = []
         self.selected = 0
+        # The alternative shown beside the original when not all fit (the last one chosen other than the original).
+        self._focus = 1
+        self._first = 1
+        self.arrangement = Arrangement((), stacked=False)
         self.hint = QLabel(
             "Compare: ←/→ choose, Enter picks (applied as an approval), R rejects all with a reason, "
             "C samples again, 1–5 rate, Esc goes back."
         )
         self.hint.setObjectName("compareHint")
         self.hint.setWordWrap(True)
+        # Which alternatives there are, when not all are on screen; identical ones say so.
+        self.chooser = QTabBar()
+        self.chooser.setObjectName("compareChooser")
+        self.chooser.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.chooser.setExpanding(False)
+        self.chooser.setDrawBase(False)
+        self.chooser.setUsesScrollButtons(True)
+        self.chooser.tabBarClicked.connect(self.select)
+        self.chooser.hide()
         self.row = QSplitter(Qt.Orientation.Horizontal)
         self.row.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.hint)
+        layout.addWidget(self.chooser)
         layout.addWidget(self.row, 1)
 
     def show_compare(self, record: CompareRecord) -> None:
@@ -138,22 +172,63 @@ class CompareView(QFrame):
             pane.deleteLater()
         self.record = record
         self.panes = []
+        labels = {a.position: a.label for a in record.alternatives}
+        same = identical_to(record.alternatives)
+        while self.chooser.count():
+            self.chooser.removeTab(0)
         for alternative in record.alternatives:
-            pane = ComparePane(alternative, self.row)
+            same_as = labels.get(same[alternative.position]) if alternative.position in same else None
+            pane = ComparePane(alternative, self.row, same_as=same_as)
             pane.clicked.connect(self.select)
             self.row.addWidget(pane)
             self.panes.append(pane)
-        self.row.setSizes([1000] * len(self.panes))
+            self.chooser.addTab(f"{alternative.label}  = {same_as}" if same_as else alternative.label)
+            self.chooser.setTabToolTip(self.chooser.count() - 1, compare.target_text(alternative))
         # Start on the first sampled alternative that proposes a change; the original is one ← away.
         first = next((p.alternative.position for p in self.panes[1:] if p.alternative.proposes_change), 0)
+        self._focus, self._first = max(1, first), 1
+        self.arrangement = Arrangement((), stacked=False)
         self.select(first)
 
     def select(self, position: int) -> None:
         if not self.panes:
             return
         self.selected = max(0, min(len(self.panes) - 1, position))
+        if self.selected:
+            self._focus = self.selected
         for index, pane in enumerate(self.panes):
             pane.set_selected(index == self.selected)
+        self.chooser.setCurrentIndex(self.selected)
+        self._arrange()
+
+    def visible_panes(self) -> list[ComparePane]:
+        return [self.panes[position] for position in self.arrangement.positions]
+
+    def _fits_side_by_side(self) -> int:
+        readable = max(pane.readable_width() for pane in self.panes)
+        handles = self.row.handleWidth()
+        return max(1, (self.width() + handles) // (readable + handles))
+
+    def _arrange(self) -> None:
+        """Show the panes that fit at a readable width (see compare_layout.arrange); the chooser when some do not."""
+        if not self.panes:
+            return
+        wanted = arrange(len(self.panes), self._fits_side_by_side(), self._focus, self._first)
+        if len(wanted.positions) > 1 and wanted.positions[1] >= 1:
+            self._first = wanted.positions[1]
+        if wanted == self.arrangement:
+            return
+        self.arrangement = wanted
+        self.row.setOrientation(Qt.Orientation.Vertical if wanted.stacked else Qt.Orientation.Horizontal)
+        for position, pane in enumerate(self.panes):
+            pane.setVisible(position in wanted.positions)
+        # Children appear in order of position: the original first (left, or on top).
+        self.row.setSizes([1000 if position in wanted.positions else 0 for position in range(len(self.panes))])
+        self.chooser.setVisible(len(wanted.positions) < len(self.panes))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._arrange()
 
     @property
     def selected_alternative(self) -> AlternativeRecord | None:

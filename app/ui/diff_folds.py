@@ -33,6 +33,7 @@ class DiffFolds:
         self._split = split
         if isinstance(self._rows, DiffRows):
             self._rows.set_split(split)
+        self._fit_sides()
         self._relayout(anchor)
         self.mode_changed.emit(self.mode)
 
@@ -44,16 +45,34 @@ class DiffFolds:
         return self._wrap
 
     def set_wrap(self, wrap: bool) -> None:
-        """Wrap long lines inside the viewport; scrolling then counts rows, so only painted rows are measured."""
+        """Wrap long lines inside the viewport; scrolling then counts rows, so only painted rows are measured. A
+        choice made here (W, or an owner's) holds from now on: side by side no longer wraps on its own."""
+        self._wrap_chosen = True
         if wrap == self._wrap:
             return
         anchor = self._anchor()
+        self._apply_wrap(wrap)
+        self._relayout(anchor)
+
+    def _apply_wrap(self, wrap: bool) -> None:
         self._wrap = wrap
+        self._wrapped_lines = {}
         # A wrapped view never scrolls sideways: no empty scroll bar under it.
         self.setHorizontalScrollBarPolicy(
             Qt.ScrollBarPolicy.ScrollBarAlwaysOff if wrap else Qt.ScrollBarPolicy.ScrollBarAsNeeded
         )
-        self._relayout(anchor)
+
+    def _fit_sides(self) -> None:
+        """Side by side, a line wider than its half wraps inside the half instead of running out of sight (until W
+        or an owner chooses); back in unified, the view unwraps if only this wrapped it. No relayout here."""
+        if self._wrap_chosen:
+            return
+        self._layout_columns()
+        too_wide = self._content_columns * self._char_width > self._text_area_width()
+        wrap = self._is_split() and too_wide
+        if wrap != self._wrap:
+            self._apply_wrap(wrap)
+            self._update_scrollbars()
 
     def toggle_wrap(self) -> None:
         self.set_wrap(not self._wrap)

@@ -99,6 +99,16 @@ class DiffGeometry:
     def _text_area_width(self) -> float:
         return max(self._char_width, min(width for _, width in self._cells()) - self._text_left)
 
+    def width_for_columns(self, columns: int) -> int:
+        """The view's width that shows ``columns`` columns of text beside the line numbers (and the scroll bar)."""
+        frame = 2 * self.frameWidth()
+        bar = self.verticalScrollBar().sizeHint().width()
+        return math.ceil(self._text_left + columns * self._char_width) + bar + frame
+
+    def columns_shown(self) -> int:
+        """How many columns of text the narrowest side shows now."""
+        return int(self._text_area_width() // self._char_width)
+
     def _update_scrollbars(self) -> None:
         viewport = self.viewport()
         vertical = self.verticalScrollBar()
@@ -114,8 +124,9 @@ class DiffGeometry:
         vertical.setPageStep(viewport.height())
         vertical.setSingleStep(self._row_height)
         text_area = self._text_area_width()
-        # Room past the widest line for the CRLF / no-newline badges.
-        content_width = max(self._content_columns * self._char_width, self._widest_painted) + 30 * self._char_width
+        # A little room past the widest line; a line painted wider (a CRLF or no-newline badge, wide characters)
+        # grows the range after its paint (_paint_rows), so a short diff never shows a scroll bar for nothing.
+        content_width = max(self._content_columns * self._char_width, self._widest_painted) + 2 * self._char_width
         horizontal.setRange(0, max(0, math.ceil(content_width - text_area)) if count else 0)
         horizontal.setPageStep(round(text_area))
         horizontal.setSingleStep(round(4 * self._char_width))

@@ -97,6 +97,9 @@ class DiffView(DiffPainter, DiffGeometry, DiffFolds, DiffFind, QAbstractScrollAr
         self._widest_painted = 0.0
         self._split = False
         self._wrap = False
+        # Whether wrapping was chosen (W, or an owner's set_wrap); until then side by side wraps lines too wide for
+        # their half (diff_folds._fit_sides).
+        self._wrap_chosen = False
         self._show_whitespace = False
         self._current_hunk = -1
         self._hunk_marks: dict[int, str] = {}
@@ -281,6 +284,7 @@ class DiffView(DiffPainter, DiffGeometry, DiffFolds, DiffFind, QAbstractScrollAr
             self._content_columns = self._widest_of_first_rows(rows)  # type: ignore[arg-type]
         self._widest_painted = 0.0
         self._layout_columns()
+        self._fit_sides()
         self.horizontalScrollBar().setValue(scroll_to[0])
         self.verticalScrollBar().setValue(scroll_to[1])
 

@@ -59,6 +59,8 @@ from app.ui.window_state import restore_geometry, restore_page, save_window
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_MS = 1000
+# The window's size on a first start (later starts restore the last one).
+DEFAULT_SIZE = (1280, 860)
 STATUS_MARKS = {
     "running": "●",
     "waiting": "◆",
@@ -116,7 +118,7 @@ class MainWindow(QMainWindow):
         self.manager.add_listener(self._on_session_event)
 
         self.setWindowTitle("Signoff")
-        self.resize(1280, 860)
+        self.resize(*DEFAULT_SIZE)
         restore_geometry(self)
         self._build()
         # The machine judges (issue 13): a badge on the review pane, the verifier and critic on every proposal.
@@ -160,11 +162,14 @@ class MainWindow(QMainWindow):
         self.review_panel.compare_button.show()
         self.review_panel.scanner.found.connect(self._on_deceptive_scan)
 
-        right = QSplitter(Qt.Orientation.Vertical)
+        # The diff is what gets reviewed: the review pane takes three quarters of the height, the transcript the rest.
+        self.review_split = right = QSplitter(Qt.Orientation.Vertical)
+        right.setObjectName("reviewSplit")
         right.addWidget(self.stack)
         right.addWidget(self.review_panel)
-        right.setStretchFactor(0, 2)
+        right.setStretchFactor(0, 1)
         right.setStretchFactor(1, 3)
+        right.setSizes([250, 750])
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.session_list)
         self.splitter.addWidget(right)

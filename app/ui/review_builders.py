@@ -4,11 +4,10 @@ keys from review_keys. A mixin of ReviewPanel; it never imports the pane."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QTextBrowser,
@@ -18,10 +17,11 @@ from PySide6.QtWidgets import (
 
 from app.ui.compare_view import CompareBar, CompareView
 from app.ui.diff_view import DiffView
+from app.ui.edit_view import CodeEditor
 from app.ui.policy_dialog import RuleSuggestionBar
 from app.ui.review_keys import REVIEW_KEYS, tooltip
 from app.ui.review_parts import (
-    EditBox,
+    ElidedLabel,
     ReasonBox,
 )
 
@@ -34,9 +34,8 @@ class ReviewPanelBuilders:
         self.title = QLabel("Nothing waiting for a decision.")
         self.title.setObjectName("proposalTitle")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.subtitle = QLabel("")
+        self.subtitle = ElidedLabel("")
         self.subtitle.setObjectName("proposalSubtitle")
-        self.subtitle.setWordWrap(True)
         self.banner = QLabel("")
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
@@ -99,15 +98,21 @@ class ReviewPanelBuilders:
         self.reason_box.returnPressed.connect(self._submit_reject)
         self.reason_box.cancelled.connect(self._close_inputs)
 
-        self.edit_box = EditBox()
-        self.edit_box.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.edit_box.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        # Line numbers, the diff's colours, and a live diff of the edit against the proposal (app.ui.edit_view).
+        self.edit_box = CodeEditor(self._edit_path)
         self.edit_box.hide()
         self.edit_box.submitted.connect(self._submit_edit)
         self.edit_box.cancelled.connect(self._close_inputs)
         self.edit_hint = QLabel("Editing: Ctrl+Enter approves your version, Esc cancels.")
         self.edit_hint.setObjectName("editHint")
         self.edit_hint.hide()
+
+    def _edit_path(self) -> str:
+        """The name the editor's lexer goes by: the proposal's file, or a shell script for a command."""
+        proposal = self.proposal
+        if proposal is None:
+            return "text"
+        return "command.sh" if proposal.kind == "command" else (proposal.path or "text")
 
     def _build_verdict_buttons(self) -> None:
         """Approve / Reject / Edit, Always allow, Compare, the compare-mode buttons, Confirm and Cancel."""
@@ -270,7 +275,8 @@ class ReviewPanelBuilders:
         )
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(4)
         layout.addWidget(self.title)
         layout.addWidget(self.hunk_list)
         layout.addWidget(self.subtitle)
@@ -283,7 +289,8 @@ class ReviewPanelBuilders:
         layout.addWidget(self.compare_view, 1)
         layout.addWidget(self.compare_bar)
         layout.addWidget(self.edit_hint)
-        layout.addWidget(self.edit_box, 1)
+        layout.addWidget(self.edit_box, 3)
+        layout.addWidget(self.edit_box.live_diff, 2)
         layout.addWidget(self.reason_box)
         layout.addLayout(buttons)
         layout.addWidget(self.rule_suggestion)

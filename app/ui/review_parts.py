@@ -3,8 +3,10 @@ boxes, and text helpers. Used by ReviewPanel and its mixins; nothing here knows 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
 )
@@ -98,6 +100,31 @@ def _findings_of(proposal: ProposalRecord, diff: FileDiff | None) -> list[propos
         return []
     diff = diff or proposal_diff(proposal.id, proposal.old_content, proposal.new_content, proposal.path or "file")
     return proposal_warnings.added_line_findings(diff)
+
+
+class ElidedLabel(QLabel):
+    """One line of plain text, cut with "…" to the width it gets; the whole text is its tooltip. Keeps a long task or
+    path from taking rows away from the diff."""
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt override)
+        super().setText(text)
+        self.setToolTip(text)
+        self.update()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(0, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(0, self.fontMetrics().height())
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        painter = QPainter(self)
+        area = self.contentsRect()
+        shown = self.fontMetrics().elidedText(
+            self.text().replace("\n", " "), Qt.TextElideMode.ElideMiddle, area.width()
+        )
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(area, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown)
 
 
 class ReasonBox(QLineEdit):

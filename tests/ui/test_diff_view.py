@@ -312,6 +312,8 @@ def test_scrolling_to_the_end_paints_the_last_line_numbers(view, big_diffs, qtbo
 
 
 def test_keys_and_wheel_scroll_smoothly_to_their_targets(view, big_diffs, qtbot):
+    # Narrow enough that the widest line runs past the right edge, so there is something to scroll to sideways.
+    view.resize(360, view.height())
     view.show_diff(big_diffs["new_file"], token="keys")
     # A big diff's widest line is measured between paints; the horizontal bar (and the page height) settle after.
     qtbot.waitUntil(lambda: not view.measuring)

@@ -73,7 +73,12 @@ def test_c_samples_alternatives_side_by_side_and_enter_picks_the_chosen_one(
             "Alternative 2",
             "Alternative 3",
         ]
-        assert all(pane.isVisible() for pane in view.panes) and panel.diff_view.isHidden()
+        # Four panes do not fit side by side at a readable width here: the original and the chosen one are on screen,
+        # each with at least 80 columns of code, and the chooser names all four.
+        assert view.chooser.isVisible() and view.chooser.count() == 4 and panel.diff_view.isHidden()
+        shown = view.visible_panes()
+        assert shown[0] is view.panes[0] and view.panes[view.selected] in shown
+        assert all(pane.isVisible() and pane.columns() >= 80 for pane in shown)
         assert "Original" in view.panes[0].header.text() and "+1 −1" in view.panes[0].header.text()
         words = next(p for p in view.panes if not p.alternative.proposes_change)
         assert "no change proposed" in words.header.text()
