@@ -125,11 +125,11 @@ class MainWindow(QMainWindow):
         from app.ui.judges_badge import attach_judges
 
         self.judges = attach_judges(self)
-        self._build_actions()
         # Plans and delegation (issue 15): the tree of agents under the session list, Stop tree, the plan demo.
         from app.ui.session_tree import attach_session_tree
 
         self.session_tree = attach_session_tree(self)
+        self._build_actions()
         self.poll_timer = QTimer(self)
         self.poll_timer.setInterval(POLL_INTERVAL_MS)
         self.poll_timer.timeout.connect(self.refresh)
@@ -196,6 +196,9 @@ class MainWindow(QMainWindow):
         self.policies = PolicyController(self)
         self.review_rules = ReviewRulesController(self)
         self.menus = WindowMenus(self)
+        # The tree's commands live in the menus' table (window_commands); the tree panel triggers the same actions.
+        self.session_tree.stop_tree_action = self.stop_tree_action
+        self.session_tree.plan_demo_action = self.plan_demo_action
         self.shortcut_sheet: ShortcutSheet | None = None
 
     # -- menu commands -------------------------------------------------------------------------------------------------

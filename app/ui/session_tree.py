@@ -10,13 +10,11 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
     QSplitter,
-    QToolBar,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -206,19 +204,4 @@ def attach_session_tree(window: Any) -> SessionTreeController:
     sidebar.setSizes([420, 300])
     window.session_list.currentItemChanged.connect(controller.on_selection)
     window.manager.add_listener(controller.on_event)
-    stop_tree = QAction("Stop tree", window)
-    stop_tree.setShortcut(QKeySequence("Ctrl+Shift+."))
-    stop_tree.triggered.connect(controller.stop_tree)
-    window.addAction(stop_tree)
-    controller.stop_tree_action = stop_tree
-    plan_demo = QAction("Plan demo", window)
-    plan_demo.setShortcut(QKeySequence("Ctrl+Shift+D"))
-    plan_demo.setToolTip("Run the offline plan-mode demo: a plan to approve or edit, then two coders (Ctrl+Shift+D)")
-    plan_demo.triggered.connect(window.start_plan_demo)
-    toolbar = window.findChild(QToolBar, "mainToolbar")
-    if toolbar is not None:
-        toolbar.addAction(plan_demo)
-    else:
-        window.addAction(plan_demo)
-    controller.plan_demo_action = plan_demo
     return controller

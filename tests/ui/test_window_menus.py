@@ -171,7 +171,7 @@ def test_main_actions_carry_simple_svg_icons_from_resources(qtbot, qasync_loop, 
 
     toolbar, review = run(qasync_loop, driver, scenario)
 
-    assert len(toolbar) >= 6 and not any(null for _, null in toolbar)
+    assert len(toolbar) >= 6 and not any(null for _, null in toolbar), toolbar
     assert review and not any(review)
     for command in WINDOW_COMMANDS:
         if command.icon:
