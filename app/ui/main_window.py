@@ -33,6 +33,7 @@ from app.domain.wording import session_ended
 from app.services import decisions, events, review
 from app.services.api_key import ApiKeyStore
 from app.services.compare import PickRequest
+from app.services.decision_watch import UnownedDecisionWatcher
 from app.services.demo_workspace import DEMO_TASK, make_demo_workspace
 from app.services.endpoints import ANTHROPIC, DEMO, Endpoints, NoApiKeyError
 from app.services.runtime import session_runtime
@@ -131,6 +132,10 @@ class MainWindow(QMainWindow):
         self.poll_timer = QTimer(self)
         self.poll_timer.setInterval(POLL_INTERVAL_MS)
         self.poll_timer.timeout.connect(self.refresh)
+        # Decisions made elsewhere (`signoff approve`, another window) on sessions nobody runs are carried out here.
+        self.decision_watch = UnownedDecisionWatcher(
+            self.repository, self.manager, say=lambda text: self.statusBar().showMessage(text, 15000)
+        )
 
     # -- layout --------------------------------------------------------------------------------------------------------
 
@@ -259,6 +264,7 @@ class MainWindow(QMainWindow):
         await self.refresh()
         self._apply_mode()
         self.poll_timer.start()
+        await self.decision_watch.start()
         await self.queue_view.start()
         # PostgreSQL: live updates (LISTEN/NOTIFY) and a claim on what is on screen.
         await self.team_mode.start()
@@ -290,6 +296,7 @@ class MainWindow(QMainWindow):
             await run_in_thread(export_dialog.wait, 10.0)
         await self.judges.shutdown()
         await self.session_tree.shutdown()
+        await self.decision_watch.stop()
         await self.manager.shutdown()
         self.context.endpoints.close()
         self.repository.close()
