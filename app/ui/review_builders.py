@@ -57,6 +57,10 @@ class ReviewPanelBuilders:
         self.hunk_list.setWordWrap(True)
         self.hunk_list.setTextFormat(Qt.TextFormat.RichText)
         self.hunk_list.hide()
+        self.undo_strip = QLabel("")
+        self.undo_strip.setObjectName("undoCountdown")
+        self.undo_strip.setStyleSheet("padding: 4px 6px; border-radius: 3px; background: palette(alternate-base);")
+        self.undo_strip.hide()
         self.notice = QLabel("")
         self.notice.setObjectName("notice")
         self.notice.setWordWrap(True)
@@ -271,6 +275,7 @@ class ReviewPanelBuilders:
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.undo_strip)
         layout.addWidget(self.title)
         layout.addWidget(self.hunk_list)
         layout.addWidget(self.subtitle)

@@ -36,6 +36,7 @@ REVIEW_KEYS: tuple[KeyBinding, ...] = (
     KeyBinding(("Shift+R",), "start_reject_hunk", "Reject the current hunk with a reason"),
     KeyBinding(("Shift+E",), "start_edit_hunk", "Rewrite the current hunk"),
     KeyBinding(("Ctrl+Return", "Ctrl+Enter"), "_ctrl_enter", "Submit every hunk's verdict, or pick"),
+    KeyBinding(("U", "Ctrl+Z"), "request_undo", "Undo your last decision while its undo window is open"),
 )
 
 # The queue list's single keys (QueueTable); Shift+J / Shift+K extend the selection.
@@ -48,7 +49,7 @@ QUEUE_KEYS: tuple[KeyBinding, ...] = (
     KeyBinding(("E",), "edit", "Edit, then approve your version", hint="e edit"),
     KeyBinding(("C",), "compare", "Compare alternatives", hint="c compare"),
     KeyBinding(("S",), "skip", "Skip to the next waiting item", hint="s skip"),
-    KeyBinding(("U",), "undo", "Take the last decision back", hint="u undo"),
+    KeyBinding(("U", "Ctrl+Z"), "undo", "Take the last decision back", hint="u / Ctrl+Z undo"),
     KeyBinding(("Shift+J", "Shift+K"), "extend", "Select several", hint="Shift+j/k or Ctrl+A select several"),
     KeyBinding(("Ctrl+F",), "search", "Search the queue", hint="Ctrl+F search"),
 )
