@@ -47,6 +47,7 @@ from app.ui.background import run_in_thread
 from app.ui.composer import Composer
 from app.ui.menus import WindowMenus
 from app.ui.operations import run_op
+from app.ui.pending_book import PendingBook
 from app.ui.policy_dialog import PolicyController
 from app.ui.queue_view import QueueView
 from app.ui.review_panel import ReviewPanel
@@ -113,7 +114,8 @@ class MainWindow(QMainWindow):
         self.repository = context.repository
         self._force_demo = demo
         self.demo_mode = demo
-        self.pending: dict[int, ProposalRecord] = {}
+        # Waiting proposals; the pane shows only the selected session's (app.ui.pending_book).
+        self.pending = PendingBook()
         self.sessions: dict[int, SessionRecord] = {}
         self.transcripts: dict[int, TranscriptView] = {}
         self._refreshing = False
@@ -551,7 +553,7 @@ class MainWindow(QMainWindow):
         view = self.transcripts.get(event.session_id) or self._transcript_for(event.session_id)
         view.on_event(event)
         if isinstance(event, events.ProposalWaiting):
-            self.pending[event.proposal.id] = event.proposal
+            self.pending.add(event.proposal)
             self.review_panel.scanner.scan(event.proposal)
             self._show_next_proposal()
             self._update_title()
@@ -592,8 +594,7 @@ class MainWindow(QMainWindow):
         self.session_event.emit(event)
 
     def _drop_pending_of(self, session_id: int) -> None:
-        for proposal_id in [p.id for p in self.pending.values() if p.session_id == session_id]:
-            self.pending.pop(proposal_id, None)
+        self.pending.drop_session(session_id)
         self._show_next_proposal(force=True)
         self.pending_changed.emit()
 
@@ -629,13 +630,15 @@ class MainWindow(QMainWindow):
         self._refreshing = True
         try:
             # Waiting proposals and second reviews of others' first reviews (team mode), never one's own first review.
-            pending = await self.repository.read(
+            # Read beside the database thread, so a decision never queues behind the poll; a snapshot read before a
+            # change made here (a decision, an undo, a runner's event) is stale and dropped (PendingBook.replace).
+            token = self.pending.snapshot_token()
+            pending = await self.repository.read_beside(
                 lambda store, reviewer: store.reviews.reviewable_proposals(reviewer), self.settings.reviewer_name
             )
-            if self._shutting_down:
+            if self._shutting_down or not self.pending.replace(token, pending):
                 return
             known_sessions = set(self.sessions)
-            self.pending = {p.id: p for p in pending}
             for session_id in {p.session_id for p in pending} - known_sessions:
                 session = await self.repository.read(
                     lambda store, session_id=session_id: store.sessions.get(session_id)
@@ -678,29 +681,38 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def next_proposal(self) -> ProposalRecord | None:
-        if not self.pending:
-            return None
-        selected = self.selected_session_id()
-        ordered = sorted(self.pending.values(), key=lambda p: p.id)
-        for proposal in ordered:
-            if proposal.session_id == selected:
-                return proposal
-        return ordered[0]
+        """The selected session's oldest waiting proposal (never another session's: the pane sits under its
+        transcript)."""
+        return self.pending.to_show(self.selected_session_id(), None, keep=False)
 
-    def _show_next_proposal(self, *, force: bool = False) -> None:
+    def _show_next_proposal(self, *, force: bool = False, prefer: ProposalRecord | None = None) -> None:
         shown = self.review_panel.proposal
-        if not force and shown is not None and (shown.id in self.pending or self.review_panel.is_busy):
-            return  # keep what the reviewer is looking at
-        proposal = self.next_proposal()
+        selected = self.selected_session_id()
+        if not force and shown is not None and shown.session_id == selected and self.review_panel.is_busy:
+            return  # its decision is being stored
+        # Kept while it waits and belongs to the selected session; else that session's next one, else nothing.
+        proposal = self.pending.to_show(selected, prefer or shown, keep=prefer is not None or not force)
         changed = proposal is not None and (shown is None or shown.id != proposal.id)
         self.review_panel.show_proposal(proposal)
+        if proposal is None:
+            elsewhere = len(self.pending.elsewhere(selected))
+            if selected is not None and elsewhere:
+                self.review_panel.title.setText(
+                    f"Nothing waiting in session #{selected} · {elsewhere} waiting in other sessions (Ctrl+J)."
+                )
         self.judges.shown(proposal)
         if changed and not _typing_somewhere():
             self.review_panel.setFocus(Qt.FocusReason.OtherFocusReason)
         self.team_mode.shown_changed()
 
     def focus_review(self) -> None:
+        """Ctrl+J: the selected session's waiting proposal, else the oldest one elsewhere with its session."""
         self.show_sessions()
+        selected = self.selected_session_id()
+        if not self.pending.of_session(selected):
+            elsewhere = self.pending.elsewhere(selected)
+            if elsewhere:
+                self.select_session(elsewhere[0].session_id)
         self._show_next_proposal()
         self.review_panel.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
@@ -764,9 +776,9 @@ class MainWindow(QMainWindow):
         self._show_countdown()
         if record is None or self._shutting_down:
             return
-        self.pending[record.id] = record
+        self.pending.add(record)
         self.select_session(record.session_id)
-        self._show_next_proposal(force=True)
+        self._show_next_proposal(force=True, prefer=record)
         self.review_panel.show_banner(f"Undone: #{record.id} waits again.", kind="info")
         self.review_panel.setFocus(Qt.FocusReason.OtherFocusReason)
         self._update_title()
