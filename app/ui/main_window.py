@@ -688,7 +688,8 @@ class MainWindow(QMainWindow):
     def _show_next_proposal(self, *, force: bool = False, prefer: ProposalRecord | None = None) -> None:
         shown = self.review_panel.proposal
         selected = self.selected_session_id()
-        if not force and shown is not None and shown.session_id == selected and self.review_panel.is_busy:
+        mine = shown is not None and (selected is None or shown.session_id == selected)
+        if not force and mine and self.review_panel.is_busy:
             return  # its decision is being stored
         # Kept while it waits and belongs to the selected session; else that session's next one, else nothing.
         proposal = self.pending.to_show(selected, prefer or shown, keep=prefer is not None or not force)

@@ -1,5 +1,5 @@
 """The waiting proposals the Sessions page knows of, and which one its review pane may show: only ever one of the
-selected session, so the pane and the transcript above it always belong together.
+selected session, so the pane and the transcript above it always belong together (any one under the new-session form).
 
 A database snapshot (the window's poll) carries a LoadToken; a snapshot read before a change made here (a decision,
 an undo, a runner's event) is stale and dropped instead of bringing back what was just decided. No widgets here.
@@ -49,10 +49,16 @@ class PendingBook:
 
     def to_show(self, session_id: int | None, shown: ProposalRecord | None, *, keep: bool) -> ProposalRecord | None:
         """What the pane shows under ``session_id``'s transcript: ``shown`` while it still waits and belongs to it (and
-        ``keep``: the reviewer is looking at it), else that session's oldest waiting proposal, else nothing."""
-        if keep and shown is not None and shown.session_id == session_id and shown.id in self._proposals:
-            return self._proposals[shown.id]
-        waiting = self.of_session(session_id)
+        ``keep``: the reviewer is looking at it), else that session's oldest waiting proposal, else nothing. With no
+        session selected (the new-session form: no transcript above) any session's."""
+        if session_id is None:
+            if keep and shown is not None and shown.id in self._proposals:
+                return self._proposals[shown.id]
+            waiting = sorted(self._proposals.values(), key=lambda p: p.id)
+        else:
+            if keep and shown is not None and shown.session_id == session_id and shown.id in self._proposals:
+                return self._proposals[shown.id]
+            waiting = self.of_session(session_id)
         return waiting[0] if waiting else None
 
     # -- changes made here ---------------------------------------------------------------------------------------------

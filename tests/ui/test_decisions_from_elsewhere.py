@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from app.services import events
 from app.standin.scenario import text_turn, tool_turn
 from app.ui.background import run_in_thread
@@ -16,9 +18,19 @@ from tests.ui.test_window_review import GREET, edit, record_events, start_task, 
 WITHIN_S = 1.5
 
 
+def database_of(stack):
+    return stack.db_url or stack.db_path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest):
+    """None: a SQLite file of the stack's own; else a reviewer's shared PostgreSQL."""
+    return None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+
+
 def _left_waiting_by_a_closed_window(qtbot, qasync_loop, stack) -> None:
     """A first window starts the task and is closed while the proposal waits: nobody runs the session now."""
-    first = WindowDriver(qtbot, stack.db_path)
+    first = WindowDriver(qtbot, database_of(stack))
 
     async def before():
         await start_task(first, stack.workspace)
@@ -29,12 +41,14 @@ def _left_waiting_by_a_closed_window(qtbot, qasync_loop, stack) -> None:
 
 
 def test_an_approval_typed_in_a_terminal_is_carried_out_by_the_open_window_within_a_second(
-    qtbot, qasync_loop, stack_factory
+    qtbot, qasync_loop, stack_factory, database_url
 ):
-    stack = stack_factory([tool_turn(edit("'hi '", "'Hello, '")), text_turn("Done.")], files={"greet.py": GREET})
+    stack = stack_factory(
+        [tool_turn(edit("'hi '", "'Hello, '")), text_turn("Done.")], files={"greet.py": GREET}, db_url=database_url
+    )
     stack.repository.close()
     _left_waiting_by_a_closed_window(qtbot, qasync_loop, stack)
-    driver = WindowDriver(qtbot, stack.db_path)
+    driver = WindowDriver(qtbot, database_of(stack))
     record_events(driver.window)
     target = stack.workspace / "greet.py"
 
@@ -43,8 +57,15 @@ def test_an_approval_typed_in_a_terminal_is_carried_out_by_the_open_window_withi
         await driver.until(lambda: window.review_panel.proposal is not None, what="the waiting proposal")
         proposal = window.review_panel.proposal
         assert not window.manager.is_running(proposal.session_id), "nobody runs it: the state the issue found"
+        # The same reviewer at a terminal (on PostgreSQL the window claims what it shows, in that reviewer's name).
         outside = await run_in_thread(
-            signoff_in_a_process_of_its_own, "approve", str(proposal.id), "--reviewer", "bo", "--db", str(stack.db_path)
+            signoff_in_a_process_of_its_own,
+            "approve",
+            str(proposal.id),
+            "--reviewer",
+            "ada",
+            "--db",
+            str(database_of(stack)),
         )
         recorded = time.monotonic()
         await driver.until(lambda: "Hello, " in target.read_text(), timeout=10, what="the file written")

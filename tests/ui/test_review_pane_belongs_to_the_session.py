@@ -66,7 +66,8 @@ def test_a_poll_read_before_a_decision_made_here_does_not_bring_the_decided_prop
         window = await driver.open()
         alpha = await window.manager.start(session_spec(stack.workspace, "Alpha: greet politely"))
         await driver.until(lambda: len(window.pending) == 1, what="alpha's proposal waiting")
-        window.select_session(alpha.id)
+        QTest.keyClick(window, Qt.Key.Key_J, Qt.KeyboardModifier.ControlModifier)
+        assert window.selected_session_id() == alpha.id and window.review_panel.hasFocus()
         panel = window.review_panel
         decided = panel.proposal
         # The poll's snapshot, taken while the proposal still waited, answers only after the decision below.
