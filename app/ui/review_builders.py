@@ -127,10 +127,11 @@ class ReviewPanelBuilders:
         self.approve_button.clicked.connect(self.approve)
         self.reject_button.clicked.connect(self.start_reject)
         self.edit_button.clicked.connect(self.start_edit)
-        self.always_allow_button = QPushButton("Always allow here  [Ctrl+Shift+A]")
+        self.always_allow_button = QPushButton("Always allow here…  [Ctrl+Shift+A]")
         self.always_allow_button.setObjectName("alwaysAllowButton")
         self.always_allow_button.setToolTip(
-            "Approve, and add a rule to this workspace's policy so the same action runs unasked  (Ctrl+Shift+A)"
+            "Preview a rule for this workspace's policy (and the past proposals it would have matched); "
+            "add it and approve, so the same action runs unasked from then on  (Ctrl+Shift+A)"
         )
         self.always_allow_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.always_allow_button.clicked.connect(self.always_allow)

@@ -27,7 +27,7 @@ REVIEW_KEYS: tuple[KeyBinding, ...] = (
     KeyBinding(("R",), "start_reject", "Reject with a reason", icon="reject"),
     KeyBinding(("E",), "start_edit", "Edit, then approve your version", icon="edit"),
     KeyBinding(("C",), "start_compare", "Compare alternatives", icon="compare"),
-    KeyBinding(("Ctrl+Shift+A",), "always_allow", "Approve and always allow here"),
+    KeyBinding(("Ctrl+Shift+A",), "always_allow", "Always allow here: preview the rule, then add it and approve"),
     *(
         KeyBinding((str(value),), "set_strength", f"Confidence {value} of 5 (again: clear)", value)
         for value in range(1, 6)

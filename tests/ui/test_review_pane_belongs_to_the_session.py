@@ -46,6 +46,7 @@ def test_selecting_another_session_shows_its_own_proposal_never_the_one_before(q
         assert window.review_panel.proposal is None, "gamma has nothing waiting: no other session's proposal"
         assert "Nothing waiting in session" in window.review_panel.title.text()
         assert "2 waiting in other sessions" in window.review_panel.title.text()
+        window.grab().save("/tmp/sessions_nothing_waiting_here.png")
         QTest.keyClick(window, Qt.Key.Key_J, Qt.KeyboardModifier.ControlModifier)
         assert window.selected_session_id() == alpha.id and shown_session(window) == alpha.id, "Ctrl+J moves both"
         for session in (alpha, beta):

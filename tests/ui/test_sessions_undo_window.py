@@ -116,3 +116,30 @@ def test_the_undo_window_is_set_in_settings_saved_with_them_and_used_at_once(qtb
 
     qasync_loop.run_until_complete(scenario())
     assert json.loads(settings_path().read_text())["undo_seconds"] == 12.0
+
+
+def test_on_the_queue_page_ctrl_z_takes_a_decision_back_as_u_does(qtbot, qasync_loop, stack_factory):
+    from tests.ui.test_queue_window import edit_block, key, routed_scenario, session_spec, waiting_rows
+
+    scenario = routed_scenario({"Alpha": [tool_turn(edit_block("greet.py", "'hi '", "'Hello, '")), text_turn("Done.")]})
+    stack = stack_factory(scenario, files={"greet.py": GREET})
+    stack.repository.close()
+    driver = WindowDriver(qtbot, stack.db_path, settings=Settings(reviewer="ada", undo_seconds=60.0))
+
+    async def scenario_run():
+        window = await driver.open()
+        view = window.queue_view
+        session = await window.manager.start(session_spec(stack.workspace, "Alpha: greet politely"))
+        window.show_queue()
+        await driver.until(lambda: waiting_rows(view) and view.panel.proposal is not None, what="the edit on screen")
+        pid = view.current_item().id
+        key(view.table, Qt.Key.Key_A)
+        await driver.until(lambda: view.model.local.get(pid) and view.model.local[pid].status == "decided")
+        key(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        await driver.until(lambda: view.model.is_waiting(pid), what="the item waiting again")
+        assert stored_status(stack.db_path, pid) == ("pending", None)
+        window.manager.stop(session.id)
+        await driver.close()
+
+    qasync_loop.run_until_complete(scenario_run())
+    assert (stack.workspace / "greet.py").read_text() == GREET
