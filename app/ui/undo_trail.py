@@ -56,6 +56,9 @@ class UndoTrail:
     def window_s(self) -> float:
         return self._manager.waiter.undo_window_s
 
+    def __contains__(self, proposal_id: object) -> bool:
+        return any(e.proposal_id == proposal_id for e in self._entries)
+
     def push(self, decision: DecisionRecord) -> None:
         self.discard(decision.proposal_id)
         self._entries.append(Undoable(decision.proposal_id, decision.verdict, decision.decided_at))

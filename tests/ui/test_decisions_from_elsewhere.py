@@ -47,6 +47,8 @@ def test_an_approval_typed_in_a_terminal_is_carried_out_by_the_open_window_withi
         [tool_turn(edit("'hi '", "'Hello, '")), text_turn("Done.")], files={"greet.py": GREET}, db_url=database_url
     )
     stack.repository.close()
+    stack.endpoints.close()
+    stack.database.close()
     _left_waiting_by_a_closed_window(qtbot, qasync_loop, stack)
     driver = WindowDriver(qtbot, database_of(stack))
     record_events(driver.window)
@@ -94,6 +96,8 @@ def test_a_rejection_typed_in_a_terminal_sends_its_reason_to_the_agent_through_t
 ):
     stack = stack_factory([tool_turn(edit("'hi '", "'yo '")), text_turn("Formal it is.")], files={"greet.py": GREET})
     stack.repository.close()
+    stack.endpoints.close()
+    stack.database.close()
     _left_waiting_by_a_closed_window(qtbot, qasync_loop, stack)
     driver = WindowDriver(qtbot, stack.db_path)
     record_events(driver.window)
