@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.policy import POLICY_FILE
 from app.domain.policy_preview import AllowPreview
+from app.domain.wording import count
 
 VERDICT_WORDS = {"approve": "approved", "reject": "REJECTED", "edit": "approved with an edit"}
 
@@ -79,16 +80,14 @@ class AllowPreviewDialog(QDialog):
     def _summary(self) -> str:
         preview = self.preview
         if not preview.history_count:
-            return "No earlier proposals in this workspace to compare with."
+            return "No earlier decided proposals in this workspace to compare with."
+        earlier = count(preview.history_count, "earlier decided proposal")
         if not preview.matched_count:
-            return f"It would have matched none of the {preview.history_count} earlier decided proposals here."
-        text = (
-            f"It would have matched {preview.matched_count} of the {preview.history_count} earlier decided proposals "
-            "here"
-        )
+            return f"It would have matched none of {earlier} here."
+        text = f"It would have matched {preview.matched_count:,} of {earlier} here"
         rejected = preview.rejected_matches
         if rejected:
-            text += f", {rejected} of which {'was' if rejected == 1 else 'were'} rejected (⚠)"
+            text += f", {rejected:,} of which {'was' if rejected == 1 else 'were'} rejected (⚠)"
         if preview.matched_count > len(preview.matches):
             text += f"; the newest {len(preview.matches)} are listed"
         return text + ":"

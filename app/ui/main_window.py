@@ -42,7 +42,6 @@ from app.services.settings import Settings, save_settings
 from app.standin.demo import DEMO_MODEL_ID
 from app.store.async_repository import AsyncRepository
 from app.store.errors import StoreError, UnknownItemError
-from app.store.models import utcnow
 from app.ui.background import run_in_thread
 from app.ui.composer import Composer
 from app.ui.menus import WindowMenus
@@ -52,19 +51,17 @@ from app.ui.policy_dialog import PolicyController
 from app.ui.queue_view import QueueView
 from app.ui.review_panel import ReviewPanel
 from app.ui.review_rules_dialog import ReviewRulesController
+from app.ui.sessions_undo import SessionsUndo
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.shortcut_sheet import ShortcutSheet
 from app.ui.team_mode import TeamModeController
 from app.ui.theme import apply_theme
 from app.ui.transcript_view import TranscriptView
-from app.ui.undo_trail import UndoTrail, seconds_left
 from app.ui.window_state import restore_geometry, restore_page, save_window
 
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_MS = 1000
-# How often the undo countdown on the Sessions page is redrawn while a decision can still be taken back.
-COUNTDOWN_TICK_MS = 250
 STATUS_MARKS = {
     "running": "●",
     "waiting": "◆",
@@ -143,11 +140,7 @@ class MainWindow(QMainWindow):
             self.repository, self.manager, say=lambda text: self.statusBar().showMessage(text, 15000)
         )
         # Decisions of this page that u / Ctrl+Z can still take back, and their countdown (the Queue page's mechanism).
-        self.undo_trail = UndoTrail(self.manager, self.actor)
-        self.countdown_timer = QTimer(self)
-        self.countdown_timer.setInterval(COUNTDOWN_TICK_MS)
-        self.countdown_timer.timeout.connect(self._show_countdown)
-        self.review_panel.undo_requested.connect(self.undo_last)
+        self.undo = SessionsUndo(self)
 
     # -- layout --------------------------------------------------------------------------------------------------------
 
@@ -299,7 +292,7 @@ class MainWindow(QMainWindow):
         if warm_up is not None:
             warm_up.cancel()
         self.poll_timer.stop()
-        self.countdown_timer.stop()
+        self.undo.stop()
         self.queue_view.stop()
         await self.team_mode.stop()
         export_dialog = getattr(self, "export_dialog", None)
@@ -739,10 +732,7 @@ class MainWindow(QMainWindow):
                 self.pending.pop(proposal_id, None)
 
         def stored(decision) -> None:
-            if decision.review_stage not in ("first", "second") and self.undo_trail.window_s > 0:
-                # One of two team reviews decides nothing yet; a final decision waits out its undo window here.
-                self.undo_trail.push(decision)
-                self._show_countdown()
+            self.undo.decided(decision)
             decided = self.pending.pop(proposal_id, None)
             settled.append(decided)
             self._show_next_proposal(force=True)
@@ -756,27 +746,12 @@ class MainWindow(QMainWindow):
         )
         return settled[0] if settled else None
 
-    def _show_countdown(self) -> None:
-        text = None if self._shutting_down else self.undo_trail.countdown()
-        self.review_panel.show_countdown(text)
-        if text and not self.countdown_timer.isActive():
-            self.countdown_timer.start()
-        elif not text:
-            self.countdown_timer.stop()
+    @property
+    def is_closing(self) -> bool:
+        return self._shutting_down
 
-    @asyncSlot()
-    async def undo_last(self) -> None:
-        """u / Ctrl+Z: take back the newest decision made on this page while its undo window is open."""
-        window_s = self.undo_trail.window_s
-        entry = self.undo_trail.take(lambda e: seconds_left(e, window_s, utcnow()) > 0)
-        if entry is None:
-            self.review_panel.show_banner("There is no decision to undo.", kind="info")
-            return
-        self._show_countdown()
-        record = await self.undo_trail.undo(entry, lambda failure: self.review_panel.show_banner(failure.message))
-        self._show_countdown()
-        if record is None or self._shutting_down:
-            return
+    def waits_again(self, record: ProposalRecord) -> None:
+        """An undo put ``record`` back: on screen again, with its session."""
         self.pending.add(record)
         self.select_session(record.session_id)
         self._show_next_proposal(force=True, prefer=record)
