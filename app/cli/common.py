@@ -83,8 +83,25 @@ def _size(limit: int) -> str:
 
 
 def say_who_applies(repository: Repository, session_id: int) -> None:
+    """Who carries the recorded decision out: the session's runner, an open window (app.services.decision_watch)
+    that resumes it within a second, or nobody until `signoff resume`."""
+    windows = repository.watchers.live("window")
     if repository.sessions.has_live_runner(session_id):
-        print(f"The runner of session {session_id} applies it and the agent continues.")
+        runner = repository.sessions.get(session_id).runner_id
+        window = next((w for w in windows if w.runner_id == runner), None)
+        if window is not None:
+            print(
+                f"The Signoff window running session {session_id} (pid {window.pid} on {window.host}) carries it "
+                "out and the agent continues."
+            )
+        else:
+            print(f"The runner of session {session_id} applies it and the agent continues.")
+    elif windows:
+        window = windows[0]
+        print(
+            f"No process runs session {session_id} now; the Signoff window open on {window.host} (pid {window.pid}) "
+            "resumes it and carries the decision out within a second."
+        )
     else:
         print(
             f"No process is running session {session_id} now; "

@@ -430,6 +430,11 @@ def _rule_lines(rule: Rule) -> list[str]:
     return lines
 
 
+def rule_text(rule: Rule) -> str:
+    """The rule exactly as it is written into the policy file (a ``[[rule]]`` table)."""
+    return "\n".join(_rule_lines(rule)) + "\n"
+
+
 def dumps(policy: Policy) -> str:
     """A fresh policy file (with the explanatory header) holding ``policy``'s rules."""
     lines = [_HEADER.rstrip("\n"), "", "version = 1"]

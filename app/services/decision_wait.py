@@ -1,8 +1,9 @@
 """Waiting for a person's decision on a proposal, wherever it is made, and for its undo window to pass.
 
 Decisions (and undos) made in this process wake the waiter at once (``notify``); those made by another process (a
-reviewer's window elsewhere, ``signoff approve``/``undo``) are found by polling the shared database. A decision is
-handed to the runner only once it is final: ``undo_window_s`` after it was made, claimed atomically against an undo.
+reviewer's window elsewhere, ``signoff approve``/``undo``) are found by polling the proposal's status (a primary-key
+read beside the database thread) every ``poll_interval_s``. A decision is handed to the runner only once it is final:
+``undo_window_s`` after it was made, claimed atomically against an undo.
 No Qt here.
 """
 
@@ -48,6 +49,14 @@ class DecisionWaiter:
                 # Cleared before the check, so a notify() racing with it is never lost.
                 event.clear()
                 timeout = self._poll_interval_s
+                # Polled: only the status, by primary key, on a reader thread (never queued behind writes).
+                status = await self._repository.read_beside(lambda store: store.proposals.status(proposal_id))
+                if status in STILL_UNDECIDED and not event.is_set():
+                    try:
+                        await asyncio.wait_for(event.wait(), timeout)
+                    except TimeoutError:
+                        pass
+                    continue
                 proposal = await self._repository.read(lambda store: store.proposals.get(proposal_id))
                 if proposal.status == ProposalStatus.DECIDED:
                     decision = await self._repository.read(lambda store: store.proposals.latest_decision(proposal_id))

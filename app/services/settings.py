@@ -39,7 +39,8 @@ class Settings:
     # Empty: SQLite in the data folder. Otherwise a path or SQLAlchemy URL.
     database: str = ""
     last_workspace: str = ""
-    # Seconds a decision can be taken back (u in the queue, `signoff undo`) before the runner carries it out.
+    # Seconds a decision can be taken back (u / Ctrl+Z on either page of the window, `signoff undo`) before the runner
+    # carries it out; Settings (Ctrl+,) → Undo window. 0: no undo, nothing waits.
     undo_seconds: float = 5.0
     # File content above this many bytes (a reviewer's edit, an agent's new file) is refused with a message.
     max_edit_bytes: int = DEFAULT_MAX_EDIT_BYTES

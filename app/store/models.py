@@ -486,3 +486,18 @@ class ChangesetFile(Base):
     base_hash: Mapped[str | None] = mapped_column(String(64))
     old_content: Mapped[bytes | None] = mapped_column(LargeBinary)
     new_content: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class Watcher(Base):
+    """A process that carries out decisions on sessions nobody runs (an open window): the command line names it."""
+
+    __tablename__ = "watchers"
+
+    # host:pid:token, as a runner id (app.services.sessions.new_runner_id).
+    runner_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # 'window' (the one kind so far)
+    kind: Mapped[str] = mapped_column(String(32))
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, index=True)

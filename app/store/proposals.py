@@ -54,6 +54,14 @@ class Proposals(StoreBase):
                 raise UnknownItemError(f"There is no proposal {proposal_id}.")
             return proposal_record(*row)
 
+    def status(self, proposal_id: int) -> str:
+        """Only the status, by primary key: the cheap read a runner polls while it waits for a decision."""
+        with self._orm() as orm:
+            status = orm.scalar(select(Proposal.status).where(Proposal.id == proposal_id))
+            if status is None:
+                raise UnknownItemError(f"There is no proposal {proposal_id}.")
+            return str(status)
+
     def for_tool_use(self, session_id: int, tool_use_id: str) -> ProposalRecord | None:
         with self._orm() as orm:
             row = orm.execute(

@@ -14,6 +14,7 @@ Like anki's ``Collection`` (``col.decks = DeckManager(col)``), ``Repository`` on
 - ``compares``  compare mode's alternatives and picks (app.store.compare)
 - ``judgments`` the machine judges: judge settings, verifier runs and baselines, critic verdicts (app.store.judgments)
 - ``changesets`` changeset-mode worktrees and the files of changeset proposals (app.store.changesets)
+- ``watchers``  processes (an open window) that carry out decisions on sessions nobody runs (app.store.watchers)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from app.store.proposals import Proposals
 from app.store.queue import Queue
 from app.store.reviews import Reviews
 from app.store.sessions import Sessions
+from app.store.watchers import Watchers
 
 if TYPE_CHECKING:
     from app.store.db import Database
@@ -46,3 +48,4 @@ class Repository:
         self.compares = Compares(database)
         self.judgments = Judgments(database)
         self.changesets = Changesets(database)
+        self.watchers = Watchers(database)

@@ -33,6 +33,7 @@ from app.domain.wording import session_ended
 from app.services import decisions, events, review
 from app.services.api_key import ApiKeyStore
 from app.services.compare import PickRequest
+from app.services.decision_watch import UnownedDecisionWatcher
 from app.services.demo_workspace import DEMO_TASK, make_demo_workspace
 from app.services.endpoints import ANTHROPIC, DEMO, Endpoints, NoApiKeyError
 from app.services.runtime import session_runtime
@@ -45,10 +46,12 @@ from app.ui.background import run_in_thread
 from app.ui.composer import Composer
 from app.ui.menus import WindowMenus
 from app.ui.operations import run_op
+from app.ui.pending_book import PendingBook
 from app.ui.policy_dialog import PolicyController
 from app.ui.queue_view import QueueView
 from app.ui.review_panel import ReviewPanel
 from app.ui.review_rules_dialog import ReviewRulesController
+from app.ui.sessions_undo import SessionsUndo
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.shortcut_sheet import ShortcutSheet
 from app.ui.team_mode import TeamModeController
@@ -110,7 +113,8 @@ class MainWindow(QMainWindow):
         self.repository = context.repository
         self._force_demo = demo
         self.demo_mode = demo
-        self.pending: dict[int, ProposalRecord] = {}
+        # Waiting proposals; the pane shows only the selected session's (app.ui.pending_book).
+        self.pending = PendingBook()
         self.sessions: dict[int, SessionRecord] = {}
         self.transcripts: dict[int, TranscriptView] = {}
         self._refreshing = False
@@ -133,6 +137,12 @@ class MainWindow(QMainWindow):
         self.poll_timer = QTimer(self)
         self.poll_timer.setInterval(POLL_INTERVAL_MS)
         self.poll_timer.timeout.connect(self.refresh)
+        # Decisions made elsewhere (`signoff approve`, another window) on sessions nobody runs are carried out here.
+        self.decision_watch = UnownedDecisionWatcher(
+            self.repository, self.manager, say=lambda text: self.statusBar().showMessage(text, 15000)
+        )
+        # Decisions of this page that u / Ctrl+Z can still take back, and their countdown (the Queue page's mechanism).
+        self.undo = SessionsUndo(self)
 
     # -- layout --------------------------------------------------------------------------------------------------------
 
@@ -267,6 +277,7 @@ class MainWindow(QMainWindow):
         await self.refresh()
         self._apply_mode()
         self.poll_timer.start()
+        await self.decision_watch.start()
         await self.queue_view.start()
         # PostgreSQL: live updates (LISTEN/NOTIFY) and a claim on what is on screen.
         await self.team_mode.start()
@@ -289,6 +300,7 @@ class MainWindow(QMainWindow):
         if warm_up is not None:
             warm_up.cancel()
         self.poll_timer.stop()
+        self.undo.stop()
         self.queue_view.stop()
         await self.team_mode.stop()
         export_dialog = getattr(self, "export_dialog", None)
@@ -298,6 +310,7 @@ class MainWindow(QMainWindow):
             await run_in_thread(export_dialog.wait, 10.0)
         await self.judges.shutdown()
         await self.session_tree.shutdown()
+        await self.decision_watch.stop()
         await self.manager.shutdown()
         self.context.endpoints.close()
         self.repository.close()
@@ -541,7 +554,7 @@ class MainWindow(QMainWindow):
         view = self.transcripts.get(event.session_id) or self._transcript_for(event.session_id)
         view.on_event(event)
         if isinstance(event, events.ProposalWaiting):
-            self.pending[event.proposal.id] = event.proposal
+            self.pending.add(event.proposal)
             self.review_panel.scanner.scan(event.proposal)
             self._show_next_proposal()
             self._update_title()
@@ -582,8 +595,7 @@ class MainWindow(QMainWindow):
         self.session_event.emit(event)
 
     def _drop_pending_of(self, session_id: int) -> None:
-        for proposal_id in [p.id for p in self.pending.values() if p.session_id == session_id]:
-            self.pending.pop(proposal_id, None)
+        self.pending.drop_session(session_id)
         self._show_next_proposal(force=True)
         self.pending_changed.emit()
 
@@ -619,13 +631,15 @@ class MainWindow(QMainWindow):
         self._refreshing = True
         try:
             # Waiting proposals and second reviews of others' first reviews (team mode), never one's own first review.
-            pending = await self.repository.read(
+            # Read beside the database thread, so a decision never queues behind the poll; a snapshot read before a
+            # change made here (a decision, an undo, a runner's event) is stale and dropped (PendingBook.replace).
+            token = self.pending.snapshot_token()
+            pending = await self.repository.read_beside(
                 lambda store, reviewer: store.reviews.reviewable_proposals(reviewer), self.settings.reviewer_name
             )
-            if self._shutting_down:
+            if self._shutting_down or not self.pending.replace(token, pending):
                 return
             known_sessions = set(self.sessions)
-            self.pending = {p.id: p for p in pending}
             for session_id in {p.session_id for p in pending} - known_sessions:
                 session = await self.repository.read(
                     lambda store, session_id=session_id: store.sessions.get(session_id)
@@ -668,29 +682,39 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def next_proposal(self) -> ProposalRecord | None:
-        if not self.pending:
-            return None
-        selected = self.selected_session_id()
-        ordered = sorted(self.pending.values(), key=lambda p: p.id)
-        for proposal in ordered:
-            if proposal.session_id == selected:
-                return proposal
-        return ordered[0]
+        """The selected session's oldest waiting proposal (never another session's: the pane sits under its
+        transcript)."""
+        return self.pending.to_show(self.selected_session_id(), None, keep=False)
 
-    def _show_next_proposal(self, *, force: bool = False) -> None:
+    def _show_next_proposal(self, *, force: bool = False, prefer: ProposalRecord | None = None) -> None:
         shown = self.review_panel.proposal
-        if not force and shown is not None and (shown.id in self.pending or self.review_panel.is_busy):
-            return  # keep what the reviewer is looking at
-        proposal = self.next_proposal()
+        selected = self.selected_session_id()
+        mine = shown is not None and (selected is None or shown.session_id == selected)
+        if not force and mine and self.review_panel.is_busy:
+            return  # its decision is being stored
+        # Kept while it waits and belongs to the selected session; else that session's next one, else nothing.
+        proposal = self.pending.to_show(selected, prefer or shown, keep=prefer is not None or not force)
         changed = proposal is not None and (shown is None or shown.id != proposal.id)
         self.review_panel.show_proposal(proposal)
+        if proposal is None:
+            elsewhere = len(self.pending.elsewhere(selected))
+            if selected is not None and elsewhere:
+                self.review_panel.title.setText(
+                    f"Nothing waiting in session #{selected} · {elsewhere} waiting in other sessions (Ctrl+J)."
+                )
         self.judges.shown(proposal)
         if changed and not _typing_somewhere():
             self.review_panel.setFocus(Qt.FocusReason.OtherFocusReason)
         self.team_mode.shown_changed()
 
     def focus_review(self) -> None:
+        """Ctrl+J: the selected session's waiting proposal, else the oldest one elsewhere with its session."""
         self.show_sessions()
+        selected = self.selected_session_id()
+        if not self.pending.of_session(selected):
+            elsewhere = self.pending.elsewhere(selected)
+            if elsewhere:
+                self.select_session(elsewhere[0].session_id)
         self._show_next_proposal()
         self.review_panel.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
@@ -715,7 +739,8 @@ class MainWindow(QMainWindow):
             if failure.gone:
                 self.pending.pop(proposal_id, None)
 
-        def stored(_decision) -> None:
+        def stored(decision) -> None:
+            self.undo.decided(decision)
             decided = self.pending.pop(proposal_id, None)
             settled.append(decided)
             self._show_next_proposal(force=True)
@@ -728,6 +753,20 @@ class MainWindow(QMainWindow):
             action, proposal_id, on_success=stored, on_failure=failed, on_done=lambda: self.review_panel.set_busy(False)
         )
         return settled[0] if settled else None
+
+    @property
+    def is_closing(self) -> bool:
+        return self._shutting_down
+
+    def waits_again(self, record: ProposalRecord) -> None:
+        """An undo put ``record`` back: on screen again, with its session."""
+        self.pending.add(record)
+        self.select_session(record.session_id)
+        self._show_next_proposal(force=True, prefer=record)
+        self.review_panel.show_banner(f"Undone: #{record.id} waits again.", kind="info")
+        self.review_panel.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._update_title()
+        self.pending_changed.emit()
 
     # -- compare mode --------------------------------------------------------------------------------------------------
 

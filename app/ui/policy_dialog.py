@@ -28,6 +28,7 @@ from qasync import asyncSlot
 
 from app.domain import policy
 from app.domain.policy import Policy, PolicyError, Rule, Suggestion
+from app.domain.policy_preview import AllowPreview, preview_always_allow
 from app.domain.wording import count
 from app.services import policy_file
 from app.ui.background import run_in_thread
@@ -263,6 +264,8 @@ class PolicyController(QObject):
         super().__init__(window)
         self.window = window
         self.dialog: PolicyDialog | None = None
+        # The preview "always allow" shows before adding a rule (app.ui.allow_preview), while it is open.
+        self.preview_dialog: Any = None
         # Offers the reviewer turned down in this run: never repeated until the app restarts.
         self.dismissed: set[tuple[str, str, str, str]] = set()
         panel = window.review_panel
@@ -296,10 +299,11 @@ class PolicyController(QObject):
 
     @asyncSlot(object)
     async def always_allow(self, request: Any) -> None:
-        """Add the rules that allow this proposal in its workspace, then approve it."""
+        """Show the rules that would allow this proposal in its workspace and what they would have matched; on
+        confirmation add exactly those rules, then approve it. Cancel adds and decides nothing."""
         panel = self.window.review_panel
         proposal = panel.proposal
-        if proposal is None or proposal.id != request.proposal_id:
+        if proposal is None or proposal.id != request.proposal_id or self.preview_dialog is not None:
             return
         rules = policy.rules_to_always_allow(proposal)
         if not rules:
@@ -309,13 +313,44 @@ class PolicyController(QObject):
                 kind="info",
             )
             return
+        root = proposal.workspace_root
         try:
-            await run_in_thread(policy_file.add_rules, proposal.workspace_root, rules)
+            history = await self.window.repository.read(workspace_history, root)
+            current = await run_in_thread(policy_file.load_policy, root)
+            preview = await run_in_thread(preview_always_allow, proposal, rules, current, history)
         except (PolicyError, OSError) as err:
             panel.show_banner(f"The rule was not added, and nothing was decided: {err}")
             return
-        self.window.statusBar().showMessage("Always allowed here: " + "; ".join(r.label for r in rules), 10000)
+        if not await self.confirm_rule(preview):
+            self.window.statusBar().showMessage("No rule added; nothing decided.", 8000)
+            panel.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        if panel.proposal is None or panel.proposal.id != request.proposal_id:
+            panel.show_banner(f"#{request.proposal_id} is no longer waiting; no rule was added.", kind="info")
+            return
+        try:
+            await run_in_thread(policy_file.add_rules, root, list(preview.rules))
+        except (PolicyError, OSError) as err:
+            panel.show_banner(f"The rule was not added, and nothing was decided: {err}")
+            return
+        added = "; ".join(r.label for r in preview.rules) or "the rule was there already"
+        self.window.statusBar().showMessage(f"Always allowed here: {added}", 10000)
+        panel.setFocus(Qt.FocusReason.OtherFocusReason)
         panel.decision_requested.emit(request)
+
+    async def confirm_rule(self, preview: AllowPreview) -> bool:
+        """The one place that asks: the preview dialog, window-modal and awaited (never exec())."""
+        from app.ui.allow_preview import AllowPreviewDialog
+
+        self.preview_dialog = AllowPreviewDialog(preview, self.window)
+        try:
+            return await self.preview_dialog.ask()
+        finally:
+            self.preview_dialog.deleteLater()
+            self.preview_dialog = None
+            # Back to the keyboard where it was: the window and its review pane (a closed dialog may leave none active).
+            self.window.activateWindow()
+            self.window.review_panel.setFocus(Qt.FocusReason.OtherFocusReason)
 
     @asyncSlot(object)
     async def after_decision(self, proposal: Any) -> None:

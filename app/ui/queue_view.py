@@ -58,6 +58,7 @@ from app.ui.queue_filters import FilterBar
 from app.ui.review_keys import QUEUE_HINT, QUEUE_KEYS
 from app.ui.review_panel import ReviewPanel
 from app.ui.theme import current_colours
+from app.ui.undo_trail import UndoTrail
 
 log = logging.getLogger(__name__)
 
@@ -498,9 +499,17 @@ class QueueTable(QTableView):
         for binding in QUEUE_KEYS
         if binding.action not in ("extend", "search")
         for key in binding.keys
+        if "+" not in key  # Ctrl+Z (undo) is matched in keyPressEvent
     }
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if event.matches(QKeySequence.StandardKey.Undo):
+            self.command.emit("undo")
+            event.accept()
+            return
+        self._single_key(event)
+
+    def _single_key(self, event) -> None:
         modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         name = self._KEYS.get(Qt.Key(event.key()))
         if name is not None and modifiers == Qt.KeyboardModifier.NoModifier:
@@ -591,7 +600,8 @@ class QueueView(QWidget):
         self._stats_at = 0.0
         self._loaded_at = 0.0
         self._choices_at = 0.0
-        self._undo_stack: list[int] = []
+        # The one undo mechanism of both pages (app.ui.undo_trail).
+        self.undo_trail = UndoTrail(manager, self.actor)
         self._storing = 0
         self._stats_due = True
         self._stats_session: int | None = None
@@ -672,6 +682,8 @@ class QueueView(QWidget):
             lambda pid: self._spawn(self.panel.show_last_from(self.repository, pid))
         )
         self.panel.pick_requested.connect(self._pick)
+        # u and Ctrl+Z on the pane (app.ui.review_keys) undo here as on the list.
+        self.panel.undo_requested.connect(lambda: self._command("undo"))
         self.panel.compare_enabled = True
         self.panel.compare_button.show()
         back = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.panel)
@@ -681,7 +693,6 @@ class QueueView(QWidget):
             ("J", lambda: self._command("next")),
             ("K", lambda: self._command("previous")),
             ("S", lambda: self._command("skip")),
-            ("U", lambda: self._command("undo")),
         ):
             shortcut = QShortcut(QKeySequence(key), self.panel)
             shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
@@ -1105,7 +1116,7 @@ class QueueView(QWidget):
         self.model.set_local(pid, state)
         if decision.proposal_id == pid:
             # A picked alternative is decided as a proposal of its own; its pick is taken back on the Sessions page.
-            self._undo_stack.append(pid)
+            self.undo_trail.push(decision)
         self._stats_due = True
         self.decided.emit(pid)
         self.changed.emit()
@@ -1137,14 +1148,14 @@ class QueueView(QWidget):
 
     async def undo_last(self) -> None:
         """Take back the newest decision made here that is still inside its undo window."""
-        while self._undo_stack:
-            pid = self._undo_stack.pop()
-            state = self.model.local.get(pid)
-            if state is not None and state.status in UNDOABLE:
-                break
-        else:
+        entry = self.undo_trail.take(
+            lambda e: (s := self.model.local.get(e.proposal_id)) is not None and s.status in UNDOABLE
+        )
+        if entry is None:
             self.show_message("There is no decision to undo.")
             return
+        pid = entry.proposal_id
+        state = self.model.local[pid]
         self.model.set_local(pid, replace(state, status="undoing"))
 
         def refused(failure: decisions.Failure) -> None:
@@ -1152,7 +1163,7 @@ class QueueView(QWidget):
             self.show_message(failure.message)
             self.changed.emit()
 
-        record = await run_op(self.manager.undo(pid, self.actor()), pid, on_success=lambda _: None, on_failure=refused)
+        record = await self.undo_trail.undo(entry, refused)
         if record is None:
             return
         self._records[pid] = record

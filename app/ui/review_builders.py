@@ -56,6 +56,10 @@ class ReviewPanelBuilders:
         self.hunk_list.setWordWrap(True)
         self.hunk_list.setTextFormat(Qt.TextFormat.RichText)
         self.hunk_list.hide()
+        self.undo_strip = QLabel("")
+        self.undo_strip.setObjectName("undoCountdown")
+        self.undo_strip.setStyleSheet("padding: 4px 6px; border-radius: 3px; background: palette(alternate-base);")
+        self.undo_strip.hide()
         self.notice = QLabel("")
         self.notice.setObjectName("notice")
         self.notice.setWordWrap(True)
@@ -128,10 +132,11 @@ class ReviewPanelBuilders:
         self.approve_button.clicked.connect(self.approve)
         self.reject_button.clicked.connect(self.start_reject)
         self.edit_button.clicked.connect(self.start_edit)
-        self.always_allow_button = QPushButton("Always allow here  [Ctrl+Shift+A]")
+        self.always_allow_button = QPushButton("Always allow here…  [Ctrl+Shift+A]")
         self.always_allow_button.setObjectName("alwaysAllowButton")
         self.always_allow_button.setToolTip(
-            "Approve, and add a rule to this workspace's policy so the same action runs unasked  (Ctrl+Shift+A)"
+            "Preview a rule for this workspace's policy (and the past proposals it would have matched); "
+            "add it and approve, so the same action runs unasked from then on  (Ctrl+Shift+A)"
         )
         self.always_allow_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.always_allow_button.clicked.connect(self.always_allow)
@@ -277,6 +282,7 @@ class ReviewPanelBuilders:
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setSpacing(4)
+        layout.addWidget(self.undo_strip)
         layout.addWidget(self.title)
         layout.addWidget(self.hunk_list)
         layout.addWidget(self.subtitle)

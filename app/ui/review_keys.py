@@ -27,7 +27,7 @@ REVIEW_KEYS: tuple[KeyBinding, ...] = (
     KeyBinding(("R",), "start_reject", "Reject with a reason", icon="reject"),
     KeyBinding(("E",), "start_edit", "Edit, then approve your version", icon="edit"),
     KeyBinding(("C",), "start_compare", "Compare alternatives", icon="compare"),
-    KeyBinding(("Ctrl+Shift+A",), "always_allow", "Approve and always allow here"),
+    KeyBinding(("Ctrl+Shift+A",), "always_allow", "Always allow here: preview the rule, then add it and approve"),
     *(
         KeyBinding((str(value),), "set_strength", f"Confidence {value} of 5 (again: clear)", value)
         for value in range(1, 6)
@@ -36,6 +36,7 @@ REVIEW_KEYS: tuple[KeyBinding, ...] = (
     KeyBinding(("Shift+R",), "start_reject_hunk", "Reject the current hunk with a reason"),
     KeyBinding(("Shift+E",), "start_edit_hunk", "Rewrite the current hunk"),
     KeyBinding(("Ctrl+Return", "Ctrl+Enter"), "_ctrl_enter", "Submit every hunk's verdict, or pick"),
+    KeyBinding(("U", "Ctrl+Z"), "request_undo", "Undo your last decision while its undo window is open"),
 )
 
 # The queue list's single keys (QueueTable); Shift+J / Shift+K extend the selection.
@@ -48,7 +49,7 @@ QUEUE_KEYS: tuple[KeyBinding, ...] = (
     KeyBinding(("E",), "edit", "Edit, then approve your version", hint="e edit"),
     KeyBinding(("C",), "compare", "Compare alternatives", hint="c compare"),
     KeyBinding(("S",), "skip", "Skip to the next waiting item", hint="s skip"),
-    KeyBinding(("U",), "undo", "Take the last decision back", hint="u undo"),
+    KeyBinding(("U", "Ctrl+Z"), "undo", "Take the last decision back", hint="u / Ctrl+Z undo"),
     KeyBinding(("Shift+J", "Shift+K"), "extend", "Select several", hint="Shift+j/k or Ctrl+A select several"),
     KeyBinding(("Ctrl+F",), "search", "Search the queue", hint="Ctrl+F search"),
 )

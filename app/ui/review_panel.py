@@ -78,6 +78,8 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
     # The alternatives sampled last time for this proposal (the window answers with show_compare or compare_failed).
     last_compare_requested = Signal(int)
     pick_requested = Signal(object)
+    # u / Ctrl+Z: take back the page's newest decision while its undo window is open (app.ui.undo_trail).
+    undo_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -261,6 +263,18 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
             self.strength_label.setText("Strength –  [1–5]" if self.proposal is not None else "")
         else:
             self.strength_label.setText(f"Strength {value}/5 {'●' * value}{'○' * (5 - value)}")
+
+    def request_undo(self) -> None:
+        self.undo_requested.emit()
+
+    def show_countdown(self, text: str | None) -> None:
+        """The newest decision's undo countdown ('Approved #8 · applies in 4 s — u or Ctrl+Z to undo'); None hides it.
+        Stays while the pane shows other proposals."""
+        if not text:
+            self.undo_strip.hide()
+            return
+        self.undo_strip.setText(text)
+        self.undo_strip.show()
 
     def approve(self) -> None:
         if not self._ready():

@@ -1,4 +1,5 @@
-"""The Settings dialog: API key (kept in the OS keyring only), model, reviewer name, limits, theme, database location.
+"""The Settings dialog: API key (kept in the OS keyring only), model, reviewer name, limits, the undo window,
+theme, database location.
 
 Opened with ``open()`` (never a blocking ``exec()`` under the async loop); the window applies the result.
 """
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -25,6 +27,8 @@ from PySide6.QtWidgets import (
 
 from app.services.settings import THEMES, Settings, default_reviewer
 from app.ui.theme import THEME_WORDS
+
+MAX_UNDO_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,19 @@ class SettingsDialog(QDialog):
             self.theme_combo.addItem(THEME_WORDS[theme], theme)
         self.theme_combo.setCurrentIndex(max(0, self.theme_combo.findData(settings.theme)))
 
+        # Seconds a decision can be taken back (u / Ctrl+Z on either page, `signoff undo`) before it takes effect.
+        self.undo_seconds = QDoubleSpinBox()
+        self.undo_seconds.setObjectName("undoSeconds")
+        self.undo_seconds.setRange(0.0, MAX_UNDO_SECONDS)
+        self.undo_seconds.setDecimals(0)
+        self.undo_seconds.setSuffix(" s")
+        self.undo_seconds.setSpecialValueText("none: decisions take effect at once")
+        self.undo_seconds.setValue(min(max(settings.undo_seconds, 0.0), MAX_UNDO_SECONDS))
+        self.undo_seconds.setToolTip(
+            "How long u or Ctrl+Z (either page) and `signoff undo` can take a decision back before the agent's change "
+            "is applied or its command runs. 0: no undo, nothing waits."
+        )
+
         self.database_edit = QLineEdit(settings.database)
         self.database_edit.setPlaceholderText(
             "SQLite in the data folder (default), a file path, or postgresql+psycopg://…"
@@ -100,6 +117,7 @@ class SettingsDialog(QDialog):
         form.addRow("Max turns per session", self.max_turns)
         form.addRow("Max tokens per turn", self.max_tokens)
         form.addRow("Notifications", self.notifications_box)
+        form.addRow("Undo window", self.undo_seconds)
         form.addRow("Theme", self.theme_combo)
         form.addRow("Database", db_row)
         form.addRow("", QLabel("A new database location takes effect when Signoff starts again."))
@@ -130,6 +148,7 @@ class SettingsDialog(QDialog):
             reviewer=self.reviewer_edit.text().strip(),
             max_turns=self.max_turns.value(),
             max_tokens=self.max_tokens.value(),
+            undo_seconds=float(self.undo_seconds.value()),
             database=self.database_edit.text().strip(),
             desktop_notifications=self.notifications_box.isChecked(),
             theme=self.theme_combo.currentData(),

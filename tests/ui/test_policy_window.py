@@ -1,5 +1,5 @@
-"""Policies in the window: the Policies dialog edits the rule file, Ctrl+Shift+A approves and adds a rule, and repeated
-approvals lead to a quiet offer in the review pane, never to a rule nobody asked for."""
+"""Policies in the window: the Policies dialog edits the rule file, Ctrl+Shift+A previews, adds a rule and approves,
+and repeated approvals lead to a quiet offer in the review pane, never to a rule nobody asked for."""
 
 from __future__ import annotations
 
@@ -100,6 +100,9 @@ def test_ctrl_shift_a_adds_a_rule_then_approves_so_the_same_command_runs_unasked
         panel = driver.window.review_panel
         await driver.until(lambda: panel.proposal is not None, what="the first command on screen")
         QTest.keyClick(panel, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        policies = driver.window.policies
+        await driver.until(lambda: policies.preview_dialog is not None, what="the rule's preview")
+        QTest.keyClick(policies.preview_dialog, Qt.Key.Key_Return)
         await driver.until(lambda: session_finished(driver.window), what="the session to finish")
         await driver.close()
 

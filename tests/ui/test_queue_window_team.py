@@ -76,7 +76,7 @@ def test_an_adjudicator_sees_both_reviews_and_settles_the_dispute_while_a_second
         assert "ada approved" in view.panel.banner.text() and "bob rejected: “drops prod”" in view.panel.banner.text()
         view.grab().save("/tmp/queue_adjudication.png")
         QTest.keyClick(view.table, Qt.Key.Key_A)
-        await driver.until(lambda: disputed in view._undo_stack, what="the adjudication stored")
+        await driver.until(lambda: disputed in view.undo_trail, what="the adjudication stored")
         await driver.close()
 
     qasync_loop.run_until_complete(scenario_run())
