@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
         self._force_demo = demo
         self.demo_mode = demo
         # Waiting proposals; the pane shows only the selected session's (app.ui.pending_book).
-        self.pending = PendingBook()
+        self.pending = PendingBook(self._under_session)
         self.sessions: dict[int, SessionRecord] = {}
         self.transcripts: dict[int, TranscriptView] = {}
         self._refreshing = False
@@ -686,10 +686,23 @@ class MainWindow(QMainWindow):
         transcript)."""
         return self.pending.to_show(self.selected_session_id(), None, keep=False)
 
+    def _under_session(self, session_id: int, selected: int) -> bool:
+        """Whether ``session_id`` is ``selected`` or one of its sub-agents (their proposals show under the parent's
+        transcript, which waits on them)."""
+        seen = 0
+        current: int | None = session_id
+        while current is not None and seen < 64:
+            if current == selected:
+                return True
+            record = self.sessions.get(current)
+            current = record.parent_id if record is not None else None
+            seen += 1
+        return False
+
     def _show_next_proposal(self, *, force: bool = False, prefer: ProposalRecord | None = None) -> None:
         shown = self.review_panel.proposal
         selected = self.selected_session_id()
-        mine = shown is not None and (selected is None or shown.session_id == selected)
+        mine = shown is not None and (selected is None or self.pending.belongs(shown.session_id, selected))
         if not force and mine and self.review_panel.is_busy:
             return  # its decision is being stored
         # Kept while it waits and belongs to the selected session; else that session's next one, else nothing.

@@ -7,14 +7,21 @@ an undo, a runner's event) is stale and dropped instead of bringing back what wa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from app.domain.records import ProposalRecord
 from app.ui.background import LoadToken, LoadTokens
 
 
+def same_session(proposal_session: int, selected: int) -> bool:
+    return proposal_session == selected
+
+
 class PendingBook:
-    def __init__(self) -> None:
+    def __init__(self, belongs: Callable[[int, int], bool] = same_session) -> None:
+        # Whether a proposal of one session belongs under another's transcript: the same session, or (the window's
+        # rule) one of its sub-agents, whose work the parent's transcript is waiting on.
+        self.belongs = belongs
         self._proposals: dict[int, ProposalRecord] = {}
         # Bumped by every change made here; a snapshot token names the count it was read at.
         self._changes = 0
@@ -41,11 +48,18 @@ class PendingBook:
         return self._proposals.values()
 
     def of_session(self, session_id: int | None) -> list[ProposalRecord]:
-        return sorted((p for p in self._proposals.values() if p.session_id == session_id), key=lambda p: p.id)
+        if session_id is None:
+            return []
+        return sorted(
+            (p for p in self._proposals.values() if self.belongs(p.session_id, session_id)), key=lambda p: p.id
+        )
 
     def elsewhere(self, session_id: int | None) -> list[ProposalRecord]:
         """Waiting proposals of other sessions, oldest first."""
-        return sorted((p for p in self._proposals.values() if p.session_id != session_id), key=lambda p: p.id)
+        return sorted(
+            (p for p in self._proposals.values() if session_id is None or not self.belongs(p.session_id, session_id)),
+            key=lambda p: p.id,
+        )
 
     def to_show(self, session_id: int | None, shown: ProposalRecord | None, *, keep: bool) -> ProposalRecord | None:
         """What the pane shows under ``session_id``'s transcript: ``shown`` while it still waits and belongs to it (and
@@ -56,7 +70,12 @@ class PendingBook:
                 return self._proposals[shown.id]
             waiting = sorted(self._proposals.values(), key=lambda p: p.id)
         else:
-            if keep and shown is not None and shown.session_id == session_id and shown.id in self._proposals:
+            if (
+                keep
+                and shown is not None
+                and self.belongs(shown.session_id, session_id)
+                and shown.id in self._proposals
+            ):
                 return self._proposals[shown.id]
             waiting = self.of_session(session_id)
         return waiting[0] if waiting else None
