@@ -698,6 +698,8 @@ class MainWindow(QMainWindow):
     @asyncSlot(object)
     async def decide(self, request: review.DecisionRequest) -> None:
         decided = await self._store_decision(request.proposal_id, self.manager.decide(request, self.actor()))
+        if decided is not None:
+            self.judges.after_decision(request.proposal_id, request.verdict)
         if decided is not None and request.verdict == "approve":
             self.policies.after_decision(decided)
 
