@@ -43,6 +43,7 @@ from app.store.async_repository import AsyncRepository
 from app.store.errors import StoreError, UnknownItemError
 from app.ui.background import run_in_thread
 from app.ui.composer import Composer
+from app.ui.judges_dialog import JudgesSettingsController
 from app.ui.menus import WindowMenus
 from app.ui.operations import run_op
 from app.ui.policy_dialog import PolicyController
@@ -194,6 +195,7 @@ class MainWindow(QMainWindow):
         # The controllers first: menu entries run their methods.
         self.team_mode = TeamModeController(self)
         self.policies = PolicyController(self)
+        self.judges_settings = JudgesSettingsController(self)
         self.review_rules = ReviewRulesController(self)
         self.menus = WindowMenus(self)
         self.shortcut_sheet: ShortcutSheet | None = None
@@ -773,6 +775,7 @@ class MainWindow(QMainWindow):
             self.settings, key_status=status, model_ids=getattr(self, "model_ids", []), parent=self
         )
         self.settings_dialog.accepted.connect(self._settings_accepted)
+        self.settings_dialog.judges_requested.connect(self.judges_settings.open_dialog)
         self.settings_dialog.open()
 
     @asyncSlot()

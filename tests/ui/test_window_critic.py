@@ -5,7 +5,9 @@ risk and says why on hover; the critic's auto-approval is marked in the queue, s
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QDialogButtonBox, QPushButton
 
 from app.domain.judgments import JudgeConfig
 from app.domain.tools import EDITOR_TOOL_NAME
@@ -191,3 +193,51 @@ def test_the_critics_auto_approval_is_marked_in_the_queue_said_aloud_and_taken_b
     assert queue_message == status_bar
     assert decision is None and status == "pending"
     assert (stack.workspace / "calc.py").read_text() == CALC, "nothing was applied"
+
+
+def test_the_owner_turns_on_auto_approval_in_the_judges_dialog_from_settings_and_bad_input_is_kept(
+    qtbot, qasync_loop, stack_factory
+):
+    stack = stack_factory([text_turn("Done.")], files=FILES)
+    root = stack.workspace.resolve()
+    file_proposal(stack.repository.sync, root, "calc.py", FIXED_HALF, tool_use_id="plain")
+    stack.repository.close()
+    stack.database.close()
+    driver = WindowDriver(qtbot, stack.db_path, settings=Settings(reviewer="owner", undo_seconds=0.0))
+
+    async def scenario():
+        window = await driver.open()
+        window.show_queue()
+        await driver.until(lambda: window.queue_view.current_item() is not None, what="the item current")
+        assert window.judges_action.shortcut() == QKeySequence("Ctrl+Shift+J")
+        await window.open_settings()
+        await driver.until(lambda: window.settings_dialog.isVisible(), what="Settings")
+        settings_dialog = window.settings_dialog
+        assert settings_dialog.critic_enabled.isChecked() and not settings_dialog.critic_blind.isChecked()
+        settings_dialog.findChild(QPushButton, "openJudges").click()
+        await driver.until(lambda: window.judges_settings.dialog and window.judges_settings.dialog.isVisible())
+        dialog = window.judges_settings.dialog
+        assert dialog.current_workspace() == str(root)
+        await driver.until(lambda: dialog.agreement_label.text().startswith("Now: κ"), what="the stored settings")
+        dialog.auto_box.setChecked(True)
+        dialog.kappa.setValue(0.9)
+        dialog.window_spin.setValue(20)
+        for box in dialog.kind_boxes.values():
+            box.setChecked(False)
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+        refused = (dialog.isVisible(), dialog.error_label.text(), dialog.kappa.value())
+        dialog.kind_boxes["edit"].setChecked(True)
+        dialog.grab().save("/tmp/judges_dialog.png")
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+        await driver.until(lambda: not dialog.isVisible(), what="the dialog saved and closed")
+        said = window.statusBar().currentMessage()
+        settings_dialog.reject()
+        stored = await window.repository.read(lambda store: store.judgments.config(str(root)))
+        await driver.close()
+        return refused, said, stored
+
+    (visible, error, kappa), said, stored = qasync_loop.run_until_complete(scenario())
+    assert visible and error.startswith("Tick at least one kind") and kappa == 0.9
+    assert "the critic approves edit on its own while κ ≥ 0.90" in said
+    assert (stored.auto_approve_kappa, stored.auto_approve_window, stored.auto_approve_kinds) == (0.9, 20, ("edit",))
+    assert stored.updated_by == "owner"
