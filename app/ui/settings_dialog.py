@@ -1,6 +1,6 @@
-"""The Settings dialog: API key (kept in the OS keyring only), model, reviewer name, limits, theme, database
-location, the critic (on or off, its model, blind mode where a workspace says nothing) and each workspace's
-judges.
+"""The Settings dialog: API key (kept in the OS keyring only), model, reviewer name, limits, theme, desktop
+notifications, database location, the critic (on or off, its model, blind mode where a workspace says nothing) and
+each workspace's judges.
 
 Opened with ``open()`` (never a blocking ``exec()`` under the async loop); the window applies the result.
 """
