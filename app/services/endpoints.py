@@ -65,6 +65,8 @@ class Endpoints:
     def _http_client(self) -> anthropic.DefaultAsyncHttpxClient:
         """The SDK's default HTTP client over one shared TLS context: building a context loads the CA bundle (~70 ms
         holding the GIL), which per client froze the window while critic calls started (20 in flight: ~1 s)."""
+        import anthropic
+
         with self._lock:
             if self._tls is None:
                 import httpx2
