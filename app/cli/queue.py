@@ -92,6 +92,7 @@ def _queue(args: argparse.Namespace, repository) -> int:
                 "flags": sorted(flags.get(p.id, ())),
                 "claimed_by": p.claimed_by,
                 "auto_approved": False,
+                "decided_by": None,
                 **judges[p.id],
             }
             for p in pending

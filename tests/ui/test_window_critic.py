@@ -62,14 +62,19 @@ def test_a_fix_shows_green_and_in_blind_mode_the_critic_appears_only_after_the_d
         await driver.until(lambda: window.judges.revealed, timeout=30, what="the critic shown after the decision")
         after = (window.judges.revealed, window.statusBar().currentMessage())
         window.grab().save("/tmp/judges_blind_after.png")
+        QTest.keySequence(window, QKeySequence("Ctrl+Shift+S"))
+        await driver.until(lambda: "Human vs critic" in window.team_mode.stats_view.critic_label.text(), what="Stats")
+        agreement = window.team_mode.stats_view.critic_label.text()
+        window.team_mode.stats_view.close()
         await driver.close()
-        return pid, before, after
+        return pid, before, after, agreement
 
-    pid, (tests, critic, rationale), (revealed, status_bar) = qasync_loop.run_until_complete(scenario())
+    pid, (tests, critic, rationale), (revealed, status_bar), agreement = qasync_loop.run_until_complete(scenario())
     assert tests.startswith("Tests: green") and "newly passing 1" in tests
     assert critic == "Critic: shown after you decide" and rationale == ""
     assert revealed.startswith(f"Critic on #{pid}: approve") and "you agreed" in revealed
     assert status_bar == revealed
+    assert "reviewer ada: 1 items, 100.0% agree" in agreement
 
 
 def test_on_a_teams_postgresql_queue_blind_mode_is_on_without_being_asked(
