@@ -1036,6 +1036,9 @@ class QueueView(QWidget):
         if name == "undo":
             self._spawn(self.undo_last())
             return
+        if name in ("order", "why"):
+            self._judges_command(name)
+            return
         selected = self._selected_waiting_items()
         if name in ("approve", "reject") and len(selected) > 1:
             self.open_bulk(name, selected)
@@ -1049,6 +1052,24 @@ class QueueView(QWidget):
             self._act(name)
         else:
             self._spawn(self._load_then_act(item, name))
+
+    def _judges_command(self, name: str) -> None:
+        """``o``: riskiest first, or back to oldest first (as a click on the Risk or Age header); ``w``: why the
+        current item is as risky as it is (the Risk column's hover, for the keyboard)."""
+        if name == "order":
+            by_risk = self.model.spec.sort.column != core_queue.RISK
+            self.table.sortByColumn(COLUMN["risk" if by_risk else "age"], Qt.SortOrder.AscendingOrder)
+            self.show_message("Riskiest first (o: oldest first)." if by_risk else "Oldest first.", kind="info")
+            return
+        item = self.current_item()
+        risk = None if item is None else self.model.risks.get(item.id)
+        if item is not None:
+            why = (
+                "not scored yet"
+                if risk is None
+                else f"Risk {risk.score:.2f}: " + ("; ".join(risk.reasons) or "nothing stands out")
+            )
+            self.show_message(f"#{item.id} · {why}", kind="info")
 
     async def _load_then_act(self, item: QueueItemRecord, name: str) -> None:
         record = await self._record(item.id)

@@ -133,13 +133,22 @@ def test_the_queue_sorts_by_risk_and_says_why_an_item_is_risky_on_hover(qtbot, q
         cell = model.data(model.index(row, COLUMN["risk"]))
         tip = model.data(model.index(row, COLUMN["risk"]), Qt.ItemDataRole.ToolTipRole)
         view.grab().save("/tmp/queue_risk_sorted.png")
+        view.focus_list()
+        QTest.keyClick(view.table, Qt.Key.Key_O)
+        await driver.until(lambda: model.spec.sort.column == "age" and model.rows[0].id == plain.id, what="by age")
+        QTest.keyClick(view.table, Qt.Key.Key_O)
+        await driver.until(lambda: model.spec.sort.column == "risk" and model.rows[0].id == ci.id, what="o: by risk")
+        view._select_row(model.row_of(ci.id))
+        QTest.keyClick(view.table, Qt.Key.Key_W)
+        why = view.message_label.text()
         await driver.close()
-        return by_age, by_risk, cell, tip
+        return by_age, by_risk, cell, tip, why
 
-    by_age, by_risk, cell, tip = qasync_loop.run_until_complete(scenario())
+    by_age, by_risk, cell, tip, why = qasync_loop.run_until_complete(scenario())
     assert by_age == [plain.id, ci.id] and by_risk == [ci.id, plain.id]
     assert float(cell) >= 0.4
     assert tip.startswith(f"Risk {cell}, because of:") and "• a sensitive path (.github/**)" in tip
+    assert why == f"#{ci.id} · Risk {cell}: a sensitive path (.github/**)"
 
 
 def _agreeing_history(repository: Repository, root, count: int = 10) -> None:
