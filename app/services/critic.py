@@ -87,9 +87,9 @@ class Critic:
         await load_sdk()
         try:
             body = await self._request(proposal, model, config.critic_rubric or DEFAULT_RUBRIC)
-            # Built on a worker thread: a new SDK client loads the CA bundle (~70 ms), which on the window's event
-            # loop froze it for as long per call (20 calls in flight: over a second).
-            client = await asyncio.to_thread(self.endpoints.client, session.endpoint)
+            # Cheap on the event loop: Endpoints shares one TLS context among its clients (a fresh one per call loaded
+            # the CA bundle for ~70 ms, and 20 calls in flight froze the window for over a second).
+            client = self.endpoints.client(session.endpoint)
             try:
                 response = await client.messages.create(**body)
             finally:

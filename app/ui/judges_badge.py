@@ -100,12 +100,15 @@ class JudgesBadge(QWidget):
         if proposal_id is None:
             self.hide()
             return
-        text, self.status = verifier_text(judgment)
+        text, status = verifier_text(judgment)
         self.verifier_label.setText(text)
-        # Coloured by the stylesheet (QLabel#verifierBadge[status=...]), so a change of theme recolours it.
-        self.verifier_label.setProperty("status", self.status)
-        self.verifier_label.style().unpolish(self.verifier_label)
-        self.verifier_label.style().polish(self.verifier_label)
+        if status != self.status or self.verifier_label.property("status") is None:
+            # Coloured by the stylesheet (QLabel#verifierBadge[status=...]), so a change of theme recolours it; only
+            # re-polished on a change (~10 ms a polish, and results arrive in bursts).
+            self.verifier_label.setProperty("status", status)
+            self.verifier_label.style().unpolish(self.verifier_label)
+            self.verifier_label.style().polish(self.verifier_label)
+        self.status = status
         verifier = None if judgment is None else judgment.verifier
         details = []
         if verifier is not None:

@@ -6,8 +6,11 @@ calls are in flight and drawn, against the same loop idle. Creates its own offsc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -111,6 +114,38 @@ class _Heartbeat:
         return self.largest * 1000
 
 
+_STANDIN_PROCESS = """
+import sys
+from app.standin.server import StandinServer
+from tests.support.scripted_scenario import ScriptedScenario
+
+with StandinServer(ScriptedScenario([])) as server:
+    print(server.base_url, flush=True)
+    sys.stdin.read()  # until the benchmark closes our stdin
+"""
+
+
+@contextlib.contextmanager
+def _standin_process() -> Iterator[str]:
+    """The stand-in in a process of its own, as the real API is: its 20 request handlers must not compete with the
+    window's thread for this process's interpreter lock (an in-process server would, and measure itself)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _STANDIN_PROCESS],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
+    try:
+        base_url = process.stdout.readline().strip()
+        if not base_url.startswith("http"):
+            raise RuntimeError("the stand-in process did not start")
+        yield base_url
+    finally:
+        process.stdin.close()
+        process.wait(timeout=30)
+
+
 def window_heartbeat() -> Iterator[Figure]:
     """20 critic calls in flight on the window's event loop (qasync), each answer read back and drawn on a judges
     badge as the window does, against the same loop idle for as long: the largest gap of a 5 ms heartbeat."""
@@ -121,7 +156,7 @@ def window_heartbeat() -> Iterator[Figure]:
     app.setQuitOnLastWindowClosed(False)
     with (
         tempfile.TemporaryDirectory(prefix="signoff-bench-critic-ui-") as folder,
-        StandinServer(ScriptedScenario([])) as server,
+        _standin_process() as base_url,
     ):
         root = tiny_pytest_workspace(Path(folder, "ws"))
         database = open_database(str(Path(folder, "critic-ui.db")))
@@ -133,7 +168,7 @@ def window_heartbeat() -> Iterator[Figure]:
                 file_proposal(repository.sync, root, "calc.py", FIXED_HALF + f"# {n}\n", tool_use_id=f"u{n}")
                 for n in range(CONCURRENT_CALLS)
             ]
-            busy_ms, idle_ms, seconds = loop.run_until_complete(_heartbeat_gaps(repository, server, proposals))
+            busy_ms, idle_ms, seconds = loop.run_until_complete(_heartbeat_gaps(repository, base_url, proposals))
         finally:
             loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
@@ -150,7 +185,7 @@ def window_heartbeat() -> Iterator[Figure]:
     yield Figure.at_most(f"critic: {CONCURRENT_CALLS} concurrent calls answered and drawn", seconds, "s", None)
 
 
-async def _heartbeat_gaps(repository, server, proposals) -> tuple[float, float, float]:
+async def _heartbeat_gaps(repository, base_url: str, proposals) -> tuple[float, float, float]:
     # Imported before the heartbeat starts, as a running window has them.
     from app.services.judges import judged
     from app.ui.judges_badge import JudgesBadge
@@ -176,7 +211,7 @@ async def _heartbeat_gaps(repository, server, proposals) -> tuple[float, float, 
 
     # The app's own Endpoints (its clients, its TLS set-up), pointed at the stand-in as ANTHROPIC_BASE_URL does.
     previous = os.environ.get("ANTHROPIC_BASE_URL")
-    os.environ["ANTHROPIC_BASE_URL"] = server.base_url
+    os.environ["ANTHROPIC_BASE_URL"] = base_url
     endpoints = Endpoints(lambda: ApiKey("sk-ant-bench", "this run"))
     try:
         return await _measure(
