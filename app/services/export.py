@@ -22,6 +22,7 @@ from typing import Any
 
 from app.domain import preference as pref
 from app.domain import wording
+from app.domain.judgments import CRITIC_REVIEWER
 from app.services import export_workers
 from app.services.export_batches import BatchRenderer, BatchSpec, KeptCounts, Ledger, RowPlan
 from app.services.export_rows import PAIR_FORMATS
@@ -654,6 +655,13 @@ def dataset_card(report: ExportReport, options: ExportOptions) -> str:
     elif label_total:
         lines += ["", f"Balance: every row is a pair ({label_total} pairs)."]
     lines += ["", "## Reviewers", ""] + _table(report.reviewers, ("reviewer", "rows"))
+    if report.reviewers.get(CRITIC_REVIEWER):
+        lines += [
+            "",
+            f"{report.reviewers[CRITIC_REVIEWER]} rows were approved by the critic model on its own (reviewer "
+            f"`{CRITIC_REVIEWER}`, where the workspace's owner allowed it), not by a person: machine labels, which "
+            "`--reviewer NAME` or the `reviewer` column leaves out.",
+        ]
     if report.multi_reviewed:
         lines += [
             "",

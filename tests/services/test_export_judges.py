@@ -4,6 +4,7 @@ SQLite), its proposals verified by real pytest runs and judged by the critic, ex
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,16 @@ def test_every_format_that_allows_extra_columns_carries_the_judges_signals(judge
         assert {"verifier_status", "verifier_reward", "critic_verdict", "critic_score"} <= set(signals), fmt
         assert signals["verifier_status"] in ("passed", "failed") and signals["critic_verdict"] in ("approve", "reject")
         assert "Verifier results (reward, counts)" in report.card.read_text(), fmt
+
+
+def test_the_card_says_how_many_rows_the_critic_approved_on_its_own(tmp_path):
+    from app.services.export import ExportReport, dataset_card
+
+    report = ExportReport("trl-kto", {"train": tmp_path / "trl-kto.jsonl"}, tmp_path / "README.md", {"train": 3}, 3, 3)
+    report.reviewers = {"ada": 2, "critic": 1}
+
+    card = dataset_card(report, ExportOptions("trl-kto", tmp_path))
+    human_only = dataset_card(replace(report, reviewers={"ada": 2}), ExportOptions("trl-kto", tmp_path))
+
+    assert "1 rows were approved by the critic model on its own (reviewer `critic`" in card
+    assert "approved by the critic model on its own" not in human_only
