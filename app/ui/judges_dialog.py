@@ -42,7 +42,6 @@ from app.store.errors import StoreError
 
 log = logging.getLogger(__name__)
 
-SHORTCUT = "Ctrl+Shift+J"
 _BLIND = (("default", None), ("on", True), ("off", False))
 
 
