@@ -249,4 +249,9 @@ class LiteJudgments:
             "ORDER BY d.id DESC",
             (CRITIC_REVIEWER, _stored(since)),
         ).fetchall()
-        return [(pid, _utc(at), reason) for pid, at, reason in rows]
+        found = []
+        for pid, at, reason in rows:
+            when = _utc(at)
+            if when is not None:  # decided_at is NOT NULL; this only tells the type checker
+                found.append((int(pid), when, reason))
+        return found

@@ -74,7 +74,7 @@ def test_a_fix_shows_green_and_in_blind_mode_the_critic_appears_only_after_the_d
     assert critic == "Critic: shown after you decide" and rationale == ""
     assert revealed.startswith(f"Critic on #{pid}: approve") and "you agreed" in revealed
     assert status_bar == revealed
-    assert "reviewer ada: 1 items, 100.0% agree" in agreement
+    assert "reviewer ada: 1 item, 100.0% agree" in agreement
 
 
 def test_on_a_teams_postgresql_queue_blind_mode_is_on_without_being_asked(
