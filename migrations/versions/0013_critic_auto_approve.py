@@ -2,7 +2,7 @@
 over, the proposal kinds the critic may approve and the highest risk it may approve.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-05
 
 Four nullable columns added in place on judge_settings (no table copy on SQLite): a NULL threshold keeps auto-approval
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0010"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
