@@ -36,6 +36,7 @@ def options_from_args(args: argparse.Namespace) -> Any:
         dedupe=not args.no_dedupe,
         workers=args.workers,
         force=args.force,
+        margin=args.margin,
     )
     validate(options)
     return options

@@ -41,6 +41,20 @@ def add_commands(commands: Any) -> None:
     change.add_argument(
         "--sensitive", action="append", metavar="GLOB", help="paths that raise the risk score (repeatable)"
     )
+    change.add_argument(
+        "--auto-approve-kappa",
+        metavar="K",
+        help="let the critic approve on its own while its Cohen's kappa with the people is at least K ('off': never)",
+    )
+    change.add_argument(
+        "--auto-approve-over", type=int, metavar="N", help="measure that kappa over the last N decisions (50)"
+    )
+    change.add_argument(
+        "--auto-approve-kinds", metavar="KINDS", help="the low-risk kinds it may approve, e.g. 'edit,create'"
+    )
+    change.add_argument(
+        "--auto-approve-max-risk", type=float, metavar="R", help="never above this risk score (0.2; at most 0.5)"
+    )
     change.add_argument("--reviewer", metavar="NAME")
     for sub in (show, change):
         sub.add_argument("--workspace", default=".", metavar="DIR", help="the workspace folder (default: here)")
@@ -128,6 +142,8 @@ def critic_line(result) -> str:
 
 
 def run_judges(args: argparse.Namespace, db_url: str | None) -> int:
+    from app.services.judges import blind as judges_blind
+    from app.services.judges import is_team_database
     from app.services.settings import load_settings
     from app.services.verifier import Effective
 
@@ -135,7 +151,8 @@ def run_judges(args: argparse.Namespace, db_url: str | None) -> int:
     if not root.is_dir():
         raise CliError(f"The workspace folder {root} does not exist or is not a folder.")
     workspace = str(root.resolve())
-    judgments = common.repository(db_url).judgments
+    repository = common.repository(db_url)
+    judgments = repository.judgments
     config = judgments.config(workspace)
     if args.judges_command == "set":
         config = _changed(config, args)
@@ -155,12 +172,31 @@ def run_judges(args: argparse.Namespace, db_url: str | None) -> int:
         + ("" if config.verify_command else " (detected)")
     )
     print(f"Time limit: {effective.timeout_s:g} s · runs on: {effective.on}")
-    blind = settings.critic_blind if config.critic_blind is None else config.critic_blind
+    blind = judges_blind(config, settings, team=is_team_database(repository))
     print(f"Critic: {settings.critic_model if settings.critic_enabled else 'off'} · blind: {'on' if blind else 'off'}")
     print("Rubric: " + ("the workspace's own" if config.critic_rubric else "the default"))
     if config.sensitive_globs is not None:
         print("Sensitive paths: " + ", ".join(config.sensitive_globs))
+    print(auto_approve_line(repository, workspace, config))
     return 0
+
+
+def auto_approve_line(repository, workspace: str, config: JudgeConfig) -> str:
+    """Auto-approval in force, and where the critic's agreement with the people stands against its threshold."""
+    from app.domain.auto_approve import recent_agreement
+
+    if not config.auto_approve_on:
+        return "Critic auto-approval: off"
+    auto = config.as_json()["auto_approve"]
+    pairs = [(h, c) for *_, h, c in repository.judgments.human_and_critic(workspace, last=auto["over_last"])]
+    kappa, items = recent_agreement(pairs, auto["over_last"])
+    shown = "n/a" if kappa is None else f"{kappa:.2f}"
+    active = items >= auto["over_last"] and kappa is not None and kappa >= auto["kappa_at_least"]
+    return (
+        f"Critic auto-approval: {', '.join(auto['kinds'])} at risk ≤ {auto['risk_at_most']:.2f} while kappa ≥ "
+        f"{auto['kappa_at_least']:.2f} over the last {auto['over_last']} decisions; now kappa {shown} over "
+        f"{items} ({'active' if active else 'not active'})"
+    )
 
 
 def _changed(config: JudgeConfig, args: argparse.Namespace) -> JudgeConfig:
@@ -183,11 +219,34 @@ def _changed(config: JudgeConfig, args: argparse.Namespace) -> JudgeConfig:
                 raise CliError(f"Cannot read the rubric {args.rubric_file}: {err}.") from None
     if args.blind is not None:
         changes["critic_blind"] = {"on": True, "off": False, "default": None}[args.blind]
+    if args.auto_approve_kappa is not None:
+        changes["auto_approve_kappa"] = _kappa(args.auto_approve_kappa)
+    if args.auto_approve_over is not None:
+        changes["auto_approve_window"] = args.auto_approve_over
+    if args.auto_approve_kinds is not None:
+        changes["auto_approve_kinds"] = tuple(
+            dict.fromkeys(kind.strip().lower() for kind in args.auto_approve_kinds.split(",") if kind.strip())
+        )
+    if args.auto_approve_max_risk is not None:
+        changes["auto_approve_max_risk"] = args.auto_approve_max_risk
+    if changes.get("auto_approve_kappa") is not None and not changes.get(
+        "auto_approve_kinds", config.auto_approve_kinds
+    ):
+        changes["auto_approve_kinds"] = ("edit", "create")  # the low-risk kinds, unless the owner names others
     if args.sensitive:
         changes["sensitive_globs"] = tuple(
             part.strip() for value in args.sensitive for part in value.split(",") if part.strip()
         )
     return replace(config, **changes)
+
+
+def _kappa(text: str) -> float | None:
+    if text.strip().lower() in ("off", "none", ""):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise CliError(f"--auto-approve-kappa takes a number such as 0.8, or 'off', not {text!r}.") from None
 
 
 def show_json(repository, proposal) -> int:
@@ -269,12 +328,20 @@ def print_judges(repository, proposal) -> None:
 
 
 def attach_judges(manager, repository, endpoints):
-    """Start the verifier and the critic on every proposal a headless run makes; returns the runner to shut down."""
+    """Start the verifier and the critic on every proposal a headless run makes, and let the critic approve where the
+    workspace's owner allowed it (said on stderr); returns the runner to shut down."""
+    import sys
+
+    from app.services.auto_approve import AutoApprover
     from app.services.critic import Critic
     from app.services.judges import JudgeRunner
     from app.services.settings import load_settings
     from app.services.verifier import Verifier
 
-    runner = JudgeRunner(Verifier(repository, load_settings), Critic(repository, endpoints, load_settings))
+    runner = JudgeRunner(
+        Verifier(repository, load_settings),
+        Critic(repository, endpoints, load_settings),
+        AutoApprover(repository, manager.decide, lambda done: print(done.notice, file=sys.stderr, flush=True)),
+    )
     manager.add_listener(runner)
     return runner

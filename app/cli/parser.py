@@ -323,6 +323,12 @@ def _add_export_command(commands) -> None:
     export.add_argument("--no-redact", action="store_true", help="keep secrets found in prompts and completions")
     export.add_argument("--no-dedupe", action="store_true", help="keep rows identical to an earlier one")
     export.add_argument(
+        "--margin",
+        default="strength",
+        metavar="FROM",
+        help="trl-reward's margin: 'strength' (the reviewer's 1-5 rating, the default) or 'verifier' (the reward gap)",
+    )
+    export.add_argument(
         "--workers",
         type=int,
         metavar="N",

@@ -42,7 +42,9 @@ def queue(args: argparse.Namespace, db_url: str | None) -> int:
     lite = _lite_store(db_url) if not args.flag else None
     if lite is not None:
         try:
-            return _queue(args, lite)
+            # The critic's recent auto-approvals are listed from whole proposals, which only the repository reads.
+            if not lite.judgments.critic_decisions(_auto_since()):
+                return _queue(args, lite)
         except sqlite3.Error:
             pass  # the repository says it in its words
         finally:
@@ -70,7 +72,9 @@ def _queue(args: argparse.Namespace, repository) -> int:
 
     judges = judges_fields(repository, pending, flags)
     if args.sort == "risk":
+        # Riskiest first; among equals, the oldest (the order they came in).
         pending.sort(key=lambda p: -judges[p.id]["risk"])
+    auto = _auto_approved(repository)
     if args.json:
         rows = [
             {
@@ -87,6 +91,8 @@ def _queue(args: argparse.Namespace, repository) -> int:
                 "status": p.status,
                 "flags": sorted(flags.get(p.id, ())),
                 "claimed_by": p.claimed_by,
+                "auto_approved": False,
+                "decided_by": None,
                 **judges[p.id],
             }
             for p in pending
@@ -94,8 +100,11 @@ def _queue(args: argparse.Namespace, repository) -> int:
         # orjson: json's indenting encoder is pure Python (about 50 ms for a thousand rows on a fresh process).
         import orjson
 
-        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n")
+        sys.stdout.write(
+            orjson.dumps(rows + [row for row, _ in auto], option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
+        )
         return 0
+    _print_auto_approved(auto)
     if not pending:
         print("Nothing is waiting for a decision.")
         return 0
@@ -120,6 +129,61 @@ def _queue(args: argparse.Namespace, repository) -> int:
             "decide with --adjudication."
         )
     return 0
+
+
+# The critic's own approvals stay listed in the queue this long, marked, so nobody misses one.
+AUTO_APPROVED_SHOWN_S = 600
+
+
+def _auto_since():
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=AUTO_APPROVED_SHOWN_S)
+
+
+def _auto_approved(repository) -> list[tuple[dict, str]]:
+    """The critic's recent auto-approvals as queue rows (``"auto_approved": true``, ``"decided_by": "critic"``), with
+    the line the table prints for each."""
+    decided = repository.judgments.critic_decisions(_auto_since())
+    if not decided:
+        return []
+    from app.cli.judges import judges_fields
+    from app.services import queue as core_queue
+
+    proposals = [repository.proposals.get(pid) for pid, _, _ in decided]
+    judges = judges_fields(repository, proposals)
+    out = []
+    for proposal, (_, decided_at, reason) in zip(proposals, decided, strict=True):
+        row = {
+            "id": proposal.id,
+            "session": proposal.session_id,
+            "workspace": proposal.workspace_root,
+            "task": proposal.task,
+            "kind": proposal.kind,
+            "path": proposal.path,
+            "command": proposal.command,
+            "status": str(proposal.status),
+            "auto_approved": True,
+            "decided_by": "critic",
+            "decided_at": decided_at.isoformat(),
+            "reason": reason,
+            **judges[proposal.id],
+        }
+        state = core_queue.state_text(proposal.status, verdict="approve")
+        out.append((row, f"{proposal.id:>6}  {state:<22} {proposal.kind:<8} {proposal.target}  — {reason or ''}"))
+    return out
+
+
+def _print_auto_approved(auto: list[tuple[dict, str]]) -> None:
+    if not auto:
+        return
+    print(
+        f"Approved by the critic on its own in the last {AUTO_APPROVED_SHOWN_S // 60} minutes "
+        "(`signoff undo ID` takes one back inside its undo window):"
+    )
+    for _, line in auto:
+        print(line)
+    print()
 
 
 def stats(args: argparse.Namespace, db_url: str | None) -> int:

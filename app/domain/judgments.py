@@ -14,6 +14,13 @@ VERIFY_ON_PROPOSAL = "proposal"
 VERIFY_ON_REQUEST = "request"
 VERIFY_ON = (VERIFY_ON_PROPOSAL, VERIFY_ON_REQUEST)
 VERIFIER_STATUSES = ("passed", "failed", "error", "running", "skipped")
+# The reviewer name (and decision channel) of the critic's own decisions: an auto-approval (app.domain.auto_approve).
+CRITIC_REVIEWER = "critic"
+# Auto-approval, where a workspace's owner turns it on: measured over this many recent decisions unless they say.
+DEFAULT_AUTO_APPROVE_WINDOW = 50
+# ... and never for an item whose risk score is above this, unless they say.
+DEFAULT_AUTO_APPROVE_MAX_RISK = 0.2
+AUTO_APPROVE_KINDS = ("edit", "create", "command")
 
 DEFAULT_SENSITIVE_GLOBS = (
     "migrations/**",
@@ -60,6 +67,17 @@ class JudgeConfig:
     critic_blind: bool | None = None
     sensitive_globs: tuple[str, ...] | None = None
     updated_by: str | None = None
+    # Critic auto-approval, off while the threshold is None: the critic may approve the kinds named here when its
+    # Cohen's kappa with the people over the last ``auto_approve_window`` decisions is at least the threshold and
+    # the item's risk is at most ``auto_approve_max_risk``.
+    auto_approve_kappa: float | None = None
+    auto_approve_window: int | None = None
+    auto_approve_kinds: tuple[str, ...] | None = None
+    auto_approve_max_risk: float | None = None
+
+    @property
+    def auto_approve_on(self) -> bool:
+        return self.auto_approve_kappa is not None and bool(self.auto_approve_kinds)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +88,15 @@ class JudgeConfig:
             "critic_blind": self.critic_blind,
             "sensitive_globs": None if self.sensitive_globs is None else list(self.sensitive_globs),
             "updated_by": self.updated_by,
+            "auto_approve": {
+                "kappa_at_least": self.auto_approve_kappa,
+                "over_last": self.auto_approve_window or DEFAULT_AUTO_APPROVE_WINDOW,
+                "kinds": list(self.auto_approve_kinds or ()),
+                "risk_at_most": DEFAULT_AUTO_APPROVE_MAX_RISK
+                if self.auto_approve_max_risk is None
+                else self.auto_approve_max_risk,
+                "on": self.auto_approve_on,
+            },
         }
 
 
@@ -83,6 +110,15 @@ def checked_config(config: JudgeConfig) -> JudgeConfig:
         raise JudgeSettingsError(f"The verifier runs on 'proposal' or 'request', not {config.verify_on!r}.")
     if config.critic_rubric is not None and not config.critic_rubric.strip():
         raise JudgeSettingsError("The critic's rubric is empty; leave it unset for the default.")
+    if config.auto_approve_kappa is not None and not 0 < config.auto_approve_kappa <= 1:
+        raise JudgeSettingsError("The auto-approval threshold is a kappa above 0 and at most 1 (e.g. 0.8).")
+    if config.auto_approve_window is not None and not 10 <= config.auto_approve_window <= 10_000:
+        raise JudgeSettingsError("Auto-approval is measured over 10 to 10,000 recent decisions.")
+    if config.auto_approve_max_risk is not None and not 0 <= config.auto_approve_max_risk <= 0.5:
+        raise JudgeSettingsError("The auto-approval risk limit is between 0 and 0.5 (only low-risk items qualify).")
+    for kind in config.auto_approve_kinds or ():
+        if kind not in AUTO_APPROVE_KINDS:
+            raise JudgeSettingsError(f"Unknown proposal kind {kind!r}; use {', '.join(AUTO_APPROVE_KINDS)}.")
     return config
 
 

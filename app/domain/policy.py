@@ -19,6 +19,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, cast
 
+from app.domain.judgments import CRITIC_REVIEWER
 from app.domain.path_glob import path_glob_regex
 
 if TYPE_CHECKING:
@@ -676,7 +677,8 @@ def suggest_rules(
     times, or that many changes approved under one folder, never rejected, and not already allowed."""
     tally = _DecisionTally()
     for proposal, decision in history:
-        if decision.channel != POLICY_CHANNEL:
+        # Only people's decisions: a policy's own and the critic's auto-approvals would teach the policy itself.
+        if decision.channel not in (POLICY_CHANNEL, CRITIC_REVIEWER):
             tally.count(proposal, approved=decision.verdict == "approve")
     suggestions = _command_suggestions(tally, policy, root, threshold) + _folder_suggestions(tally, policy, threshold)
     suggestions.sort(key=lambda s: -s.count)

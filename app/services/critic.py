@@ -87,6 +87,8 @@ class Critic:
         await load_sdk()
         try:
             body = await self._request(proposal, model, config.critic_rubric or DEFAULT_RUBRIC)
+            # Cheap on the event loop: Endpoints shares one TLS context among its clients (a fresh one per call loaded
+            # the CA bundle for ~70 ms, and 20 calls in flight froze the window for over a second).
             client = self.endpoints.client(session.endpoint)
             try:
                 response = await client.messages.create(**body)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from app.domain.judgments import CRITIC_REVIEWER
 from app.domain.records import DecisionRecord, ProposalRecord
 from app.services import review
 from app.services import undo as undo_
@@ -49,6 +50,11 @@ class Actor:
     def cli(cls, reviewer: str, *, adjudication: bool = False) -> Actor:
         return cls(reviewer, "cli", settles_disputes=adjudication)
 
+    @classmethod
+    def critic(cls) -> Actor:
+        """The critic approving on its own (app.services.auto_approve): reviewer and channel ``critic``."""
+        return cls(CRITIC_REVIEWER, CRITIC_REVIEWER)
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -69,6 +75,10 @@ class Failure:
 
 def decide(repository: Repository, request: DecisionRequest, actor: Actor) -> Outcome:
     """Approve, reject, edit or judge hunk by hunk: validate, then durably record (the runner applies it)."""
+
+    if (actor.reviewer.strip() == CRITIC_REVIEWER) != (actor.channel == CRITIC_REVIEWER):
+        # Only the critic decides as the critic, so agreement figures and undo rights cannot be borrowed by a name.
+        raise ReviewError(f"'{CRITIC_REVIEWER}' is the critic's name; choose another reviewer name.")
 
     def work() -> Outcome:
         proposal = repository.proposals.get(request.proposal_id)

@@ -42,6 +42,7 @@ class Endpoints:
         self._demo_chunk_delay_s = demo_chunk_delay_s
         self._demo_server = None
         self._lock = threading.Lock()
+        self._tls = None
 
     def client(self, endpoint: str) -> anthropic.AsyncAnthropic:
         """An SDK client for ``endpoint`` (imports the SDK here if ``load_sdk`` was not awaited first)."""
@@ -49,14 +50,30 @@ class Endpoints:
 
         if endpoint == DEMO:
             return anthropic.AsyncAnthropic(
-                base_url=self.demo_base_url(), api_key="offline-demo", max_retries=API_MAX_RETRIES
+                base_url=self.demo_base_url(),
+                api_key="offline-demo",
+                max_retries=API_MAX_RETRIES,
+                http_client=self._http_client(),
             )
         key = self._api_key()
         if key is None:
             raise NoApiKeyError(
                 "No Anthropic API key: add one in Settings or set ANTHROPIC_API_KEY (or use the offline demo)."
             )
-        return anthropic.AsyncAnthropic(api_key=key.value, max_retries=API_MAX_RETRIES)
+        return anthropic.AsyncAnthropic(api_key=key.value, max_retries=API_MAX_RETRIES, http_client=self._http_client())
+
+    def _http_client(self) -> anthropic.DefaultAsyncHttpxClient:
+        """The SDK's default HTTP client over one shared TLS context: building a context loads the CA bundle (~70 ms
+        holding the GIL), which per client froze the window while critic calls started (20 in flight: ~1 s)."""
+        import anthropic
+
+        with self._lock:
+            if self._tls is None:
+                import httpx2
+
+                # What the SDK's own client builds each time (certifi, or SSL_CERT_FILE / SSL_CERT_DIR), once.
+                self._tls = httpx2.create_ssl_context()
+            return anthropic.DefaultAsyncHttpxClient(verify=self._tls)
 
     def demo_base_url(self) -> str:
         from app.standin.demo import DEMO_MODELS, DemoScenario

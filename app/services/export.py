@@ -22,6 +22,7 @@ from typing import Any
 
 from app.domain import preference as pref
 from app.domain import wording
+from app.domain.judgments import CRITIC_REVIEWER
 from app.services import export_workers
 from app.services.export_batches import BatchRenderer, BatchSpec, KeptCounts, Ledger, RowPlan
 from app.services.export_rows import PAIR_FORMATS
@@ -49,6 +50,7 @@ __all__ = [
 ]
 
 FORMATS = ("trl-dpo", "trl-kto", "trl-reward", "openai-dpo", "hh-rlhf", "sft", "raw", "trajectory")
+MARGINS = ("strength", "verifier")
 FORMAT_DESCRIPTIONS = {
     "trl-dpo": "TRL conversational preference, explicit prompt: prompt / chosen / rejected + tools (DPOTrainer).",
     "trl-kto": "TRL conversational unpaired preference: prompt / completion / label + tools (KTOTrainer).",
@@ -95,6 +97,8 @@ class ExportOptions:
     workers: int | None = None
     # Replace data files and card that already exist; without it an existing target stops the export before it starts.
     force: bool = False
+    # trl-reward's `margin`: "strength" (the reviewer's 1-5 rating) or "verifier" (the verifier's reward gap).
+    margin: str = "strength"
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,8 @@ def command_line(options: ExportOptions, db: str | None = None) -> str:
         words.append("--no-dedupe")
     if options.workers is not None:
         words += ["--workers", str(options.workers)]
+    if options.margin != "strength":
+        words += ["--margin", options.margin]
     return shlex.join(words)
 
 
@@ -190,6 +196,10 @@ def validate(options: ExportOptions) -> None:
             raise ExportError(f"Unknown source {source!r}; use one of {', '.join(pref.SOURCES)}.")
     if f.min_seconds is not None and f.min_seconds < 0:
         raise ExportError("--min-seconds cannot be negative.")
+    if options.margin not in MARGINS:
+        raise ExportError(f"Unknown margin {options.margin!r}; use one of {', '.join(MARGINS)}.")
+    if options.margin != "strength" and options.format != "trl-reward":
+        raise ExportError("--margin is trl-reward's column; other formats have no margin.")
     if options.workers is not None and options.workers < 1:
         raise ExportError(f"--workers is how many processes render rows: 1 or more, not {options.workers}.")
 
@@ -312,7 +322,7 @@ def export_dataset(
     total: int | None = None
     report = ExportReport(options.format, files, card_path, {name: 0 for name in files}, 0, 0)
     report.command = options.command or command_line(options)
-    spec = BatchSpec(options.format, filters, options.redact, options.split, options.seed)
+    spec = BatchSpec(options.format, filters, options.redact, options.split, options.seed, options.margin)
     ledger = Ledger(list(files), options.dedupe)
     kept = KeptCounts()
     redactions: dict[str, int] = {}
@@ -575,6 +585,17 @@ def _judges_lines(judges: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _margin_note(options: ExportOptions) -> str:
+    if options.margin == "verifier":
+        return (
+            "- trl-reward `margin` (--margin verifier) = the verifier's reward of the chosen proposal minus that of "
+            "the rejected one, floored at 0 (tests passing on the chosen side and failing on the rejected side make a "
+            "wide margin); 0 where either side has no verifier result (edits, hunks and compared alternatives are "
+            "never run by the verifier, so only revision pairs can carry one)."
+        )
+    return "- trl-reward `margin` = (strength - 1) / 4 from the reviewer's 1-5 rating; 0 without one."
+
+
 def dataset_card(report: ExportReport, options: ExportOptions) -> str:
     """The dataset card (README.md of an export folder, <name>.card.md beside a .jsonl file): front matter naming the
     files, then what is in them and how they were made."""
@@ -634,6 +655,13 @@ def dataset_card(report: ExportReport, options: ExportOptions) -> str:
     elif label_total:
         lines += ["", f"Balance: every row is a pair ({label_total} pairs)."]
     lines += ["", "## Reviewers", ""] + _table(report.reviewers, ("reviewer", "rows"))
+    if report.reviewers.get(CRITIC_REVIEWER):
+        lines += [
+            "",
+            f"{report.reviewers[CRITIC_REVIEWER]} rows were approved by the critic model on its own (reviewer "
+            f"`{CRITIC_REVIEWER}`, where the workspace's owner allowed it), not by a person: machine labels, which "
+            "`--reviewer NAME` or the `reviewer` column leaves out.",
+        ]
     if report.multi_reviewed:
         lines += [
             "",
@@ -682,7 +710,7 @@ def dataset_card(report: ExportReport, options: ExportOptions) -> str:
         "those. An answer that proposed no change is its text (and a view call, if it made one). Each alternative's "
         "sampling (temperature, ...) is in the raw export's `decision.compare`.",
         f"- {_EDIT_NOTE}",
-        "- trl-reward `margin` = (strength - 1) / 4 from the reviewer's 1-5 rating; 0 without one.",
+        _margin_note(options),
         "- The text editor tool has no schema in the request (it is an Anthropic-defined tool); `tools` gives its "
         "documented input shape.",
         "- Every row's `id` names its decision (`signoff-d<decision id>-<source>...`); metadata columns give session, "

@@ -38,6 +38,8 @@ class BatchSpec:
     redact: bool
     split: float | None
     seed: int
+    # trl-reward's margin: "strength" or "verifier" (app.services.export_rows.margin / verifier_margin).
+    margin: str = "strength"
 
 
 @dataclass
@@ -267,7 +269,12 @@ class BatchRenderer:
             loaded[at] = None  # type: ignore[call-overload]  # let each transcript go once rendered
             # An external agent's session brings its own transcript (or its tool calls) as the prompt context.
             rendered = session_rows(
-                with_external_messages(data), spec.format, self.sources, self.redactor, self.tools_cache
+                with_external_messages(data),
+                spec.format,
+                self.sources,
+                self.redactor,
+                self.tools_cache,
+                margin=spec.margin,
             )
             split = (
                 "test"

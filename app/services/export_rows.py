@@ -322,7 +322,21 @@ def margin(strength: int | None) -> float:
     return 0.0 if strength is None else (strength - 1) / 4
 
 
-def _pair_rows(view: SessionView, examples: pref.SessionExamples, fmt: str, sources: set[str] | None) -> list[Row]:
+def verifier_margin(view: SessionView, pair: pref.PreferencePair) -> float:
+    """The verifier's reward of the chosen proposal minus the rejected one's, floored at 0; 0 unless both sides are
+    proposals the verifier ran on (a revision pair: the rejected step and the approved revision)."""
+    if pair.source != pref.SOURCE_REVISION or pair.related is None:
+        return 0.0
+    rejected = view.judges_columns(pair.step.proposal_id)["verifier_reward"]
+    chosen = view.judges_columns(pair.related.proposal_id)["verifier_reward"]
+    if rejected is None or chosen is None:
+        return 0.0
+    return round(max(0.0, float(chosen) - float(rejected)), 4)
+
+
+def _pair_rows(
+    view: SessionView, examples: pref.SessionExamples, fmt: str, sources: set[str] | None, margin_from: str = "strength"
+) -> list[Row]:
     rows: list[Row] = []
     redo: dict[int, pref.Completion] = {}
     for pair in examples.pairs:
@@ -353,7 +367,7 @@ def _pair_rows(view: SessionView, examples: pref.SessionExamples, fmt: str, sour
             chosen_message = dumps(pref.completion_message(chosen, "trl"))
             rejected_message = dumps(pref.completion_message(rejected, "trl"))
             head = prompt[:-1] + (b"," if len(prompt) > 2 else b"")
-            pair_margin = margin(pair.strength)
+            pair_margin = verifier_margin(view, pair) if margin_from == "verifier" else margin(pair.strength)
             body = (
                 b'"chosen":',
                 head,
@@ -682,7 +696,13 @@ def _agreement(steps: list[pref.DecidedStep]) -> tuple[int, int]:
 
 
 def session_rows(
-    data: SessionData, fmt: str, sources: set[str] | None, redactor: Redactor | None, tools_cache: ToolsCache
+    data: SessionData,
+    fmt: str,
+    sources: set[str] | None,
+    redactor: Redactor | None,
+    tools_cache: ToolsCache,
+    *,
+    margin: str = "strength",
 ) -> SessionRows:
     """Every row one session yields in ``fmt`` (only rows from ``sources`` when given)."""
     view = SessionView(data, redactor, tools_cache)
@@ -693,7 +713,7 @@ def session_rows(
         settled = changeset_export.expand(settled, data.changeset_files)
     examples = pref.session_examples(view.messages, settled, data.alternatives)
     if fmt in PAIR_FORMATS:
-        rows = _pair_rows(view, examples, fmt, sources)
+        rows = _pair_rows(view, examples, fmt, sources, margin)
     elif fmt == "raw":
         rows = _raw_rows(view, examples, sources)
     elif fmt == "trajectory":

@@ -43,8 +43,17 @@ class Judged:
         }
 
 
-def blind(config: JudgeConfig, settings: Settings) -> bool:
-    return settings.critic_blind if config.critic_blind is None else config.critic_blind
+def is_team_database(repository) -> bool:
+    """A shared PostgreSQL queue: several people review there."""
+    return getattr(getattr(repository, "database", None), "dialect", "") == "postgresql"
+
+
+def blind(config: JudgeConfig, settings: Settings, *, team: bool = False) -> bool:
+    """Blind mode in force: the workspace's own choice, else on for a team's shared queue (so each person's label
+    stays independent of the critic), else the person's Settings."""
+    if config.critic_blind is not None:
+        return config.critic_blind
+    return True if team else settings.critic_blind
 
 
 def judged(
@@ -52,11 +61,15 @@ def judged(
     proposals: Iterable[Any],
     flags: dict[int, Iterable[str]] | None = None,
     settings: Settings | None = None,
+    *,
+    reveal: bool = False,
 ) -> dict[int, Judged]:
     """Judges' results for proposal records (anything with id, kind, path, command, status, workspace_root and line
-    counts), read with one query per judge; call on the database thread."""
+    counts), read with one query per judge; call on the database thread. ``reveal``: ignore blind mode (for the
+    machine's own use, never for what a person is shown)."""
     proposals = list(proposals)
     settings = settings or Settings()
+    team = is_team_database(repository)
     ids = [proposal.id for proposal in proposals]
     verifiers = repository.judgments.verifier_results(ids)
     critics = repository.judgments.critic_results(ids)
@@ -68,7 +81,9 @@ def judged(
             configs[root] = repository.judgments.config(root)
         config = configs[root]
         critic = critics.get(proposal.id)
-        hidden = critic is not None and blind(config, settings) and proposal.status in UNDECIDED
+        hidden = (
+            not reveal and critic is not None and blind(config, settings, team=team) and proposal.status in UNDECIDED
+        )
         risk = risk_of(
             kind=proposal.kind,
             path=proposal.path,
@@ -121,9 +136,11 @@ def critic_agreement(rows: Iterable[tuple[int, str, str, str, str]]) -> list[Cri
 class JudgeRunner:
     """Starts the judges when a proposal starts waiting (a SessionManager listener); never waits on them."""
 
-    def __init__(self, verifier=None, critic=None) -> None:
+    def __init__(self, verifier=None, critic=None, auto_approver=None) -> None:
         self.verifier = verifier
         self.critic = critic
+        # app.services.auto_approve.AutoApprover: asked after each verdict whether the critic may approve on its own.
+        self.auto_approver = auto_approver
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def __call__(self, event: SessionEvent) -> None:
@@ -143,8 +160,15 @@ class JudgeRunner:
         try:
             if self.verifier is not None:
                 verifier_task = await self.verifier.on_proposal(proposal)
+            critic_task = None
             if self.critic is not None:
-                await self.critic.on_proposal(proposal, verifier_task)
+                critic_task = await self.critic.on_proposal(proposal, verifier_task)
+            if critic_task is not None and self.auto_approver is not None:
+                result = await critic_task
+                if result.status == "done" and result.verdict == "approve":
+                    await self.auto_approver.consider(proposal.id)
+        except asyncio.CancelledError:
+            raise
         except Exception:
             log.exception("a judge could not start on proposal %s", proposal.id)
 

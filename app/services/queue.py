@@ -8,7 +8,7 @@ import datetime as dt
 import hashlib
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,10 @@ OUTSIDE_POLICY = "outside-policy"
 FLAG_NAMES = (HIDDEN, CONFLICT, OUTSIDE_POLICY)
 FLAG_LABELS = {HIDDEN: "hidden chars", CONFLICT: "conflict", OUTSIDE_POLICY: "outside policy"}
 
-SORT_COLUMNS = ("age", "workspace", "session", "kind", "target", "lines")
+# "risk" is computed here, not in SQL (app.services.judges): riskiest first, over at most RISK_SORT_LIMIT rows.
+RISK = "risk"
+SORT_COLUMNS = ("age", "workspace", "session", "kind", "target", "lines", RISK)
+RISK_SORT_LIMIT = 5000
 KINDS = ("edit", "create", "command")
 
 
@@ -266,6 +269,8 @@ def fetch_page(
 
     With a ``reviewer`` it also lists the second reviews and adjudications that person may do (team mode).
     """
+    if spec.sort.column == RISK:
+        return _risk_page(repository, spec, after=after, limit=limit, flag_cache=flag_cache, reviewer=reviewer)
     args = spec.filter.query_args()
     if reviewer:
         args["reviewer"] = reviewer
@@ -296,6 +301,45 @@ def fetch_page(
             return QueuePage(kept, flags, None)
         if len(kept) >= limit or scanned >= FLAG_SCAN_LIMIT:
             return QueuePage(kept, flags, position)
+
+
+def _risk_page(
+    repository: Repository,
+    spec: QueueSpec,
+    *,
+    after: tuple[Any, int] | None,
+    limit: int,
+    flag_cache: FlagCache,
+    reviewer: str | None,
+) -> QueuePage:
+    """The queue sorted by risk, riskiest first (``descending``: safest first): the waiting rows (oldest
+    RISK_SORT_LIMIT) are scored, sorted, and paged here, with minus the score as each row's sort key."""
+    from app.services.judges import judged
+    from app.services.settings import load_settings
+
+    by_age = QueueSpec(spec.filter, QueueSort("age"))
+    items: list[QueueItemRecord] = []
+    flags: dict[int, frozenset[str]] = {}
+    position = None
+    while len(items) < RISK_SORT_LIMIT:
+        page = fetch_page(repository, by_age, after=position, limit=1000, flag_cache=flag_cache, reviewer=reviewer)
+        items += page.items
+        flags.update(page.flags)
+        if page.next_after is None:
+            break
+        position = page.next_after
+    scores = judged(repository, items, flags, load_settings())
+    keyed = [replace(item, sort_key=-scores[item.id].risk.score) for item in items]
+    keyed.sort(key=lambda item: (item.sort_key, item.id), reverse=spec.sort.descending)
+    if after is not None:
+        keyed = [
+            item
+            for item in keyed
+            if ((item.sort_key, item.id) < after if spec.sort.descending else (item.sort_key, item.id) > after)
+        ]
+    chosen = keyed[:limit]
+    next_after = (chosen[-1].sort_key, chosen[-1].id) if len(keyed) > limit else None
+    return QueuePage(chosen, {item.id: flags.get(item.id, frozenset()) for item in chosen}, next_after)
 
 
 # -- what the reviewer reads -------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
-from app.domain.judgments import CriticResult, JudgeConfig, VerifierResult, checked_config
+from app.domain.judgments import CRITIC_REVIEWER, CriticResult, JudgeConfig, VerifierResult, checked_config
 from app.domain.records import as_utc
 from app.domain.test_reports import TestReport
 from app.store.audit import live_decisions
@@ -117,6 +117,10 @@ class Judgments(StoreBase):
                 critic_blind=row.critic_blind,
                 sensitive_globs=None if row.sensitive_globs is None else tuple(row.sensitive_globs),
                 updated_by=row.updated_by,
+                auto_approve_kappa=row.auto_approve_kappa,
+                auto_approve_window=row.auto_approve_window,
+                auto_approve_kinds=None if row.auto_approve_kinds is None else tuple(row.auto_approve_kinds),
+                auto_approve_max_risk=row.auto_approve_max_risk,
             )
 
     def set_config(self, workspace_root: str, config: JudgeConfig) -> JudgeConfig:
@@ -135,6 +139,10 @@ class Judgments(StoreBase):
             row.critic_blind = config.critic_blind
             row.sensitive_globs = None if config.sensitive_globs is None else list(config.sensitive_globs)
             row.updated_by = config.updated_by
+            row.auto_approve_kappa = config.auto_approve_kappa
+            row.auto_approve_window = config.auto_approve_window
+            row.auto_approve_kinds = None if config.auto_approve_kinds is None else list(config.auto_approve_kinds)
+            row.auto_approve_max_risk = config.auto_approve_max_risk
             row.updated_at = utcnow()
         return config
 
@@ -258,9 +266,12 @@ class Judgments(StoreBase):
             rows = _latest_per_proposal(orm, CriticVerdict, list(proposal_ids))
             return {row.proposal_id: _critic_result(row) for row in rows}
 
-    def human_and_critic(self, workspace_root: str | None = None) -> list[tuple[int, str, str, str, str | None]]:
+    def human_and_critic(
+        self, workspace_root: str | None = None, *, last: int | None = None
+    ) -> list[tuple[int, str, str, str, str | None]]:
         """(proposal id, workspace, reviewer, human verdict, critic verdict) for every live human decision on a
-        proposal the critic judged. An edit counts as not approving the proposal as it was: 'reject'."""
+        proposal the critic judged (``last``: only the newest so many), oldest first. An edit counts as not approving
+        the proposal as it was: 'reject'. The critic's own decisions are never among them."""
         newest = (
             select(func.max(CriticVerdict.id)).where(CriticVerdict.status == "done").group_by(CriticVerdict.proposal_id)
         )
@@ -270,13 +281,27 @@ class Judgments(StoreBase):
             .join(CriticVerdict, CriticVerdict.proposal_id == Proposal.id)
             .join(Proposal.session)
             .join(Workspace)
-            .where(CriticVerdict.id.in_(newest), live_decisions(), Decision.reviewer != "critic")
-            .order_by(Decision.id)
+            .where(CriticVerdict.id.in_(newest), live_decisions(), Decision.reviewer != CRITIC_REVIEWER)
+            .order_by(Decision.id.desc())
         )
         if workspace_root is not None:
             query = query.where(Workspace.root_path == workspace_root)
+        if last is not None:
+            query = query.limit(last)
         with self._orm() as orm:
-            return [
-                (pid, root, reviewer, "approve" if human == "approve" else "reject", critic)
-                for pid, root, reviewer, human, critic in orm.execute(query).all()
-            ]
+            rows = orm.execute(query).all()
+        return [
+            (pid, root, reviewer, "approve" if human == "approve" else "reject", critic)
+            for pid, root, reviewer, human, critic in reversed(rows)
+        ]
+
+    def critic_decisions(self, since: dt.datetime) -> list[tuple[int, dt.datetime, str | None]]:
+        """(proposal id, when, reason) of the critic's own standing decisions (auto-approvals) since ``since``,
+        newest first."""
+        query = (
+            select(Decision.proposal_id, Decision.decided_at, Decision.reason)
+            .where(Decision.reviewer == CRITIC_REVIEWER, Decision.decided_at >= since, live_decisions())
+            .order_by(Decision.id.desc())
+        )
+        with self._orm() as orm:
+            return [(pid, as_utc(at), reason) for pid, at, reason in orm.execute(query).all()]

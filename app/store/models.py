@@ -375,6 +375,11 @@ class JudgeSettings(Base):
     sensitive_globs: Mapped[list[str] | None] = mapped_column(NullableJSON)
     updated_by: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+    # Critic auto-approval (app.domain.auto_approve): off while the kappa threshold is NULL.
+    auto_approve_kappa: Mapped[float | None] = mapped_column(Float)
+    auto_approve_window: Mapped[int | None] = mapped_column(Integer)
+    auto_approve_kinds: Mapped[list[str] | None] = mapped_column(NullableJSON)
+    auto_approve_max_risk: Mapped[float | None] = mapped_column(Float)
 
 
 class VerifierBaseline(Base):

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.domain.judgments import CRITIC_REVIEWER
 from app.domain.lifecycle import STILL_UNDECIDED, ProposalStatus
 from app.domain.records import DecisionRecord, ProposalRecord, as_utc
 from app.store.audit import UNDO_VERDICT, live_decisions, seal_decision
@@ -211,7 +212,8 @@ class Proposals(StoreBase):
             )
             if decision is None or status == PENDING:
                 raise UndoRefusedError(f"Proposal {proposal_id} is not decided; there is nothing to undo.")
-            if decision.reviewer != reviewer:
+            # The critic's own decisions (auto-approvals) are anyone's to take back.
+            if decision.reviewer not in (reviewer, CRITIC_REVIEWER):
                 # Reviews stay blind: say whose it is only once the proposal is decided.
                 who = decision.reviewer if status not in STILL_UNDECIDED else "another reviewer"
                 raise UndoRefusedError(f"Proposal {proposal_id} was last decided by {who}; only they can undo it.")

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from app.domain.judgments import CriticResult, JudgeConfig, VerifierResult
+from app.domain.judgments import CRITIC_REVIEWER, CriticResult, JudgeConfig, VerifierResult
 from app.domain.lifecycle import ProposalStatus
 from app.domain.records import QueueItemRecord, QueueTextRecord
 
@@ -239,3 +239,19 @@ class LiteJudgments:
             sensitive_globs=None if globs is None else tuple(globs),
             updated_by=row[6],
         )
+
+    def critic_decisions(self, since: dt.datetime) -> list[tuple[int, dt.datetime, str | None]]:
+        """The critic's standing decisions (auto-approvals) since ``since``, newest first, as
+        ``store.judgments.critic_decisions`` gives them."""
+        rows = self._connection.execute(
+            "SELECT d.proposal_id, d.decided_at, d.reason FROM decisions d WHERE d.reviewer = ? AND d.decided_at >= ? "
+            "AND d.revokes_id IS NULL AND d.id NOT IN (SELECT revokes_id FROM decisions WHERE revokes_id IS NOT NULL) "
+            "ORDER BY d.id DESC",
+            (CRITIC_REVIEWER, _stored(since)),
+        ).fetchall()
+        found = []
+        for pid, at, reason in rows:
+            when = _utc(at)
+            if when is not None:  # decided_at is NOT NULL; this only tells the type checker
+                found.append((int(pid), when, reason))
+        return found

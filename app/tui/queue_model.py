@@ -139,5 +139,20 @@ class QueueModel:
         state = core_queue.state_text(item.status, claimed_by=item.claimed_by)
         return (str(item.id), state, item.kind, counts, marks, item.target)
 
+    def toggle_risk_order(self) -> bool:
+        """Riskiest first, or back to oldest first; True when the queue is now in risk order."""
+        by_risk = self.spec.sort.column != core_queue.RISK
+        self.spec = replace(self.spec, sort=core_queue.QueueSort(core_queue.RISK if by_risk else "age"))
+        self.reload(len(self.items))
+        return by_risk
+
+    def why_risky(self, item: QueueItemRecord, settings) -> str:
+        """The risk score of one row and what raised it, in one line (the window's hover, for a terminal)."""
+        from app.services.judges import judged
+
+        risk = judged(self.repository, [item], self.flags, settings)[item.id].risk
+        reasons = "; ".join(risk.reasons) or "nothing stands out"
+        return f"#{item.id} risk {risk.score:.2f}: {reasons}."
+
     def stats_line(self, now: dt.datetime) -> str:
         return core_queue.stats_text(core_queue.queue_stats(self.repository, now, reviewer=self.reviewer))

@@ -1,5 +1,6 @@
 """The terminal queue: what waits, one row each (id, state, kind, +/-, flags, path or command), j/k to move, Enter to
-read it, a/r/e/u to decide from the list, / to filter. Asks the app (app.tui.app) for every decision.
+read it, a/r/e/u to decide from the list, / to filter, o for riskiest first and w for why a row is risky. Asks the
+app (app.tui.app) for every decision.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class QueueScreen(Screen):
         Binding("e", "edit", "edit"),
         Binding("u", "undo", "undo"),
         Binding("slash,f", "filter", "filter"),
+        # Not in the footer (it is full at 80 columns); listed in the help line of the status bar instead.
+        Binding("w", "why", "why risky", show=False),
+        Binding("o", "order", "risk order", show=False),
         Binding("q", "app.quit", "quit"),
     ]
 
@@ -144,6 +148,26 @@ class QueueScreen(Screen):
 
     def action_undo(self) -> None:
         self.app.undo()
+
+    def action_why(self) -> None:
+        proposal_id = self.selected_id()
+        item = next((item for item in self.app.model.items if item.id == proposal_id), None)
+        if item is None:
+            self.say("Nothing is waiting.")
+            return
+        try:
+            self.say(self.app.model.why_risky(item, self.app.settings))
+        except StoreError as err:
+            self.say(str(err))
+
+    def action_order(self) -> None:
+        try:
+            by_risk = self.app.model.toggle_risk_order()
+        except StoreError as err:
+            self.say(str(err))
+            return
+        self.refresh_rows(keep_index=0)
+        self.say("Riskiest first (o: oldest first; w: why)." if by_risk else "Oldest first (o: riskiest first).")
 
     def _with_selected(self, act) -> None:
         proposal_id = self.selected_id()

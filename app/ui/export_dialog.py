@@ -181,6 +181,8 @@ class ExportDialog(QDialog):
         self.redact_box.setChecked(True)
         self.dedupe_box = QCheckBox("Drop rows identical to an earlier one")
         self.dedupe_box.setChecked(True)
+        self.verifier_margin_box = QCheckBox("Margin from the verifier's reward gap (trl-reward), not the strength")
+        self.verifier_margin_box.setObjectName("verifierMargin")
         output = QGroupBox("Output")
         output_form = QFormLayout(output)
         split_row = QHBoxLayout()
@@ -190,6 +192,7 @@ class ExportDialog(QDialog):
         output_form.addRow("Split", split_row)
         output_form.addRow("", self.redact_box)
         output_form.addRow("", self.dedupe_box)
+        output_form.addRow("", self.verifier_margin_box)
         return output
 
     def _build_status(self) -> None:
@@ -237,7 +240,13 @@ class ExportDialog(QDialog):
             self.model_edit,
         ):
             edit.textChanged.connect(self._update_command)
-        for box in (*self.verdict_boxes.values(), *self.source_boxes.values(), self.redact_box, self.dedupe_box):
+        for box in (
+            *self.verdict_boxes.values(),
+            *self.source_boxes.values(),
+            self.redact_box,
+            self.dedupe_box,
+            self.verifier_margin_box,
+        ):
             box.toggled.connect(self._update_command)
         for spin in (self.min_seconds, self.split_spin, self.seed_spin):
             spin.valueChanged.connect(self._update_command)
@@ -251,6 +260,7 @@ class ExportDialog(QDialog):
     def _format_changed(self, _index: int = 0) -> None:
         name = self.format_combo.currentData()
         self.format_help.setText(FORMAT_DESCRIPTIONS[name])
+        self.verifier_margin_box.setEnabled(name == "trl-reward")
         # Keep a default path in step with the format; a path the reviewer typed stays as typed.
         out = Path(self.out_edit.text())
         if out.name == self._last_format:
@@ -291,6 +301,9 @@ class ExportDialog(QDialog):
             seed=self.seed_spin.value(),
             redact=self.redact_box.isChecked(),
             dedupe=self.dedupe_box.isChecked(),
+            margin="verifier"
+            if self.verifier_margin_box.isChecked() and self.format_combo.currentData() == "trl-reward"
+            else "strength",
         )
         validate(options)
         return options

@@ -44,6 +44,7 @@ from app.store.async_repository import AsyncRepository
 from app.store.errors import StoreError, UnknownItemError
 from app.ui.background import run_in_thread
 from app.ui.composer import Composer
+from app.ui.judges_dialog import JudgesSettingsController
 from app.ui.menus import WindowMenus
 from app.ui.operations import run_op
 from app.ui.pending_book import PendingBook
@@ -204,6 +205,7 @@ class MainWindow(QMainWindow):
         # The controllers first: menu entries run their methods.
         self.team_mode = TeamModeController(self)
         self.policies = PolicyController(self)
+        self.judges_settings = JudgesSettingsController(self)
         self.review_rules = ReviewRulesController(self)
         self.menus = WindowMenus(self)
         # The tree's commands live in the menus' table (window_commands); the tree panel triggers the same actions.
@@ -738,6 +740,8 @@ class MainWindow(QMainWindow):
     @asyncSlot(object)
     async def decide(self, request: review.DecisionRequest) -> None:
         decided = await self._store_decision(request.proposal_id, self.manager.decide(request, self.actor()))
+        if decided is not None:
+            self.judges.after_decision(request.proposal_id, request.verdict)
         if decided is not None and request.verdict == "approve":
             self.policies.after_decision(decided)
 
@@ -826,6 +830,7 @@ class MainWindow(QMainWindow):
             self.settings, key_status=status, model_ids=getattr(self, "model_ids", []), parent=self
         )
         self.settings_dialog.accepted.connect(self._settings_accepted)
+        self.settings_dialog.judges_requested.connect(self.judges_settings.open_dialog)
         self.settings_dialog.open()
 
     @asyncSlot()

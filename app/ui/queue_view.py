@@ -42,12 +42,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.judgments import CRITIC_REVIEWER
 from app.domain.lifecycle import ProposalStatus
 from app.domain.records import DecisionRecord, ProposalRecord, QueueItemRecord, QueueStatsRecord
+from app.domain.risk import Risk
 from app.services import compare, decisions, review
 from app.services import queue as core_queue
+from app.services.judges import judged
 from app.services.queue import FLAG_LABELS, FlagCache, QueueFilter, QueueSort, QueueSpec
 from app.services.sessions import SessionManager
+from app.services.settings import Settings
 from app.store.async_repository import AsyncRepository
 from app.store.errors import StoreError, UnknownItemError
 from app.store.models import Proposal, utcnow
@@ -90,13 +94,17 @@ COLUMNS = (
     ("lines", "+/−"),
     ("flags", "Flags"),
     ("tests", "Tests"),
+    ("risk", "Risk"),
     ("claimed", "Taken by"),
 )
 COLUMN = {name: number for number, (name, _) in enumerate(COLUMNS)}
 _STATE_COLUMN = COLUMN["state"]
 _AGE_COLUMN = COLUMN["age"]
 _TESTS_COLUMN = COLUMN["tests"]
-_LIVE_COLUMNS = frozenset({_STATE_COLUMN, _AGE_COLUMN, _TESTS_COLUMN})
+_RISK_COLUMN = COLUMN["risk"]
+_LIVE_COLUMNS = frozenset({_STATE_COLUMN, _AGE_COLUMN, _TESTS_COLUMN, _RISK_COLUMN})
+# A risk score at or above this is drawn as a flag.
+HIGH_RISK = 0.4
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _FOREGROUND = Qt.ItemDataRole.ForegroundRole
 _ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
@@ -115,6 +123,8 @@ class LocalState:
     verdict: str | None = None
     decided_at: dt.datetime | None = None
     final_since: float | None = None
+    # Who decided, when not the person at this window: "critic" for an auto-approval (shown as a marker).
+    by: str | None = None
 
 
 def adjudication_text(proposal_id: int, verdicts: list[EarlierVerdict]) -> str:
@@ -128,11 +138,19 @@ def adjudication_text(proposal_id: int, verdicts: list[EarlierVerdict]) -> str:
     return f"#{proposal_id} is disputed — {said}. Your decision settles it."
 
 
-def _page_and_tests(repository, spec, after, limit, flag_cache, reviewer):
-    """A queue page and the verifier's latest status of its rows (the Tests column), read together."""
+def _page_and_judges(repository, spec, after, limit, flag_cache, reviewer, settings):
+    """A queue page with its rows' judges (the Tests and Risk columns, blind mode kept), read together."""
     page = core_queue.fetch_page(repository, spec, after=after, limit=limit, flag_cache=flag_cache, reviewer=reviewer)
-    results = repository.judgments.verifier_results([item.id for item in page.items])
-    return page, {proposal_id: result.status for proposal_id, result in results.items()}
+    return page, judged(repository, page.items, page.flags, settings)
+
+
+def risk_tooltip(risk: Risk | None) -> str | None:
+    """Why an item is as risky as it is: each contributing factor on a line, strongest first."""
+    if risk is None:
+        return None
+    if not risk.reasons:
+        return f"Risk {risk.score:.2f}: nothing stands out."
+    return f"Risk {risk.score:.2f}, because of:\n" + "\n".join(f"• {reason}" for reason in risk.reasons)
 
 
 def _order_key(item: QueueItemRecord) -> tuple:
@@ -166,9 +184,13 @@ class QueueModel(QAbstractTableModel):
         self._generation = 0
         self._tasks: set[asyncio.Task] = set()
         self.show_claims = False
-        # The verifier's latest status per proposal id (issue 13), read with each page: the Tests column.
+        # The verifier's latest status per proposal id (issue 13), read with each page: the Tests column; and the
+        # risk score with its reasons: the Risk column, its tooltip and the sort by risk.
         self.tests: dict[int, str] = {}
         self._brushes: tuple[QBrush, QBrush] | None = None
+        self.risks: dict[int, Risk] = {}
+        # The person's settings (blind mode hides the critic from the risk score too).
+        self.settings: Callable[[], Settings] = Settings
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -202,22 +224,13 @@ class QueueModel(QAbstractTableModel):
             return cached[2][column]
         name = COLUMNS[column][0]
         if role == _FOREGROUND:
-            muted, flag = self._foregrounds()
-            if name == "flags" or (name == "tests" and self.tests.get(item.id) == "failed"):
-                return flag
-            return None if item.id not in self.local else muted
+            return self._foreground(item, name)
         if role == _ALIGNMENT:
-            return _RIGHT if name in ("age", "lines") else None
+            return _RIGHT if name in ("age", "lines", "risk") else None
         if role == _FONT:
             return self._bold if name == "flags" else None
         if role == _TOOLTIP:
-            if name == "target":
-                return item.target[:2000]
-            if name in ("session", "workspace"):
-                return f"#{item.session_id} {item.task[:500]}\n{item.workspace_root}"
-            if name == "flags":
-                return ", ".join(FLAG_LABELS[f] for f in sorted(self.flag_cache.get(item.id))) or None
-            return None
+            return self._tooltip(item, name)
         if role == _USER:
             return item.id
         return None
@@ -232,12 +245,36 @@ class QueueModel(QAbstractTableModel):
     def palette_changed(self) -> None:
         self._brushes = None
 
+    def _foreground(self, item: QueueItemRecord, name: str) -> QBrush | None:
+        muted, flag = self._foregrounds()
+        if name == "flags" or (name == "tests" and self.tests.get(item.id) == "failed"):
+            return flag
+        if name == "risk" and item.id in self.risks and self.risks[item.id].score >= HIGH_RISK:
+            return flag
+        return None if item.id not in self.local else muted
+
+    def _tooltip(self, item: QueueItemRecord, name: str) -> str | None:
+        if name == "target":
+            return item.target[:2000]
+        if name in ("session", "workspace"):
+            return f"#{item.session_id} {item.task[:500]}\n{item.workspace_root}"
+        if name == "flags":
+            return ", ".join(FLAG_LABELS[f] for f in sorted(self.flag_cache.get(item.id))) or None
+        if name == "risk":
+            return risk_tooltip(self.risks.get(item.id))
+        if name == "state" and self.local.get(item.id, LocalState("")).by == CRITIC_REVIEWER:
+            return "The critic approved this on its own (the workspace's owner allows it); u takes it back."
+        return None
+
     def _live_text(self, item: QueueItemRecord, column: int) -> str:
         """Texts that change without the row changing (local state, the clock, the verifier): never cached."""
         if column == _STATE_COLUMN:
             return self.state_text(item)
         if column == _AGE_COLUMN:
             return core_queue.age_text(item.created_at, self.now)
+        if column == _RISK_COLUMN:
+            risk = self.risks.get(item.id)
+            return "" if risk is None else f"{risk.score:.2f}"
         return self.tests.get(item.id, "")
 
     def _text(self, item: QueueItemRecord, column: str) -> str:
@@ -269,13 +306,15 @@ class QueueModel(QAbstractTableModel):
             return "undoing…"
         if state.status in LOCAL_REVIEW_WORDS:
             return LOCAL_REVIEW_WORDS[state.status]
-        return core_queue.state_text(
+        text = core_queue.state_text(
             state.status,
             verdict=state.verdict,
             decided_at=state.decided_at,
             now=self.now,
             undo_window_s=self.undo_window_s,
         )
+        # The marker of a decision the critic made on its own: never silent, never mistaken for a person's.
+        return text.replace("approved", "approved by the critic", 1) if state.by == CRITIC_REVIEWER else text
 
     def canFetchMore(self, parent: QModelIndex = QModelIndex()) -> bool:  # noqa: N802
         return not parent.isValid() and not self._exhausted and not self._fetching
@@ -308,10 +347,19 @@ class QueueModel(QAbstractTableModel):
         # Read on a thread of its own, like the figures (SQLite's WAL lets readers run beside the writer): a reload
         # of the list every few seconds took up to 100 ms of the database thread, and a decision pressed meanwhile
         # queued behind it — the keystroke's slowest 1%.
-        page, tests = await self.repository.read_beside(
-            _page_and_tests, self.spec, after, limit, self.flag_cache, self.reviewer().strip() or None
+        page, judges = await self.repository.read_beside(
+            _page_and_judges,
+            self.spec,
+            after,
+            limit,
+            self.flag_cache,
+            self.reviewer().strip() or None,
+            self.settings(),
         )
-        self.tests.update(tests)
+        for proposal_id, judgment in judges.items():
+            if judgment.verifier is not None:
+                self.tests[proposal_id] = judgment.verifier.status
+            self.risks[proposal_id] = judgment.risk
         return page
 
     async def _fetch_more(self, generation: int, after) -> None:
@@ -659,6 +707,7 @@ class QueueView(QWidget):
             "lines": 80,
             "flags": 110,
             "tests": 70,
+            "risk": 50,
             "claimed": 90,
         }
         for name, width in widths.items():
@@ -998,6 +1047,9 @@ class QueueView(QWidget):
         if name == "undo":
             self._spawn(self.undo_last())
             return
+        if name in ("order", "why"):
+            self._judges_command(name)
+            return
         selected = self._selected_waiting_items()
         if name in ("approve", "reject") and len(selected) > 1:
             self.open_bulk(name, selected)
@@ -1011,6 +1063,24 @@ class QueueView(QWidget):
             self._act(name)
         else:
             self._spawn(self._load_then_act(item, name))
+
+    def _judges_command(self, name: str) -> None:
+        """``o``: riskiest first, or back to oldest first (as a click on the Risk or Age header); ``w``: why the
+        current item is as risky as it is (the Risk column's hover, for the keyboard)."""
+        if name == "order":
+            by_risk = self.model.spec.sort.column != core_queue.RISK
+            self.table.sortByColumn(COLUMN["risk" if by_risk else "age"], Qt.SortOrder.AscendingOrder)
+            self.show_message("Riskiest first (o: oldest first)." if by_risk else "Oldest first.", kind="info")
+            return
+        item = self.current_item()
+        risk = None if item is None else self.model.risks.get(item.id)
+        if item is not None:
+            why = (
+                "not scored yet"
+                if risk is None
+                else f"Risk {risk.score:.2f}: " + ("; ".join(risk.reasons) or "nothing stands out")
+            )
+            self.show_message(f"#{item.id} · {why}", kind="info")
 
     async def _load_then_act(self, item: QueueItemRecord, name: str) -> None:
         record = await self._record(item.id)
@@ -1179,6 +1249,17 @@ class QueueView(QWidget):
         super().changeEvent(event)
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
             self.model.palette_changed()
+
+    def mark_auto_approved(self, proposal_id: int, notice: str, decided_at: dt.datetime | None = None) -> None:
+        """The critic approved a proposal on its own: its row shows the marker and the countdown like a decision
+        made here, ``u`` takes it back, and the notice says so."""
+        self.model.set_local(
+            proposal_id,
+            LocalState(ProposalStatus.DECIDED, "approve", decided_at or utcnow(), by=CRITIC_REVIEWER),
+        )
+        self._undo_stack.append(proposal_id)
+        self.show_message(notice, kind="info")
+        self.changed.emit()
 
     def show_message(self, text: str, *, kind: str = "error") -> None:
         self.message_label.setProperty("kind", kind)

@@ -50,6 +50,8 @@ QUEUE_KEYS: tuple[KeyBinding, ...] = (
     KeyBinding(("C",), "compare", "Compare alternatives", hint="c compare"),
     KeyBinding(("S",), "skip", "Skip to the next waiting item", hint="s skip"),
     KeyBinding(("U", "Ctrl+Z"), "undo", "Take the last decision back", hint="u / Ctrl+Z undo"),
+    KeyBinding(("O",), "order", "Riskiest first (again: oldest first)", hint="o riskiest first"),
+    KeyBinding(("W",), "why", "Why the current item is risky", hint="w why risky"),
     KeyBinding(("Shift+J", "Shift+K"), "extend", "Select several", hint="Shift+j/k or Ctrl+A select several"),
     KeyBinding(("Ctrl+F",), "search", "Search the queue", hint="Ctrl+F search"),
 )

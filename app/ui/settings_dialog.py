@@ -1,5 +1,6 @@
-"""The Settings dialog: API key (kept in the OS keyring only), model, reviewer name, limits, the undo window,
-theme, database location.
+"""The Settings dialog: API key (kept in the OS keyring only), model, reviewer name, limits, the undo window, theme,
+desktop notifications, database location, the critic (on or off, its model, blind mode where a workspace says
+nothing) and each workspace's judges.
 
 Opened with ``open()`` (never a blocking ``exec()`` under the async loop); the window applies the result.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -39,6 +41,9 @@ class SettingsResult:
 
 
 class SettingsDialog(QDialog):
+    # "Workspace judges…": the window opens the Judges dialog (verify command, auto-approval) over this one.
+    judges_requested = Signal()
+
     def __init__(
         self, settings: Settings, *, key_status: str, model_ids: list[str], parent: QWidget | None = None
     ) -> None:
@@ -108,6 +113,21 @@ class SettingsDialog(QDialog):
         self.notifications_box = QCheckBox("Tell me when new proposals wait while Signoff is not in front")
         self.notifications_box.setChecked(settings.desktop_notifications)
         self.notifications_box.setToolTip("Through the desktop's notification service, else the tray icon")
+        self.critic_enabled = QCheckBox("A critic model reads each proposal beside you")
+        self.critic_enabled.setObjectName("criticEnabled")
+        self.critic_enabled.setChecked(settings.critic_enabled)
+        self.critic_model = QComboBox()
+        self.critic_model.setObjectName("criticModel")
+        self.critic_model.setEditable(True)
+        self.critic_model.addItems(model_ids)
+        self.critic_model.setCurrentText(settings.critic_model)
+        self.critic_blind = QCheckBox("Blind: show its verdict only after I decide (always on for a team queue)")
+        self.critic_blind.setObjectName("criticBlind")
+        self.critic_blind.setChecked(settings.critic_blind)
+        judges = QPushButton("Workspace judges…")
+        judges.setObjectName("openJudges")
+        judges.setToolTip("Verify command, time limit, blind mode and the critic's auto-approval, per workspace")
+        judges.clicked.connect(self.judges_requested.emit)
 
         form = QFormLayout()
         form.addRow("API key", key_row)
@@ -121,6 +141,10 @@ class SettingsDialog(QDialog):
         form.addRow("Theme", self.theme_combo)
         form.addRow("Database", db_row)
         form.addRow("", QLabel("A new database location takes effect when Signoff starts again."))
+        form.addRow("Critic", self.critic_enabled)
+        form.addRow("Critic model", self.critic_model)
+        form.addRow("", self.critic_blind)
+        form.addRow("", judges)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -152,6 +176,9 @@ class SettingsDialog(QDialog):
             database=self.database_edit.text().strip(),
             desktop_notifications=self.notifications_box.isChecked(),
             theme=self.theme_combo.currentData(),
+            critic_enabled=self.critic_enabled.isChecked(),
+            critic_model=self.critic_model.currentText().strip() or self._settings.critic_model,
+            critic_blind=self.critic_blind.isChecked(),
         )
         typed = self.api_key_edit.text().strip()
         new_key = typed if typed else ("" if self._forget else None)

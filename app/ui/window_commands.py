@@ -96,6 +96,15 @@ WINDOW_COMMANDS: tuple[WindowCommand, ...] = (
         "review_rules.open_dialog",
         group=1,
     ),
+    WindowCommand(
+        "judges",
+        "Edit",
+        "Judges…",
+        ("Ctrl+Shift+J",),
+        "Verify command, blind mode and the critic's auto-approval of a workspace",
+        "judges_settings.open_dialog",
+        group=1,
+    ),
     WindowCommand("queue", "View", "Queue", ("Ctrl+1",), "Every waiting proposal in one list", "show_queue", "queue"),
     WindowCommand(
         "sessions", "View", "Sessions", ("Ctrl+2",), "Sessions with their transcripts", "show_sessions", "sessions"

@@ -432,6 +432,11 @@ def test_policy_decisions_do_not_count_towards_an_offer(root: Path) -> None:
     assert suggest_rules(history, Policy(), root) == []
 
 
+def test_the_critics_auto_approvals_do_not_count_towards_an_offer(root: Path) -> None:
+    history = [(_proposal(i, "edit", path=f"src/m{i}.py"), _decision(i, channel="critic")) for i in range(1, 9)]
+    assert suggest_rules(history, Policy(), root) == []
+
+
 def test_many_approved_changes_under_one_folder_lead_to_an_offer_for_that_folder(root: Path) -> None:
     history = [(_proposal(i, "edit", path=f"src/app/m{i}.py"), _decision(i)) for i in range(1, 6)]
     history += [(_proposal(9, "edit", path="docs/a.md"), _decision(9))]

@@ -4,6 +4,7 @@ SQLite), its proposals verified by real pytest runs and judged by the critic, ex
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from app.domain.tools import EDITOR_TOOL_NAME
 from app.services import review
 from app.services.critic import Critic
-from app.services.export import ExportOptions, export_dataset
+from app.services.export import FORMATS, ExportOptions, export_dataset
 from app.services.verifier import Verifier
 from app.standin.scenario import text_block, text_turn, tool_turn, tool_use_block
 from app.store.db import open_database
@@ -101,3 +102,59 @@ def test_rows_carry_the_verifier_reward_and_the_critic_verdict_and_trajectories_
     card = kto_report.card.read_text()
     assert "Verifier results (reward, counts): 2 of 2 decisions (100.0%)." in card
     assert "Human-critic agreement: 100.0%, Cohen's kappa 1.00 over 2 decisions." in card
+
+
+def test_trl_reward_can_take_its_margin_from_the_verifier_and_the_card_says_so(judged_db, tmp_path):
+    database = open_database(str(judged_db))
+    try:
+        by_verifier = export_dataset(database, ExportOptions("trl-reward", tmp_path / "verifier", margin="verifier"))
+        by_strength = export_dataset(database, ExportOptions("trl-reward", tmp_path / "strength"))
+    finally:
+        database.close()
+
+    (revision,) = load(by_verifier.files["train"], tmp_path)
+    (plain,) = load(by_strength.files["train"], tmp_path)
+
+    # The revision passes every test (reward 1.0); the rejected change passed none of them (reward 0.0).
+    assert revision["source"] == "revision" and revision["margin"] == 1.0
+    assert plain["margin"] == 0.0
+    card = by_verifier.card.read_text()
+    assert "--margin verifier" in card and "the verifier's reward of the chosen proposal minus" in card
+
+
+def test_every_format_that_allows_extra_columns_carries_the_judges_signals(judged_db, tmp_path):
+    database = open_database(str(judged_db))
+    try:
+        reports = {fmt: export_dataset(database, ExportOptions(fmt, tmp_path / fmt)) for fmt in FORMATS}
+    finally:
+        database.close()
+
+    for fmt, report in reports.items():
+        rows = list(load(report.files["train"], tmp_path))
+        assert rows, fmt
+        if fmt == "openai-dpo":
+            # OpenAI's fine-tuning validator refuses unknown keys: the row id is all it carries.
+            assert set(rows[0]) == {"id", "input", "preferred_output", "non_preferred_output"}
+            continue
+        if fmt == "raw":
+            signals = rows[0]["judges"]
+        elif fmt == "trajectory":
+            signals = rows[0]["steps"][0]
+        else:
+            signals = rows[0]
+        assert {"verifier_status", "verifier_reward", "critic_verdict", "critic_score"} <= set(signals), fmt
+        assert signals["verifier_status"] in ("passed", "failed") and signals["critic_verdict"] in ("approve", "reject")
+        assert "Verifier results (reward, counts)" in report.card.read_text(), fmt
+
+
+def test_the_card_says_how_many_rows_the_critic_approved_on_its_own(tmp_path):
+    from app.services.export import ExportReport, dataset_card
+
+    report = ExportReport("trl-kto", {"train": tmp_path / "trl-kto.jsonl"}, tmp_path / "README.md", {"train": 3}, 3, 3)
+    report.reviewers = {"ada": 2, "critic": 1}
+
+    card = dataset_card(report, ExportOptions("trl-kto", tmp_path))
+    human_only = dataset_card(replace(report, reviewers={"ada": 2}), ExportOptions("trl-kto", tmp_path))
+
+    assert "1 rows were approved by the critic model on its own (reviewer `critic`" in card
+    assert "approved by the critic model on its own" not in human_only

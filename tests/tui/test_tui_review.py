@@ -318,3 +318,28 @@ def test_a_decision_someone_else_made_first_is_refused_in_one_line_and_nothing_c
     run(scenario())
     decision = repository.proposals.latest_decision(ids["greet"])
     assert (decision.reviewer, decision.verdict) == ("bob", "reject")
+
+
+def test_o_orders_the_queue_riskiest_first_and_w_says_why_a_row_is_risky(store):
+    repository, ids = store
+
+    async def scenario():
+        app = tui(repository)
+        async with app.run_test(size=(80, 24)) as pilot:
+            by_age = [item.id for item in app.model.items]
+            await pilot.press("o")
+            await pilot.pause()
+            by_risk = [item.id for item in app.model.items]
+            ordered = text_of(app)
+            await pilot.press("w")
+            await pilot.pause()
+            why = text_of(app)
+            await pilot.press("o")
+            await pilot.pause()
+            return by_age, by_risk, ordered, why, [item.id for item in app.model.items]
+
+    by_age, by_risk, ordered, why, again = run(scenario())
+    assert by_age == [ids["greet"], ids["test"], ids["command"]]
+    assert by_risk[0] == ids["command"] and again == by_age
+    assert "Riskiest first" in ordered
+    assert f"#{ids['command']} risk 0.24: a command." in why
