@@ -214,6 +214,15 @@ def _add_review_commands(commands) -> None:
         sub.add_argument("--reviewer", metavar="NAME")
         _db_option(sub)
         sub.add_argument("--adjudication", action="store_true", help="settle a disputed proposal (team mode)")
+        if name in ("approve", "edit"):
+            sub.add_argument(
+                "--grant-git",
+                action="store_true",
+                help="commands: let it write .git/ (e.g. git commit); without this .git/ is read-only",
+            )
+            sub.add_argument(
+                "--grant-network", action="store_true", help="commands: let it reach the network (off without this)"
+            )
         if name == "reject":
             sub.add_argument("--reason", required=True, metavar="TEXT")
         if name == "edit":

@@ -558,12 +558,33 @@ def folders_seen(parsed: ParsedCommand, cwd: str, root: Path) -> list[Path]:
     return folders
 
 
+# git subcommands that write only .git/ and the workspace: a rule that grants .git writes may allow them by prefix (they
+# run sandboxed, .git writable, every other change captured); options before the subcommand still ask.
+GIT_WRITE_SUBCOMMANDS = frozenset(
+    {"add", "commit", "tag", "branch", "stash", "checkout", "switch", "restore", "reset", "merge", "mv", "rm", "notes"}
+)
+
+
 def allow_concern(
-    parsed: ParsedCommand, item: SimpleCommand, exact: bool, folders: list[Path], root: Path
+    parsed: ParsedCommand,
+    item: SimpleCommand,
+    exact: bool,
+    folders: list[Path],
+    root: Path,
+    *,
+    git_writes: bool = False,
 ) -> str | None:
     """Why an allow rule that matched ``item`` does not cover it; None when it does. ``exact`` rules name every word,
-    so only the file-system checks apply to them; prefix and glob rules also need catalogued, read-only options."""
-    if not exact:
+    so only the file-system checks apply to them; prefix and glob rules also need catalogued, read-only options, or,
+    for a rule granting .git writes, a git subcommand of GIT_WRITE_SUBCOMMANDS."""
+    granted_git_write = (
+        git_writes
+        and len(item.argv) > 1
+        and posixpath.basename(item.argv[0]) == "git"
+        and item.argv[1] in GIT_WRITE_SUBCOMMANDS
+        and item.via is None
+    )
+    if not exact and not granted_git_write:
         program = posixpath.basename(item.argv[0]) if item.argv else ""
         if program == "xargs":
             return "`xargs` runs a command with arguments only known when it runs"

@@ -221,7 +221,7 @@ class Policy:
             if rule.action == "deny":  # pragma: no cover - denies were handled above
                 return Verdict("deny", f"`{_shown(item)}` is denied by the rule: {rule.label}.", (rule,))
             # The catalogue (command_catalogue.py) knows what options and words do; a rule's words do not.
-            concern = allow_concern(parsed, item, rule.match == "exact", folders, root_path)
+            concern = allow_concern(parsed, item, rule.match == "exact", folders, root_path, git_writes=rule.git_writes)
             if concern:
                 return Verdict("ask", f"`{_shown(item)}` matches the rule: {rule.label}, but {concern}.", (rule,))
             used.append(rule)

@@ -730,13 +730,19 @@ class SessionRunner:
                     "each waits for a decision.",
                 )
             )
+            for waiting in held:
+                if waiting.status in STILL_UNDECIDED:
+                    # All at once, so the window and the queue list every held change while the first is decided.
+                    self._emit(ProposalWaiting(self.session_id, waiting))
         lines: list[str] = []
+        reviewed: list[dict[str, Any]] = []
         for effect_proposal in held:
             text, is_error = await self._resolve(effect_proposal)
             status = (
                 await self._repository.read(lambda store, pid: store.proposals.get(pid), effect_proposal.id)
             ).status
             lines.append(f"#{effect_proposal.id} {text}")
+            reviewed.append({"proposal_id": effect_proposal.id, "path": effect_proposal.path, "status": str(status)})
             self._emit(
                 ToolResultSent(
                     self.session_id,
@@ -748,7 +754,6 @@ class SessionRunner:
                     status,
                 )
             )
-        reviewed = [{"proposal_id": p.id, "path": p.path} for p in held]
         if command.id in self._command_effects:
             self._command_effects[command.id]["reviewed"] = reviewed
         return review_summary(lines, [tuple(item) for item in unreviewable])

@@ -154,9 +154,8 @@ def apply_decided(root: Path, proposal: ProposalRecord, content: bytes | None) -
             _make_folders(root, effect.path)
         fx.apply_one(root, root / ".signoff-no-source", effect)
         return None
-    target = fx.safe_target(root, effect.path)
     current = _current_file(root, effect.path)
-    if os.path.lexists(target) and current is None:
+    if current is None and _reachable(root, effect.path) and os.path.lexists(root / effect.path):
         raise ApplyConflict(f"{effect.path} is no longer a plain file in the workspace.")
     target_hash = sha256_hex(content)
     if sha256_hex(current) == target_hash and target_hash != proposal.base_hash:
@@ -165,9 +164,10 @@ def apply_decided(root: Path, proposal: ProposalRecord, content: bytes | None) -
         raise ApplyConflict(f"{effect.path} changed in the workspace since the command ran.")
     if content is None:
         if current is not None:
-            target.unlink()
+            fx.safe_target(root, effect.path).unlink()
         return None
     _make_folders(root, effect.path)
+    target = fx.safe_target(root, effect.path)
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".signoff-effect", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -182,14 +182,25 @@ def apply_decided(root: Path, proposal: ProposalRecord, content: bytes | None) -
     return target_hash
 
 
+def _reachable(root: Path, rel: str) -> bool:
+    try:
+        fx.safe_target(root, rel)
+    except fx.ApplyRefusedError:
+        return False
+    return True
+
+
 def _make_folders(root: Path, rel: str) -> None:
     """Create the missing folders on the way to ``rel``; never through a symlink or a file."""
     current = root
     for part in PurePosixPath(rel).parts[:-1]:
+        if part in ("", ".", ".."):
+            raise fx.ApplyRefusedError(f"{rel} is not a plain workspace path")
         current = current / part
         if not os.path.lexists(current):
             os.mkdir(current)
-    fx.safe_target(root, rel)
+        if not stat.S_ISDIR(os.lstat(current).st_mode):
+            raise fx.ApplyRefusedError(f"{current.relative_to(root)} is not a folder in the workspace")
 
 
 # -- what the agent is told --------------------------------------------------------------------------------------------

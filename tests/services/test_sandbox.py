@@ -133,11 +133,16 @@ def test_review_always_holds_every_change_and_the_agent_is_told_what_did_not_lan
 
 
 def test_the_workspace_setting_chooses_which_effects_a_person_reviews(root, mode):
-    (root / ".signoff" / "sandbox.toml").write_text('review_effects = "always"\n')
+    (root / ".signoff" / "policy.toml").write_text('version = 1\nreview_effects = "always"\n')
     assert run(root, "echo new > n.txt", mode).landed == ()
-    (root / ".signoff" / "sandbox.toml").write_text('review_effects = "sometimes"\n')
+    (root / ".signoff" / "policy.toml").write_text('version = 1\nreview_effects = "sometimes"\n')
     outcome = run(root, "echo new > n.txt", mode)
     assert outcome.landed == () and "review_effects must be one of" in outcome.as_tool_result_text("x")
+    (root / ".signoff" / "policy.toml").write_text('version = 1\nreview_effects = "never"\n')
+    unseen = run(root, "echo new > n.txt; echo x >> .git/config", mode)
+    assert [effect.path for effect in unseen.landed] == ["n.txt"] and unseen.for_review == ()
+    assert (root / ".git" / "config").read_text() == "[core]\n"
+    assert "WARNING" in unseen.as_tool_result_text("x")
 
 
 def test_a_symlink_swapped_in_for_a_folder_is_never_written_through(root, tmp_path, mode):
