@@ -110,6 +110,35 @@ def test_a_rejected_change_never_lands_and_the_agent_is_told_why(stack_factory):
     assert reviewed == {"made.txt": "rejected", "kept.txt": "applied"}
 
 
+def test_a_commands_output_and_reviewed_effects_are_exported_with_its_decision(stack_factory, tmp_path, capsys):  # noqa: F811
+    stack = one_command(stack_factory, "echo printed; echo new > made.txt", {".signoff/policy.toml": ALWAYS})
+
+    async def scenario():
+        session, _command = await approve_command(stack, network=True)
+        (held,) = await held_changes(stack, 1)
+        await stack.manager.decide(review.approve(held.id, "ada", time_on_screen_ms=9))
+        assert await stack.manager.wait(session.id) == "finished"
+        await stack.close()
+
+    run(scenario())
+    db = str(stack.db_path)
+    raw_path, trajectory_path = tmp_path / "raw.jsonl", tmp_path / "trajectory.jsonl"
+    assert cli.main(["--db", db, "export", "--format", "raw", "--out", str(raw_path)]) == 0
+    assert cli.main(["--db", db, "export", "--format", "trajectory", "--out", str(trajectory_path)]) == 0
+    rows = [json.loads(line) for line in raw_path.read_text().splitlines()]
+    by_kind = {row["proposal"]["kind"]: row for row in rows}
+    command = by_kind["command"]
+    assert "printed" in command["proposal"]["result"]["content"]
+    assert command["decision"]["grants"] == {"network": True}
+    assert command["proposal"]["result"]["effects"]["reviewed"][0]["path"] == "made.txt"
+    effect = by_kind[EFFECTS_KIND]
+    assert effect["proposal"]["path"] == "made.txt" and effect["proposal"]["new_content"] == "new\n"
+    (trajectory,) = [json.loads(line) for line in trajectory_path.read_text().splitlines()]
+    command_step = next(step for step in trajectory["steps"] if step["kind"] == "command")
+    assert "printed" in command_step["result"]["content"]
+    assert "+new" in trajectory["final_diff"]
+
+
 def test_held_changes_are_decided_headless_hunk_by_hunk_and_applied_exactly_so(stack_factory, capsys):  # noqa: F811
     original = "".join(f"line {n}\n" for n in range(1, 31))
     stack = one_command(
