@@ -600,3 +600,32 @@ def allow_concern(
             if spec.name[0] == "git" and len(item.argv) > 1 and item.argv[1].startswith("-"):
                 return "git options before the subcommand change what git does"
     return word_concerns(item, folders, root)
+
+
+# Programs that write no file whatever their (catalogued) options: a command line made only of these, with no
+# redirection that writes, runs on a read-only view of the workspace, with nothing to capture (cheaper to start).
+# A wrong guess here costs only a "Read-only file system" error, never an unreviewed change.
+_NEVER_WRITE = frozenset(
+    {"true", "false", ":", "echo", "printf", "pwd", "test", "[", "cd", "ls", "cat", "head", "tail", "wc", "grep", "rg"}
+    | {"diff", "sort", "find", "git"}
+)
+
+
+def cannot_write(parsed: ParsedCommand) -> bool:
+    """Whether every part of a parsed command line is a program of _NEVER_WRITE in a read-only catalogued form."""
+    if parsed.problems or not parsed.commands:
+        return False
+    for redirect in parsed.redirects:
+        if redirect.target is None or (redirect.writes and redirect.target not in _HARMLESS_TARGETS):
+            return False
+    for item in parsed.commands:
+        if item.dynamic_name or item.assignments or not item.argv or item.via is not None or "/" in item.argv[0]:
+            return False
+        program = item.argv[0]
+        if program not in _NEVER_WRITE:
+            return False
+        if program in CATALOGUED_PROGRAMS:
+            spec = spec_for(item.argv)
+            if spec is None or option_concern(spec, item.argv[len(spec.name) :]) is not None:
+                return False
+    return True

@@ -18,7 +18,7 @@ from typing import Any
 
 from app.domain.policy import REVIEW_EFFECTS, PolicyError
 from app.services import effects as fx
-from app.services.sandbox import NONE, Grant, PreparedRun, SandboxInfo, prepare, sandbox_info
+from app.services.sandbox import NONE, READ_ONLY, Grant, PreparedRun, SandboxInfo, prepare, sandbox_info
 from app.services.workspace import ToolInputError, Workspace
 
 DEFAULT_TIMEOUT_S = 120.0
@@ -138,9 +138,12 @@ async def run_command(
     root = Path(workspace.root).resolve()
     cwd = workspace.resolve(draft.cwd).absolute
     info = info or await asyncio.to_thread(sandbox_info)
-    prepared = await asyncio.to_thread(prepare, root, cwd, draft.command, grant or Grant(), info)
+    prepared = await asyncio.to_thread(_prepare, root, cwd, draft.command, grant or Grant(), info)
     try:
         exit_code, text, total, timed_out = await _run_captured(prepared, timeout_s)
+        if prepared.mode == READ_ONLY:
+            # It could write nothing in the workspace: there are no changes to capture.
+            return CommandOutcome(exit_code, text, total, timed_out, prepared.describe(), notes=tuple(prepared.notes))
         if prepared.mode == NONE or prepared.changes is None:
             return CommandOutcome(
                 exit_code, text, total, timed_out, prepared.describe(), captured=False, notes=tuple(prepared.notes)
@@ -224,6 +227,14 @@ def _held_bytes(changes: Path, for_review: list[fx.Effect]) -> dict[str, bytes]:
         except (OSError, fx.ApplyRefusedError):
             continue
     return found
+
+
+def _prepare(root: Path, cwd: Path, command: str, grant: Grant, info: SandboxInfo) -> PreparedRun:
+    from app.domain.command_catalogue import cannot_write
+    from app.domain.policy import parse_command
+
+    read_only = info.available and not grant.git_writes and cannot_write(parse_command(command))
+    return prepare(root, cwd, command, grant, info, read_only=read_only)
 
 
 async def _run_captured(prepared: PreparedRun, timeout_s: float) -> tuple[int | None, str, int, bool]:
