@@ -18,7 +18,7 @@ from typing import Any
 
 from app.domain.policy import REVIEW_EFFECTS, PolicyError
 from app.services import effects as fx
-from app.services.sandbox import NONE, READ_ONLY, Grant, PreparedRun, SandboxInfo, prepare, sandbox_info
+from app.services.sandbox import NONE, OVERLAY, READ_ONLY, Grant, PreparedRun, SandboxInfo, prepare, sandbox_info
 from app.services.workspace import ToolInputError, Workspace
 
 DEFAULT_TIMEOUT_S = 120.0
@@ -180,7 +180,7 @@ HELD_FOR_REVIEW = "held for review"
 
 def _settle_effects(root: Path, prepared: PreparedRun, review: str | None = None) -> _Settled:
     assert prepared.changes is not None
-    if prepared.mode == "bubblewrap+overlay":
+    if prepared.mode == OVERLAY:
         captured = fx.capture_overlay(prepared.changes, root)
     else:
         captured = fx.capture_copy(prepared.changes, root)

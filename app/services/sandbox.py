@@ -25,6 +25,8 @@ OVERLAY = "bubblewrap+overlay"
 COPY = "bubblewrap+copy"
 # A command that only reads (command_catalogue.cannot_write): the workspace itself, read-only; nothing to capture.
 READ_ONLY = "bubblewrap+read-only"
+# macOS: sandbox-exec (Seatbelt, seatbelt.py) with the command run in a copy of the workspace.
+SEATBELT = "seatbelt+copy"
 NONE = "none"
 GUARDED = (".git", ".signoff")
 # The system the command may read (never write); everything else on the machine is absent inside the sandbox.
@@ -82,6 +84,11 @@ class PreparedRun:
         if self.mode == NONE:
             return "none: it ran unsandboxed, with full access to this machine"
         network = "network allowed" if self.grant.network else "no network"
+        if self.mode == SEATBELT:
+            git = ".git writable" if self.grant.git_writes else ".git and .signoff read-only"
+            return (
+                f"sandbox-exec (Seatbelt) on a copy of the workspace (system read-only, {git}, empty home, {network})"
+            )
         if self.mode == READ_ONLY:
             return (
                 "bubblewrap on a read-only view of the workspace "
@@ -112,6 +119,12 @@ def sandbox_info(*, refresh: bool = False) -> SandboxInfo:
 
 
 def _probe() -> SandboxInfo:
+    if sys.platform == "darwin":
+        from app.services.seatbelt import SANDBOX_EXEC
+
+        if os.access(SANDBOX_EXEC, os.X_OK):
+            return SandboxInfo(SEATBELT, "sandbox-exec (Seatbelt) with a copy of the workspace.")
+        return SandboxInfo(NONE, f"No sandbox: {SANDBOX_EXEC} is missing on this Mac.")
     if not sys.platform.startswith("linux"):
         return SandboxInfo(
             NONE, f"No sandbox: Signoff sandboxes commands with bubblewrap on Linux only ({sys.platform})."
@@ -178,6 +191,8 @@ def prepare(
         return PreparedRun(shell, cwd, NONE, grant, notes=[info.detail])
     root = root.resolve()
     home = Path(os.environ.get("HOME") or "/root")
+    if info.mode == SEATBELT:
+        return _prepare_seatbelt(root, cwd, command, grant)
     if read_only and not grant.git_writes:
         argv = _bwrap_argv(root, root, cwd, grant, home=home, workspace_read_only=True) + shell
         return PreparedRun(argv, root, READ_ONLY, grant)
@@ -196,6 +211,26 @@ def prepare(
         _copy_tree(root, view)
         argv = _bwrap_argv(view, root, cwd, grant, home=home) + shell
         return PreparedRun(argv, root, COPY, grant, changes=view, scratch=scratch)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+
+
+def _prepare_seatbelt(root: Path, cwd: Path, command: str, grant: Grant) -> PreparedRun:
+    """macOS: the command runs in a copy of the workspace under a sandbox-exec profile, with a private HOME and TMPDIR;
+    the copy is compared with the workspace afterwards, like the bubblewrap copy view."""
+    from app.services import seatbelt
+
+    scratch = Path(tempfile.mkdtemp(prefix="signoff-run-"))
+    try:
+        view, home, tmp = scratch / "view", scratch / "home", scratch / "tmp"
+        _copy_tree(root, view)
+        home.mkdir()
+        tmp.mkdir()
+        prefixes = tuple(_python_prefixes())
+        inner = seatbelt.argv(view, home, tmp, grant, command, python_prefixes=prefixes)
+        argv = ["/usr/bin/env", f"HOME={home}", f"TMPDIR={tmp}", *inner]
+        return PreparedRun(argv, view / cwd.relative_to(root), SEATBELT, grant, changes=view, scratch=scratch)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
