@@ -32,7 +32,7 @@ FLAG_NAMES = (HIDDEN, CONFLICT, OUTSIDE_POLICY)
 FLAG_LABELS = {HIDDEN: "hidden chars", CONFLICT: "conflict", OUTSIDE_POLICY: "outside policy"}
 
 SORT_COLUMNS = ("age", "workspace", "session", "kind", "target", "lines")
-KINDS = ("edit", "create", "command")
+KINDS = ("edit", "create", "command", "effects")
 
 
 @dataclass(frozen=True)
