@@ -352,6 +352,12 @@ def _add_policy_commands(commands) -> None:
         "--match", choices=["prefix", "exact", "glob"], help="for commands (default: glob if PATTERN has * ? [)"
     )
     policy_add.add_argument("--note", default="", metavar="TEXT")
+    policy_add.add_argument(
+        "--git-writes", action="store_true", help="allow command rules: the command may write .git/ (git commit)"
+    )
+    policy_add.add_argument(
+        "--network", action="store_true", help="allow command rules: the command may use the network"
+    )
     policy_remove = policy_commands.add_parser("remove", help="remove rule N (as listed by show)")
     policy_remove.add_argument("number", type=int, metavar="N")
     policy_check = policy_commands.add_parser("check", help="what the rules decide for a command or a file change")

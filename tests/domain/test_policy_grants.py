@@ -53,3 +53,16 @@ def test_a_command_line_gets_a_grant_only_when_every_rule_that_allowed_it_grants
     mixed = rules.with_rules([Rule.for_command("allow", "ls")])
     verdict = mixed.check_command("ls && git commit -m x", root=tmp_path)
     assert verdict.action == "allow" and not verdict.git_writes
+
+
+def test_the_command_line_adds_granting_rules_and_says_what_a_check_grants(tmp_path, capsys):
+    from app import cli
+
+    assert (
+        cli.main(["policy", "add", "allow", "command", "git commit", "--git-writes", "--workspace", str(tmp_path)]) == 0
+    )
+    assert "with .git writes" in capsys.readouterr().out
+    assert cli.main(["policy", "check", "--command", "git commit -m x", "--workspace", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip().endswith("Grants .git writes.")
+    assert cli.main(["policy", "add", "allow", "file", "src/**", "--network", "--workspace", str(tmp_path)]) == 1
+    assert "Only an allow rule for commands" in capsys.readouterr().err
