@@ -708,7 +708,7 @@ def text_with_review_effects(text: str | None, choice: str, *, source: str = "po
                 document.add("review_effects", choice)
                 placed = True
             if key is None:
-                document.add(item)  # type: ignore[arg-type]
+                document.add(item)
             else:
                 document.append(key, item)
             if not placed and key is not None and key.key == "version":
