@@ -276,3 +276,29 @@ def test_the_network_is_off_unless_the_approval_grants_it(stack_factory, granted
     (result,) = stack.last_request_tool_results()
     assert ("Output:\nconnected" in result["content"]) is granted, result["content"]
     assert ("network allowed" in result["content"]) is granted
+
+
+def test_held_changes_survive_a_restart_and_the_command_is_not_run_again(stack_factory):  # noqa: F811
+    stack = one_command(stack_factory, "echo run >> runs.log; echo new > made.txt", {".signoff/policy.toml": ALWAYS})
+
+    async def first_run():
+        session, _command = await approve_command(stack)
+        held = await held_changes(stack, 2)
+        await stack.close()  # the app closes while the command's changes wait
+        return session, held
+
+    session, held = run(first_run())
+    stack.open()
+
+    async def after_restart():
+        for change in held:
+            await stack.manager.decide(review.approve(change.id, "ada", time_on_screen_ms=9))
+        assert await stack.manager.wait(session.id) == "finished"
+        await stack.close()
+
+    run(after_restart())
+    assert (stack.workspace / "runs.log").read_text() == "run\n"
+    assert (stack.workspace / "made.txt").read_text() == "new\n"
+    (result,) = stack.last_request_tool_results()
+    assert result["content"].startswith("Ran: echo run >> runs.log")
+    assert "made.txt created: applied exactly as the command left it" in result["content"]
