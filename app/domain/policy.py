@@ -691,6 +691,8 @@ def text_with_rules(
 
 def text_with_review_effects(text: str | None, choice: str, *, source: str = "policy") -> tuple[str, Policy]:
     """``text`` with its top-level ``review_effects`` set to ``choice``; rules and comments are kept."""
+    import tomlkit
+
     if choice not in REVIEW_EFFECTS:
         raise PolicyError(f"review_effects must be one of {', '.join(REVIEW_EFFECTS)}, not {choice!r}.")
     document, policy = _document(text, source)
