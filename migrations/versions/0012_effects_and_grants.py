@@ -2,7 +2,7 @@
 writing the workspace's own files ({"git_writes": true, "network": true}); None for everything decided before.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-05
 
 One nullable column; proposals of kind 'effects' (a command's held changes) need no schema change.
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | Sequence[str] | None = "0010"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
