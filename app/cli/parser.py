@@ -214,6 +214,15 @@ def _add_review_commands(commands) -> None:
         sub.add_argument("--reviewer", metavar="NAME")
         _db_option(sub)
         sub.add_argument("--adjudication", action="store_true", help="settle a disputed proposal (team mode)")
+        if name in ("approve", "edit"):
+            sub.add_argument(
+                "--grant-git",
+                action="store_true",
+                help="commands: let it write .git/ (e.g. git commit); without this .git/ is read-only",
+            )
+            sub.add_argument(
+                "--grant-network", action="store_true", help="commands: let it reach the network (off without this)"
+            )
         if name == "reject":
             sub.add_argument("--reason", required=True, metavar="TEXT")
         if name == "edit":
@@ -349,6 +358,12 @@ def _add_policy_commands(commands) -> None:
         "--match", choices=["prefix", "exact", "glob"], help="for commands (default: glob if PATTERN has * ? [)"
     )
     policy_add.add_argument("--note", default="", metavar="TEXT")
+    policy_add.add_argument(
+        "--git-writes", action="store_true", help="allow command rules: the command may write .git/ (git commit)"
+    )
+    policy_add.add_argument(
+        "--network", action="store_true", help="allow command rules: the command may use the network"
+    )
     policy_remove = policy_commands.add_parser("remove", help="remove rule N (as listed by show)")
     policy_remove.add_argument("number", type=int, metavar="N")
     policy_check = policy_commands.add_parser("check", help="what the rules decide for a command or a file change")

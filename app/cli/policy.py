@@ -21,9 +21,13 @@ def policy_command(args: argparse.Namespace, db_url: str | None) -> int:
             print(policy_file.policy_listing(root))
         elif args.policy_command == "add":
             if args.kind == "command":
-                rule = policy.Rule.for_command(args.action, args.pattern, args.match, args.note)
+                rule = policy.Rule.for_command(
+                    args.action, args.pattern, args.match, args.note, git_writes=args.git_writes, network=args.network
+                )
             else:
-                rule = policy.Rule(args.action, args.kind, args.pattern, "prefix", args.note)
+                rule = policy.Rule(
+                    args.action, args.kind, args.pattern, "prefix", args.note, args.git_writes, args.network
+                )
             policy_file.add_rules(root, [rule])
             print(f"Added: {rule.label} ({policy.policy_path(root)}).")
         elif args.policy_command == "remove":
@@ -48,7 +52,8 @@ def policy_command(args: argparse.Namespace, db_url: str | None) -> int:
                 verdict = rules.check_file(
                     "edit" if args.edit is not None else "create", (args.edit or args.create).strip("/")
                 )
-            print(f"{verdict.action}: {verdict.reason}")
+            granted = [w for w, on in ((".git writes", verdict.git_writes), ("network", verdict.network)) if on]
+            print(f"{verdict.action}: {verdict.reason}" + (f" Grants {' and '.join(granted)}." if granted else ""))
     except policy.PolicyError as err:
         raise CliError(str(err)) from None
     return 0

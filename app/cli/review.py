@@ -31,6 +31,7 @@ def show(args: argparse.Namespace, db_url: str | None) -> int:
 
         print_changeset(repository, proposal)
     else:
+        _print_effect_origin(proposal)
         sys.stdout.write(numbered_hunks(proposal.shown_text))
     from app.cli.judges import print_judges
 
@@ -46,6 +47,8 @@ def show(args: argparse.Namespace, db_url: str | None) -> int:
     if decision is not None:
         reason = f": {decision.reason}" if decision.reason else ""
         print(f"Decision: {decision.verdict} by {decision.reviewer}{reason}")
+        if decision.grants:
+            print(f"Granted to the command: {grant_words(decision.grants)}.")
         for entry in decision.hunk_verdicts or []:
             detail = f": {entry['reason']}" if entry.get("reason") else ""
             print(f"  Hunk {entry['hunk'] + 1}: {entry['verdict']}{detail}")
@@ -77,6 +80,30 @@ def _print_command_effects(effects: dict | None) -> None:
         print(f"  NOT applied: {entry.get('path')} {entry.get('change')} ({entry.get('why', '')})")
         if entry.get("diff"):
             sys.stdout.write("".join("    " + line for line in entry["diff"].splitlines(keepends=True)))
+    for entry in effects.get("reviewed", []):
+        print(f"  reviewed as proposal {entry.get('proposal_id')}: {entry.get('path')} ({entry.get('status')})")
+
+
+def grant_words(grants: dict) -> str:
+    return " and ".join(
+        word for key, word in (("git_writes", ".git writes"), ("network", "network")) if grants.get(key)
+    )
+
+
+def _print_effect_origin(proposal: Any) -> None:
+    """For a held change of a command: which command made it, and how it can be judged."""
+    from app.domain.tools import EFFECTS_KIND
+
+    if proposal.kind != EFFECTS_KIND:
+        return
+    origin = proposal.tool_input or {}
+    effect = origin.get("effect") or {}
+    print(
+        f"Held change of command proposal {origin.get('command_proposal')} (`{origin.get('command')}`): "
+        f"{effect.get('path')} {effect.get('change')}; it lands only if approved."
+    )
+    if origin.get("meta"):
+        print("A link, folder or mode change: approve or reject it as a whole.")
 
 
 def _print_reviews_for_adjudicator(repository: Any, proposal_id: int, reviewer: str) -> None:
@@ -183,8 +210,11 @@ def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
     proposal = common.proposal(repository, args.proposal_id)
     # Bounded: at most MAX_EDIT_FILE_BYTES of UTF-8 text, refused before anything is recorded.
     edited = common.read_edit_file(args.file) if verdict == "edit" else None
+    granted = review.grants(
+        git_writes=bool(getattr(args, "grant_git", False)), network=bool(getattr(args, "grant_network", False))
+    )
     request = review.DecisionRequest(
-        proposal.id, verdict, "", reason=getattr(args, "reason", None), edited_content=edited
+        proposal.id, verdict, "", reason=getattr(args, "reason", None), edited_content=edited, grants=granted
     )
     actor = decisions.Actor.cli(common.reviewer(args), adjudication=bool(getattr(args, "adjudication", False)))
     try:
@@ -203,6 +233,8 @@ def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
         return 0
     words = {"approve": "Approved", "reject": "Rejected", "edit": "Approved with your edit"}[decision.verdict]
     print(f"{words}: proposal {proposal.id} ({common.summary(proposal)}).")
+    if decision.grants:
+        print(f"Granted to the command: {grant_words(decision.grants)}.")
     window_s = load_settings().undo_seconds
     if window_s > 0:
         print(f"It takes effect in {window_s:g} s; until then `signoff undo {proposal.id}` takes it back.")

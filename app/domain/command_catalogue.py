@@ -558,12 +558,33 @@ def folders_seen(parsed: ParsedCommand, cwd: str, root: Path) -> list[Path]:
     return folders
 
 
+# git subcommands that write only .git/ and the workspace: a rule that grants .git writes may allow them by prefix (they
+# run sandboxed, .git writable, every other change captured); options before the subcommand still ask.
+GIT_WRITE_SUBCOMMANDS = frozenset(
+    {"add", "commit", "tag", "branch", "stash", "checkout", "switch", "restore", "reset", "merge", "mv", "rm", "notes"}
+)
+
+
 def allow_concern(
-    parsed: ParsedCommand, item: SimpleCommand, exact: bool, folders: list[Path], root: Path
+    parsed: ParsedCommand,
+    item: SimpleCommand,
+    exact: bool,
+    folders: list[Path],
+    root: Path,
+    *,
+    git_writes: bool = False,
 ) -> str | None:
     """Why an allow rule that matched ``item`` does not cover it; None when it does. ``exact`` rules name every word,
-    so only the file-system checks apply to them; prefix and glob rules also need catalogued, read-only options."""
-    if not exact:
+    so only the file-system checks apply to them; prefix and glob rules also need catalogued, read-only options, or,
+    for a rule granting .git writes, a git subcommand of GIT_WRITE_SUBCOMMANDS."""
+    granted_git_write = (
+        git_writes
+        and len(item.argv) > 1
+        and posixpath.basename(item.argv[0]) == "git"
+        and item.argv[1] in GIT_WRITE_SUBCOMMANDS
+        and item.via is None
+    )
+    if not exact and not granted_git_write:
         program = posixpath.basename(item.argv[0]) if item.argv else ""
         if program == "xargs":
             return "`xargs` runs a command with arguments only known when it runs"
@@ -579,3 +600,32 @@ def allow_concern(
             if spec.name[0] == "git" and len(item.argv) > 1 and item.argv[1].startswith("-"):
                 return "git options before the subcommand change what git does"
     return word_concerns(item, folders, root)
+
+
+# Programs that write no file whatever their (catalogued) options: a command line made only of these, with no
+# redirection that writes, runs on a read-only view of the workspace, with nothing to capture (cheaper to start).
+# A wrong guess here costs only a "Read-only file system" error, never an unreviewed change.
+_NEVER_WRITE = frozenset(
+    {"true", "false", ":", "echo", "printf", "pwd", "test", "[", "cd", "ls", "cat", "head", "tail", "wc", "grep", "rg"}
+    | {"diff", "sort", "find", "git"}
+)
+
+
+def cannot_write(parsed: ParsedCommand) -> bool:
+    """Whether every part of a parsed command line is a program of _NEVER_WRITE in a read-only catalogued form."""
+    if parsed.problems or not parsed.commands:
+        return False
+    for redirect in parsed.redirects:
+        if redirect.target is None or (redirect.writes and redirect.target not in _HARMLESS_TARGETS):
+            return False
+    for item in parsed.commands:
+        if item.dynamic_name or item.assignments or not item.argv or item.via is not None or "/" in item.argv[0]:
+            return False
+        program = item.argv[0]
+        if program not in _NEVER_WRITE:
+            return False
+        if program in CATALOGUED_PROGRAMS:
+            spec = spec_for(item.argv)
+            if spec is None or option_concern(spec, item.argv[len(spec.name) :]) is not None:
+                return False
+    return True

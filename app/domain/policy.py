@@ -44,6 +44,10 @@ ACTIONS = ("allow", "ask", "deny")
 # sub-agent's own edits and commands are still reviewed one by one.
 KINDS = ("command", "edit", "create", "file", "delegate")
 MATCHES = ("prefix", "exact", "glob")
+# Which of a sandboxed command's effects a person reviews (top-level `review_effects` in the file): every one, those
+# outside what its rule or approval granted (the default), or none (applied unseen; the window and CLI warn).
+REVIEW_EFFECTS = ("always", "outside", "never")
+DEFAULT_REVIEW_EFFECTS = "outside"
 SUGGEST_AFTER = 5
 # What a decision made by a rule is stored with (the reviewer is "policy:<rule>" for approvals).
 POLICY_CHANNEL = "policy"
@@ -67,6 +71,9 @@ class Rule:
     # Commands only: 'prefix' (the command's first words), 'exact' (all of its words) or 'glob' (over its words).
     match: str = "prefix"
     note: str = ""
+    # Commands only: what a command this rule allows may do beyond writing the workspace's own files.
+    git_writes: bool = False
+    network: bool = False
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -77,6 +84,8 @@ class Rule:
             raise PolicyError("A rule needs a non-empty pattern.")
         if self.match not in MATCHES:
             raise PolicyError(f"Unknown match {self.match!r}; use prefix, exact or glob.")
+        if (self.git_writes or self.network) and (self.kind != "command" or self.action != "allow"):
+            raise PolicyError("Only an allow rule for commands can grant .git writes or network.")
         if self.kind == "command" and self.match != "glob":
             try:
                 if not shlex.split(self.pattern):
@@ -85,16 +94,31 @@ class Rule:
                 raise PolicyError(f"The command pattern {self.pattern!r} cannot be split into words ({err}).") from None
 
     @classmethod
-    def for_command(cls, action: str, pattern: str, match: str | None = None, note: str = "") -> Rule:
+    def for_command(
+        cls,
+        action: str,
+        pattern: str,
+        match: str | None = None,
+        note: str = "",
+        *,
+        git_writes: bool = False,
+        network: bool = False,
+    ) -> Rule:
         if match is None:
             match = "glob" if _GLOB_CHARS & set(pattern) else "prefix"
-        return cls(action, "command", pattern, match, note)
+        return cls(action, "command", pattern, match, note, git_writes, network)
+
+    @property
+    def grants(self) -> tuple[str, ...]:
+        """What the rule grants, in words: '.git writes', 'network'."""
+        return tuple(name for name, on in ((".git writes", self.git_writes), ("network", self.network)) if on)
 
     @property
     def label(self) -> str:
         if self.kind == "command":
             how = {"prefix": "", "exact": " (exactly)", "glob": " (glob)"}[self.match]
-            return f"{self.action} command `{self.pattern}`{how}"
+            granted = f" with {' and '.join(self.grants)}" if self.grants else ""
+            return f"{self.action} command `{self.pattern}`{how}{granted}"
         if self.kind == "delegate":
             return f"{self.action} delegating to `{self.pattern}`"
         what = {"edit": "edits of", "create": "new files", "file": "changes to"}[self.kind]
@@ -123,6 +147,16 @@ class Verdict:
     rules: tuple[Rule, ...] = ()
 
     @property
+    def git_writes(self) -> bool:
+        """An allowed command may write .git only when every rule that allowed a part of it grants that (the grant
+        covers the whole sandbox the command line runs in)."""
+        return self.action == "allow" and bool(self.rules) and all(rule.git_writes for rule in self.rules)
+
+    @property
+    def network(self) -> bool:
+        return self.action == "allow" and bool(self.rules) and all(rule.network for rule in self.rules)
+
+    @property
     def reviewer(self) -> str:
         """How a decision made by this verdict names its reviewer: 'policy' or 'policy:<rule>'."""
         if not self.rules:
@@ -134,6 +168,7 @@ class Verdict:
 @dataclass(frozen=True)
 class Policy:
     rules: tuple[Rule, ...] = ()
+    review_effects: str = DEFAULT_REVIEW_EFFECTS
 
     # -- files ---------------------------------------------------------------------------------------------------------
 
@@ -187,7 +222,7 @@ class Policy:
             if rule.action == "deny":  # pragma: no cover - denies were handled above
                 return Verdict("deny", f"`{_shown(item)}` is denied by the rule: {rule.label}.", (rule,))
             # The catalogue (command_catalogue.py) knows what options and words do; a rule's words do not.
-            concern = allow_concern(parsed, item, rule.match == "exact", folders, root_path)
+            concern = allow_concern(parsed, item, rule.match == "exact", folders, root_path, git_writes=rule.git_writes)
             if concern:
                 return Verdict("ask", f"`{_shown(item)}` matches the rule: {rule.label}, but {concern}.", (rule,))
             used.append(rule)
@@ -228,11 +263,18 @@ class Policy:
         for rule in rules:
             if not any(_same_rule(rule, old) for old in existing):
                 existing.append(rule)
-        return Policy(tuple(existing))
+        return Policy(tuple(existing), self.review_effects)
 
 
 def _same_rule(a: Rule, b: Rule) -> bool:
-    return (a.action, a.kind, a.pattern, a.match) == (b.action, b.kind, b.pattern, b.match)
+    return (a.action, a.kind, a.pattern, a.match, a.git_writes, a.network) == (
+        b.action,
+        b.kind,
+        b.pattern,
+        b.match,
+        b.git_writes,
+        b.network,
+    )
 
 
 def _rule_catches(rule: Rule, item: SimpleCommand) -> bool:
@@ -397,12 +439,17 @@ _HEADER = """\
 #   pattern commands: the command's first words ("pytest -q"), all of them (match = "exact"),
 #           or a glob over them (match = "glob", e.g. "npm run *");
 #           files: a path glob from the workspace root ("src/**/*.py", "docs/", "*.md").
+#   git_writes = true / network = true  (allow command rules only) let the sandboxed command write .git/ (for
+#           `git commit`) or reach the network; without them .git/ is read-only and there is no network.
+# review_effects (top level): which files a command changed a person reviews as a diff before they land:
+#   "always", "outside" what its rule or approval granted (the default), or "never" (applied unseen).
 # Every part of a command line (a && b, a; b, pipes, $(...), bash -c '...') must be allowed for it to run unasked.
 # Without a matching rule: reads run, edits and commands ask. Paths outside the workspace are always refused.
 
 """
-_TOP_KEYS = ("version", "rule")
-_RULE_KEYS = ("action", "kind", "pattern", "match", "note")
+_TOP_KEYS = ("version", "review_effects", "rule")
+_RULE_KEYS = ("action", "kind", "pattern", "match", "note", "git_writes", "network")
+_FLAG_KEYS = ("git_writes", "network")
 # A table header or a key at the start of a line; good enough to point a person at the line they wrote.
 _HEADER_LINE = re.compile(r"^\s*(\[\[?)\s*([^\]]*?)\s*\]\]?")
 _KEY_LINE = re.compile(r"^\s*(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_.-]+)\s*=")
@@ -428,6 +475,7 @@ def _rule_lines(rule: Rule) -> list[str]:
         lines.append(f"match = {_toml_string(rule.match)}")
     if rule.note:
         lines.append(f"note = {_toml_string(rule.note)}")
+    lines += [f"{name} = true" for name in _FLAG_KEYS if getattr(rule, name)]
     return lines
 
 
@@ -439,6 +487,8 @@ def rule_text(rule: Rule) -> str:
 def dumps(policy: Policy) -> str:
     """A fresh policy file (with the explanatory header) holding ``policy``'s rules."""
     lines = [_HEADER.rstrip("\n"), "", "version = 1"]
+    if policy.review_effects != DEFAULT_REVIEW_EFFECTS:
+        lines.append(f"review_effects = {_toml_string(policy.review_effects)}")
     for rule in policy.rules:
         lines += ["", *_rule_lines(rule)]
     return "\n".join(lines) + "\n"
@@ -491,13 +541,15 @@ def _unknown_top(data: dict[str, Any], lines: _Lines, source: str) -> PolicyErro
             hint = hint.replace("'rule'", "[[rule]]")
             return PolicyError(
                 f"{source}, line {lines.tables[name]}: unknown table {brackets.format(name)}{hint} "
-                "Signoff reads only `version` and [[rule]] tables, and changes nothing until this is fixed."
+                "Signoff reads only `version`, `review_effects` and [[rule]] tables, and changes nothing until this "
+                "is fixed."
             )
         line = lines.keys.get(("", 0, name))
         where = f", line {line}" if line else ""
         return PolicyError(
             f"{source}{where}: unknown key {name!r}{_did_you_mean(name, _TOP_KEYS)} "
-            "Signoff reads only `version` and [[rule]] tables, and changes nothing until this is fixed."
+            "Signoff reads only `version`, `review_effects` and [[rule]] tables, and changes nothing until this is "
+            "fixed."
         )
     return None
 
@@ -523,7 +575,15 @@ def loads(text: str, *, source: str = "policy") -> Policy:
     rules: list[Rule] = []
     for number, raw in enumerate(raw_rules, start=1):
         rules.append(_rule_from_table(raw, number, lines, source))
-    return Policy(tuple(rules))
+    review = data.get("review_effects", DEFAULT_REVIEW_EFFECTS)
+    if review not in REVIEW_EFFECTS:
+        line = lines.keys.get(("", 0, "review_effects"))
+        where = f", line {line}" if line else ""
+        raise PolicyError(
+            f"{source}{where}: review_effects must be one of {', '.join(repr(c) for c in REVIEW_EFFECTS)}, "
+            f"not {review!r}."
+        )
+    return Policy(tuple(rules), review)
 
 
 def _rule_from_table(raw: Any, number: int, lines: _Lines, source: str) -> Rule:
@@ -538,13 +598,16 @@ def _rule_from_table(raw: Any, number: int, lines: _Lines, source: str) -> Rule:
         )
     values = {key: raw.get(key) for key in _RULE_KEYS}
     for key, value in values.items():
-        if value is not None and not isinstance(value, str):
-            raise PolicyError(f"{source}: rule {number}: `{key}` must be a string.")
+        wanted = bool if key in _FLAG_KEYS else str
+        if value is not None and not isinstance(value, wanted):
+            kind_word = "true or false" if wanted is bool else "a string"
+            raise PolicyError(f"{source}: rule {number}: `{key}` must be {kind_word}.")
     action, kind, pattern, note = (values[key] or "" for key in ("action", "kind", "pattern", "note"))
+    flags = {key: bool(values[key]) for key in _FLAG_KEYS}
     try:
         if kind == "command":
-            return Rule.for_command(action, pattern, values["match"], note)
-        return Rule(action, kind, pattern, "prefix", note)
+            return Rule.for_command(action, pattern, values["match"], note, **flags)
+        return Rule(action, kind, pattern, "prefix", note, **flags)
     except PolicyError as err:
         raise PolicyError(f"{source}: rule {number}: {err}") from None
 
@@ -615,6 +678,7 @@ def text_with_rules(
     if text is None or not text.strip():
         return dumps(wanted), wanted
     document, policy = _document(text, source)
+    wanted = Policy((), policy.review_effects).with_rules(wanted.rules)
     if loaded is not None:
         before = list(loaded)
         wanted = wanted.with_rules(r for r in policy.rules if not any(_same_rule(r, old) for old in before))
@@ -629,6 +693,39 @@ def text_with_rules(
     for table in tables:
         table_list.append(table)
     return tomlkit.dumps(document), wanted
+
+
+def text_with_review_effects(text: str | None, choice: str, *, source: str = "policy") -> tuple[str, Policy]:
+    """``text`` with its top-level ``review_effects`` set to ``choice``; rules and comments are kept."""
+    import tomlkit
+
+    if choice not in REVIEW_EFFECTS:
+        raise PolicyError(f"review_effects must be one of {', '.join(REVIEW_EFFECTS)}, not {choice!r}.")
+    document, policy = _document(text, source)
+    if choice == DEFAULT_REVIEW_EFFECTS and "review_effects" not in document:
+        return tomlkit.dumps(document), Policy(policy.rules, choice)
+    if "review_effects" in document:
+        document["review_effects"] = choice
+    else:
+        # Top-level keys must come before the first [[rule]] table.
+        body = list(document.body)
+        document = tomlkit.document()
+        placed = False
+        for key, item in body:
+            if not placed and (key is None or key.key != "version") and isinstance(item, tomlkit.items.AoT):
+                document.add("review_effects", choice)
+                placed = True
+            if key is None:
+                document.add(item)
+            else:
+                document.append(key, item)
+            if not placed and key is not None and key.key == "version":
+                document.add("review_effects", choice)
+                placed = True
+        if not placed:
+            document.add("review_effects", choice)
+    new_text = tomlkit.dumps(document)
+    return new_text, loads(new_text, source=source)
 
 
 # -- rules from decisions ----------------------------------------------------------------------------------------------

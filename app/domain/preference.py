@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain.lifecycle import ProposalStatus
-from app.domain.tools import EDITOR_TOOL_NAME
+from app.domain.tools import EDITOR_TOOL_NAME, EFFECTS_KIND
 
 # Where a row came from; users filter on these.
 SOURCE_APPROVE = "approve"
@@ -99,6 +99,10 @@ class DecidedStep:
     review_stage: str | None = None
     # Compare mode: the alternatives shown and the pick, as stored on the decision (app.services.compare.summary).
     compare: dict[str, Any] | None = None
+    # What the agent was told when it was carried out ({"content", "is_error", and for commands "effects": the
+    # sandbox, the changes applied, held and reviewed}); what the decision granted a command (.git writes, network).
+    result: dict[str, Any] | None = None
+    grants: dict[str, Any] | None = None
 
     @property
     def target(self) -> tuple[str, str]:
@@ -375,6 +379,10 @@ def session_examples(
         skipped[why] = skipped.get(why, 0) + 1
 
     for step in sorted(steps, key=_by_proposal_then_decision):
+        if step.kind == EFFECTS_KIND:
+            # A change a command made, judged by a person: no model output to learn from (raw and trajectory keep it).
+            skip("command_effects")
+            continue
         if step.compare and alternatives is not None:
             compared_pairs, compared = compare_examples(step, alternatives.get(step.compare.get("compare_id", -1), ()))
             pairs.extend(compared_pairs)

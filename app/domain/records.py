@@ -132,6 +132,16 @@ class DecisionRecord:
     shown_hash: str | None = None
     # Team mode: 'first' / 'second' of two reviews, 'adjudication', or None for a single review.
     review_stage: str | None = None
+    # Commands: what the decision granted the sandboxed command ({"git_writes": True, "network": True}), or None.
+    grants: dict[str, Any] | None = None
+
+    @property
+    def grants_git_writes(self) -> bool:
+        return bool((self.grants or {}).get("git_writes"))
+
+    @property
+    def grants_network(self) -> bool:
+        return bool((self.grants or {}).get("network"))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from app.domain.path_glob import path_glob_regex
 
-KINDS = ("edit", "create", "command")
+KINDS = ("edit", "create", "command", "effects")
 
 
 class ReviewRulesError(ValueError):

@@ -12,6 +12,9 @@ from typing import Any
 EDITOR_TOOL_NAME = "str_replace_based_edit_tool"
 EDITOR_TOOL_TYPE = "text_editor_20250728"
 COMMAND_TOOL_NAME = "run_command"
+# A proposal of this kind is a change a sandboxed command made that a person reviews before it lands (one file each);
+# the model never called a tool for it, so it is no tool call of its own in exports.
+EFFECTS_KIND = "effects"
 
 SYSTEM_PROMPT = """You are a careful software engineer working in a project folder (the workspace) on the user's task.
 

@@ -30,6 +30,7 @@ from app.domain.tools import (
     COMMAND_TOOL_NAME,
     DELEGATE_TOOL_NAME,
     EDITOR_TOOL_NAME,
+    EFFECTS_KIND,
     PLAN_TOOL_NAME,
     changes_the_world,
     system_blocks,
@@ -41,6 +42,15 @@ from app.services.agent_tree import TREE_TOOLS, Spawner, TreeTools
 from app.services.apply import ApplyConflict, apply_file_change, describe_write_error
 from app.services.command_tool import CommandDraft, capped_for_model, draft_command, run_command
 from app.services.decision_wait import DecisionWaiter, ProposalWithdrawn
+from app.services.effects import ApplyRefusedError
+from app.services.effects_review import (
+    applied_line,
+    apply_decided,
+    draft_effect_proposals,
+    effect_tool_use_id,
+    not_applied_line,
+    review_summary,
+)
 from app.services.events import (
     AssistantMessageDone,
     EventListener,
@@ -54,7 +64,8 @@ from app.services.events import (
     UsageUpdated,
 )
 from app.services.policy_file import load_policy
-from app.services.sandbox import sandbox_info
+from app.services.review import grants as review_grants
+from app.services.sandbox import Grant, sandbox_info
 from app.services.settings import load_settings
 from app.services.workspace import ToolInputError, Workspace, sha256_hex
 from app.store.async_repository import AsyncRepository
@@ -510,7 +521,8 @@ class SessionRunner:
         if proposal.result is not None:
             return proposal.result["content"], bool(proposal.result.get("is_error"))
         decided_by_policy = None
-        if proposal.status == ProposalStatus.PENDING:
+        if proposal.status == ProposalStatus.PENDING and proposal.kind != EFFECTS_KIND:
+            # A command's held changes always wait for a person: no rule reviews them.
             proposal, decided_by_policy = await self._apply_policy(proposal)
         if decided_by_policy is not None:
             decision = decided_by_policy
@@ -582,6 +594,7 @@ class SessionRunner:
                     if approve
                     else f"Denied by this workspace's policy (.signoff/policy.toml). {verdict.reason}",
                     channel=POLICY_CHANNEL,
+                    grants=review_grants(git_writes=verdict.git_writes, network=verdict.network),
                 )
             )
         except StoreError:
@@ -618,6 +631,9 @@ class SessionRunner:
             else None
         )
         if decision.verdict == "reject":
+            if proposal.kind == EFFECTS_KIND:
+                reason = decision.reason or "(no reason given)"
+                return ProposalStatus.REJECTED, not_applied_line(proposal, f"rejected: {reason}"), False, None
             if by_hunk is not None:
                 return ProposalStatus.REJECTED, tool_results.hunks_rejected(proposal.path, by_hunk), True, None
             return (
@@ -631,6 +647,8 @@ class SessionRunner:
             return ProposalStatus.FAILED, tool_results.apply_failed(proposal.path, mismatch), True, None
         if proposal.kind == "command":
             return await self._run_approved_command(proposal, decision, intent)
+        if proposal.kind == EFFECTS_KIND:
+            return await self._apply_effect(proposal, decision, by_hunk)
         return await self._write_approved_file(proposal, decision, by_hunk, intent, interrupted=interrupted)
 
     async def _run_approved_command(
@@ -644,7 +662,15 @@ class SessionRunner:
             if ran != proposal.command:
                 prefix = tool_results.command_edited_prefix(proposal.command or "", ran)
         if intent is not None:
-            # It may have run, partly or wholly; running it again could do its effect twice.
+            # It may have run, partly or wholly; running it again could do its effect twice. If it ran to the end and
+            # its held changes were put to a person, those are still decided and carried out.
+            first = await self._repository.read(
+                lambda store: store.proposals.for_tool_use(self.session_id, effect_tool_use_id(proposal.tool_use_id, 0))
+            )
+            if first is not None and first.tool_input.get("command_result"):
+                text = first.tool_input["command_result"]
+                text += await self._review_held_effects(proposal, [], first.tool_input.get("unreviewable", []))
+                return ProposalStatus.APPLIED, text, False, None
             return ProposalStatus.FAILED, tool_results.command_interrupted(ran), True, None
         if not await self._repository.write(
             lambda store: store.proposals.record_apply_intent(proposal.id, _command_hash(ran))
@@ -655,14 +681,97 @@ class SessionRunner:
                 True,
                 None,
             )
+        grant = Grant(git_writes=decision.grants_git_writes, network=decision.grants_network)
         try:
             outcome = await run_command(
-                self._workspace, CommandDraft(ran, proposal.cwd or "."), timeout_s=self._command_timeout_s
+                self._workspace, CommandDraft(ran, proposal.cwd or "."), timeout_s=self._command_timeout_s, grant=grant
             )
         except (OSError, ToolInputError) as err:
             return ProposalStatus.FAILED, tool_results.apply_failed(None, str(err)), True, None
         self._command_effects[proposal.id] = outcome.effects_record()
-        return ProposalStatus.APPLIED, prefix + outcome.as_tool_result_text(ran), False, None
+        text = prefix + outcome.as_tool_result_text(ran)
+        if outcome.for_review:
+            drafted = await asyncio.to_thread(draft_effect_proposals, self._workspace.root, proposal, ran, outcome)
+            if drafted.proposals:
+                # Stored with the first held change, so a runner resumed after a crash can still tell the agent.
+                drafted.proposals[0]["tool_input"].update(
+                    command_result=text, unreviewable=[list(item) for item in drafted.unreviewable]
+                )
+            text += await self._review_held_effects(proposal, drafted.proposals, drafted.unreviewable)
+        return ProposalStatus.APPLIED, text, False, None
+
+    async def _review_held_effects(
+        self, command: ProposalRecord, drafted: list[dict[str, Any]], unreviewable: list[Any]
+    ) -> str:
+        """Put a command's held changes to a person (all at once, one proposal per file), carry each out as decided,
+        and say what landed; the command's own record lists them too."""
+        held: list[ProposalRecord] = []
+        for fields in drafted:
+            held.append(await self._repository.write(lambda store, f: store.proposals.create(**f), fields))
+        index = len(held)
+        while not drafted:
+            # Resumed: the held changes were stored before the crash; find them all again by their keys.
+            found = await self._repository.read(
+                lambda store, i: store.proposals.for_tool_use(
+                    self.session_id, effect_tool_use_id(command.tool_use_id, i)
+                ),
+                index,
+            )
+            if found is None:
+                break
+            held.append(found)
+            index += 1
+        if held:
+            self._emit(
+                StatusChanged(
+                    self.session_id,
+                    "waiting",
+                    f"Command {command.id} changed {len(held)} file(s) outside what it was granted; "
+                    "each waits for a decision.",
+                )
+            )
+            for waiting in held:
+                if waiting.status in STILL_UNDECIDED:
+                    # All at once, so the window and the queue list every held change while the first is decided.
+                    self._emit(ProposalWaiting(self.session_id, waiting))
+        lines: list[str] = []
+        reviewed: list[dict[str, Any]] = []
+        for effect_proposal in held:
+            text, is_error = await self._resolve(effect_proposal)
+            status = (
+                await self._repository.read(lambda store, pid: store.proposals.get(pid), effect_proposal.id)
+            ).status
+            lines.append(f"#{effect_proposal.id} {text}")
+            reviewed.append({"proposal_id": effect_proposal.id, "path": effect_proposal.path, "status": str(status)})
+            self._emit(
+                ToolResultSent(
+                    self.session_id,
+                    effect_proposal.tool_use_id,
+                    EFFECTS_KIND,
+                    text,
+                    is_error,
+                    effect_proposal.id,
+                    status,
+                )
+            )
+        if command.id in self._command_effects:
+            self._command_effects[command.id]["reviewed"] = reviewed
+        return review_summary(lines, [tuple(item) for item in unreviewable])
+
+    async def _apply_effect(
+        self, proposal: ProposalRecord, decision: DecisionRecord, by_hunk: PartialResult | None
+    ) -> tuple[ProposalStatus, str, bool, str | None]:
+        """Apply one held change of a command exactly as decided (whole, edited, or hunk by hunk)."""
+        content = proposal.new_content
+        if decision.verdict == "edit" and decision.edited_content is not None:
+            content = decision.edited_content
+        try:
+            applied_hash = await asyncio.to_thread(apply_decided, self._workspace.root, proposal, content)
+        except ApplyConflict as err:
+            return ProposalStatus.CONFLICT, not_applied_line(proposal, str(err)), True, None
+        except (ApplyRefusedError, OSError) as err:
+            return ProposalStatus.FAILED, not_applied_line(proposal, str(err)), True, None
+        return ProposalStatus.APPLIED, applied_line(proposal, content, by_hunk), False, applied_hash
 
     async def _write_approved_file(
         self,

@@ -11,14 +11,14 @@ import asyncio
 import os
 import re
 import signal
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.domain.policy import REVIEW_EFFECTS, PolicyError
 from app.services import effects as fx
-from app.services.sandbox import NONE, Grant, PreparedRun, SandboxInfo, prepare, sandbox_info
+from app.services.sandbox import NONE, OVERLAY, READ_ONLY, Grant, PreparedRun, SandboxInfo, prepare, sandbox_info
 from app.services.workspace import ToolInputError, Workspace
 
 DEFAULT_TIMEOUT_S = 120.0
@@ -26,9 +26,7 @@ DEFAULT_TIMEOUT_S = 120.0
 OUTPUT_HEAD_BYTES = 20_000
 OUTPUT_TAIL_BYTES = 20_000
 _SECRET_NAME = re.compile(r"(_TOKEN|_KEY|_SECRET|PASSWORD|PASSWD)$|^ANTHROPIC_API_KEY$", re.IGNORECASE)
-# Per workspace, in .signoff/sandbox.toml: review_effects = "always" | "outside" (the default) | "never".
-SANDBOX_SETTINGS_FILE = ".signoff/sandbox.toml"
-REVIEW_CHOICES = ("always", "outside", "never")
+REVIEW_CHOICES = REVIEW_EFFECTS
 
 
 @dataclass(frozen=True)
@@ -51,6 +49,10 @@ class CommandOutcome:
     # False when it ran unsandboxed: its changes went straight to the workspace and could not be captured.
     captured: bool = True
     notes: tuple[str, ...] = field(default=())
+    # The held changes a person reviews (paths, in capture order), and the captured bytes of those that are files
+    # small enough to show (read before the private view is removed).
+    for_review: tuple[str, ...] = ()
+    held_bytes: dict[str, bytes] = field(default_factory=dict)
 
     def as_tool_result_text(self, command: str) -> str:
         if self.timed_out:
@@ -111,18 +113,14 @@ def scrubbed_environment(environ: dict[str, str] | None = None) -> dict[str, str
 
 
 def review_setting(root: Path) -> tuple[str, str | None]:
-    """The workspace's choice of which command effects a person reviews, and a warning when the file is unusable."""
-    path = Path(root) / SANDBOX_SETTINGS_FILE
+    """The workspace's choice of which command effects a person reviews (``review_effects`` in its policy file), and a
+    warning when the file is unusable (then every effect is held)."""
+    from app.services.policy_file import load_policy
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return "outside", None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        return "always", f"{path} cannot be read ({err}); every effect is held for review."
-    choice = data.get("review_effects", "outside")
-    if choice not in REVIEW_CHOICES:
-        return "always", f"{path}: review_effects must be one of {', '.join(REVIEW_CHOICES)}; every effect is held."
-    return choice, None
+        return load_policy(root).review_effects, None
+    except PolicyError as err:
+        return "always", f"{err} Every command effect is held for review until it is fixed."
 
 
 async def run_command(
@@ -140,44 +138,103 @@ async def run_command(
     root = Path(workspace.root).resolve()
     cwd = workspace.resolve(draft.cwd).absolute
     info = info or await asyncio.to_thread(sandbox_info)
-    prepared = await asyncio.to_thread(prepare, root, cwd, draft.command, grant or Grant(), info)
+    prepared = await asyncio.to_thread(_prepare, root, cwd, draft.command, grant or Grant(), info)
     try:
         exit_code, text, total, timed_out = await _run_captured(prepared, timeout_s)
+        if prepared.mode == READ_ONLY:
+            # It could write nothing in the workspace: there are no changes to capture.
+            return CommandOutcome(exit_code, text, total, timed_out, prepared.describe(), notes=tuple(prepared.notes))
         if prepared.mode == NONE or prepared.changes is None:
             return CommandOutcome(
                 exit_code, text, total, timed_out, prepared.describe(), captured=False, notes=tuple(prepared.notes)
             )
-        landed, held, notes = await asyncio.to_thread(_settle_effects, root, prepared, review)
+        settled = await asyncio.to_thread(_settle_effects, root, prepared, review)
         return CommandOutcome(
-            exit_code, text, total, timed_out, prepared.describe(), tuple(landed), tuple(held), True, tuple(notes)
+            exit_code,
+            text,
+            total,
+            timed_out,
+            prepared.describe(),
+            tuple(settled.landed),
+            tuple(settled.held),
+            True,
+            tuple(settled.notes),
+            tuple(effect.path for effect in settled.for_review),
+            settled.held_bytes,
         )
     finally:
         await asyncio.to_thread(prepared.cleanup)
 
 
-def _settle_effects(
-    root: Path, prepared: PreparedRun, review: str | None = None
-) -> tuple[list[fx.Effect], list[tuple[fx.Effect, str]], list[str]]:
+@dataclass
+class _Settled:
+    landed: list[fx.Effect]
+    held: list[tuple[fx.Effect, str]]
+    notes: list[str]
+    for_review: list[fx.Effect]
+    held_bytes: dict[str, bytes]
+
+
+HELD_FOR_REVIEW = "held for review"
+
+
+def _settle_effects(root: Path, prepared: PreparedRun, review: str | None = None) -> _Settled:
     assert prepared.changes is not None
-    if prepared.mode == "bubblewrap+overlay":
+    if prepared.mode == OVERLAY:
         captured = fx.capture_overlay(prepared.changes, root)
     else:
         captured = fx.capture_copy(prepared.changes, root)
     choice, warning = (review, None) if review in REVIEW_CHOICES else review_setting(root)
     notes = [warning] if warning else []
     if choice == "never":
-        notes.append("This workspace applies command effects without review (review_effects = never).")
+        notes.append(
+            "WARNING: this workspace applies command effects without review (review_effects = never); "
+            "changes to .git (without a grant) and .signoff are dropped, never applied."
+        )
     to_apply: list[fx.Effect] = []
     held: list[tuple[fx.Effect, str]] = []
+    for_review: list[fx.Effect] = []
     for effect in captured:
-        if choice == "always":
-            held.append((effect, "held for review (this workspace reviews every command effect)"))
-        elif choice == "outside" and not fx.in_scope(effect, git_writes=prepared.grant.git_writes):
-            held.append((effect, "outside what the command was granted; held for review"))
+        outside = not fx.in_scope(effect, git_writes=prepared.grant.git_writes)
+        if effect.kind == "special" and effect.change != fx.DELETED:
+            held.append((effect, "a device, pipe or socket is never applied"))
+        elif outside and choice == "never":
+            # What no grant covers (.git without the grant, .signoff) steers git and Signoff: never applied unseen.
+            held.append((effect, "outside what the command was granted; dropped (this workspace reviews no effects)"))
+        elif choice == "always" or outside:
+            why = "outside what the command was granted" if outside else "this workspace reviews every command effect"
+            held.append((effect, f"{HELD_FOR_REVIEW} ({why})"))
+            for_review.append(effect)
         else:
             to_apply.append(effect)
     landed, failed = fx.apply_effects(root, prepared.changes, to_apply)
-    return landed, held + failed, notes
+    return _Settled(landed, held + failed, notes, for_review, _held_bytes(prepared.changes, for_review))
+
+
+def _held_bytes(changes: Path, for_review: list[fx.Effect]) -> dict[str, bytes]:
+    """The captured bytes of each held file a person can read as a diff (too large ones are held without them)."""
+    from app.services.settings import load_settings
+
+    limit = load_settings().max_edit_bytes
+    found: dict[str, bytes] = {}
+    for effect in for_review:
+        if effect.kind != "file" or effect.change not in (fx.CREATED, fx.MODIFIED):
+            continue
+        if effect.size is not None and effect.size > limit:
+            continue
+        try:
+            found[effect.path] = fx.read_captured(changes, effect.path, limit)
+        except (OSError, fx.ApplyRefusedError):
+            continue
+    return found
+
+
+def _prepare(root: Path, cwd: Path, command: str, grant: Grant, info: SandboxInfo) -> PreparedRun:
+    from app.domain.command_catalogue import cannot_write
+    from app.domain.policy import parse_command
+
+    read_only = info.available and not grant.git_writes and cannot_write(parse_command(command))
+    return prepare(root, cwd, command, grant, info, read_only=read_only)
 
 
 async def _run_captured(prepared: PreparedRun, timeout_s: float) -> tuple[int | None, str, int, bool]:

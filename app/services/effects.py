@@ -291,6 +291,61 @@ def _safe_target(root: Path, rel: str) -> Path:
     return current / parts[-1]
 
 
+def apply_one(root: Path, source: Path, effect: Effect) -> None:
+    """Apply one captured change (a file's bytes come from ``source``); raises ApplyRefusedError or OSError."""
+    _apply_one(root, source, effect)
+
+
+def safe_target(root: Path, rel: str) -> Path:
+    """``rel`` under ``root``, every folder on the way a real folder (never a symlink); raises ApplyRefusedError."""
+    return _safe_target(root, rel)
+
+
+def read_captured(source: Path, rel: str, limit: int) -> bytes:
+    """The bytes of a captured plain file (never through a symlink), at most ``limit``; raises ApplyRefusedError."""
+    path = _safe_target(source, rel)
+    st = _lstat(path)
+    if st is None or not stat.S_ISREG(st.st_mode):
+        raise ApplyRefusedError(f"{rel} is not a plain file in the command's view")
+    if st.st_size > limit:
+        raise ApplyRefusedError(f"{rel} is larger than {limit:,} bytes")
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(limit + 1)[:limit]
+
+
+def state_text(root: Path, rel: str, *, listing: int = 200) -> str:
+    """What ``rel`` is in the workspace now, in words a person reads in a diff: missing, a file (mode), a link (to
+    where) or a folder (mode, and what it holds)."""
+    try:
+        path = _safe_target(root, rel)
+    except ApplyRefusedError as err:
+        return f"unreachable: {err}"
+    st = _lstat(path)
+    if st is None:
+        return "missing"
+    kind = _kind(st.st_mode)
+    if kind == "symlink":
+        return f"symlink to {os.readlink(path)}"
+    text = f"{'folder' if kind == 'dir' else kind}, mode {_octal(st.st_mode)}"
+    if kind == "file":
+        return f"{text}, {st.st_size:,} bytes"
+    if kind != "dir":
+        return text
+    held: list[str] = []
+    for folder, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files) + [d + "/" for d in dirs]:
+            held.append(os.path.relpath(os.path.join(folder, name), root))
+            if len(held) > listing:
+                break
+        if len(held) > listing:
+            break
+    shown = "".join(f"\n  holding {name}" for name in sorted(held)[:listing])
+    more = "\n  ... and more" if len(held) > listing else ""
+    return text + shown + more
+
+
 def _apply_one(root: Path, source: Path, effect: Effect) -> None:
     target = _safe_target(root, effect.path)
     origin = source / effect.path

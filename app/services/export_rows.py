@@ -536,6 +536,8 @@ def raw_row(view: SessionView, step: pref.DecidedStep, sources: list[str]) -> Ro
             "old_content_base64": old_b64,
             "new_content": new_text,
             "new_content_base64": new_b64,
+            # What was carried out: a command's output, its sandbox and every change it made (applied, held, reviewed).
+            "result": _result_for_export(step.result, redactor),
         },
         "decision": {
             "id": step.decision_id,
@@ -549,6 +551,7 @@ def raw_row(view: SessionView, step: pref.DecidedStep, sources: list[str]) -> Ro
             "review_stage": step.review_stage,
             "compare": _raw_compare(step, view.data.alternatives),
             "hunk_verdicts": step.hunk_verdicts,
+            "grants": step.grants,
             "edited_content": edited_text,
             "edited_content_base64": edited_b64,
         },
@@ -567,6 +570,18 @@ def raw_row(view: SessionView, step: pref.DecidedStep, sources: list[str]) -> Ro
         )
     )
     return Row(hash(("raw", step.decision_id)), line, ",".join(sources) or "none", step.verdict, step, None)
+
+
+def _result_for_export(result: dict[str, Any] | None, redactor: Any) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    content = result.get("content")
+    if redactor and isinstance(content, str):
+        content = redactor.text(content)
+    shown = {"content": content, "is_error": bool(result.get("is_error"))}
+    if "effects" in result:
+        shown["effects"] = redactor.value(result["effects"]) if redactor else result["effects"]
+    return shown
 
 
 def _raw_compare(
@@ -622,6 +637,10 @@ def _trajectory_rows(view: SessionView, sources: set[str] | None) -> list[Row]:
                 **judges,
             }
         )
+        if step.kind == "command" and step.result is not None:
+            # An approved command's reviewable result: what it printed and what it changed.
+            step_rows[-1]["result"] = _result_for_export(step.result, redactor)
+            step_rows[-1]["grants"] = step.grants
         if step.path and step.verdict in ("approve", "edit") and step.kind != "command":
             before = finals[step.path][0] if step.path in finals else step.old_content
             after = (

@@ -15,6 +15,7 @@ from app.domain.policy import (
     describe,
     loads,
     policy_path,
+    text_with_review_effects,
     text_with_rules,
     text_with_rules_added,
     text_without_rule,
@@ -23,7 +24,15 @@ from app.services.safe_files import read_bytes_or_none, update_file
 
 _Result = TypeVar("_Result")
 
-__all__ = ["PolicyError", "add_rules", "load_policy", "policy_listing", "remove_rule", "save_policy"]
+__all__ = [
+    "PolicyError",
+    "add_rules",
+    "load_policy",
+    "policy_listing",
+    "remove_rule",
+    "save_policy",
+    "set_review_effects",
+]
 
 
 def _text(raw: bytes | None, path: Path) -> str | None:
@@ -80,6 +89,11 @@ def save_policy(root: str | os.PathLike[str], policy: Policy, *, loaded: Policy 
     return policy_path(root)
 
 
+def set_review_effects(root: str | os.PathLike[str], choice: str) -> Policy:
+    """Set which command effects a person reviews in this workspace (always / outside / never)."""
+    return _update(root, lambda text, source: text_with_review_effects(text, choice, source=source))
+
+
 def policy_listing(root: str | os.PathLike[str]) -> str:
     """The policy as the command line shows it."""
     policy = load_policy(root)
@@ -89,4 +103,7 @@ def policy_listing(root: str | os.PathLike[str]) -> str:
             f"No rules in {path}: reads run, edits and commands ask, paths outside the workspace are refused.\n"
             'Add one with: signoff policy add allow command "pytest -q"'
         )
-    return f"Rules in {path} (the first that matches decides):\n" + "\n".join(describe(policy))
+    effects = f"\nCommand effects reviewed: {policy.review_effects}." + (
+        " WARNING: a command's changes land without anyone seeing them." if policy.review_effects == "never" else ""
+    )
+    return f"Rules in {path} (the first that matches decides):\n" + "\n".join(describe(policy)) + effects

@@ -35,7 +35,7 @@ FLAG_LABELS = {HIDDEN: "hidden chars", CONFLICT: "conflict", OUTSIDE_POLICY: "ou
 RISK = "risk"
 SORT_COLUMNS = ("age", "workspace", "session", "kind", "target", "lines", RISK)
 RISK_SORT_LIMIT = 5000
-KINDS = ("edit", "create", "command")
+KINDS = ("edit", "create", "command", "effects", "changeset", "plan")
 
 
 @dataclass(frozen=True)

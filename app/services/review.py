@@ -14,6 +14,7 @@ from app.domain import hunks, plans
 from app.domain.diffing import proposal_diff
 from app.domain.input_limits import InputLimitError, check_command_text, check_edit_bytes
 from app.domain.records import DecisionRecord, ProposalRecord
+from app.domain.tools import EFFECTS_KIND
 from app.services.settings import load_settings
 from app.store.repository import Repository
 
@@ -41,6 +42,18 @@ class DecisionRequest:
     adjudication: bool = False
     # Compare mode: what was compared and which was picked (app.services.compare builds it; stored on the decision).
     compare: dict | None = None
+    # Commands: what approving grants the sandboxed command beyond writing the workspace's own files
+    # ({"git_writes": True, "network": True}); see grants().
+    grants: dict | None = None
+
+
+GRANT_NAMES = ("git_writes", "network")
+
+
+def grants(*, git_writes: bool = False, network: bool = False) -> dict | None:
+    """The stored form of what an approval grants a command, or None for nothing."""
+    chosen = {name: True for name, on in (("git_writes", git_writes), ("network", network)) if on}
+    return chosen or None
 
 
 def approve(proposal_id: int, reviewer: str, **context) -> DecisionRequest:
@@ -106,6 +119,8 @@ def validated(proposal: ProposalRecord, request: DecisionRequest) -> DecisionReq
     """
     if not request.reviewer.strip():
         raise ReviewError("A decision needs a reviewer name (set it in Settings).")
+    request = _checked_grants(proposal, request)
+    _check_effect_verdict(proposal, request)
     if proposal.kind in ("plan", "delegate"):
         return _validated_plan_or_delegation(proposal, request)
     if request.hunk_verdicts is not None:
@@ -177,6 +192,30 @@ def _validated_plan_edit(proposal: ProposalRecord, request: DecisionRequest) -> 
     return replace(request, edited_content=edited.to_bytes())
 
 
+def _checked_grants(proposal: ProposalRecord, request: DecisionRequest) -> DecisionRequest:
+    if not request.grants:
+        return replace(request, grants=None)
+    unknown = set(request.grants) - set(GRANT_NAMES)
+    if unknown:
+        raise ReviewError(f"Unknown grant {sorted(unknown)[0]!r}; a command can be granted .git writes or network.")
+    if proposal.kind != "command":
+        raise ReviewError("Only a command can be granted .git writes or network; this proposal changes a file.")
+    if request.verdict == "reject":
+        return replace(request, grants=None)
+    return replace(request, grants={name: True for name in GRANT_NAMES if request.grants.get(name)} or None)
+
+
+def _check_effect_verdict(proposal: ProposalRecord, request: DecisionRequest) -> None:
+    """A command's change to a link, a folder or a mode is judged as a whole: there are no lines to edit."""
+    if proposal.kind != EFFECTS_KIND or not (proposal.tool_input or {}).get("meta"):
+        return
+    if request.verdict == "edit" or request.hunk_verdicts is not None:
+        raise ReviewError(
+            f"This effect on {proposal.path} (a link, folder or mode change) can only be approved or rejected as a "
+            "whole."
+        )
+
+
 def _validated_by_hunk(proposal: ProposalRecord, request: DecisionRequest) -> DecisionRequest:
     """Every hunk judged, reasons for rejections; the summary verdict, and for a mixed result the exact bytes."""
     # Imported here: the diff engine (pygit2) is needed only for per-hunk decisions, not for every approval.
@@ -234,4 +273,5 @@ def record(repository: Repository, proposal: ProposalRecord, request: DecisionRe
         strength=checked.strength,
         adjudication=checked.adjudication,
         compare=checked.compare,
+        grants=checked.grants,
     )

@@ -23,6 +23,10 @@ UNSHARE = "unshare"
 FORCE_ENV = "SIGNOFF_SANDBOX"
 OVERLAY = "bubblewrap+overlay"
 COPY = "bubblewrap+copy"
+# A command that only reads (command_catalogue.cannot_write): the workspace itself, read-only; nothing to capture.
+READ_ONLY = "bubblewrap+read-only"
+# macOS: sandbox-exec (Seatbelt, seatbelt.py) with the command run in a copy of the workspace.
+SEATBELT = "seatbelt+copy"
 NONE = "none"
 GUARDED = (".git", ".signoff")
 # The system the command may read (never write); everything else on the machine is absent inside the sandbox.
@@ -79,8 +83,18 @@ class PreparedRun:
     def describe(self) -> str:
         if self.mode == NONE:
             return "none: it ran unsandboxed, with full access to this machine"
-        view = "an overlay view" if self.mode == OVERLAY else "a copy"
         network = "network allowed" if self.grant.network else "no network"
+        if self.mode == SEATBELT:
+            git = ".git writable" if self.grant.git_writes else ".git and .signoff read-only"
+            return (
+                f"sandbox-exec (Seatbelt) on a copy of the workspace (system read-only, {git}, empty home, {network})"
+            )
+        if self.mode == READ_ONLY:
+            return (
+                "bubblewrap on a read-only view of the workspace "
+                f"(it only reads; system read-only, empty home, {network})"
+            )
+        view = "an overlay view" if self.mode == OVERLAY else "a copy"
         git = ".git writable" if self.grant.git_writes else ".git and .signoff read-only"
         return f"bubblewrap on {view} of the workspace (system read-only, {git}, empty home, {network})"
 
@@ -105,6 +119,12 @@ def sandbox_info(*, refresh: bool = False) -> SandboxInfo:
 
 
 def _probe() -> SandboxInfo:
+    if sys.platform == "darwin":
+        from app.services.seatbelt import SANDBOX_EXEC
+
+        if os.access(SANDBOX_EXEC, os.X_OK):
+            return SandboxInfo(SEATBELT, "sandbox-exec (Seatbelt) with a copy of the workspace.")
+        return SandboxInfo(NONE, f"No sandbox: {SANDBOX_EXEC} is missing on this Mac.")
     if not sys.platform.startswith("linux"):
         return SandboxInfo(
             NONE, f"No sandbox: Signoff sandboxes commands with bubblewrap on Linux only ({sys.platform})."
@@ -154,18 +174,30 @@ def _probe() -> SandboxInfo:
 
 
 def prepare(
-    root: Path, cwd: Path, command: str, grant: Grant | None = None, info: SandboxInfo | None = None
+    root: Path,
+    cwd: Path,
+    command: str,
+    grant: Grant | None = None,
+    info: SandboxInfo | None = None,
+    *,
+    read_only: bool = False,
 ) -> PreparedRun:
-    """The argv that runs ``/bin/sh -c command`` in ``cwd`` (inside ``root``) under the best sandbox available."""
+    """The argv that runs ``/bin/sh -c command`` in ``cwd`` (inside ``root``) under the best sandbox available; with
+    ``read_only`` (a command that only reads), on the workspace itself mounted read-only: no view to make or capture."""
     info = info or sandbox_info()
     grant = grant or Grant()
     shell = ["/bin/sh", "-c", command]
     if not info.available:
         return PreparedRun(shell, cwd, NONE, grant, notes=[info.detail])
     root = root.resolve()
+    home = Path(os.environ.get("HOME") or "/root")
+    if info.mode == SEATBELT:
+        return _prepare_seatbelt(root, cwd, command, grant)
+    if read_only and not grant.git_writes:
+        argv = _bwrap_argv(root, root, cwd, grant, home=home, workspace_read_only=True) + shell
+        return PreparedRun(argv, root, READ_ONLY, grant)
     scratch = Path(tempfile.mkdtemp(prefix="signoff-run-"))
     try:
-        home = Path(os.environ.get("HOME") or "/root")
         mode = info.mode
         if mode == OVERLAY and (_OVERLAY_UNSAFE & set(str(root)) or _OVERLAY_UNSAFE & set(str(scratch))):
             mode = COPY
@@ -184,6 +216,26 @@ def prepare(
         raise
 
 
+def _prepare_seatbelt(root: Path, cwd: Path, command: str, grant: Grant) -> PreparedRun:
+    """macOS: the command runs in a copy of the workspace under a sandbox-exec profile, with a private HOME and TMPDIR;
+    the copy is compared with the workspace afterwards, like the bubblewrap copy view."""
+    from app.services import seatbelt
+
+    scratch = Path(tempfile.mkdtemp(prefix="signoff-run-"))
+    try:
+        view, home, tmp = scratch / "view", scratch / "home", scratch / "tmp"
+        _copy_tree(root, view)
+        home.mkdir()
+        tmp.mkdir()
+        prefixes = tuple(_python_prefixes())
+        inner = seatbelt.argv(view, home, tmp, grant, command, python_prefixes=prefixes)
+        argv = ["/usr/bin/env", f"HOME={home}", f"TMPDIR={tmp}", *inner]
+        return PreparedRun(argv, view / cwd.relative_to(root), SEATBELT, grant, changes=view, scratch=scratch)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+
+
 def _overlay_prefix(lower: Path, upper: Path, work: Path, target: Path) -> list[str]:
     # A private mount namespace holds the overlay; it disappears with the command, the upper dir stays for capture.
     return [UNSHARE, "--mount", "--propagation", "private", "/bin/sh", "-c", _MOUNT_SCRIPT, "sh"] + [
@@ -195,7 +247,9 @@ def _overlay_prefix(lower: Path, upper: Path, work: Path, target: Path) -> list[
     ]
 
 
-def _bwrap_argv(source: Path, root: Path, cwd: Path, grant: Grant, *, home: Path) -> list[str]:
+def _bwrap_argv(
+    source: Path, root: Path, cwd: Path, grant: Grant, *, home: Path, workspace_read_only: bool = False
+) -> list[str]:
     """bubblewrap's options: ``source`` (the workspace view) appears writable at ``root``; the command starts in
     ``cwd``; nothing else of this machine but the system (read-only) and the Python running Signoff."""
     args = [BWRAP, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
@@ -217,9 +271,9 @@ def _bwrap_argv(source: Path, root: Path, cwd: Path, grant: Grant, *, home: Path
         args += ["--tmpfs", str(home)]
     for prefix in _python_prefixes():
         args += ["--ro-bind", prefix, prefix]
-    args += ["--bind", str(source), str(root)]
+    args += ["--ro-bind" if workspace_read_only else "--bind", str(source), str(root)]
     for name in GUARDED:
-        if name == ".git" and grant.git_writes:
+        if (name == ".git" and grant.git_writes) or workspace_read_only:
             continue
         if os.path.lexists(source / name) and not os.path.islink(source / name):
             args += ["--ro-bind", str(source / name), str(root / name)]

@@ -55,6 +55,7 @@ def canonical_content(
     review_stage: str | None = None,
     revokes_id: int | None = None,
     compare: Any = None,
+    grants: Any = None,
 ) -> bytes:
     """The bytes a decision's content hash covers: sorted-key compact JSON, timestamps in UTC to the microsecond.
 
@@ -79,6 +80,9 @@ def canonical_content(
     if compare is not None:
         # Compare mode: the alternatives shown (their hashes) and the pick; only where set, like ``revokes``.
         document["compare"] = compare
+    if grants is not None:
+        # Commands: what the decision let the sandboxed command do (.git writes, network); only where set.
+        document["grants"] = grants
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
@@ -99,6 +103,7 @@ def content_hash_of(row: Decision) -> str:
             review_stage=getattr(row, "review_stage", None),
             revokes_id=getattr(row, "revokes_id", None),
             compare=getattr(row, "compare", None),
+            grants=getattr(row, "grants", None),
         )
     ).hexdigest()
 

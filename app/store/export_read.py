@@ -166,10 +166,13 @@ _STEP_COLUMNS = (
     getattr(Decision, "review_stage", literal(None)),
     # Compare mode's column, where this schema has it.
     getattr(Decision, "compare", literal(None)),
+    # What the agent was told (a command's output and its effects), and what a decision granted a command.
+    Proposal.result,
+    getattr(Decision, "grants", literal(None)),
 )
 # JSON columns are read as their text and parsed by _loads (the column type's json.loads took a third of the read);
 # rows are the driver's own tuples (see _fetch_all), so read_sessions makes the time a UTC datetime itself.
-assert [at for at, column in enumerate(_STEP_COLUMNS) if isinstance(column.type, JSON)] == [5, 20, 24]
+assert [at for at, column in enumerate(_STEP_COLUMNS) if isinstance(column.type, JSON)] == [5, 20, 24, 25, 26]
 _CONTENT_COLUMNS = (Proposal.old_content, Proposal.new_content)
 
 
@@ -353,6 +356,8 @@ def read_sessions(
             status,
             review_stage,
             compare,
+            result,
+            grants,
         ) in _fetch_all(connection, statements.steps, {"ids": list(ids)}):
             made = step(
                 proposal_id,
@@ -379,6 +384,8 @@ def read_sessions(
                 status,
                 review_stage,
                 loads(compare) if compare is not None else None,
+                loads(result) if result is not None else None,
+                loads(grants) if grants is not None else None,
             )
             found = steps.get(session_id)
             if found is None:

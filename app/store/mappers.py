@@ -153,6 +153,7 @@ def decision_record(row: Decision) -> DecisionRecord:
         strength=row.strength,
         shown_hash=row.shown_hash,
         review_stage=row.review_stage,
+        grants=getattr(row, "grants", None),
     )
 
 

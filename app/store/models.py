@@ -266,6 +266,10 @@ class Decision(Base):
     # (None: all rejected), as {"compare_id", "picked", "alternatives": [{"position", "shown_hash", "content_sha256"}]};
     # None for a decision on a proposal shown alone. Covered by the audit chain where set.
     compare: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
+    # Commands (migration 0012): what the approval, or the rule that allowed it, granted the sandboxed command beyond
+    # writing the workspace's own files: {"git_writes": true, "network": true}; None grants nothing. Covered by the
+    # audit chain where set.
+    grants: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     # The audit chain (app.store.audit, migration 0003): the shown_hash of the proposal as it was when decided, the
     # chain hash of the decision before this one, the sha256 of this one's canonical content, and of the two together.
     shown_hash: Mapped[str | None] = mapped_column(String(64))

@@ -106,6 +106,7 @@ class Proposals(StoreBase):
         strength: int | None = None,
         adjudication: bool = False,
         compare: dict[str, Any] | None = None,
+        grants: dict[str, Any] | None = None,
     ) -> DecisionRecord:
         """Durably record a judgment; exactly one decision wins per proposal, across processes and machines.
 
@@ -167,6 +168,7 @@ class Proposals(StoreBase):
                 strength=strength,
                 review_stage=step.stage,
                 compare=compare,
+                grants=grants or None,
             )
             # Adds and flushes it, linked to the audit chain in this same transaction.
             seal_decision(orm, decision)

@@ -15,7 +15,7 @@ PAGE = 200
 # One character per flag in the queue's narrow "!" column.
 FLAG_MARKS = ((core_queue.HIDDEN, "⚠"), (core_queue.CONFLICT, "≠"), (core_queue.OUTSIDE_POLICY, "§"))
 
-FILTER_HELP = "kind:edit|create|command  flag:hidden|conflict|outside-policy  path:GLOB  session:N  ws:DIR  words"
+FILTER_HELP = "kind:edit|create|command|effects|changeset|plan  flag:hidden|conflict|outside-policy  path:GLOB  session:N  ws:DIR  words"
 
 
 class FilterError(ValueError):
@@ -36,7 +36,7 @@ def parse_filter(text: str) -> core_queue.QueueFilter:
             raise FilterError(f"{key}: needs a value ({FILTER_HELP}).")
         if key == "kind":
             if value not in core_queue.KINDS:
-                raise FilterError(f"kind:{value}? Use edit, create or command.")
+                raise FilterError(f"kind:{value}? Use {', '.join(core_queue.KINDS)}.")
             values["kind"] = value
         elif key == "flag":
             if value not in core_queue.FLAG_NAMES:

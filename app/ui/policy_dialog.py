@@ -11,6 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -38,6 +39,13 @@ log = logging.getLogger(__name__)
 HISTORY_SESSIONS = 100
 
 
+REVIEW_WORDS = {
+    "outside": "Changes outside what the rule or approval granted (recommended)",
+    "always": "Every change a command makes",
+    "never": "Nothing (changes land unseen)",
+}
+
+
 class PolicyDialog(QDialog):
     """Edit one workspace's rules; Save writes .signoff/policy.toml. Open it with ``open()`` (window-modal, async)."""
 
@@ -50,13 +58,15 @@ class PolicyDialog(QDialog):
         self.resize(720, 460)
         self.workspace_root = workspace_root
         self.error: str | None = None
+        loaded = Policy()
         try:
-            rules = list(policy_file.load_policy(workspace_root).rules)
+            loaded = policy_file.load_policy(workspace_root)
         except PolicyError as err:
             # Nothing is overwritten: the broken file stays as it is until it is fixed by hand.
             self.error = str(err)
-            rules = []
-        self.rules: list[Rule] = rules
+        self.rules: list[Rule] = list(loaded.rules)
+        rules = self.rules
+        self.review_effects = loaded.review_effects
         # What the file held when the dialog opened: rules added elsewhere since (the CLI, "Always allow") are kept.
         self.loaded = Policy(tuple(rules))
 
@@ -110,6 +120,39 @@ class PolicyDialog(QDialog):
             adder.addWidget(widget)
         adder.addWidget(self.pattern_edit, 1)
         adder.addWidget(self.add_button)
+        self.grant_git_box = QCheckBox(".git writes")
+        self.grant_git_box.setToolTip("Allow rules for commands: the command may write .git/ (git commit, git add)")
+        self.grant_network_box = QCheckBox("network")
+        self.grant_network_box.setToolTip("Allow rules for commands: the command may reach the network")
+        grants = QHBoxLayout()
+        grants.addWidget(QLabel("A new allow rule for commands grants:"))
+        grants.addWidget(self.grant_git_box)
+        grants.addWidget(self.grant_network_box)
+        grants.addStretch(1)
+
+        # Which part of a command line makes it ask (or what allows it), as the runner would decide it now.
+        self.try_edit = QLineEdit()
+        self.try_edit.setObjectName("tryCommand")
+        self.try_edit.setPlaceholderText("Try a command: what would these rules do with it?")
+        self.try_edit.textChanged.connect(self.explain)
+        self.try_result = QLabel("")
+        self.try_result.setObjectName("tryResult")
+        self.try_result.setWordWrap(True)
+        self.try_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.review_box = QComboBox()
+        self.review_box.setObjectName("reviewEffects")
+        for choice, words in REVIEW_WORDS.items():
+            self.review_box.addItem(words, choice)
+        self.review_box.setCurrentIndex(list(REVIEW_WORDS).index(self.review_effects))
+        self.review_box.currentIndexChanged.connect(self._review_changed)
+        self.review_warning = QLabel("")
+        self.review_warning.setObjectName("reviewWarning")
+        self.review_warning.setWordWrap(True)
+        review_row = QHBoxLayout()
+        review_row.addWidget(QLabel("Review what commands change:"))
+        review_row.addWidget(self.review_box, 1)
+
         self.add_error = QLabel("")
         self.add_error.setObjectName("addError")
         self.add_error.setWordWrap(True)
@@ -125,9 +168,42 @@ class PolicyDialog(QDialog):
         layout.addWidget(self.error_label)
         layout.addLayout(middle, 1)
         layout.addLayout(adder)
+        layout.addLayout(grants)
         layout.addWidget(self.add_error)
+        layout.addWidget(self.try_edit)
+        layout.addWidget(self.try_result)
+        layout.addLayout(review_row)
+        layout.addWidget(self.review_warning)
         layout.addWidget(self.buttons)
         self._refill()
+        self._review_changed()
+
+    # -- explaining and review of effects ---------------------------------------------------------------------------
+
+    def explain(self, command: str | None = None) -> str:
+        """What the rules as edited here would do with ``command``, and which part of it decides."""
+        command = self.try_edit.text() if command is None else command
+        if not command.strip():
+            self.try_result.setText("")
+            return ""
+        try:
+            verdict = Policy(tuple(self.rules)).check_command(command, root=self.workspace_root)
+        except PolicyError as err:
+            text = str(err)
+        else:
+            granted = [w for w, on in ((".git writes", verdict.git_writes), ("network", verdict.network)) if on]
+            text = f"{verdict.action}: {verdict.reason}" + (f" Grants {' and '.join(granted)}." if granted else "")
+        self.try_result.setText(text)
+        return text
+
+    def _review_changed(self, *_args: Any) -> None:
+        never = self.review_box.currentData() == "never"
+        self.review_warning.setText(
+            "Warning: with never, whatever a command changes in the workspace lands without anyone seeing it."
+            if never
+            else ""
+        )
+        self.review_warning.setVisible(never)
 
     # -- editing -------------------------------------------------------------------------------------------------------
 
@@ -161,7 +237,13 @@ class PolicyDialog(QDialog):
         try:
             if kind == "command":
                 match = self.match_box.currentText()
-                rule = Rule.for_command(self.action_box.currentText(), pattern, None if match == "auto" else match)
+                rule = Rule.for_command(
+                    self.action_box.currentText(),
+                    pattern,
+                    None if match == "auto" else match,
+                    git_writes=self.grant_git_box.isChecked(),
+                    network=self.grant_network_box.isChecked(),
+                )
             else:
                 rule = Rule(self.action_box.currentText(), kind, pattern)
         except PolicyError as err:
@@ -192,6 +274,9 @@ class PolicyDialog(QDialog):
             return
         try:
             policy_file.save_policy(self.workspace_root, Policy(tuple(self.rules)), loaded=self.loaded)
+            chosen = self.review_box.currentData()
+            if chosen != self.review_effects:
+                policy_file.set_review_effects(self.workspace_root, chosen)
         except (PolicyError, OSError) as err:
             self.error_label.setText(f"The policy was not saved: {err}")
             self.error_label.show()

@@ -163,6 +163,19 @@ class ReviewPanelBuilders:
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.hide()
         self.rule_suggestion = RuleSuggestionBar(self)
+        # Commands only: what approving grants the sandboxed command (off unless the reviewer turns it on).
+        self.grant_git_button = QPushButton(".git writes  [G]")
+        self.grant_git_button.setObjectName("grantGitButton")
+        self.grant_git_button.setToolTip(
+            "Approving lets the command write .git/ (e.g. git commit); read-only otherwise"
+        )
+        self.grant_network_button = QPushButton("Network  [⇧N]")
+        self.grant_network_button.setObjectName("grantNetworkButton")
+        self.grant_network_button.setToolTip("Approving lets the command reach the network; it has none otherwise")
+        for button in (self.grant_git_button, self.grant_network_button):
+            button.setCheckable(True)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.hide()
 
         # Shown instead of the three verdicts while a reason or an edit is being typed.
         self.confirm_button = QPushButton("")
@@ -262,6 +275,8 @@ class ReviewPanelBuilders:
         buttons.addWidget(self.edit_button)
         buttons.addWidget(self.always_allow_button)
         buttons.addWidget(self.compare_button)
+        buttons.addWidget(self.grant_git_button)
+        buttons.addWidget(self.grant_network_button)
         for button in self.compare_buttons:
             buttons.addWidget(button)
         buttons.addWidget(self.confirm_button)

@@ -28,6 +28,8 @@ REVIEW_KEYS: tuple[KeyBinding, ...] = (
     KeyBinding(("E",), "start_edit", "Edit, then approve your version", icon="edit"),
     KeyBinding(("C",), "start_compare", "Compare alternatives", icon="compare"),
     KeyBinding(("Ctrl+Shift+A",), "always_allow", "Always allow here: preview the rule, then add it and approve"),
+    KeyBinding(("G",), "toggle_grant_git", "Commands: grant .git writes when approving (again: take back)"),
+    KeyBinding(("Shift+N",), "toggle_grant_network", "Commands: grant network when approving (again: take back)"),
     *(
         KeyBinding((str(value),), "set_strength", f"Confidence {value} of 5 (again: clear)", value)
         for value in range(1, 6)

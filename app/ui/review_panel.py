@@ -136,6 +136,9 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
             self._set_enabled(False)
             return
         self.title.setText(proposal_title(proposal))
+        for button in (self.grant_git_button, self.grant_network_button):
+            button.setChecked(False)
+            button.setVisible(proposal.kind == "command")
         self.subtitle.setText(f"Session {proposal.session_id} · {proposal.task[:140]} · {proposal.workspace_root}")
         self._show_protocol_limits(proposal)
         self.plan_view.setVisible(proposal.kind in PLAN_KINDS)
@@ -221,6 +224,8 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
             self.edit_button,
             self.always_allow_button,
             self.compare_button,
+            self.grant_git_button,
+            self.grant_network_button,
             *self.compare_buttons,
             *self.hunk_buttons,
         ):
@@ -245,11 +250,24 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
         self.decision_requested.emit(request)
 
     def _context(self) -> dict:
-        return {
+        context = {
             "time_on_screen_ms": int((time.monotonic() - self._shown_clock) * 1000),
             "shown_at": self._shown_at,
             "strength": self.strength,
         }
+        if self.proposal is not None and self.proposal.kind == "command":
+            context["grants"] = review.grants(
+                git_writes=self.grant_git_button.isChecked(), network=self.grant_network_button.isChecked()
+            )
+        return context
+
+    def toggle_grant_git(self) -> None:
+        if self._ready() and self.grant_git_button.isVisible():
+            self.grant_git_button.toggle()
+
+    def toggle_grant_network(self) -> None:
+        if self._ready() and self.grant_network_button.isVisible():
+            self.grant_network_button.toggle()
 
     def set_strength(self, value: int) -> None:
         """Rate the shown proposal's decision 1-5; the same value again clears the rating."""

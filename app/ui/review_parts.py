@@ -15,6 +15,7 @@ from app.domain import hunks, proposal_warnings
 from app.domain.diff_types import FileDiff
 from app.domain.diffing import proposal_diff
 from app.domain.records import ProposalRecord
+from app.domain.tools import EFFECTS_KIND
 from app.ui.background import start_worker
 
 
@@ -26,6 +27,10 @@ def proposal_title(proposal: ProposalRecord) -> str:
     if proposal.kind == "command":
         where = proposal.cwd if proposal.cwd not in (None, "", ".") else "the workspace root"
         what = f"Run command in {where}"
+    elif proposal.kind == EFFECTS_KIND:
+        origin = proposal.tool_input or {}
+        change = (origin.get("effect") or {}).get("change", "changed")
+        what = f"Held change of command #{origin.get('command_proposal')}: {proposal.path} {change}"
     elif proposal.kind == "create":
         what = f"New file {proposal.path}  (+{proposal.lines_added})"
     elif proposal.kind == "changeset":

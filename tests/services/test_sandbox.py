@@ -133,11 +133,16 @@ def test_review_always_holds_every_change_and_the_agent_is_told_what_did_not_lan
 
 
 def test_the_workspace_setting_chooses_which_effects_a_person_reviews(root, mode):
-    (root / ".signoff" / "sandbox.toml").write_text('review_effects = "always"\n')
+    (root / ".signoff" / "policy.toml").write_text('version = 1\nreview_effects = "always"\n')
     assert run(root, "echo new > n.txt", mode).landed == ()
-    (root / ".signoff" / "sandbox.toml").write_text('review_effects = "sometimes"\n')
+    (root / ".signoff" / "policy.toml").write_text('version = 1\nreview_effects = "sometimes"\n')
     outcome = run(root, "echo new > n.txt", mode)
     assert outcome.landed == () and "review_effects must be one of" in outcome.as_tool_result_text("x")
+    (root / ".signoff" / "policy.toml").write_text('version = 1\nreview_effects = "never"\n')
+    unseen = run(root, "echo new > n.txt; echo x >> .git/config", mode)
+    assert [effect.path for effect in unseen.landed] == ["n.txt"] and unseen.for_review == ()
+    assert (root / ".git" / "config").read_text() == "[core]\n"
+    assert "WARNING" in unseen.as_tool_result_text("x")
 
 
 def test_a_symlink_swapped_in_for_a_folder_is_never_written_through(root, tmp_path, mode):
@@ -191,3 +196,44 @@ def test_git_works_read_only_in_a_worktree_whose_git_folder_is_outside(tmp_path,
     assert outcome.output.splitlines()[0].strip() == "1", outcome.output
     log = subprocess.run(["git", "log", "--oneline"], cwd=main, capture_output=True, text=True, check=True)
     assert len(log.stdout.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "reads_only"),
+    [
+        ("true", True),
+        ("ls -la src && cat old.txt | grep -c old", True),
+        ("git status --short; git log --oneline", True),
+        ("echo hi > /dev/null", True),
+        ("echo hi > x.txt", False),
+        ("find . -delete", False),
+        ("sort -o old.txt old.txt", False),
+        ("pytest -q", False),
+        ("git -c core.pager=cat log", False),
+        ("git commit -m x", False),
+        ("X=1 ls", False),
+        ("$(echo ls)", False),
+    ],
+)
+def test_only_a_command_that_cannot_write_gets_the_cheaper_read_only_view(command, reads_only):
+    from app.domain.command_catalogue import cannot_write
+    from app.domain.policy import parse_command
+
+    assert cannot_write(parse_command(command)) is reads_only
+
+
+def test_a_read_only_view_refuses_every_write_and_captures_nothing(root):
+    from app.services.sandbox import READ_ONLY, prepare
+
+    info = sandbox_info()
+    prepared = prepare(root, root, "true", info=info, read_only=True)
+    assert prepared.mode == READ_ONLY and prepared.changes is None
+    outcome = run(root, "cat old.txt; ls", info)
+    assert "read-only view" in outcome.sandbox and "old" in outcome.output and outcome.landed == ()
+    forced = subprocess.run(
+        prepare(root, root, "echo x > old.txt; touch new.txt", info=info, read_only=True).argv,
+        capture_output=True,
+        text=True,
+    )
+    assert "Read-only file system" in forced.stderr
+    assert (root / "old.txt").read_text() == "old\n" and not (root / "new.txt").exists()

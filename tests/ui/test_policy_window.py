@@ -170,3 +170,29 @@ def test_the_policies_action_opens_the_dialog_for_the_shown_workspace_without_bl
         await driver.close()
 
     qasync_loop.run_until_complete(scenario())
+
+
+def test_the_dialog_says_which_part_of_a_command_makes_it_ask_and_sets_effect_review(qtbot, tmp_path: Path) -> None:
+    save_policy(tmp_path, Policy((Rule.for_command("allow", "ls"), Rule.for_command("allow", "git log"))))
+    dialog = PolicyDialog(str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.open()
+    QTest.keyClicks(dialog.try_edit, "ls && git log --output=.git/config")
+    said = dialog.try_result.text()
+    assert said.startswith("ask: `git log --output=.git/config`") and "--output" in said
+    dialog.try_edit.setText("ls -la")
+    assert dialog.try_result.text().startswith("allow: Every part is allowed")
+    dialog.kind_box.setCurrentText("command")
+    dialog.grant_git_box.setChecked(True)
+    QTest.keyClicks(dialog.pattern_edit, "git commit")
+    QTest.keyClick(dialog.pattern_edit, Qt.Key.Key_Return)
+    dialog.try_edit.setText("git commit -m done")
+    assert "Grants .git writes" in dialog.try_result.text()
+    dialog.review_box.setCurrentIndex(dialog.review_box.findData("never"))
+    assert not dialog.review_warning.isHidden() and "without anyone seeing it" in dialog.review_warning.text()
+    dialog.grab().save(str(tmp_path / "policy_dialog.png"))
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    saved = load_policy(tmp_path)
+    assert saved.review_effects == "never" and saved.rules[-1] == Rule.for_command(
+        "allow", "git commit", git_writes=True
+    )
