@@ -15,7 +15,10 @@ PAGE = 200
 # One character per flag in the queue's narrow "!" column.
 FLAG_MARKS = ((core_queue.HIDDEN, "⚠"), (core_queue.CONFLICT, "≠"), (core_queue.OUTSIDE_POLICY, "§"))
 
-FILTER_HELP = "kind:edit|create|command|effects|changeset|plan  flag:hidden|conflict|outside-policy  path:GLOB  session:N  ws:DIR  words"
+FILTER_HELP = (
+    "kind:edit|create|command|effects|changeset|plan  flag:hidden|conflict|outside-policy  path:GLOB  session:N  "
+    "ws:DIR  words"
+)
 
 
 class FilterError(ValueError):
