@@ -71,12 +71,13 @@ class Composer(QWidget):
         limits.addWidget(self.max_tokens)
 
         # Plan mode (issue 15): the agent only reads until you approve the plan it proposes.
-        self.plan_check = QCheckBox("Plan first: the agent reads, proposes a plan, and acts once you approve it")
+        self.plan_check = QCheckBox("&Plan first")
         self.plan_check.setObjectName("planFirst")
-        # Changeset mode (issue 15): edits apply at once in the agent's own worktree; everything is reviewed at once.
-        self.changeset_box = QCheckBox(
-            "&Changeset mode: the agent works in its own worktree; review all it changed at once"
+        self.plan_check.setToolTip(
+            "The agent only reads and proposes a plan; it acts once you approve (or edit) the plan"
         )
+        # Changeset mode (issue 15): edits apply at once in the agent's own worktree; everything is reviewed at once.
+        self.changeset_box = QCheckBox("&Changeset mode")
         self.changeset_box.setToolTip(
             "Its edits and sandboxed commands apply at once in a git worktree (or a private copy); when it ends its "
             "turn you review the whole changeset hunk by hunk, and approved hunks are merged into the workspace."
@@ -97,8 +98,11 @@ class Composer(QWidget):
         form.addRow("Workspace", row)
         form.addRow("Task", self.task_edit)
         form.addRow("Model", limits)
-        form.addRow("Mode", self.plan_check)
-        form.addRow("", self.changeset_box)
+        modes = QHBoxLayout()
+        modes.addWidget(self.plan_check)
+        modes.addWidget(self.changeset_box)
+        modes.addStretch(1)
+        form.addRow("Mode", modes)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.mode_label)

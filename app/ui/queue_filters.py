@@ -44,7 +44,8 @@ class FilterBar(QWidget):
         self.path_glob = FilterEdit()
         self.path_glob.setObjectName("queuePathGlob")
         self.path_glob.setPlaceholderText("Path glob, e.g. src/*.py")
-        self.path_glob.setMinimumWidth(self.path_glob.fontMetrics().horizontalAdvance("Path glob, e.g. src/*.py") + 24)
+        self.path_glob.setToolTip("Only paths matching this glob, e.g. src/*.py")
+        self.path_glob.setMinimumWidth(self.path_glob.fontMetrics().horizontalAdvance("Path glob, e.g.") + 24)
         self.workspace = QComboBox()
         self.workspace.setObjectName("queueWorkspace")
         self.session = QComboBox()
@@ -62,7 +63,7 @@ class FilterBar(QWidget):
         for flag in FLAG_NAMES:
             self.flag.addItem(FLAG_LABELS[flag], flag)
         # Widths fixed by a character count, not by the choices: new workspaces or sessions must not move the bar.
-        for combo, characters in ((self.workspace, 14), (self.session, 18), (self.kind, 8), (self.flag, 12)):
+        for combo, characters in ((self.workspace, 12), (self.session, 14), (self.kind, 9), (self.flag, 10)):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(characters)
             combo.view().setTextElideMode(Qt.TextElideMode.ElideMiddle)

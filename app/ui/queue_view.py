@@ -761,6 +761,8 @@ class QueueView(QWidget):
         top_layout.addWidget(self.table, 1)
         hint = QLabel(QUEUE_HINT)
         hint.setObjectName("queueHint")
+        # Wrapped, so the list of keys never sets the window's minimum width.
+        hint.setWordWrap(True)
         top_layout.addWidget(hint)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
@@ -1253,11 +1255,9 @@ class QueueView(QWidget):
     def mark_auto_approved(self, proposal_id: int, notice: str, decided_at: dt.datetime | None = None) -> None:
         """The critic approved a proposal on its own: its row shows the marker and the countdown like a decision
         made here, ``u`` takes it back, and the notice says so."""
-        self.model.set_local(
-            proposal_id,
-            LocalState(ProposalStatus.DECIDED, "approve", decided_at or utcnow(), by=CRITIC_REVIEWER),
-        )
-        self._undo_stack.append(proposal_id)
+        decided_at = decided_at or utcnow()
+        self.model.set_local(proposal_id, LocalState(ProposalStatus.DECIDED, "approve", decided_at, by=CRITIC_REVIEWER))
+        self.undo_trail.remember(proposal_id, "approve", decided_at)
         self.show_message(notice, kind="info")
         self.changed.emit()
 

@@ -132,7 +132,7 @@ class ReviewPanelBuilders:
         self.approve_button.clicked.connect(self.approve)
         self.reject_button.clicked.connect(self.start_reject)
         self.edit_button.clicked.connect(self.start_edit)
-        self.always_allow_button = QPushButton("Always allow here…  [Ctrl+Shift+A]")
+        self.always_allow_button = QPushButton("Always allow…  [Ctrl+⇧A]")
         self.always_allow_button.setObjectName("alwaysAllowButton")
         self.always_allow_button.setToolTip(
             "Preview a rule for this workspace's policy (and the past proposals it would have matched); "

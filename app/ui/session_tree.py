@@ -58,7 +58,7 @@ class SessionTreePanel(QWidget):
         self.plan_label.setWordWrap(True)
         self.plan_label.setTextFormat(Qt.TextFormat.PlainText)
         self.stop_agent_button = QPushButton("Stop agent  [Ctrl+.]")
-        self.stop_tree_button = QPushButton("Stop tree  [Ctrl+Shift+.]")
+        self.stop_tree_button = QPushButton("Stop tree  [Ctrl+⇧.]")
         buttons = QHBoxLayout()
         buttons.addWidget(self.stop_agent_button)
         buttons.addWidget(self.stop_tree_button)

@@ -60,8 +60,12 @@ class UndoTrail:
         return any(e.proposal_id == proposal_id for e in self._entries)
 
     def push(self, decision: DecisionRecord) -> None:
-        self.discard(decision.proposal_id)
-        self._entries.append(Undoable(decision.proposal_id, decision.verdict, decision.decided_at))
+        self.remember(decision.proposal_id, decision.verdict, decision.decided_at)
+
+    def remember(self, proposal_id: int, verdict: str, decided_at: dt.datetime) -> None:
+        """A decision ``u`` may take back (one made here, or the critic's own approval shown here)."""
+        self.discard(proposal_id)
+        self._entries.append(Undoable(proposal_id, verdict, decided_at))
 
     def discard(self, proposal_id: int) -> None:
         self._entries = [e for e in self._entries if e.proposal_id != proposal_id]

@@ -208,7 +208,7 @@ def test_the_filter_narrows_the_queue_and_a_bad_one_says_why(store):
                 await pilot.press("backspace")
             await pilot.press(*"kind:folder", "enter")
             await pilot.pause()
-            assert "kind:folder? Use edit, create or command." in text_of(app)
+            assert "kind:folder? Use edit, create, command, effects, changeset, plan." in text_of(app)
             assert [item.id for item in app.model.items] == [ids["command"]]
 
     run(scenario())

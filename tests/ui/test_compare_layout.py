@@ -100,7 +100,10 @@ def test_from_900_to_2600_px_every_pane_on_screen_shows_80_columns_and_identical
             # The window's minimum still counts the verdict buttons compare mode hid until its layout runs again.
             window.layout().activate()
             window.resize(width, 860)
-            await driver.until(lambda width=width: window.width() == width and view.width() < width)
+            await driver.until(
+                lambda width=width: window.width() == width and view.width() < width,
+                what=f"the window at {width} px (minimum {window.minimumSizeHint().width()}, now {window.width()})",
+            )
             view.grab()
             stacked, columns = readable(view)
             # Stacked, each pane has the whole width there is.
