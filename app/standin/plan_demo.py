@@ -1,5 +1,6 @@
 """The offline demo's plan-mode scenario: a planner reads greet.py, proposes a plan, and once a person approves it (as
-proposed or edited) hands its steps to two coders working in parallel, each proposing its own edit.
+proposed or edited) hands its steps to two coders working in parallel, each in its own worktree: their edits apply
+there at once and come back to the person as one changeset each, reviewed hunk by hunk and merged.
 
 Stateless like app.standin.demo: each reply is derived from the request alone (its tools tell the planner from the
 coders, the first message tells the coders apart). No Qt, no file access.
@@ -104,7 +105,7 @@ def _planner(exchanges: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> T
             )
         return _delegations(text)
     if call["name"] == DELEGATE_TOOL:
-        return text_turn("Both coders reported back; their changes were reviewed one by one. The plan is done.")
+        return text_turn("Both coders reported back; their changesets were reviewed hunk by hunk and merged. The plan is done.")
     return text_turn("The plan demo is finished.")
 
 
@@ -120,7 +121,7 @@ def _delegations(result_text: str) -> Turn:
         else:
             continue
         blocks.append(
-            tool_use_block(DELEGATE_TOOL, {"task": task, "role": "coder", "workspace": "shared", "step": int(number)})
+            tool_use_block(DELEGATE_TOOL, {"task": task, "role": "coder", "workspace": "worktree", "step": int(number)})
         )
     if len(blocks) == 1:
         return text_turn("None of the approved steps is one this scripted demo can hand to a coder; stopping here.")

@@ -81,7 +81,7 @@ def test_the_plan_demo_is_edited_in_the_window_then_two_coders_finish_and_the_st
         QTest.keyClick(panel.edit_box, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
 
         for _ in range(2):
-            await driver.until(lambda: shown_kind(window, "edit") or shown_kind(window, "create"), what="a coder")
+            await driver.until(lambda: shown_kind(window, "changeset"), what="a coder's changeset")
             QTest.keyClick(panel, Qt.Key.Key_A)
             await driver.until(lambda: panel.proposal is None or not panel.is_busy)
         await driver.until(lambda: root_finished(seen, root_id), what="the planner to finish")
