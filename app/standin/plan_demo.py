@@ -105,7 +105,9 @@ def _planner(exchanges: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> T
             )
         return _delegations(text)
     if call["name"] == DELEGATE_TOOL:
-        return text_turn("Both coders reported back; their changesets were reviewed hunk by hunk and merged. The plan is done.")
+        return text_turn(
+            "Both coders reported back; their changesets were reviewed hunk by hunk and merged. The plan is done."
+        )
     return text_turn("The plan demo is finished.")
 
 
