@@ -249,7 +249,8 @@ def test_review_rules_are_set_and_shown_from_the_command_line_and_bad_input_chan
     assert "kinds: command, edit" in out and "paths: migrations/**, *.sql, db/*" in out and "cy, dan" in out
 
     assert cli.main(["review-rules", "set", *where, "--kinds", "deploy", *db]) == 1
-    assert capsys.readouterr().err.strip() == "signoff: Unknown proposal kind 'deploy'; use edit, create, command, effects."
+    said = capsys.readouterr().err.strip()
+    assert said == "signoff: Unknown proposal kind 'deploy'; use edit, create, command, effects."
     assert cli.main(["review-rules", "set", *where, "--paths", "../outside/**", *db]) == 1
     assert "must stay inside the workspace" in capsys.readouterr().err
     database = open_database(db[1])
