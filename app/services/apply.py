@@ -91,7 +91,8 @@ def describe_write_error(err: OSError) -> str:
     return _WRITE_ERRORS.get(err.errno or 0) or (err.strerror or str(err))
 
 
-def _atomic_write(target: Path, content: bytes, mode: int | None) -> None:
+def _write_temp(target: Path, content: bytes, mode: int | None) -> str:
+    """A complete, fsynced temporary file beside ``target`` holding ``content`` (and ``mode``); removed on failure."""
     fd, temp_name = tempfile.mkstemp(prefix=_temp_prefix(target, os.getpid()), suffix=_TEMP_SUFFIX, dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -100,12 +101,20 @@ def _atomic_write(target: Path, content: bytes, mode: int | None) -> None:
             os.fsync(handle.fileno())
         if mode is not None:
             os.chmod(temp_name, mode)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+    return temp_name
+
+
+def _atomic_write(target: Path, content: bytes, mode: int | None) -> None:
+    temp_name = _write_temp(target, content, mode)
+    try:
         os.replace(temp_name, target)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
-        except FileNotFoundError:
-            pass
         raise
     try:
         dir_fd = os.open(target.parent, os.O_RDONLY)
@@ -132,22 +141,7 @@ def write_files_atomically(root: Path, contents: list[tuple[str, bytes]]) -> Non
         prepared.append((target, content, target.stat().st_mode & 0o7777 if target.exists() else None))
 
     def write_temp(item: tuple[Path, bytes, int | None]) -> str:
-        target, content, mode = item
-        fd, temp_name = tempfile.mkstemp(
-            prefix=_temp_prefix(target, os.getpid()), suffix=_TEMP_SUFFIX, dir=target.parent
-        )
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            if mode is not None:
-                os.chmod(temp_name, mode)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp_name)
-            raise
-        return temp_name
+        return _write_temp(*item)
 
     temps: list[str] = []
     try:

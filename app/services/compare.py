@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -395,3 +396,17 @@ def target_text(alternative: AlternativeRecord) -> str:
 def header_text(alternative: AlternativeRecord) -> str:
     """One line naming an alternative: which, what it changes, with what sampling."""
     return f"{alternative.label} · {target_text(alternative)} · {sampling_text(alternative.sampling)}"
+
+
+def identical_to(alternatives: Sequence[AlternativeRecord]) -> dict[int, int]:
+    """For each alternative whose effect equals an earlier one's (same kind, file or command, same shown change), the
+    position of the first such earlier one."""
+    first_with: dict[tuple, int] = {}
+    same: dict[int, int] = {}
+    for alternative in alternatives:
+        effect = (alternative.kind, alternative.path, alternative.command, alternative.cwd, alternative.shown_hash)
+        if effect in first_with:
+            same[alternative.position] = first_with[effect]
+        else:
+            first_with[effect] = alternative.position
+    return same

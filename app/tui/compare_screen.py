@@ -17,19 +17,6 @@ from textual.widgets import Footer, Static
 from app.domain.records import AlternativeRecord, CompareRecord
 
 
-def same_as(alternatives: list[AlternativeRecord]) -> dict[int, int]:
-    """For each alternative that shows exactly what an earlier one shows, the earlier one's position."""
-    first_with: dict[str, int] = {}
-    same: dict[int, int] = {}
-    for alternative in alternatives:
-        key = f"{alternative.kind}\0{alternative.shown_text}"
-        if key in first_with:
-            same[alternative.position] = first_with[key]
-        else:
-            first_with[key] = alternative.position
-    return same
-
-
 class CompareScreen(Screen):
     BINDINGS = [
         Binding("escape,q", "back", "back"),
@@ -59,7 +46,9 @@ class CompareScreen(Screen):
         self.record = record
         self.on_pick = on_pick
         self.on_reject_all = on_reject_all
-        self.same = same_as(record.alternatives)
+        from app.services.compare import identical_to
+
+        self.same = identical_to(record.alternatives)
 
     def compose(self) -> ComposeResult:
         count = len(self.record.alternatives) - 1

@@ -3,27 +3,14 @@ positions and records. No widgets (compare_view places the panes these name)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.domain.records import AlternativeRecord
+from app.services.compare import identical_to
+
+__all__ = ["MIN_COLUMNS", "Arrangement", "arrange", "identical_to"]
 
 # A pane narrower than this many columns of code wraps a diff into a column of single tokens: never shown that narrow.
 MIN_COLUMNS = 80
-
-
-def identical_to(alternatives: Sequence[AlternativeRecord]) -> dict[int, int]:
-    """For each alternative whose effect equals an earlier one's (same kind, file or command, same shown change), the
-    position of the first such earlier one."""
-    first_with: dict[tuple, int] = {}
-    same: dict[int, int] = {}
-    for alternative in alternatives:
-        effect = (alternative.kind, alternative.path, alternative.command, alternative.cwd, alternative.shown_hash)
-        if effect in first_with:
-            same[alternative.position] = first_with[effect]
-        else:
-            first_with[effect] = alternative.position
-    return same
 
 
 @dataclass(frozen=True, slots=True)

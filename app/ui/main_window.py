@@ -490,31 +490,26 @@ class MainWindow(QMainWindow):
 
     @asyncSlot()
     async def start_demo(self) -> None:
-        workspace = await run_in_thread(make_demo_workspace)
-        spec = NewSession(
-            workspace_root=str(workspace),
-            task=DEMO_TASK,
-            model=DEMO_MODEL_ID,
-            max_turns=self.settings.max_turns,
-            max_tokens=self.settings.max_tokens,
-            endpoint=DEMO,
-        )
-        await self.start_session(spec)
+        await self._start_demo(DEMO_TASK)
 
     @asyncSlot()
     async def start_plan_demo(self) -> None:
         """The offline demo in plan mode: a plan to approve or edit, then two coders working in parallel."""
         from app.standin.plan_demo import PLAN_DEMO_PROMPT
 
+        await self._start_demo(PLAN_DEMO_PROMPT, plan=True)
+
+    async def _start_demo(self, task: str, *, plan: bool = False) -> None:
+        """A fresh copy of the sample project and a session on the offline demo's stand-in."""
         workspace = await run_in_thread(make_demo_workspace)
         spec = NewSession(
             workspace_root=str(workspace),
-            task=PLAN_DEMO_PROMPT,
+            task=task,
             model=DEMO_MODEL_ID,
             max_turns=self.settings.max_turns,
             max_tokens=self.settings.max_tokens,
             endpoint=DEMO,
-            plan=True,
+            plan=plan,
         )
         await self.start_session(spec)
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from app.domain.records import AlternativeRecord
 from app.services.settings import Settings
 from app.store.db import open_database
 from app.store.repository import Repository
 from app.tui.app import SignoffTui
-from app.tui.compare_screen import CompareScreen, same_as
+from app.tui.compare_screen import CompareScreen
 from tests.support.tui_screen import screen_lines
 
 
@@ -64,42 +63,3 @@ def test_c_samples_alternatives_and_a_digit_picks_one_through_the_decision_path(
         assert stored.id == record.id and stored.channel == "tui" and stored.requested_by == "ada"
     finally:
         database.close()
-
-
-def alternative(position: int, shown: str, kind: str = "edit") -> AlternativeRecord:
-    return AlternativeRecord(
-        id=position,
-        compare_id=1,
-        position=position,
-        content=None,
-        api_message_id=None,
-        stop_reason=None,
-        sampling={},
-        usage=None,
-        tool_use_id=None,
-        tool_name=None,
-        tool_input=None,
-        kind=kind,
-        path="a.py",
-        command=None,
-        cwd=None,
-        base_hash=None,
-        old_content=None,
-        new_content=None,
-        shown_text=shown,
-        shown_hash="",
-        lines_added=1,
-        lines_removed=1,
-        note=None,
-    )
-
-
-def test_identical_alternatives_name_the_first_one_that_shows_the_same():
-    alternatives = [
-        alternative(0, "-a\n+b\n"),
-        alternative(1, "-a\n+c\n"),
-        alternative(2, "-a\n+b\n"),
-        alternative(3, "-a\n+c\n"),
-        alternative(4, "-a\n+b\n", kind="create"),
-    ]
-    assert same_as(alternatives) == {2: 0, 3: 1}
