@@ -22,6 +22,10 @@ from app.services.settings import Settings
 from app.store.db import open_database
 from app.ui.main_window import MainWindow, WindowContext
 
+# Windows of the running test that were not closed (a test that failed half way): the loop fixture closes them, so
+# their timers cannot fire into the next test's loop.
+_unclosed: list[WindowDriver] = []
+
 
 class WindowDriver:
     def __init__(self, qtbot, db_path: Path, *, settings: Settings | None = None, demo: bool = False) -> None:
@@ -33,6 +37,7 @@ class WindowDriver:
         self.window = MainWindow(self.context, demo=demo)
         self.window.resize(1200, 800)
         self.closed = False
+        _unclosed.append(self)
 
     async def open(self) -> MainWindow:
         self.window.show()
@@ -85,6 +90,13 @@ def qasync_loop(qapp: QApplication):
     loop = qasync.QEventLoop(qapp, already_running=False)
     asyncio.set_event_loop(loop)
     yield loop
+    while _unclosed:
+        driver = _unclosed.pop()
+        if not driver.closed:
+            try:
+                loop.run_until_complete(asyncio.wait_for(driver.close(), 30))
+            except Exception as err:  # the test has failed already; its report says why
+                print(f"closing a window the test left open failed: {err!r}")
     pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
     for task in pending:
         task.cancel()
