@@ -5,19 +5,17 @@ proposal starts waiting. No Qt here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.domain.agreement import cohens_kappa
 from app.domain.judgments import DEFAULT_SENSITIVE_GLOBS, CriticResult, JudgeConfig, VerifierResult
 from app.domain.risk import Risk, risk_of
 from app.services.events import ProposalWaiting, SessionEvent
 from app.services.settings import Settings
-
-if TYPE_CHECKING:
-    import asyncio
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +147,6 @@ class JudgeRunner:
             self._spawn(self._judge(event.proposal))
 
     def _spawn(self, coroutine) -> None:
-        import asyncio
-
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -178,6 +174,4 @@ class JudgeRunner:
                 await judge.shutdown()
         for task in list(self._tasks):
             task.cancel()
-        import asyncio
-
         await asyncio.gather(*self._tasks, return_exceptions=True)
