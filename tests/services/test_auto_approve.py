@@ -161,3 +161,42 @@ def test_a_person_may_not_undo_another_persons_decision_still(tmp_path, reposito
 
     with pytest.raises(UndoRefusedError, match="only they can undo it"):
         decisions.undo(repository.sync, proposal.id, decisions.Actor.cli("bo"), window_s=60)
+
+
+def test_closing_while_the_critic_waits_on_a_running_verifier_cancels_the_judges_cleanly(
+    tmp_path, server, repository
+) -> None:
+    """Closing the window cancels the judges mid-run: the runner's task ends cancelled, never with an error of its own
+    (a missing import once turned the cancellation into a NameError logged at exit)."""
+    import asyncio
+
+    from app.services.events import ProposalWaiting
+    from app.services.judges import JudgeRunner
+
+    root = tiny_pytest_workspace(tmp_path / "ws")
+    proposal = file_proposal(repository.sync, root, "calc.py", FIXED_HALF, tool_use_id="slow")
+
+    class RunningVerifier:
+        """A verifier run still going when the window closes: its future ends only when shut down."""
+
+        async def on_proposal(self, proposal):
+            self.running = asyncio.get_running_loop().create_future()
+            return self.running
+
+        async def shutdown(self):
+            self.running.cancel()
+
+    async def scenario():
+        runner = JudgeRunner(RunningVerifier(), Critic(repository, StandinEndpoints(server)), _approver(repository, []))
+        runner(ProposalWaiting(proposal.session_id, proposal))
+        (task,) = runner._tasks
+        for _ in range(100):
+            await asyncio.sleep(0)
+            if runner.critic._tasks:
+                break
+        assert runner.critic._tasks, "the critic started and waits on the verifier"
+        await runner.shutdown()
+        return task
+
+    task = run(scenario())
+    assert task.cancelled() or task.exception() is None
