@@ -11,6 +11,7 @@ from app.cli.errors import CliError
 
 if TYPE_CHECKING:
     from app.store.db import Database
+    from app.store.decide_lite import LiteDecisionStore
     from app.store.repository import Repository
 
 # The largest file `edit --file` and `decide --hunk N=edit:PATH` read: a proposal's replacement, never a data dump.
@@ -35,6 +36,32 @@ def repository_of(database: Database) -> Repository:
     from app.services.runtime import repository_over
 
     return repository_over(database)
+
+
+def sqlite_file_and_head(db_url: str | None) -> tuple[Path, str] | None:
+    """The SQLite file the chosen database is and the schema's head revision, for the commands that read and write
+    it without SQLAlchemy (app.store.queue_lite, app.store.decide_lite); None for PostgreSQL, or when the migrations
+    cannot be read for sure (then the repository, which runs Alembic, opens it)."""
+    import os
+
+    from app.paths import migrations_dir
+    from app.services.settings import load_settings
+    from app.store.revisions import scan_revisions
+
+    chosen = db_url or os.environ.get("SIGNOFF_DB") or load_settings().database
+    if chosen is None:
+        from app.paths import data_dir
+
+        chosen = str(data_dir() / "signoff.db")
+    chosen = chosen.strip()
+    if chosen.startswith("sqlite:///"):
+        chosen = chosen[len("sqlite:///") :]
+    elif "://" in chosen or not chosen:
+        return None
+    graph = scan_revisions(migrations_dir())
+    if graph is None:
+        return None
+    return Path(os.path.abspath(Path(chosen).expanduser())), graph.head
 
 
 def reviewer(args: argparse.Namespace) -> str:
@@ -82,12 +109,12 @@ def _size(limit: int) -> str:
     return f"{limit / (1024 * 1024):g} MB" if limit >= 1024 * 1024 else f"{limit:,} bytes"
 
 
-def say_who_applies(repository: Repository, session_id: int) -> None:
+def say_who_applies(repository: Repository | LiteDecisionStore, session_id: int) -> None:
     """Who carries the recorded decision out: the session's runner, an open window (app.services.decision_watch)
     that resumes it within a second, or nobody until `signoff resume`."""
     windows = repository.watchers.live("window")
-    if repository.sessions.has_live_runner(session_id):
-        runner = repository.sessions.get(session_id).runner_id
+    runner = repository.sessions.live_runner(session_id)
+    if runner is not None:
         window = next((w for w in windows if w.runner_id == runner), None)
         if window is not None:
             print(

@@ -12,28 +12,10 @@ from app.cli import common
 def _lite_store(db_url: str | None):
     """The SQLite file's lite reads (app.store.queue_lite) when the chosen database is a SQLite file that needs no
     migration; None means the repository (and SQLAlchemy) answer."""
-    import os
-    from pathlib import Path
-
-    from app.paths import migrations_dir
-    from app.services.settings import load_settings
     from app.store.queue_lite import open_lite_queue
-    from app.store.revisions import scan_revisions
 
-    chosen = db_url or os.environ.get("SIGNOFF_DB") or load_settings().database
-    if chosen is None:
-        from app.paths import data_dir
-
-        chosen = str(data_dir() / "signoff.db")
-    chosen = chosen.strip()
-    if chosen.startswith("sqlite:///"):
-        chosen = chosen[len("sqlite:///") :]
-    elif "://" in chosen or not chosen:
-        return None
-    graph = scan_revisions(migrations_dir())
-    if graph is None:
-        return None
-    return open_lite_queue(Path(os.path.abspath(Path(chosen).expanduser())), graph.head)
+    found = common.sqlite_file_and_head(db_url)
+    return None if found is None else open_lite_queue(*found)
 
 
 def queue(args: argparse.Namespace, db_url: str | None) -> int:

@@ -39,7 +39,7 @@ def show(args: argparse.Namespace, db_url: str | None) -> int:
     # A first of two reviews stays hidden until the proposal is decided (reviews are independent).
     decision = repository.proposals.visible_decision(proposal.id)
     if proposal.status in ("awaiting_second_review", "disputed"):
-        from app.store.team_review import STATUS_WORDS
+        from app.domain.review_rules import STATUS_WORDS
 
         print(f"Review: {STATUS_WORDS[proposal.status]}.")
         if proposal.status == "disputed":
@@ -202,12 +202,37 @@ def edit(args: argparse.Namespace, db_url: str | None) -> int:
 
 
 def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
-    from app.services import decisions, review
-    from app.services.settings import load_settings
-    from app.store.team_review import STATUS_WORDS
+    """Record the decision through the one decision path; on a SQLite file at the schema's head a plain decision is
+    written with sqlite3 (app.store.decide_lite), so the command starts without SQLAlchemy. Whatever is not plain,
+    and any database trouble on that way, goes to the repository, which words it."""
+    import sqlite3
 
+    from app.store.decide_lite import NeedsRepository, open_lite_decisions
+
+    found = common.sqlite_file_and_head(db_url)
+    lite = open_lite_decisions(*found) if found is not None else None
+    if lite is not None:
+        try:
+            try:
+                proposal, decision = _record(lite, args, verdict)
+            except (NeedsRepository, sqlite3.Error):
+                pass  # nothing was written: the repository records it
+            else:
+                try:
+                    return _report(lite, proposal, decision)
+                except sqlite3.Error:
+                    return _report(common.repository(db_url), proposal, decision)
+        finally:
+            lite.close()
     repository = common.repository(db_url)
-    proposal = common.proposal(repository, args.proposal_id)
+    proposal, decision = _record(repository, args, verdict)
+    return _report(repository, proposal, decision)
+
+
+def _record(store: Any, args: argparse.Namespace, verdict: str) -> tuple[Any, Any]:
+    from app.services import decisions, review
+
+    proposal = common.proposal(store, args.proposal_id)
     # Bounded: at most MAX_EDIT_FILE_BYTES of UTF-8 text, refused before anything is recorded.
     edited = common.read_edit_file(args.file) if verdict == "edit" else None
     granted = review.grants(
@@ -218,13 +243,19 @@ def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
     )
     actor = decisions.Actor.cli(common.reviewer(args), adjudication=bool(getattr(args, "adjudication", False)))
     try:
-        decision = decisions.decide(repository, request, actor).decision
+        return proposal, decisions.decide(store, request, actor).decision
     except Exception as err:
         failure = decisions.failure(err, proposal.id)
         if failure is None:
             raise
         raise CliError(failure.message) from None
-    status_now = repository.proposals.get(proposal.id).status
+
+
+def _report(store: Any, proposal: Any, decision: Any) -> int:
+    from app.domain.review_rules import STATUS_WORDS
+    from app.services.settings import load_settings
+
+    status_now = store.proposals.get(proposal.id).status
     if status_now in STATUS_WORDS and status_now != "pending":
         print(
             f"Recorded your review of proposal {proposal.id} ({common.summary(proposal)}); "
@@ -238,7 +269,7 @@ def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
     window_s = load_settings().undo_seconds
     if window_s > 0:
         print(f"It takes effect in {window_s:g} s; until then `signoff undo {proposal.id}` takes it back.")
-    common.say_who_applies(repository, proposal.session_id)
+    common.say_who_applies(store, proposal.session_id)
     return 0
 
 

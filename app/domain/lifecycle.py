@@ -6,7 +6,11 @@ to (and serialises as) the plain string it replaced.
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
+
+# A runner (or an open window) whose heartbeat is older than this is taken to be gone.
+STALE_RUNNER_AFTER = dt.timedelta(seconds=20)
 
 
 class ProposalStatus(StrEnum):

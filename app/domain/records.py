@@ -282,3 +282,13 @@ class ChangedFile:
     @property
     def status(self) -> str:
         return "added" if self.old is None else "deleted" if self.new is None else "modified"
+
+
+@dataclass(frozen=True)
+class WatcherRecord:
+    """A process that carries out decisions made elsewhere (an open window), as ``store.watchers`` lists them."""
+
+    runner_id: str
+    kind: str
+    host: str
+    pid: int

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.domain.lifecycle import ProposalStatus
 from app.domain.path_glob import path_glob_regex
 
 KINDS = ("edit", "create", "command", "effects")
+
+# A proposal's place in team review, in words (the command line and the queue say these).
+STATUS_WORDS = {
+    ProposalStatus.PENDING: "waiting",
+    ProposalStatus.AWAITING_SECOND_REVIEW: "awaiting second review",
+    ProposalStatus.DISPUTED: "disputed: waits for adjudication",
+}
 
 
 class ReviewRulesError(ValueError):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.domain.judgments import CRITIC_REVIEWER
+from app.domain.lifecycle import ProposalStatus
 from app.domain.records import DecisionRecord, ProposalRecord
 from app.services import review
 from app.services import undo as undo_
@@ -20,15 +21,16 @@ from app.services.review import DecisionRequest, ReviewError
 from app.store.errors import (
     AlreadyDecidedError,
     CompareRefusedError,
+    DecisionRefusedError,
     StoreError,
     UndoRefusedError,
     UnknownItemError,
 )
-from app.store.repository import Repository
-from app.store.team_review import DISPUTED, DecisionRefusedError
 
 if TYPE_CHECKING:
     from app.services import compare
+    from app.store.decide_lite import LiteDecisionStore
+    from app.store.repository import Repository
 
 T = TypeVar("T")
 
@@ -73,8 +75,11 @@ class Failure:
     gone: bool = False
 
 
-def decide(repository: Repository, request: DecisionRequest, actor: Actor) -> Outcome:
-    """Approve, reject, edit or judge hunk by hunk: validate, then durably record (the runner applies it)."""
+def decide(repository: Repository | LiteDecisionStore, request: DecisionRequest, actor: Actor) -> Outcome:
+    """Approve, reject, edit or judge hunk by hunk: validate, then durably record (the runner applies it).
+
+    ``repository`` may be the command line's plain-decision store over a SQLite file (app.store.decide_lite), which
+    raises NeedsRepository, having written nothing, for any decision that is not plain."""
 
     if (actor.reviewer.strip() == CRITIC_REVIEWER) != (actor.channel == CRITIC_REVIEWER):
         # Only the critic decides as the critic, so agreement figures and undo rights cannot be borrowed by a name.
@@ -82,7 +87,7 @@ def decide(repository: Repository, request: DecisionRequest, actor: Actor) -> Ou
 
     def work() -> Outcome:
         proposal = repository.proposals.get(request.proposal_id)
-        adjudication = actor.settles_disputes and proposal.status == DISPUTED or request.adjudication
+        adjudication = actor.settles_disputes and proposal.status == ProposalStatus.DISPUTED or request.adjudication
         filled = replace(request, reviewer=actor.reviewer, channel=actor.channel, adjudication=adjudication)
         return Outcome(review.record(repository, proposal, filled), proposal)
 
@@ -126,7 +131,7 @@ def failure(error: BaseException, proposal_id: int) -> Failure | None:
     return None
 
 
-def _translated(repository: Repository, work: Callable[[], T]) -> T:
+def _translated(repository: Repository | LiteDecisionStore, work: Callable[[], T]) -> T:
     """Run ``work``; a database failure on the way (locked, full, read-only, gone) leaves as one StoreError."""
     try:
         return work()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.domain import hunks, plans
 from app.domain.diffing import proposal_diff
@@ -16,7 +17,10 @@ from app.domain.input_limits import InputLimitError, check_command_text, check_e
 from app.domain.records import DecisionRecord, ProposalRecord
 from app.domain.tools import EFFECTS_KIND
 from app.services.settings import load_settings
-from app.store.repository import Repository
+
+if TYPE_CHECKING:
+    from app.store.decide_lite import LiteDecisionStore
+    from app.store.repository import Repository
 
 
 class ReviewError(Exception):
@@ -250,7 +254,9 @@ def decide(repository: Repository, request: DecisionRequest) -> DecisionRecord:
     return record(repository, repository.proposals.get(request.proposal_id), request)
 
 
-def record(repository: Repository, proposal: ProposalRecord, request: DecisionRequest) -> DecisionRecord:
+def record(
+    repository: Repository | LiteDecisionStore, proposal: ProposalRecord, request: DecisionRequest
+) -> DecisionRecord:
     """Validate a decision against its proposal (read by the caller) and durably record it."""
     _check_strength(request)
     if proposal.kind == "changeset":

@@ -5,8 +5,12 @@ No Qt here.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.domain.records import ProposalRecord
-from app.store.repository import Repository
+
+if TYPE_CHECKING:
+    from app.store.repository import Repository
 
 DEFAULT_UNDO_WINDOW_S = 5.0
 

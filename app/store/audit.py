@@ -6,7 +6,6 @@ or reordering a stored decision breaks the chain from that row on. Must not impo
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
@@ -16,11 +15,10 @@ from sqlalchemy import ColumnElement, and_, select, text
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import aliased
 
+from app.domain.audit_chain import GENESIS, canonical_content, chain_hash_of
 from app.domain.lifecycle import ProposalStatus
 from app.store.models import Alternative, Decision, Proposal
 
-# The "previous hash" of the first decision.
-GENESIS = "0" * 64
 # pg_advisory_xact_lock key serialising chain appends across connections (ASCII "sgnchain" folded into 63 bits).
 CHAIN_LOCK_KEY = int.from_bytes(b"sgnchain", "big") & 0x7FFF_FFFF_FFFF_FFFF
 # Proposal states that exist only after at least one decision was recorded on them.
@@ -29,61 +27,6 @@ _DECIDED_STATES = tuple(
     for status in ProposalStatus
     if status not in (ProposalStatus.PENDING, ProposalStatus.CANCELLED, ProposalStatus.REPLACED)
 )
-
-
-def _timestamp(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def canonical_content(
-    *,
-    decision_id: int,
-    proposal_id: int,
-    shown_hash: str | None,
-    verdict: str,
-    reason: str | None,
-    edited_content: bytes | None,
-    reviewer: str,
-    decided_at: dt.datetime | None,
-    channel: str | None,
-    hunk_verdicts: Any,
-    strength: int | None,
-    review_stage: str | None = None,
-    revokes_id: int | None = None,
-    compare: Any = None,
-    grants: Any = None,
-) -> bytes:
-    """The bytes a decision's content hash covers: sorted-key compact JSON, timestamps in UTC to the microsecond.
-
-    ``revokes`` is covered only where set (undo entries), so decisions sealed before it existed keep their hashes.
-    """
-    document = {
-        "id": decision_id,
-        "proposal_id": proposal_id,
-        "shown_hash": shown_hash,
-        "verdict": verdict,
-        "reason": reason,
-        "edited_sha256": None if edited_content is None else hashlib.sha256(edited_content).hexdigest(),
-        "reviewer": reviewer,
-        "decided_at": _timestamp(decided_at),
-        "channel": channel,
-        "hunk_verdicts": hunk_verdicts,
-        "strength": strength,
-        "review_stage": review_stage,
-    }
-    if revokes_id is not None:
-        document["revokes"] = revokes_id
-    if compare is not None:
-        # Compare mode: the alternatives shown (their hashes) and the pick; only where set, like ``revokes``.
-        document["compare"] = compare
-    if grants is not None:
-        # Commands: what the decision let the sandboxed command do (.git writes, network); only where set.
-        document["grants"] = grants
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def content_hash_of(row: Decision) -> str:
@@ -152,10 +95,6 @@ def compare_problem(orm: OrmSession, compare: Any) -> str | None:
                 "the reviewer was shown: it was changed."
             )
     return None
-
-
-def chain_hash_of(prev_hash: str, content_hash: str) -> str:
-    return hashlib.sha256(f"{prev_hash}:{content_hash}".encode("ascii")).hexdigest()
 
 
 def seal_decision(orm: OrmSession, decision: Decision) -> None:

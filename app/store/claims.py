@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session as OrmSession
 
 from app.domain.lifecycle import STILL_UNDECIDED, ProposalStatus
 from app.domain.records import as_utc
+from app.domain.review_rules import STATUS_WORDS
 from app.store.base import StoreBase, changed_rows
 from app.store.errors import DecisionRefusedError, ProposalClaimedError, UnknownItemError
 from app.store.models import Proposal, utcnow
-from app.store.team_review import AWAITING_SECOND_REVIEW, STATUS_WORDS, reviewed_by
+from app.store.team_review import AWAITING_SECOND_REVIEW, reviewed_by
 
 DEFAULT_LEASE = dt.timedelta(seconds=120)
 

@@ -9,59 +9,26 @@ a team review stage. ``open_lite_queue`` returns None otherwise, and the caller 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from app.domain.judgments import CRITIC_REVIEWER, CriticResult, JudgeConfig, VerifierResult
 from app.domain.lifecycle import ProposalStatus
 from app.domain.records import QueueItemRecord, QueueTextRecord
+from app.store.lite_sqlite import chunks, connect_at_head, json_value, stored, utc
 
-# SQLAlchemy's storage format for DATETIME on SQLite (naive UTC, as app.store.models.UtcDateTime binds it).
-_STORED_TIME = "%Y-%m-%d %H:%M:%S.%f"
-_CHUNK = 500
 _IN_REVIEW = ("awaiting_second_review", "disputed")
-
-
-def _utc(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
-    value = dt.datetime.fromisoformat(text)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-def _stored(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).replace(tzinfo=None).strftime(_STORED_TIME)
-
-
-def _json(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
-def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
-    wanted = list(ids)
-    for start in range(0, len(wanted), _CHUNK):
-        yield wanted[start : start + _CHUNK]
 
 
 def open_lite_queue(path: Path, head_revision: str) -> LiteQueueStore | None:
     """The lite reads over the SQLite file at ``path``, or None when only the repository can answer for sure (no
     such file, another schema revision, a file SQLite cannot read, or proposals in a team review stage)."""
-    if not path.is_file():
+    connection = connect_at_head(path, head_revision)
+    if connection is None:
         return None
     try:
-        # Read-write mode although it only reads: a WAL file's readers need its shared-memory file, which a
-        # read-only connection could not create.
-        connection = sqlite3.connect(str(path), timeout=5.0, check_same_thread=False)
-    except sqlite3.Error:
-        return None
-    try:
-        revision = connection.execute("SELECT version_num FROM alembic_version").fetchone()
-        if revision is None or revision[0] != head_revision:
-            connection.close()
-            return None
         placeholders = ",".join("?" * len(_IN_REVIEW))
         in_review = connection.execute(
             f"SELECT id FROM proposals WHERE status IN ({placeholders}) LIMIT 1", _IN_REVIEW
@@ -114,16 +81,16 @@ class LiteQueue:
         parameters: list[Any] = [ProposalStatus.PENDING.value]
         if after is not None:
             query += " AND (p.created_at, p.id) > (?, ?)"
-            parameters += [_stored(after[0]), after[1]]
+            parameters += [stored(after[0]), after[1]]
         query += " ORDER BY p.created_at, p.id LIMIT ?"
         parameters.append(limit)
         now = dt.datetime.now(dt.UTC)
         items = []
         for row in self._connection.execute(query, parameters).fetchall():
-            expires = _utc(row[12])
+            expires = utc(row[12])
             # An expired lease is as good as no claim.
             holder = row[11] if row[11] is not None and (expires or now) >= now else None
-            created = _utc(row[10])
+            created = utc(row[10])
             assert created is not None
             items.append(
                 QueueItemRecord(
@@ -146,7 +113,7 @@ class LiteQueue:
 
     def texts(self, proposal_ids: Iterable[int]) -> dict[int, QueueTextRecord]:
         found: dict[int, QueueTextRecord] = {}
-        for ids in _chunks(proposal_ids):
+        for ids in chunks(proposal_ids):
             rows = self._connection.execute(
                 "SELECT p.id, p.kind, p.shown_text, p.path, p.base_hash, w.root_path, p.cwd FROM proposals p "
                 "JOIN sessions s ON p.session_id = s.id JOIN workspaces w ON s.workspace_id = w.id "
@@ -164,7 +131,7 @@ class LiteJudgments:
 
     def _latest(self, table: str, columns: str, proposal_ids: Iterable[int]) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = []
-        for ids in _chunks(proposal_ids):
+        for ids in chunks(proposal_ids):
             marks = ",".join("?" * len(ids))
             rows += self._connection.execute(
                 f"SELECT {columns} FROM {table} WHERE id IN "
@@ -184,15 +151,15 @@ class LiteJudgments:
                 proposal_id=row[0],
                 status=row[1],
                 command=row[2],
-                started_at=_utc(row[3]),
+                started_at=utc(row[3]),
                 seconds=row[4],
                 exit_code=row[5],
                 passed=row[6] or 0,
                 failed=row[7] or 0,
                 skipped=row[8] or 0,
-                newly_failing=list(_json(row[9]) or []),
-                newly_passing=list(_json(row[10]) or []),
-                still_failing=list(_json(row[11]) or []),
+                newly_failing=list(json_value(row[9]) or []),
+                newly_passing=list(json_value(row[10]) or []),
+                still_failing=list(json_value(row[11]) or []),
                 reward=row[12],
                 output_hash=row[13],
                 excerpt=row[14],
@@ -212,9 +179,9 @@ class LiteJudgments:
                 model=row[2],
                 verdict=row[3],
                 score=row[4],
-                principles=list(_json(row[5]) or []),
+                principles=list(json_value(row[5]) or []),
                 rationale=row[6],
-                usage=_json(row[7]),
+                usage=json_value(row[7]),
                 error=row[8],
             )
             for row in self._latest("critic_verdicts", columns, proposal_ids)
@@ -229,7 +196,7 @@ class LiteJudgments:
         ).fetchone()
         if row is None:
             return JudgeConfig()
-        globs = _json(row[5])
+        globs = json_value(row[5])
         return JudgeConfig(
             verify_command=row[0],
             verify_timeout_s=row[1],
@@ -247,11 +214,11 @@ class LiteJudgments:
             "SELECT d.proposal_id, d.decided_at, d.reason FROM decisions d WHERE d.reviewer = ? AND d.decided_at >= ? "
             "AND d.revokes_id IS NULL AND d.id NOT IN (SELECT revokes_id FROM decisions WHERE revokes_id IS NOT NULL) "
             "ORDER BY d.id DESC",
-            (CRITIC_REVIEWER, _stored(since)),
+            (CRITIC_REVIEWER, stored(since)),
         ).fetchall()
         found = []
         for pid, at, reason in rows:
-            when = _utc(at)
+            when = utc(at)
             if when is not None:  # decided_at is NOT NULL; this only tells the type checker
                 found.append((int(pid), when, reason))
         return found

@@ -4,11 +4,11 @@ transcript each one keeps. No Qt here.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from sqlalchemy import func, select, update
 
+from app.domain.lifecycle import STALE_RUNNER_AFTER
 from app.domain.records import MessageRecord, SessionRecord
 from app.store.base import StoreBase, changed_rows
 from app.store.errors import UnknownItemError
@@ -17,7 +17,6 @@ from app.store.models import AgentSession, Message, Workspace, utcnow
 from app.store.workspaces import workspace_row
 
 # A runner that has not said it is alive for this long is presumed gone; another process may resume its session.
-STALE_RUNNER_AFTER = dt.timedelta(seconds=20)
 # The plan and delegation fields a session may be created with (migration 0010).
 TREE_FIELDS = frozenset({"mode", "parent_id", "role", "depth", "parent_tool_use_id", "plan_step", "delegation_limits"})
 
@@ -185,6 +184,10 @@ class Sessions(StoreBase):
         if record.runner_id is None or record.heartbeat_at is None:
             return False
         return record.heartbeat_at >= utcnow() - STALE_RUNNER_AFTER
+
+    def live_runner(self, session_id: int) -> str | None:
+        """The id of the process running the session now, or None when nobody does (or its heartbeat went stale)."""
+        return self.get(session_id).runner_id if self.has_live_runner(session_id) else None
 
     def take_over(self, session_id: int, runner_id: str, dead_runner_id: str) -> bool:
         """Become the runner of a session whose recorded runner is known to be dead (its process is gone from this

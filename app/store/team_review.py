@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from app.domain.agreement import PairAgreement
 from app.domain.lifecycle import ProposalStatus
-from app.domain.review_rules import NO_RULES, ReviewRules
+from app.domain.review_rules import NO_RULES, STATUS_WORDS, ReviewRules
 from app.store.audit import live_decisions
 from app.store.errors import DecisionRefusedError
 from app.store.models import AgentSession, Decision, Proposal, ReviewRule
@@ -27,11 +27,6 @@ PENDING = ProposalStatus.PENDING
 AWAITING_SECOND_REVIEW = ProposalStatus.AWAITING_SECOND_REVIEW
 DISPUTED = ProposalStatus.DISPUTED
 DECIDED = ProposalStatus.DECIDED
-STATUS_WORDS = {
-    PENDING: "waiting",
-    AWAITING_SECOND_REVIEW: "awaiting second review",
-    DISPUTED: "disputed: waits for adjudication",
-}
 
 FIRST, SECOND, ADJUDICATION = "first", "second", "adjudication"
 

@@ -5,22 +5,13 @@ and the cheap indexed read they poll for such decisions. No Qt here.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
 
-from app.domain.lifecycle import ProposalStatus
+from app.domain.lifecycle import STALE_RUNNER_AFTER, ProposalStatus
+from app.domain.records import WatcherRecord
 from app.store.base import StoreBase
 from app.store.models import AgentSession, Proposal, Watcher, Workspace, utcnow
-from app.store.sessions import STALE_RUNNER_AFTER
-
-
-@dataclass(frozen=True)
-class WatcherRecord:
-    runner_id: str
-    kind: str
-    host: str
-    pid: int
 
 
 class Watchers(StoreBase):

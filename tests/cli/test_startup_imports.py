@@ -30,13 +30,13 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 
 
-def imported(*argv: str, env: dict[str, str]) -> set[str]:
+def imported(*argv: str, env: dict[str, str], code: int | None = 0) -> set[str]:
     result = subprocess.run(
         [sys.executable, "-c", PROBE, *argv], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["code"] in (0, None), report["code"]
+    assert report["code"] in ((0, None) if code == 0 else (code,)), report["code"]
     return {name.split(".")[0] for name in report["modules"]} & set(HEAVY)
 
 
@@ -53,8 +53,15 @@ def test_help_imports_nothing_heavy(env):
 
 
 def test_the_database_commands_load_sqlalchemy_but_not_the_sdk_alembic_or_qt(env):
-    for argv in (["approve", "6"], ["show", "7"], ["stats"], ["sessions"]):
+    for argv in (["show", "7"], ["stats"], ["sessions"]):
         assert imported(*argv, env=env) == {"sqlalchemy"}, argv
+    # Proposal 1 was decided already: the repository says by whom (exit 1), so approving it again loads SQLAlchemy.
+    assert imported("approve", "1", env=env, code=1) == {"sqlalchemy"}
+
+
+def test_a_plain_decision_on_a_sqlite_file_at_head_is_recorded_without_sqlalchemy(env):
+    assert imported("approve", "6", env=env) == set()
+    assert imported("reject", "7", "--reason", "not this way", env=env) == set()
 
 
 def test_the_queue_of_a_sqlite_file_at_head_is_read_without_sqlalchemy(env):
