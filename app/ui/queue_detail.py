@@ -72,7 +72,8 @@ class QueueDetail:
                 # Drawing the next diff competes with the decision's commit for the interpreter; the commit goes
                 # first (the highlighted row already moved), the diff follows it or PANEL_DEFER_MS, whichever is sooner.
                 self._panel_due = True
-                QTimer.singleShot(PANEL_DEFER_MS, self._show_due_panel)
+                # Tied to the page, so a page closed meanwhile is never drawn on.
+                QTimer.singleShot(PANEL_DEFER_MS, self.view, self._show_due_panel)
             else:
                 asyncio.get_event_loop().call_soon(self._show_if_current, item.id)
         else:
