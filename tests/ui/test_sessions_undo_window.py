@@ -143,3 +143,51 @@ def test_on_the_queue_page_ctrl_z_takes_a_decision_back_as_u_does(qtbot, qasync_
 
     qasync_loop.run_until_complete(scenario_run())
     assert (stack.workspace / "greet.py").read_text() == GREET
+
+
+def stored_session_status(db_path, session_id: int) -> str:
+    database = open_database(str(db_path))
+    try:
+        return Repository(database).sessions.get(session_id).status
+    finally:
+        database.close()
+
+
+def test_after_a_restart_a_decision_taken_back_leaves_its_session_waiting_not_running(
+    qtbot, qasync_loop, stack_factory
+):
+    # Found under Xvfb: the window restarted, the waiting proposal approved (resuming its session), then u: the
+    # proposal waited again but the sidebar, the agents table and `signoff sessions` said "running" / "thinking".
+    stack = stack_factory([tool_turn(edit("'hi '", "'Hello, '")), text_turn("Done.")], files={"greet.py": GREET})
+    stack.repository.close()
+    first = WindowDriver(qtbot, stack.db_path)
+
+    async def before_restart():
+        await start_task(first, stack.workspace)
+        await first.until(lambda: first.window.review_panel.proposal is not None, what="the proposal")
+        await first.close()
+
+    qasync_loop.run_until_complete(before_restart())
+    second = WindowDriver(qtbot, stack.db_path, settings=Settings(reviewer="ada", undo_seconds=60.0))
+    record_events(second.window)
+
+    async def after_restart():
+        window = await second.open()
+        panel = window.review_panel
+        await second.until(lambda: panel.proposal is not None, what="the waiting proposal")
+        pid, sid = panel.proposal.id, panel.proposal.session_id
+        window.select_session(sid)
+        QTest.keyClick(panel, Qt.Key.Key_A)
+        await second.until(lambda: panel.proposal is None, what="the pane moving on")
+        await second.until(lambda: window.manager.is_running(sid), what="the session resumed by the decision")
+        await second.until(lambda: window.sessions[sid].status == "waiting", what="waiting while the undo window runs")
+        QTest.keyClick(panel, Qt.Key.Key_U)
+        await second.until(lambda: panel.proposal is not None and panel.proposal.id == pid, what="the proposal back")
+        await second.until(lambda: window.sessions[sid].status == "waiting", what="the session waiting again")
+        assert stored_session_status(stack.db_path, sid) == "waiting"
+        assert window.session_list.currentItem().text().endswith("· waiting")
+        window.stop_selected()
+        await second.close()
+
+    qasync_loop.run_until_complete(after_restart())
+    assert (stack.workspace / "greet.py").read_text() == GREET
