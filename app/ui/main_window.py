@@ -71,7 +71,7 @@ STATUS_MARKS = {
     "finished": "✓",
     "stopped": "■",
     "failed": "✗",
-    "interrupted": "⏸",
+    "interrupted": "‖",
 }
 
 
