@@ -168,6 +168,8 @@ class MainWindow(QMainWindow):
         self.review_panel.decision_requested.connect(self.decide)
         self.review_panel.compare_requested.connect(self.sample_alternatives)
         self.review_panel.pick_requested.connect(self.pick)
+        self._split_before_compare: list[int] | None = None
+        self.review_panel.comparing_changed.connect(self._make_room_to_compare)
         self.review_panel.last_compare_requested.connect(self.show_last_compare)
         self.review_panel.compare_enabled = True
         self.review_panel.compare_button.show()
@@ -788,6 +790,20 @@ class MainWindow(QMainWindow):
         alive = lambda: not self._shutting_down  # noqa: E731
         if await self.review_panel.sample_from(self.manager, proposal_id, count, self.settings.reviewer_name, alive):
             self.statusBar().showMessage(f"Proposal #{proposal_id}: {count} alternatives sampled.", 5000)
+
+    def _make_room_to_compare(self, comparing: bool) -> None:
+        """While alternatives are compared the transcript keeps a few lines and the panes get the rest of the height;
+        back at the proposal, the transcript gets its height again."""
+        if comparing and self._split_before_compare is None:
+            self._split_before_compare = self.review_split.sizes()
+            kept = 4 * self.fontMetrics().lineSpacing()
+            # The stack's own minimum is its tallest page's (the new-session form), not the transcript's.
+            self.stack.setMinimumHeight(kept)
+            self.review_split.setSizes([kept, sum(self._split_before_compare) - kept])
+        elif not comparing and self._split_before_compare is not None:
+            self.stack.setMinimumHeight(0)
+            self.review_split.setSizes(self._split_before_compare)
+            self._split_before_compare = None
 
     @asyncSlot(int)
     async def show_last_compare(self, proposal_id: int) -> None:

@@ -78,6 +78,8 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
     # The alternatives sampled last time for this proposal (the window answers with show_compare or compare_failed).
     last_compare_requested = Signal(int)
     pick_requested = Signal(object)
+    # True when alternatives come on screen, False when the pane goes back to the proposal (the window makes room).
+    comparing_changed = Signal(bool)
     # u / Ctrl+Z: take back the page's newest decision while its undo window is open (app.ui.undo_trail).
     undo_requested = Signal()
 
