@@ -123,7 +123,7 @@ class ComparePane(QFrame):
         self._compact = compact
         self._show_header(self._selected)
         # Still wrapped (a long line must not widen the pane), cut to its first line; the tooltip has it all.
-        self.said.setMaximumHeight(self.said.fontMetrics().lineSpacing() + 2 if compact else _NO_LIMIT)
+        self.said.setMaximumHeight(self.said.fontMetrics().height() if compact else _NO_LIMIT)
 
     def set_selected(self, selected: bool) -> None:
         self._selected = selected
