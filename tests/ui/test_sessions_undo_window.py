@@ -3,18 +3,21 @@ decision back there (the Queue page's mechanism); with no undo window nothing wa
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialogButtonBox
 
+from app.services import events
 from app.services.settings import Settings, settings_path
 from app.standin.scenario import text_turn, tool_turn
 from app.store.db import open_database
 from app.store.repository import Repository
 from tests.support.window_harness import WindowDriver
-from tests.ui.test_window_review import GREET, edit, record_events, session_finished, start_task
+from tests.ui.test_window_review import GREET, edit, record_events, session_finished, start_task, window_events
 
 
 def stored_status(db_path, proposal_id: int) -> tuple[str, object]:
@@ -146,11 +149,8 @@ def test_on_the_queue_page_ctrl_z_takes_a_decision_back_as_u_does(qtbot, qasync_
 
 
 def stored_session_status(db_path, session_id: int) -> str:
-    database = open_database(str(db_path))
-    try:
-        return Repository(database).sessions.get(session_id).status
-    finally:
-        database.close()
+    with contextlib.closing(sqlite3.connect(db_path)) as connection:
+        return connection.execute("SELECT status FROM sessions WHERE id = ?", (session_id,)).fetchone()[0]
 
 
 def test_after_a_restart_a_decision_taken_back_leaves_its_session_waiting_not_running(
@@ -180,11 +180,21 @@ def test_after_a_restart_a_decision_taken_back_leaves_its_session_waiting_not_ru
         QTest.keyClick(panel, Qt.Key.Key_A)
         await second.until(lambda: panel.proposal is None, what="the pane moving on")
         await second.until(lambda: window.manager.is_running(sid), what="the session resumed by the decision")
-        await second.until(lambda: window.sessions[sid].status == "waiting", what="waiting while the undo window runs")
+
+        def said() -> list[str]:
+            return [
+                e.status for e in window_events(window) if isinstance(e, events.StatusChanged) and e.session_id == sid
+            ]
+
+        # The resumed runner says "running", then "waiting" while the decision can still be taken back.
+        await second.until(lambda: said()[-1:] == ["waiting"], what="the runner saying it waits")
+        stored = lambda: stored_session_status(stack.db_path, sid)  # noqa: E731
+        assert stored() == "waiting"
         QTest.keyClick(panel, Qt.Key.Key_U)
         await second.until(lambda: panel.proposal is not None and panel.proposal.id == pid, what="the proposal back")
-        await second.until(lambda: window.sessions[sid].status == "waiting", what="the session waiting again")
-        assert stored_session_status(stack.db_path, sid) == "waiting"
+        await second.until(lambda: stored() == "waiting", what="stored as waiting again")
+        assert said()[-1] == "waiting"
+        await second.until(lambda: window.sessions[sid].status == "waiting", what="the window saying so")
         assert window.session_list.currentItem().text().endswith("· waiting")
         window.stop_selected()
         await second.close()
