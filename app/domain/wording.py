@@ -32,3 +32,10 @@ def session_ended(status: str, stop_reason: str | None, error: str | None) -> st
     if status == "interrupted":
         return "Interrupted: the process running it ended first. Resume continues it (Ctrl+R)."
     return f"{status.capitalize()}."
+
+
+def waiting_for(proposal_id: int, undecided: bool) -> str:
+    """What a session waits for: a person's decision, or (found on resuming) a decision's undo window to close."""
+    if undecided:
+        return f"Waiting for a decision on proposal {proposal_id}."
+    return f"Proposal {proposal_id} is decided; it is carried out when its undo window closes."

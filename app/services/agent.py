@@ -36,7 +36,7 @@ from app.domain.tools import (
     system_blocks,
     tools_for_request,
 )
-from app.domain.wording import finished_because
+from app.domain.wording import finished_because, waiting_for
 from app.services import changeset_session, editor_tool
 from app.services.agent_tree import TREE_TOOLS, Spawner, TreeTools
 from app.services.apply import ApplyConflict, apply_file_change, describe_write_error
@@ -529,8 +529,11 @@ class SessionRunner:
         elif proposal.status in (ProposalStatus.DECIDED, *STILL_UNDECIDED):
             # A decision still inside its undo window is not final: the waiter holds it until it is. Nor is a first
             # of two reviews, or a disagreement waiting for adjudication (team mode).
-            if proposal.status in STILL_UNDECIDED:
-                await self._set_status("waiting", f"Waiting for a decision on proposal {proposal.id}.")
+            # Waiting also while a decision found on resuming sits in its undo window: an undo puts the proposal
+            # back on screen, and the session must not read "running" meanwhile (the waiter says nothing then).
+            undecided = proposal.status in STILL_UNDECIDED
+            await self._set_status("waiting", waiting_for(proposal.id, undecided))
+            if undecided:
                 self._emit(ProposalWaiting(self.session_id, proposal))
             try:
                 decision = await self._waiter.wait(proposal.id)

@@ -24,6 +24,7 @@ from app.domain.tools import (
     PLAN_TOOL_NAME,
     ROLES,
 )
+from app.domain.wording import waiting_for
 from app.services.decision_wait import ProposalWithdrawn
 from app.services.events import ProposalWaiting, StatusChanged
 from app.services.policy_file import load_policy
@@ -213,8 +214,10 @@ class TreeTools:
     async def _wait(self, proposal: ProposalRecord) -> DecisionRecord | None:
         """The final decision on a plan or delegation proposal (None: it was withdrawn)."""
         if proposal.status in (ProposalStatus.DECIDED, *STILL_UNDECIDED):
-            if proposal.status in STILL_UNDECIDED:
-                await self._runner._set_status("waiting", f"Waiting for a decision on proposal {proposal.id}.")
+            # Also while a decision found on resuming sits in its undo window (an undo makes it wait again).
+            undecided = proposal.status in STILL_UNDECIDED
+            await self._runner._set_status("waiting", waiting_for(proposal.id, undecided))
+            if undecided:
                 self._runner._emit(ProposalWaiting(self.session_id, proposal))
             try:
                 decision = await self._runner._waiter.wait(proposal.id)

@@ -25,6 +25,7 @@ from app.domain.lifecycle import STILL_UNDECIDED, ProposalStatus
 from app.domain.policy import PolicyError
 from app.domain.records import DecisionRecord, ProposalRecord, SessionRecord, WorktreeRecord
 from app.domain.tools import COMMAND_TOOL_NAME
+from app.domain.wording import waiting_for
 from app.services import changesets, editor_tool
 from app.services.apply import ApplyConflict, apply_file_change
 from app.services.command_tool import draft_command, run_command
@@ -212,8 +213,11 @@ class ChangesetMode:
         if proposal.result is not None:
             return ReviewOutcome(proposal.id, proposal.result["content"], bool(proposal.result.get("merged_all")))
         if proposal.status in (ProposalStatus.DECIDED, *STILL_UNDECIDED):
-            if proposal.status in STILL_UNDECIDED:
-                await self._set_status("waiting", f"Waiting for a review of changeset {proposal.id}.")
+            # Also while a decision found on resuming sits in its undo window (an undo makes it wait again).
+            undecided = proposal.status in STILL_UNDECIDED
+            said = f"Waiting for a review of changeset {proposal.id}." if undecided else waiting_for(proposal.id, False)
+            await self._set_status("waiting", said)
+            if undecided:
                 self._emit(ProposalWaiting(self._session.id, proposal))
             try:
                 decision = await self._waiter.wait(proposal.id)

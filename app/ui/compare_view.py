@@ -21,6 +21,9 @@ from app.ui.compare_layout import MIN_COLUMNS, Arrangement, arrange, identical_t
 from app.ui.diff_view import DiffView
 from app.ui.theme import current_colours
 
+# QWIDGETSIZE_MAX: no maximum height.
+_NO_LIMIT = 16777215
+
 
 def _display_text(content: bytes | None) -> str | None:
     if content is None or b"\x00" in content[:8000]:
@@ -59,13 +62,19 @@ class ComparePane(QFrame):
         muted = current_colours()["muted"]
         same = f" &nbsp;<b>= same as {html.escape(same_as)}</b>" if same_as else ""
         self._details = (
-            f"{html.escape(compare.target_text(alternative))}{same}<br>"
-            f"<span style='color:{muted}'>{html.escape(compare.sampling_text(alternative.sampling))}{tokens}</span>"
+            f"{html.escape(compare.target_text(alternative))}{same}",
+            f"<span style='color:{muted}'>{html.escape(compare.sampling_text(alternative.sampling))}{tokens}</span>",
         )
+        # Stacked (one pane above the other), the header takes one line and what the model said one line (all of
+        # it in the tooltip), so the rows go to the code.
+        self._compact = False
+        self._selected = False
         self._show_header(False)
         self.said = QLabel(_said(alternative))
         self.said.setObjectName("comparePaneSaid")
         self.said.setWordWrap(True)
+        self.said.setToolTip(self.said.text())
+        self.said.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.view = DiffView(self)
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         # A line longer than the pane wraps instead of hiding behind a scroll bar (the pane is never under
@@ -101,11 +110,23 @@ class ComparePane(QFrame):
         # The mark, not only the theme's border, says which pane Enter picks.
         mark = "▶ " if selected else ""
         muted = current_colours()["muted"]
+        gap = " &nbsp;·&nbsp; " if self._compact else "<br>"
         self.header.setText(
-            f"<b>{mark}{html.escape(a.label)}</b> &nbsp;<span style='color:{muted}'>[{key}]</span><br>{self._details}"
+            f"<b>{mark}{html.escape(a.label)}</b> &nbsp;<span style='color:{muted}'>[{key}]</span>{gap}"
+            + gap.join(self._details)
         )
 
+    def set_compact(self, compact: bool) -> None:
+        """One line of header and one of what the model said (stacked), or all of both (side by side)."""
+        if compact == self._compact:
+            return
+        self._compact = compact
+        self._show_header(self._selected)
+        # Still wrapped (a long line must not widen the pane), cut to its first line; the tooltip has it all.
+        self.said.setMaximumHeight(self.said.fontMetrics().height() if compact else _NO_LIMIT)
+
     def set_selected(self, selected: bool) -> None:
+        self._selected = selected
         self._show_header(selected)
         self.setProperty("selected", selected)
         self.style().unpolish(self)
@@ -221,6 +242,7 @@ class CompareView(QFrame):
         self.arrangement = wanted
         self.row.setOrientation(Qt.Orientation.Vertical if wanted.stacked else Qt.Orientation.Horizontal)
         for position, pane in enumerate(self.panes):
+            pane.set_compact(wanted.stacked)
             pane.setVisible(position in wanted.positions)
         # Children appear in order of position: the original first (left, or on top).
         self.row.setSizes([1000 if position in wanted.positions else 0 for position in range(len(self.panes))])

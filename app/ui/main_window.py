@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         self.review_panel.decision_requested.connect(self.review_flow.decide)
         self.review_panel.compare_requested.connect(self.review_flow.sample_alternatives)
         self.review_panel.pick_requested.connect(self.review_flow.pick)
+        self.review_panel.comparing_changed.connect(self.review_flow.make_room_to_compare)
         self.review_panel.last_compare_requested.connect(self.review_flow.show_last_compare)
         self.review_panel.compare_enabled = True
         self.review_panel.compare_button.show()

@@ -175,7 +175,17 @@ class ReviewPanelBuilders:
         for button in (self.grant_git_button, self.grant_network_button):
             button.setCheckable(True)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.hide()
+        # A row of their own under the verdicts: in the verdict row they made a command's pane wider than the window
+        # gives it at its default size, so the sidebar shrank for every command and the transcript rewrapped.
+        self.grant_row = QWidget()
+        self.grant_row.setObjectName("grantRow")
+        grants = QHBoxLayout(self.grant_row)
+        grants.setContentsMargins(0, 0, 0, 0)
+        grants.addWidget(QLabel("Approving also lets this command:"))
+        grants.addWidget(self.grant_git_button)
+        grants.addWidget(self.grant_network_button)
+        grants.addStretch(1)
+        self.grant_row.hide()
 
         # Shown instead of the three verdicts while a reason or an edit is being typed.
         self.confirm_button = QPushButton("")
@@ -275,8 +285,6 @@ class ReviewPanelBuilders:
         buttons.addWidget(self.edit_button)
         buttons.addWidget(self.always_allow_button)
         buttons.addWidget(self.compare_button)
-        buttons.addWidget(self.grant_git_button)
-        buttons.addWidget(self.grant_network_button)
         for button in self.compare_buttons:
             buttons.addWidget(button)
         buttons.addWidget(self.confirm_button)
@@ -314,6 +322,7 @@ class ReviewPanelBuilders:
         layout.addWidget(self.edit_box.live_diff, 2)
         layout.addWidget(self.reason_box)
         layout.addLayout(buttons)
+        layout.addWidget(self.grant_row)
         layout.addWidget(self.rule_suggestion)
         layout.addWidget(self.hunk_row)
 

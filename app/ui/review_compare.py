@@ -75,6 +75,7 @@ class ReviewCompare:
         self.compare_view.show_compare(record)
         self.compare_view.show()
         self._show_compare_buttons(True)
+        self.comparing_changed.emit(True)
         self.compare_view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def compare_failed(self, proposal_id: int, message: str) -> None:
@@ -147,6 +148,7 @@ class ReviewCompare:
         if was_comparing:
             self.diff_view.show()
             self._show_hunk_state()
+            self.comparing_changed.emit(False)
 
     def pick(self, position: int) -> None:
         """Enter: pick the chosen pane (the original, or an alternative that proposes a change)."""

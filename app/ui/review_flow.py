@@ -31,6 +31,8 @@ class ReviewFlow(QObject):
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.window = window
+        # The transcript/pane split as it was before comparing began (given back on Esc).
+        self._split_before_compare: list[int] | None = None
 
     def flagged_sessions(self) -> set[int]:
         """Sessions with a waiting proposal that adds hidden or deceptive characters."""
@@ -151,6 +153,21 @@ class ReviewFlow(QObject):
             self.window.manager, proposal_id, count, self.window.settings.reviewer_name, alive
         ):
             self.window.statusBar().showMessage(f"Proposal #{proposal_id}: {count} alternatives sampled.", 5000)
+
+    def make_room_to_compare(self, comparing: bool) -> None:
+        """While alternatives are compared the transcript keeps a few lines and the panes get the rest of the height;
+        back at the proposal, the transcript gets its height again."""
+        window = self.window
+        if comparing and self._split_before_compare is None:
+            self._split_before_compare = window.review_split.sizes()
+            kept = 4 * window.fontMetrics().lineSpacing()
+            # The stack's own minimum is its tallest page's (the new-session form), not the transcript's.
+            window.stack.setMinimumHeight(kept)
+            window.review_split.setSizes([kept, sum(self._split_before_compare) - kept])
+        elif not comparing and self._split_before_compare is not None:
+            window.stack.setMinimumHeight(0)
+            window.review_split.setSizes(self._split_before_compare)
+            self._split_before_compare = None
 
     @asyncSlot(int)
     async def show_last_compare(self, proposal_id: int) -> None:

@@ -78,6 +78,8 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
     # The alternatives sampled last time for this proposal (the window answers with show_compare or compare_failed).
     last_compare_requested = Signal(int)
     pick_requested = Signal(object)
+    # True when alternatives come on screen, False when the pane goes back to the proposal (the window makes room).
+    comparing_changed = Signal(bool)
     # u / Ctrl+Z: take back the page's newest decision while its undo window is open (app.ui.undo_trail).
     undo_requested = Signal()
 
@@ -133,12 +135,13 @@ class ReviewPanel(ReviewPanelBuilders, ReviewHunks, ReviewCompare, QFrame):
             self.title.setText("Nothing waiting for a decision.")
             self.subtitle.setText("")
             self.diff_view.show_message("When the agent proposes a change, it appears here.")
+            self.grant_row.hide()
             self._set_enabled(False)
             return
         self.title.setText(proposal_title(proposal))
         for button in (self.grant_git_button, self.grant_network_button):
             button.setChecked(False)
-            button.setVisible(proposal.kind == "command")
+        self.grant_row.setVisible(proposal.kind == "command")
         self.subtitle.setText(f"Session {proposal.session_id} · {proposal.task[:140]} · {proposal.workspace_root}")
         self._show_protocol_limits(proposal)
         self.plan_view.setVisible(proposal.kind in PLAN_KINDS)

@@ -30,7 +30,7 @@ REFRESH_DELAY_MS = 150
 COLUMNS = ("Agent", "State", "Step", "Tokens", "Cost", "Context")
 STATE_MARKS = {
     "thinking": "…",
-    "waiting on a person": "⏸",
+    "waiting on a person": "◆",
     "running a command": "▶",
     "waiting on sub-agents": "⋯",
     "done": "✓",

@@ -22,7 +22,7 @@ STATUS_MARKS = {
     "finished": "✓",
     "stopped": "■",
     "failed": "✗",
-    "interrupted": "⏸",
+    "interrupted": "‖",
 }
 
 

@@ -96,6 +96,14 @@ class TranscriptView(QTextBrowser):
         if following:
             self._scroll_to_end()
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        # A narrower view rewraps the text taller (the sidebar takes its width back when a proposal is decided): a
+        # reader who was following the end keeps seeing it.
+        following = self._at_end()
+        super().resizeEvent(event)
+        if following:
+            self._scroll_to_end()
+
     def _at_end(self) -> bool:
         bar = self.verticalScrollBar()
         return bar.value() >= bar.maximum() - 4

@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from app import cli
 from app.domain.tools import EDITOR_TOOL_NAME
-from app.services import undo
+from app.services import events, undo
 from app.services.queue import FlagCache, QueueFilter, QueueSort, QueueSpec, fetch_page, glob_to_like, state_text
 from app.standin.scenario import text_turn, tool_turn, tool_use_block
 from app.store.audit import verify_chain
@@ -265,6 +265,47 @@ def test_the_runner_applies_a_decision_only_after_the_window_and_an_undo_inside_
     decided, final = run(scenario())
     assert final.status == "applied"
     assert (stack.workspace / "greet.py").read_text() == "def greet(name):\n    return 'Hello, ' + name\n"
+
+
+def test_a_session_resumed_by_a_decision_in_its_undo_window_is_waiting_and_still_waiting_after_an_undo(stack_factory):
+    # Found under Xvfb: after a restart, approving the waiting proposal resumed its session, which read "running"
+    # (sidebar, agents table, `signoff sessions`) through the undo window and after an undo put the proposal back.
+    edit = tool_use_block(
+        EDITOR_TOOL_NAME, {"command": "str_replace", "path": "greet.py", "old_str": "'hi '", "new_str": "'Hello, '"}
+    )
+    stack = stack_factory([tool_turn(edit), text_turn("Done.")], files={"greet.py": GREET})
+
+    async def stored(session_id: int, status: str) -> bool:
+        return (await stack.repository.read(lambda store: store.sessions.get(session_id))).status == status
+
+    async def scenario():
+        from app.services import review
+
+        session_id = (await stack.start()).id
+        proposal_id = (await stack.waiting_proposal()).id
+        await stack.close()
+        stack.open()  # as a restarted app: nothing runs the session
+        stack.manager.waiter.undo_window_s = 60.0
+        assert not stack.manager.is_running(session_id)
+        fresh = len(stack.seen)
+
+        def said() -> list[str]:
+            return [e.status for e in stack.seen[fresh:] if isinstance(e, events.StatusChanged)]
+
+        await stack.manager.decide(review.approve(proposal_id, "ada"))
+        assert stack.manager.is_running(session_id), "the decision resumed its session"
+        # The resumed runner says "running", then "waiting" while the decision can still be taken back.
+        await stack.until(lambda: said()[-1:] == ["waiting"])
+        assert said()[0] == "running" and await stored(session_id, "waiting")
+        await stack.repository.write(undo.undo, proposal_id, "ada", window_s=60.0)
+        stack.manager.waiter.notify(proposal_id)
+        await stack.until(lambda: stored(session_id, "waiting"))
+        assert said()[-1] == "waiting"
+        assert stack.manager.is_running(session_id)
+        await stack.close()
+
+    run(scenario())
+    assert (stack.workspace / "greet.py").read_text() == GREET
 
 
 def test_signoff_undo_takes_back_a_command_line_decision_inside_the_window(tmp_path, capsys):

@@ -13,6 +13,7 @@ from app.domain.records import AlternativeRecord
 from app.domain.tools import EDITOR_TOOL_NAME
 from app.standin.scenario import text_block, text_turn, tool_turn, tool_use_block
 from app.ui.compare_layout import MIN_COLUMNS, Arrangement, arrange, identical_to
+from app.ui.main_window import DEFAULT_SIZE
 from tests.support.scripted_scenario import Alternatives
 from tests.support.window_harness import WindowDriver
 from tests.ui.test_window_review import start_task
@@ -136,3 +137,42 @@ def test_from_900_to_2600_px_every_pane_on_screen_shows_80_columns_and_identical
     assert len(seen[2600][3]) == 3 and not seen[2600][0], "wide: three side by side"
     assert walked == [0, 2]
     assert "same as Original" in same_header and tab.endswith("= Original")
+
+
+def test_at_the_default_size_stacked_panes_each_show_eight_rows_and_esc_gives_the_transcript_its_height_back(
+    qtbot, qasync_loop, stack_factory
+):
+    # Under Xvfb at 1280x860 the original above the chosen alternative showed two lines of code each: the transcript
+    # kept its height and every pane spent three lines on its header and two on what the model said.
+    stack = stack_factory([four_answers(), text_turn("Done.")], files={"names.py": NAMES})
+    stack.repository.close()
+    driver = WindowDriver(qtbot, stack.db_path)
+    driver.window.resize(*DEFAULT_SIZE)
+
+    async def scenario():
+        await start_task(driver, stack.workspace, "Capitalise every word.")
+        window = driver.window
+        panel = window.review_panel
+        await driver.until(lambda: panel.proposal is not None, what="the fix waiting")
+        before = window.review_split.sizes()
+        QTest.keyClick(panel, Qt.Key.Key_C)
+        QTest.keyClick(panel.compare_bar.count, Qt.Key.Key_Return)
+        await driver.until(lambda: panel.comparing, what="the alternatives")
+        view = panel.compare_view
+        await driver.until(lambda: view.arrangement.stacked, what="the original above the chosen one")
+        window.layout().activate()
+        window.grab().save("/tmp/compare-default-size.png")
+        rows = [pane.view.viewport().height() // pane.view._row_height for pane in view.visible_panes()]
+        headers = [(pane.header.height(), pane.said.height()) for pane in view.visible_panes()]
+        line = panel.fontMetrics().lineSpacing()
+        QTest.keyClick(view, Qt.Key.Key_Escape)
+        await driver.until(lambda: not panel.comparing, what="back to the proposal")
+        after = window.review_split.sizes()
+        await driver.close()
+        return rows, headers, line, before, after
+
+    rows, headers, line, before, after = qasync_loop.run_until_complete(scenario())
+    # Before: 5 rows each here (offscreen), 2 under Xvfb with the demo's longer words.
+    assert len(rows) == 2 and min(rows) >= 8, f"rows of code per pane: {rows}"
+    assert all(header <= 2 * line and said <= 2 * line for header, said in headers), headers
+    assert after == before, "leaving compare gives the transcript its height back"

@@ -84,3 +84,23 @@ def test_grants_are_off_for_each_new_command_and_absent_for_file_changes(qtbot):
     with qtbot.waitSignal(panel.decision_requested) as sent:
         panel.approve()
     assert sent.args[0].grants is None
+
+
+def test_a_command_needs_no_wider_a_review_pane_than_a_file_edit_so_the_sidebar_stays_put(qtbot, tmp_path):
+    # Under Xvfb at the default size the grant buttons in the verdict row made it wider than the pane: the splitter
+    # took the width from the sidebar for every command and gave it back after, and the transcript rewrapped.
+    panel = ReviewPanel()
+    qtbot.addWidget(panel)
+    panel.compare_enabled = True
+    panel.compare_button.show()
+    panel.resize(1000, 500)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.show_proposal(proposal(8, "edit", path="greet.py", old_content=b"a\n", new_content=b"b\n"))
+    panel.layout().activate()
+    edit_width = panel.minimumSizeHint().width()
+    panel.show_proposal(proposal(9, "command", command="python3 -m unittest -v"))
+    panel.layout().activate()
+    assert panel.grant_git_button.isVisible() and panel.grant_network_button.isVisible()
+    panel.grab().save(str(tmp_path / "command-row.png"))
+    assert panel.minimumSizeHint().width() <= edit_width

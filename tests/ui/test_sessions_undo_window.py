@@ -3,18 +3,21 @@ decision back there (the Queue page's mechanism); with no undo window nothing wa
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialogButtonBox
 
+from app.services import events
 from app.services.settings import Settings, settings_path
 from app.standin.scenario import text_turn, tool_turn
 from app.store.db import open_database
 from app.store.repository import Repository
 from tests.support.window_harness import WindowDriver
-from tests.ui.test_window_review import GREET, edit, record_events, session_finished, start_task
+from tests.ui.test_window_review import GREET, edit, record_events, session_finished, start_task, window_events
 
 
 def stored_status(db_path, proposal_id: int) -> tuple[str, object]:
@@ -142,4 +145,59 @@ def test_on_the_queue_page_ctrl_z_takes_a_decision_back_as_u_does(qtbot, qasync_
         await driver.close()
 
     qasync_loop.run_until_complete(scenario_run())
+    assert (stack.workspace / "greet.py").read_text() == GREET
+
+
+def stored_session_status(db_path, session_id: int) -> str:
+    with contextlib.closing(sqlite3.connect(db_path)) as connection:
+        return connection.execute("SELECT status FROM sessions WHERE id = ?", (session_id,)).fetchone()[0]
+
+
+def test_after_a_restart_a_decision_taken_back_leaves_its_session_waiting_not_running(
+    qtbot, qasync_loop, stack_factory
+):
+    # Found under Xvfb: the window restarted, the waiting proposal approved (resuming its session), then u: the
+    # proposal waited again but the sidebar, the agents table and `signoff sessions` said "running" / "thinking".
+    stack = stack_factory([tool_turn(edit("'hi '", "'Hello, '")), text_turn("Done.")], files={"greet.py": GREET})
+    stack.repository.close()
+    first = WindowDriver(qtbot, stack.db_path)
+
+    async def before_restart():
+        await start_task(first, stack.workspace)
+        await first.until(lambda: first.window.review_panel.proposal is not None, what="the proposal")
+        await first.close()
+
+    qasync_loop.run_until_complete(before_restart())
+    second = WindowDriver(qtbot, stack.db_path, settings=Settings(reviewer="ada", undo_seconds=60.0))
+    record_events(second.window)
+
+    async def after_restart():
+        window = await second.open()
+        panel = window.review_panel
+        await second.until(lambda: panel.proposal is not None, what="the waiting proposal")
+        pid, sid = panel.proposal.id, panel.proposal.session_id
+        window.select_session(sid)
+        QTest.keyClick(panel, Qt.Key.Key_A)
+        await second.until(lambda: panel.proposal is None, what="the pane moving on")
+        await second.until(lambda: window.manager.is_running(sid), what="the session resumed by the decision")
+
+        def said() -> list[str]:
+            return [
+                e.status for e in window_events(window) if isinstance(e, events.StatusChanged) and e.session_id == sid
+            ]
+
+        # The resumed runner says "running", then "waiting" while the decision can still be taken back.
+        await second.until(lambda: said()[-1:] == ["waiting"], what="the runner saying it waits")
+        stored = lambda: stored_session_status(stack.db_path, sid)  # noqa: E731
+        assert stored() == "waiting"
+        QTest.keyClick(panel, Qt.Key.Key_U)
+        await second.until(lambda: panel.proposal is not None and panel.proposal.id == pid, what="the proposal back")
+        await second.until(lambda: stored() == "waiting", what="stored as waiting again")
+        assert said()[-1] == "waiting"
+        await second.until(lambda: window.sessions[sid].status == "waiting", what="the window saying so")
+        assert window.session_list.currentItem().text().endswith("· waiting")
+        window.stop_selected()
+        await second.close()
+
+    qasync_loop.run_until_complete(after_restart())
     assert (stack.workspace / "greet.py").read_text() == GREET

@@ -247,3 +247,32 @@ def test_in_the_window_a_command_link_shows_the_whole_output_of_the_approved_com
 
     text = qasync_loop.run_until_complete(scenario())
     assert "checked line 1\n" in text and "checked line 40" in text and "All 40 checked." in text
+
+
+def test_a_transcript_that_showed_its_end_still_shows_it_after_narrowing_rewraps_the_text(qtbot):
+    # Under a real X server the sidebar takes back its width when a command proposal is decided: the transcript gets
+    # narrower just as the agent's last words arrive, and the wrapped lines pushed them out of sight.
+    view = shown_view(qtbot, width=1100, height=240)
+    view.load("", command_session())
+    for n in range(12):
+        view.add_status(f"Step {n}: " + "the agent explains what it did and why, at some length. " * 3)
+    bar = view.verticalScrollBar()
+    assert bar.maximum() > 0 and bar.value() == bar.maximum(), "following the end"
+    view.resize(700, 240)
+    qtbot.waitUntil(lambda: bar.maximum() > 0 and view.width() == 700)
+    assert bar.value() == bar.maximum(), "the last words stay on screen after the rewrap"
+    view.resize(1300, 240)
+    qtbot.waitUntil(lambda: view.width() == 1300)
+    assert bar.value() == bar.maximum()
+
+
+def test_a_transcript_scrolled_back_by_the_reader_stays_where_it_is_when_resized(qtbot):
+    view = shown_view(qtbot, width=1100, height=240)
+    view.load("", command_session())
+    for n in range(12):
+        view.add_status(f"Step {n}: " + "the agent explains what it did and why, at some length. " * 3)
+    bar = view.verticalScrollBar()
+    bar.setValue(0)
+    view.resize(700, 240)
+    qtbot.waitUntil(lambda: view.width() == 700)
+    assert bar.value() == 0
