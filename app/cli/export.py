@@ -85,3 +85,6 @@ def print_report(report: Any, *, redact: bool) -> None:
         f"{workers}; {count(report.duplicates_dropped, 'duplicate')} dropped; "
         + (f"{count(report.redacted, 'secret')} redacted." if redact else "redaction off.")
     )
+    fewer = report.why_fewer_rows()
+    if fewer:
+        print(fewer)

@@ -108,6 +108,16 @@ class ExportProgress:
     rows_written: int
 
 
+# What each reason a decision made no row (ExportReport.skipped) is called in the report's sentence.
+_SKIP_WORDS = {
+    "binary_content": ("binary file", "binary files"),
+    "command_effects": ("change a command made", "changes commands made"),
+    "missing_message": ("decision whose message is missing", "decisions whose message is missing"),
+    "whitespace_only_edit": ("whitespace-only edit", "whitespace-only edits"),
+    "reviewers_disagree": ("proposal its reviewers disagree on", "proposals their reviewers disagree on"),
+}
+
+
 @dataclass
 class ExportReport:
     format: str
@@ -143,6 +153,28 @@ class ExportReport:
     @property
     def redacted(self) -> int:
         return sum(self.redactions.values())
+
+    def why_fewer_rows(self) -> str | None:
+        """One sentence on why the decisions made fewer rows than there are decisions, or None when they did not."""
+        if self.total_rows >= self.decisions:
+            return None
+        reasons = [
+            wording.count(number, *_SKIP_WORDS.get(why, (why.replace("_", " "), why.replace("_", " "))))
+            for why, number in sorted(self.skipped.items(), key=lambda item: (-item[1], item[0]))
+        ]
+        said = []
+        if self.format in PAIR_FORMATS:
+            said.append(
+                "a pair needs a rejection followed by its approved revision, an edit, or a compare pick; "
+                "an approval or a rejection alone makes none"
+            )
+        if reasons:
+            said.append("no row from " + ", ".join(reasons))
+        if self.duplicates_dropped:
+            said.append(f"{wording.count(self.duplicates_dropped, 'duplicate')} dropped")
+        if not said:
+            return None
+        return "Fewer rows than decisions: " + "; ".join(said) + " (the card lists them)."
 
 
 def command_line(options: ExportOptions, db: str | None = None) -> str:

@@ -408,6 +408,7 @@ class ExportDialog(QDialog):
             f"in {report.seconds:.1f} s"
             f"{workers} to "
             f"{files} (card: {report.card.name}); {count(report.duplicates_dropped, 'duplicate')} dropped; {redaction}."
+            + (f" {fewer}" if (fewer := report.why_fewer_rows()) else "")
         )
         self.exported.emit(report)
 

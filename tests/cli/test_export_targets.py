@@ -65,3 +65,19 @@ def test_split_files_are_refused_too(db, tmp_path, capsys):
     assert export(db, tmp_path / "x.jsonl", "--split", "0.5") == 1
     assert "x.test.jsonl" in capsys.readouterr().err
     assert not (tmp_path / "x.train.jsonl").exists()
+
+
+def test_an_export_with_fewer_rows_than_decisions_says_why_in_one_sentence(db, tmp_path, capsys):
+    """Issue #12 item 16: "Wrote 1 row from 4 decisions" said nothing of why; the report now says it."""
+    assert export(db, tmp_path / "pairs.jsonl") == 0
+    out = capsys.readouterr().out
+    rows = (tmp_path / "pairs.jsonl").read_text(encoding="utf-8").count("\n")
+    assert rows < 5, "approvals and rejections alone make few pairs"
+    (said,) = [line for line in out.splitlines() if line.startswith("Fewer rows than decisions:")]
+    assert "a pair needs a rejection followed by its approved revision, an edit, or a compare pick" in said
+
+    # Labelled completions need no pair: what is said is only why a decision made no row at all (here the
+    # generated decisions have no transcript message behind them).
+    assert main(["export", "--db", str(db), "--format", "trl-kto", "--out", str(tmp_path / "kto.jsonl")]) == 0
+    (said,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Fewer rows than decisions:")]
+    assert "a pair needs" not in said and "no row from 5 decisions whose message is missing" in said

@@ -101,6 +101,8 @@ def test_the_dialog_exports_a_large_database_off_the_ui_thread_with_progress(
     assert dialog.progress.value() == dialog.progress.maximum() and seen
     assert dialog.export_button.isEnabled() and not dialog.cancel_button.isEnabled()
     assert f"Wrote {report.total_rows:,} rows" in dialog.status_label.text()
+    assert report.total_rows < report.decisions
+    assert "Fewer rows than decisions: a pair needs a rejection" in dialog.status_label.text(), "it says why"
     assert (f"by {report.workers} worker processes" in dialog.status_label.text()) == bool(report.workers)
     dialog.grab().save(f"/tmp/exp/export-large-{'workers' if in_workers else 'alone'}.png")
 
