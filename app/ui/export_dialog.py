@@ -408,7 +408,7 @@ class ExportDialog(QDialog):
             f"in {report.seconds:.1f} s"
             f"{workers} to "
             f"{files} (card: {report.card.name}); {count(report.duplicates_dropped, 'duplicate')} dropped; {redaction}."
-            + (f" {fewer}" if (fewer := report.why_fewer_rows()) else "")
+            + (f"\n{fewer}" if (fewer := report.why_fewer_rows()) else "")
         )
         self.exported.emit(report)
 
@@ -439,6 +439,10 @@ class ExportDialog(QDialog):
         self.status_label.style().unpolish(self.status_label)
         self.status_label.style().polish(self.status_label)
         self.status_label.setText(text)
+        # A long status (the why of fewer rows) makes the dialog taller rather than being cut off.
+        needed = self.status_label.heightForWidth(self.status_label.width())
+        if self.isVisible() and needed > self.status_label.height():
+            self.resize(self.width(), self.height() + needed - self.status_label.height())
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         # Closing mid-export cancels it; the worker stops at its next batch and removes its temp files.

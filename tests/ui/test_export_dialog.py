@@ -103,6 +103,8 @@ def test_the_dialog_exports_a_large_database_off_the_ui_thread_with_progress(
     assert f"Wrote {report.total_rows:,} rows" in dialog.status_label.text()
     assert report.total_rows < report.decisions
     assert "Fewer rows than decisions: a pair needs a rejection" in dialog.status_label.text(), "it says why"
+    label = dialog.status_label
+    qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()), timeout=5000)  # never cut off
     assert (f"by {report.workers} worker processes" in dialog.status_label.text()) == bool(report.workers)
     dialog.grab().save(f"/tmp/exp/export-large-{'workers' if in_workers else 'alone'}.png")
 
