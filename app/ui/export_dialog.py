@@ -320,6 +320,16 @@ class ExportDialog(QDialog):
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def reopened(self) -> None:
+        """Opened again after an earlier export: the form keeps its choices, the last run's result and progress go
+        (an export still running keeps showing its progress)."""
+        if self.is_running:
+            return
+        self.report = None
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self._show_status("")
+
     def start_export(self) -> bool:
         """Start writing in a worker thread; False (and the reason shown) when the form cannot run."""
         if self.is_running:

@@ -251,6 +251,8 @@ class MainWindow(QMainWindow):
 
         if getattr(self, "export_dialog", None) is None:
             self.export_dialog = ExportDialog(self.context.database, parent=self)
+        else:
+            self.export_dialog.reopened()
         self.export_dialog.open()
 
     # -- what tests, menus (window_commands) and the other collaborators call on the window ---------------------------

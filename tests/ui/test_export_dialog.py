@@ -64,6 +64,12 @@ def test_keys_1_to_5_rate_the_decision_and_ctrl_shift_e_exports_it(qtbot, qasync
         dialog.grab().save("/tmp/exp/export-dialog.png")
         status = dialog.status_label.text()
         dialog.close()
+        # Opened again (as the menu and Ctrl+Shift+E do): the same dialog, its choices kept, the last result gone.
+        window.open_export()
+        await driver.until(lambda: dialog.isVisible(), what="the export dialog again")
+        assert window.export_dialog is dialog and dialog.format_combo.currentData() == "trl-kto"
+        assert dialog.status_label.text() == "" and dialog.report is None and dialog.progress.value() == 0
+        dialog.close()
         await driver.close()
         return status
 
