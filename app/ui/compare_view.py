@@ -70,10 +70,11 @@ class ComparePane(QFrame):
         self._compact = False
         self._selected = False
         self._show_header(False)
-        self.said = QLabel(_said(alternative))
+        self._said_text = _said(alternative)
+        self.said = QLabel(self._said_text)
         self.said.setObjectName("comparePaneSaid")
         self.said.setWordWrap(True)
-        self.said.setToolTip(self.said.text())
+        self.said.setToolTip(self._said_text)
         self.said.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.view = DiffView(self)
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -124,6 +125,23 @@ class ComparePane(QFrame):
         self._show_header(self._selected)
         # Still wrapped (a long line must not widen the pane), cut to its first line; the tooltip has it all.
         self.said.setMaximumHeight(self.said.fontMetrics().height() if compact else _NO_LIMIT)
+        self._fit_said()
+
+    def _fit_said(self) -> None:
+        """Stacked: what the model said as one line that fits the pane, ending in "…" where there is more."""
+        if not self._compact:
+            self.said.setText(self._said_text)
+            return
+        first, _newline, rest = self._said_text.partition("\n")
+        line = first + (" …" if rest.strip() else "")
+        # A few pixels short of the label, so the wrapping label never breaks the one line it gets.
+        width = max(self.said.contentsRect().width() - 8, 40)
+        self.said.setText(self.said.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight, width))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if self._compact:
+            self._fit_said()
 
     def set_selected(self, selected: bool) -> None:
         self._selected = selected

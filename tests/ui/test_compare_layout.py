@@ -176,3 +176,34 @@ def test_at_the_default_size_stacked_panes_each_show_eight_rows_and_esc_gives_th
     assert len(rows) == 2 and min(rows) >= 8, f"rows of code per pane: {rows}"
     assert all(header <= 2 * line and said <= 2 * line for header, said in headers), headers
     assert after == before, "leaving compare gives the transcript its height back"
+
+
+def test_a_stacked_pane_says_what_the_model_said_in_one_line_that_ends_in_an_ellipsis_where_more_was_said(qtbot):
+    from dataclasses import replace
+
+    from PySide6.QtWidgets import QWidget
+
+    from app.ui.compare_view import ComparePane
+
+    said = "I capitalise every word of the name, including the ones after hyphens and apostrophes.\nThen I test it."
+    record = replace(
+        alternative(1, "edit", "h1"),
+        content=[{"type": "text", "text": said}],
+        old_content=b"a = 1\n",
+        new_content=b"a = 2\n",
+    )
+    host = QWidget()
+    qtbot.addWidget(host)
+    pane = ComparePane(record, host)
+    pane.resize(320, 300)
+    host.show()
+    pane.set_compact(True)
+    qtbot.waitUntil(lambda: pane.said.text().endswith("…"))
+    label = pane.said
+    assert label.fontMetrics().horizontalAdvance(label.text()) <= label.contentsRect().width(), "one line that fits"
+    assert label.toolTip() == said, "the tooltip has all of it"
+    pane.resize(2000, 300)
+    qtbot.waitUntil(lambda: label.text() == "I capitalise every word of the name, including the ones after hyphens "
+                    "and apostrophes. …")  # fmt: skip
+    pane.set_compact(False)
+    assert label.text() == said, "side by side: all of it"
