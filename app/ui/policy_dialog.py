@@ -355,6 +355,8 @@ class PolicyController(QObject):
         self.dismissed: set[tuple[str, str, str, str]] = set()
         panel = window.review_panel
         panel.always_allow_requested.connect(self.always_allow)
+        # The Queue page's own review pane: the same preview, then its decision goes through that page.
+        window.queue_view.panel.always_allow_requested.connect(self.always_allow_in_queue)
         panel.rule_suggestion.accepted.connect(self._accept_suggestion)
         panel.rule_suggestion.dismissed.connect(self._dismiss_suggestion)
 
@@ -384,9 +386,15 @@ class PolicyController(QObject):
 
     @asyncSlot(object)
     async def always_allow(self, request: Any) -> None:
+        await self._always_allow(self.window.review_panel, request)
+
+    @asyncSlot(object)
+    async def always_allow_in_queue(self, request: Any) -> None:
+        await self._always_allow(self.window.queue_view.panel, request)
+
+    async def _always_allow(self, panel: Any, request: Any) -> None:
         """Show the rules that would allow this proposal in its workspace and what they would have matched; on
         confirmation add exactly those rules, then approve it. Cancel adds and decides nothing."""
-        panel = self.window.review_panel
         proposal = panel.proposal
         if proposal is None or proposal.id != request.proposal_id or self.preview_dialog is not None:
             return
@@ -406,7 +414,7 @@ class PolicyController(QObject):
         except (PolicyError, OSError) as err:
             panel.show_banner(f"The rule was not added, and nothing was decided: {err}")
             return
-        if not await self.confirm_rule(preview):
+        if not await self.confirm_rule(preview, panel):
             self.window.statusBar().showMessage("No rule added; nothing decided.", 8000)
             panel.setFocus(Qt.FocusReason.OtherFocusReason)
             return
@@ -423,7 +431,7 @@ class PolicyController(QObject):
         panel.setFocus(Qt.FocusReason.OtherFocusReason)
         panel.decision_requested.emit(request)
 
-    async def confirm_rule(self, preview: AllowPreview) -> bool:
+    async def confirm_rule(self, preview: AllowPreview, panel: Any = None) -> bool:
         """The one place that asks: the preview dialog, window-modal and awaited (never exec())."""
         from app.ui.allow_preview import AllowPreviewDialog
 
@@ -433,9 +441,10 @@ class PolicyController(QObject):
         finally:
             self.preview_dialog.deleteLater()
             self.preview_dialog = None
-            # Back to the keyboard where it was: the window and its review pane (a closed dialog may leave none active).
+            # Back to the keyboard where it was: the window and the review pane asked (a closed dialog may leave none
+            # active).
             self.window.activateWindow()
-            self.window.review_panel.setFocus(Qt.FocusReason.OtherFocusReason)
+            (panel or self.window.review_panel).setFocus(Qt.FocusReason.OtherFocusReason)
 
     @asyncSlot(object)
     async def after_decision(self, proposal: Any) -> None:

@@ -123,3 +123,5 @@ class QueueCommands:
             panel.start_edit()
         elif name == "compare":
             panel.start_compare()
+        elif name == "always-allow":
+            panel.always_allow()

@@ -3,7 +3,7 @@ into ``command`` names, and moving the current row; what a command does is app.u
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QKeyCombination, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
@@ -11,6 +11,9 @@ from app.domain.records import QueueItemRecord
 from app.store.models import Proposal
 from app.ui.queue_model import COLUMN, QueueModel
 from app.ui.review_keys import QUEUE_KEYS
+
+# Ctrl+Shift+A: always allow the current item here (after the rule's preview), as on the Sessions page.
+ALWAYS_ALLOW = QKeyCombination(Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier, Qt.Key.Key_A)
 
 # Starting widths of the columns (the path or command stretches).
 COLUMN_WIDTHS = {
@@ -39,7 +42,7 @@ class QueueTable(QTableView):
         for binding in QUEUE_KEYS
         if binding.action not in ("extend", "search")
         for key in binding.keys
-        if "+" not in key  # Ctrl+Z (undo) is matched in keyPressEvent
+        if "+" not in key  # Ctrl+Z (undo) and Ctrl+Shift+A are matched in keyPressEvent
     }
 
     def show_model(self, model: QueueModel) -> None:
@@ -75,6 +78,10 @@ class QueueTable(QTableView):
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt override)
         if event.matches(QKeySequence.StandardKey.Undo):
             self.command.emit("undo")
+            event.accept()
+            return
+        if event.keyCombination() == ALWAYS_ALLOW:
+            self.command.emit("always-allow")
             event.accept()
             return
         self._single_key(event)

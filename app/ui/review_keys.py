@@ -50,6 +50,7 @@ QUEUE_KEYS: tuple[KeyBinding, ...] = (
     KeyBinding(("R",), "reject", "Reject with a reason (several selected: all of them)", hint="r reject"),
     KeyBinding(("E",), "edit", "Edit, then approve your version", hint="e edit"),
     KeyBinding(("C",), "compare", "Compare alternatives", hint="c compare"),
+    KeyBinding(("Ctrl+Shift+A",), "always-allow", "Always allow here: preview the rule, then add it and approve"),
     KeyBinding(("S",), "skip", "Skip to the next waiting item", hint="s skip"),
     KeyBinding(("U", "Ctrl+Z"), "undo", "Take the last decision back", hint="u / Ctrl+Z undo"),
     KeyBinding(("O",), "order", "Riskiest first (again: oldest first)", hint="o riskiest first"),

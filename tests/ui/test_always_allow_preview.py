@@ -78,3 +78,38 @@ def test_the_preview_names_the_rule_and_its_past_matches_cancel_adds_nothing_and
     assert load_policy(stack.workspace).rules == previewed, "exactly the previewed rule"
     last = decisions_in(stack.db_path)[-1]
     assert (last.proposal_id, last.verdict, last.reviewer) == (third, "approve", "ada")
+
+
+def test_ctrl_shift_a_on_the_queue_page_previews_the_rule_and_confirm_adds_it_and_approves_the_current_item(
+    qtbot, qasync_loop, stack_factory
+):
+    from tests.ui.test_queue_window import waiting_rows
+
+    stack = stack_factory([tool_turn(command("touch one")), text_turn("Done.")])
+    stack.repository.close()
+    driver = WindowDriver(qtbot, stack.db_path)
+    record_events(driver.window)
+    expected_rule = Rule.for_command("allow", "touch one", "exact")
+
+    async def scenario():
+        await start_task(driver, stack.workspace, "Touch things.")
+        window = driver.window
+        policies = window.policies
+        window.show_queue()
+        view = window.queue_view
+        await driver.until(lambda: waiting_rows(view) and view.panel.proposal is not None, what="the command listed")
+        pid = view.current_item().id
+        view.table.setFocus()
+        QTest.keyClick(view.table, Qt.Key.Key_A, CTRL_SHIFT)
+        await driver.until(lambda: policies.preview_dialog is not None, what="the preview from the queue")
+        dialog = policies.preview_dialog
+        assert dialog.rule_text.toPlainText() == rule_text(expected_rule)
+        QTest.keyClick(dialog, Qt.Key.Key_Return)
+        await driver.until(lambda: session_finished(window), what="the session to finish")
+        await driver.close()
+        return pid
+
+    pid = qasync_loop.run_until_complete(scenario())
+    assert load_policy(stack.workspace).rules == (expected_rule,)
+    last = decisions_in(stack.db_path)[-1]
+    assert (last.proposal_id, last.verdict) == (pid, "approve")
