@@ -57,7 +57,9 @@ class Composer(QWidget):
 
         self.model_combo = QComboBox()
         self.model_combo.setEditable(True)
-        self.model_combo.setMinimumWidth(220)
+        # Wide enough for "claude-sonnet-4-5" and narrow enough that the window, stylesheet and all, fits in 900 px
+        # (the new-session form is the widest thing under the sidebar; it grows with the window).
+        self.model_combo.setMinimumWidth(200)
         self.max_turns = QSpinBox()
         self.max_turns.setRange(1, 500)
         self.max_tokens = QSpinBox()
