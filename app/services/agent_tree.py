@@ -1,5 +1,5 @@
 """Plan mode and delegation inside one session's loop: the propose_plan and delegate tools, the plan-mode read-only
-gate, and the budget of a tree of agents. Used by services/agent.py; sub-agents are started through a Spawner
+gate, and the budget of a tree of agents. Used by services/tool_calls.py; sub-agents are started through a Spawner
 (services/sessions.SessionManager). No Qt here.
 """
 
@@ -28,11 +28,12 @@ from app.domain.wording import waiting_for
 from app.services.decision_wait import ProposalWithdrawn
 from app.services.events import ProposalWaiting, StatusChanged
 from app.services.policy_file import load_policy
+from app.services.proposal_drafts import draft_fields
 from app.services.sandbox import sandbox_info
 from app.services.workspace import ToolInputError
 
 if TYPE_CHECKING:
-    from app.services.agent import SessionRunner
+    from app.services.run_context import RunContext
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +106,11 @@ def child_report(messages: list[Any]) -> str:
 class TreeTools:
     """The tree-shaped tools of one runner: propose_plan, delegate, and the plan-mode gate on changing tools."""
 
-    def __init__(self, runner: SessionRunner, spawner: Spawner | None) -> None:
-        self._runner = runner
-        self._repository = runner._repository
+    def __init__(self, context: RunContext, spawner: Spawner | None) -> None:
+        self._context = context
+        self._repository = context.repository
         self._spawner = spawner
-        self.session_id = runner.session_id
+        self.session_id = context.session_id
 
     async def session(self) -> SessionRecord:
         return await self._repository.read(lambda store: store.sessions.get(self.session_id))
@@ -126,15 +127,13 @@ class TreeTools:
                 "Refused: this session is in plan mode, where nothing may change until a person approves a plan. "
                 "Read what you need, then call propose_plan."
             )
-        from app.services.agent import draft_fields
-
         try:
-            fields = draft_fields(self._runner._workspace, name, tool_input)
-            rules = await asyncio.to_thread(load_policy, self._runner._workspace.root)
+            fields = draft_fields(self._context.workspace, name, tool_input)
+            rules = await asyncio.to_thread(load_policy, self._context.workspace.root)
         except (ToolInputError, PolicyError) as err:
             return f"Refused in plan mode: {err}"
         probe = _Probe(fields["kind"], fields.get("command"), fields.get("cwd"), None)
-        verdict = await asyncio.to_thread(rules.check, probe, self._runner._workspace.root)
+        verdict = await asyncio.to_thread(rules.check, probe, self._context.workspace.root)
         if verdict.action == "allow" and (await asyncio.to_thread(sandbox_info)).available:
             return None
         return (
@@ -207,7 +206,7 @@ class TreeTools:
                 json.dumps(changes, ensure_ascii=False, indent=1),
             ]
         await self._repository.write(lambda store: store.sessions.update(self.session_id, mode=ACT_MODE))
-        self._runner._emit(StatusChanged(self.session_id, "running", "The plan was approved; the agent now acts."))
+        self._context.emit(StatusChanged(self.session_id, "running", "The plan was approved; the agent now acts."))
         lines += ["The approved plan:", plans.render_markdown(approved)]
         return "\n".join(lines), False, ProposalStatus.APPLIED
 
@@ -216,14 +215,14 @@ class TreeTools:
         if proposal.status in (ProposalStatus.DECIDED, *STILL_UNDECIDED):
             # Also while a decision found on resuming sits in its undo window (an undo makes it wait again).
             undecided = proposal.status in STILL_UNDECIDED
-            await self._runner._set_status("waiting", waiting_for(proposal.id, undecided))
+            await self._context.set_status("waiting", waiting_for(proposal.id, undecided))
             if undecided:
-                self._runner._emit(ProposalWaiting(self.session_id, proposal))
+                self._context.emit(ProposalWaiting(self.session_id, proposal))
             try:
-                decision = await self._runner._waiter.wait(proposal.id)
+                decision = await self._context.waiter.wait(proposal.id)
             except ProposalWithdrawn:
                 return None
-            await self._runner._set_status("running")
+            await self._context.set_status("running")
             return decision
         return await self._repository.read(lambda store: store.proposals.latest_decision(proposal.id))
 
@@ -280,7 +279,7 @@ class TreeTools:
                         )
                     return text, True, proposal_id
         child = await self._spawner.start_child(session, request)
-        self._runner._emit(
+        self._context.emit(
             StatusChanged(self.session_id, "delegating", f"Waiting for sub-agent {child.id} ({child.role}).")
         )
         ended = await self._spawner.wait_child(child.id)
@@ -342,7 +341,7 @@ class TreeTools:
 
     async def _policy_action(self, request: DelegateRequest) -> str:
         try:
-            rules = await asyncio.to_thread(load_policy, self._runner._workspace.root)
+            rules = await asyncio.to_thread(load_policy, self._context.workspace.root)
         except PolicyError:
             return "ask"
         return rules.check_delegate(request.role).action
