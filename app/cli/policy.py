@@ -42,7 +42,7 @@ def policy_command(args: argparse.Namespace, db_url: str | None) -> int:
 
                     sandbox = sandbox_info()
                     if not sandbox.available:
-                        # The agent asks a person in this case too (agent._apply_policy): say so plainly.
+                        # The agent asks a person in this case too (proposal_resolve._apply_policy): say so plainly.
                         print(
                             f"ask: {sandbox.detail} Without a sandbox, allow rules ask "
                             f"(the rules say: {verdict.reason})"

@@ -1,7 +1,8 @@
 """Changeset mode for one session's runner: its worktree (made, or found again after a restart), edits and commands
 applied there at once, and its changeset proposed, waited for and merged hunk by hunk.
 
-The runner (services/agent.py) calls ``attach``, ``act``, ``end_of_turn``, ``propose_if_requested`` and ``finished``.
+The runner (services/agent.py) calls ``attach``, ``end_of_turn`` and ``finished``; its tool calls
+(services/tool_calls.py) call ``act`` and ``propose_if_requested``.
 Merging is idempotent (a file already holding its merged bytes is not written again), so a runner killed mid-merge
 finishes it on resume and nothing is merged twice. No Qt here.
 """

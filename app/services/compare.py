@@ -170,7 +170,7 @@ def draft_alternative(
         fields.update(_no_change(f"No change proposed: it only views {path}."))
     else:
         try:
-            from app.services.agent import draft_fields
+            from app.services.proposal_drafts import draft_fields
 
             fields.update(draft_fields(workspace, name, tool_input))
         except ToolInputError as err:
@@ -259,7 +259,7 @@ async def sample(
                 )
             )
             continue
-        from app.services.agent import assistant_content_for_history
+        from app.services.model_turn import assistant_content_for_history
 
         content = assistant_content_for_history(answer.content)
         for block in content:
