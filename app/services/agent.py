@@ -3,10 +3,6 @@
 The loop's whole state lives in the database (the ordered transcript and the proposals), so the same code starts a
 session and resumes one after a restart, in this process or another. It never writes a file or runs a command that
 a person has not approved. No Qt here.
-
-Each concern has its module, composed here: who drives the session (session_claim), one model turn (model_turn, with
-api_errors), the answers to a message's tool calls (tool_calls), a proposal's way to its decision
-(proposal_resolve), carrying a decision out (carry_out) and drafting proposals (proposal_drafts).
 """
 
 from __future__ import annotations
