@@ -90,6 +90,8 @@ class LeaseKeeper:
             self.settled.set()
             try:
                 # Renew what is held; retry what someone else held (their lease may lapse); else wait for hold().
-                await asyncio.wait_for(self._wakeup.wait(), self._renew_every_s if self._target is not None else None)
+                # asyncio.timeout, not wait_for, which on Python 3.11 can lose a cancellation (see decision_wait).
+                async with asyncio.timeout(self._renew_every_s if self._target is not None else None):
+                    await self._wakeup.wait()
             except TimeoutError:
                 pass

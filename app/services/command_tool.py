@@ -276,7 +276,9 @@ async def run_capped(argv: Sequence[str], cwd: Path | str, timeout_s: float) -> 
 
     timed_out = False
     try:
-        await asyncio.wait_for(collect(), timeout_s)
+        # asyncio.timeout, not wait_for, which on Python 3.11 can lose a cancellation that arrives as it finishes.
+        async with asyncio.timeout(timeout_s):
+            await collect()
     except TimeoutError:
         timed_out = True
         _kill_group(process)

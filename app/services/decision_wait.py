@@ -52,10 +52,7 @@ class DecisionWaiter:
                 # Polled: only the status, by primary key, on a reader thread (never queued behind writes).
                 status = await self._repository.read_beside(lambda store: store.proposals.status(proposal_id))
                 if status in STILL_UNDECIDED and not event.is_set():
-                    try:
-                        await asyncio.wait_for(event.wait(), timeout)
-                    except TimeoutError:
-                        pass
+                    await _woken_or_timed_out(event, timeout)
                     continue
                 proposal = await self._repository.read(lambda store: store.proposals.get(proposal_id))
                 if proposal.status == ProposalStatus.DECIDED:
@@ -78,9 +75,16 @@ class DecisionWaiter:
                     if decision is not None:
                         return decision
                     raise ProposalWithdrawn(f"Proposal {proposal_id} was withdrawn ({proposal.status}).")
-                try:
-                    await asyncio.wait_for(event.wait(), timeout)
-                except TimeoutError:
-                    pass
+                await _woken_or_timed_out(event, timeout)
         finally:
             self._wakeups.pop(proposal_id, None)
+
+
+async def _woken_or_timed_out(event: asyncio.Event, timeout: float) -> None:
+    """Wait for ``event`` at most ``timeout`` seconds. asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a
+    cancellation that arrives as the event fires, and a runner being shut down would then poll on for ever."""
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        pass
