@@ -122,6 +122,8 @@ def test_commands_run_in_the_worktree_sandboxed_and_their_files_join_the_changes
         assert [(f.path, f.new) for f in files] == [("out.txt", b"built\n")]
         assert not (stack.workspace / "out.txt").exists()
         await stack.manager.decide(review.reject(proposal.id, "ada", "no build outputs in the repo"))
+        # The reason reaches the model in the next request (the runner carries the rejection out first).
+        await stack.until(lambda: "no build outputs in the repo" in "\n".join(request_texts(stack)))
         return session
 
     from app.services.sandbox import sandbox_info
