@@ -4,7 +4,9 @@ each through the same service function the window calls (app.services.review, un
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from app.cli import common
@@ -209,12 +211,15 @@ def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
 
     from app.store.decide_lite import NeedsRepository, open_lite_decisions
 
+    # Read at most once, whichever store records it: the file may be a pipe (`--file /dev/stdin`) that a second read
+    # finds empty. Bounded: at most MAX_EDIT_FILE_BYTES of UTF-8 text, refused before anything is recorded.
+    edited = functools.cache(lambda: common.read_edit_file(args.file) if verdict == "edit" else None)
     found = common.sqlite_file_and_head(db_url)
     lite = open_lite_decisions(*found) if found is not None else None
     if lite is not None:
         try:
             try:
-                proposal, decision = _record(lite, args, verdict)
+                proposal, decision = _record(lite, args, verdict, edited)
             except (NeedsRepository, sqlite3.Error):
                 pass  # nothing was written: the repository records it
             else:
@@ -225,21 +230,19 @@ def _decide(args: argparse.Namespace, db_url: str | None, verdict: str) -> int:
         finally:
             lite.close()
     repository = common.repository(db_url)
-    proposal, decision = _record(repository, args, verdict)
+    proposal, decision = _record(repository, args, verdict, edited)
     return _report(repository, proposal, decision)
 
 
-def _record(store: Any, args: argparse.Namespace, verdict: str) -> tuple[Any, Any]:
+def _record(store: Any, args: argparse.Namespace, verdict: str, edited: Callable[[], bytes | None]) -> tuple[Any, Any]:
     from app.services import decisions, review
 
     proposal = common.proposal(store, args.proposal_id)
-    # Bounded: at most MAX_EDIT_FILE_BYTES of UTF-8 text, refused before anything is recorded.
-    edited = common.read_edit_file(args.file) if verdict == "edit" else None
     granted = review.grants(
         git_writes=bool(getattr(args, "grant_git", False)), network=bool(getattr(args, "grant_network", False))
     )
     request = review.DecisionRequest(
-        proposal.id, verdict, "", reason=getattr(args, "reason", None), edited_content=edited, grants=granted
+        proposal.id, verdict, "", reason=getattr(args, "reason", None), edited_content=edited(), grants=granted
     )
     actor = decisions.Actor.cli(common.reviewer(args), adjudication=bool(getattr(args, "adjudication", False)))
     try:

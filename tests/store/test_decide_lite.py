@@ -223,3 +223,43 @@ def test_a_file_at_another_schema_revision_or_not_a_database_is_left_to_the_repo
     text = tmp_path / "notes.db"
     text.write_text("not a database\n")
     assert open_lite_decisions(text, HEAD) is None
+
+
+def test_an_edit_piped_on_stdin_reaches_the_repository_whole_when_the_decision_is_not_plain(tmp_path):
+    """`signoff edit ID --file /dev/stdin` on a workspace with team review rules: the lite writer leaves the decision
+    to the repository, and the edit it records is what was piped, read once (a second read of a pipe is empty)."""
+    import os
+    import subprocess
+    import sys
+
+    path, repository, ids = _database(tmp_path)
+    edit = ids[0]
+    repository.reviews.set_rules(repository.proposals.get(edit).workspace_root, kinds=["edit"])
+    piped = "def half(x):\n    return x / 2  # piped\n"
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root), SIGNOFF_CONFIG_DIR=str(tmp_path / "config"))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "edit",
+            str(edit),
+            "--file",
+            "/dev/stdin",
+            "--db",
+            str(path),
+            "--reviewer",
+            "ada",
+        ],
+        input=piped,
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "awaiting second review" in result.stdout
+    (stored,) = [row for row in _rows(path, "decisions") if row["proposal_id"] == edit]
+    assert stored["edited_content"] == piped.encode()
